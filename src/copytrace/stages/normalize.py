@@ -1,0 +1,285 @@
+"""Stage 2 — normalize: text → word tokens with offsets and hashes.
+
+Data contract
+-------------
+``tokenize(text) -> Tokens`` and ``tokenize_batch(texts) -> TokenBatch``.
+
+* ``Tokens.starts`` / ``Tokens.ends`` (int32): character offsets of each token
+  into the text *as read* (Python ``str`` indices, i.e. code points of the
+  UTF-8-decoded file).  Normalization never moves offsets.
+* ``Tokens.hashes`` (uint64): a 64-bit hash of the *normalized* token.
+
+Normalization, applied per character through a lookup table so that the hot
+loop is a numba kernel over code points (never a Python loop per token):
+
+* Unicode compatibility folding (NFKD of each character, then recomposed
+  forms map to the same base: ``ﬁ`` → ``fi``, full-width ``Ａ`` → ``a``,
+  ``²`` → ``2``);
+* case folding (``str.casefold``);
+* combining marks are dropped from the hash but kept inside the token span,
+  so ``café`` (precomposed) and ``café`` (decomposed) and ``cafe`` hash alike;
+* every character that is not a letter or a digit (punctuation, curly
+  quotes, dashes, odd spaces, symbols) separates tokens;
+* CJK ideographs, kana and scripts written without spaces (Thai, Lao,
+  Khmer, Myanmar) become one token per character, so word n-grams over them
+  are character n-grams.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "Tokens",
+    "TokenBatch",
+    "tokenize",
+    "tokenize_batch",
+    "to_codepoints",
+    "normalize_token",
+]
+
+# Character classes in the lookup table.
+SEP = 0  # separates tokens
+WORD = 1  # part of a word
+MARK = 2  # combining mark: inside a word span, not hashed
+CHAR = 3  # a token on its own (CJK and other unspaced scripts)
+
+TABLE_SIZE = 0x40000  # planes 0-3: everything with letters or ideographs we fold
+_EXPANDED = np.uint32(0x80000000)
+
+
+def _is_unspaced_script(cp: int) -> bool:
+    return (
+        0x0E00 <= cp <= 0x0EFF  # Thai, Lao
+        or 0x1000 <= cp <= 0x109F  # Myanmar
+        or 0x1780 <= cp <= 0x17FF  # Khmer
+        or 0x3040 <= cp <= 0x30FF  # Hiragana, Katakana
+        or 0x31F0 <= cp <= 0x31FF  # Katakana extensions
+        or 0x3400 <= cp <= 0x4DBF  # CJK ext A
+        or 0x4E00 <= cp <= 0x9FFF  # CJK unified
+        or 0xF900 <= cp <= 0xFAFF  # CJK compatibility
+        or 0x20000 <= cp <= 0x3FFFF  # CJK ext B..
+    )
+
+
+def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    cls = np.zeros(TABLE_SIZE, dtype=np.uint8)
+    fold = np.zeros(TABLE_SIZE, dtype=np.uint32)
+    exp_data: list[int] = []
+    exp_off: list[int] = [0]
+    for cp in range(TABLE_SIZE):
+        ch = chr(cp)
+        cat = unicodedata.category(ch)
+        if cat[0] == "M":
+            cls[cp] = MARK
+            continue
+        if cat[0] not in "LN":
+            continue
+        folded = "".join(
+            c
+            for c in unicodedata.normalize("NFKD", ch).casefold()
+            if unicodedata.category(c)[0] in "LN"
+        )
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in folded if unicodedata.category(c)[0] in "LN")
+        if not folded:
+            cls[cp] = MARK
+            continue
+        cls[cp] = CHAR if _is_unspaced_script(ord(folded[0])) else WORD
+        if len(folded) == 1:
+            fold[cp] = ord(folded)
+        else:
+            fold[cp] = _EXPANDED | np.uint32(len(exp_off) - 1)
+            exp_data.extend(ord(c) for c in folded)
+            exp_off.append(len(exp_data))
+    return (
+        cls,
+        fold,
+        np.asarray(exp_data, dtype=np.uint32),
+        np.asarray(exp_off, dtype=np.int64),
+    )
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "copytrace"
+
+
+@lru_cache(maxsize=1)
+def tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The folding tables, built once per Unicode version and cached on disk."""
+    name = f"fold-v2-unicode-{unicodedata.unidata_version}.npz"
+    path = _cache_dir() / name
+    try:
+        with np.load(path) as z:
+            return z["cls"], z["fold"], z["exp_data"], z["exp_off"]
+    except (OSError, KeyError, ValueError):
+        pass
+    cls, fold, exp_data, exp_off = _build_tables()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, cls=cls, fold=fold, exp_data=exp_data, exp_off=exp_off)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is fine: we rebuild next time
+    return cls, fold, exp_data, exp_off
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Tokens of one text: parallel arrays, offsets into the text as read."""
+
+    starts: np.ndarray  # int32, inclusive
+    ends: np.ndarray  # int32, exclusive
+    hashes: np.ndarray  # uint64
+
+    def __len__(self) -> int:
+        return int(self.starts.shape[0])
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """Tokens of many texts, concatenated; ``doc_offsets[i]:doc_offsets[i+1]``
+    are the tokens of text ``i`` (offsets relative to that text)."""
+
+    starts: np.ndarray  # int32
+    ends: np.ndarray  # int32
+    hashes: np.ndarray  # uint64
+    doc_offsets: np.ndarray  # int64, len = n_docs + 1
+
+    def doc(self, i: int) -> Tokens:
+        lo, hi = self.doc_offsets[i], self.doc_offsets[i + 1]
+        return Tokens(self.starts[lo:hi], self.ends[lo:hi], self.hashes[lo:hi])
+
+    def __len__(self) -> int:
+        return int(self.doc_offsets.shape[0] - 1)
+
+
+def to_codepoints(text: str) -> np.ndarray:
+    """The text as a uint32 array of code points (index = ``str`` index)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@nb.njit(cache=True, inline="always")
+def _mix64(x: np.uint64) -> np.uint64:
+    # splitmix64 finalizer
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def _fnv_step(h: np.uint64, c: np.uint32) -> np.uint64:
+    return (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
+
+
+@nb.njit(cache=True, nogil=True)
+def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
+    n_cp = cps.shape[0]
+    n_docs = doc_cp_offsets.shape[0] - 1
+    starts = np.empty(n_cp // 2 + n_docs + 1, dtype=np.int32)
+    ends = np.empty_like(starts)
+    hashes = np.empty(starts.shape[0], dtype=np.uint64)
+    tok_offsets = np.empty(n_docs + 1, dtype=np.int64)
+    table_size = cls.shape[0]
+    k = 0
+    for d in range(n_docs):
+        tok_offsets[d] = k
+        base = doc_cp_offsets[d]
+        stop = doc_cp_offsets[d + 1]
+        in_word = False
+        h = np.uint64(0xCBF29CE484222325)
+        for i in range(base, stop):
+            cp = cps[i]
+            c = np.uint8(0)
+            if cp < table_size:
+                c = cls[cp]
+            if c == 1:
+                if not in_word:
+                    in_word = True
+                    starts[k] = i - base
+                    h = np.uint64(0xCBF29CE484222325)
+                f = fold[cp]
+                if f & np.uint32(0x80000000):
+                    e = f & np.uint32(0x7FFFFFFF)
+                    for j in range(exp_off[e], exp_off[e + 1]):
+                        h = _fnv_step(h, exp_data[j])
+                else:
+                    h = _fnv_step(h, f)
+            elif c == 2:
+                # combining mark: extends a word, never starts one
+                pass
+            else:
+                if in_word:
+                    # word ends before i; trailing marks belong to it
+                    e_ = i - base
+                    ends[k] = e_
+                    hashes[k] = _mix64(h)
+                    k += 1
+                    in_word = False
+                if c == 3:
+                    f = fold[cp]
+                    h1 = np.uint64(0xCBF29CE484222325)
+                    if f & np.uint32(0x80000000):
+                        e = f & np.uint32(0x7FFFFFFF)
+                        for j in range(exp_off[e], exp_off[e + 1]):
+                            h1 = _fnv_step(h1, exp_data[j])
+                    else:
+                        h1 = _fnv_step(h1, f)
+                    starts[k] = i - base
+                    ends[k] = i - base + 1
+                    hashes[k] = _mix64(h1)
+                    k += 1
+        if in_word:
+            ends[k] = stop - base
+            hashes[k] = _mix64(h)
+            k += 1
+    tok_offsets[n_docs] = k
+    return starts[:k].copy(), ends[:k].copy(), hashes[:k].copy(), tok_offsets
+
+
+def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
+    """Tokenize many texts in one compiled pass."""
+    cls, fold, exp_data, exp_off = tables()
+    if len(texts) == 0:
+        z32 = np.zeros(0, dtype=np.int32)
+        return TokenBatch(z32, z32, np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64))
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    doc_cp_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=doc_cp_offsets[1:])
+    cps = to_codepoints("".join(texts))
+    starts, ends, hashes, tok_offsets = _tokenize_kernel(
+        cps, doc_cp_offsets, cls, fold, exp_data, exp_off
+    )
+    return TokenBatch(starts, ends, hashes, tok_offsets)
+
+
+def tokenize(text: str) -> Tokens:
+    """Tokenize one text."""
+    return tokenize_batch([text]).doc(0)
+
+
+def normalize_token(token: str) -> str:
+    """The normalized form of a token, in Python (for display and tests)."""
+    cls, fold, exp_data, exp_off = tables()
+    out = []
+    for ch in token:
+        cp = ord(ch)
+        if cp >= TABLE_SIZE or cls[cp] in (SEP, MARK):
+            continue
+        f = int(fold[cp])
+        if f & 0x80000000:
+            e = f & 0x7FFFFFFF
+            out.extend(chr(int(c)) for c in exp_data[exp_off[e] : exp_off[e + 1]])
+        else:
+            out.append(chr(f))
+    return "".join(out)
