@@ -1,2 +1,24 @@
-"""copytrace — find every copy of a text in a collection."""
+"""copytrace — find every copy of a text in a collection.
+
+>>> import copytrace
+>>> result = copytrace.find("examples/seeds", threshold=0.2)      # doctest: +SKIP
+>>> cmp = copytrace.compare(text_a, text_b)                         # doctest: +SKIP
+
+The API is imported lazily, so ``import copytrace.stages.normalize`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+
+__all__ = ["find", "compare", "Result", "Comparison", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("find", "compare", "Result", "Comparison"):
+        from copytrace import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'copytrace' has no attribute {name!r}")

@@ -186,9 +186,10 @@ def _fnv_step(h: np.uint64, c: np.uint32) -> np.uint64:
 def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
     n_cp = cps.shape[0]
     n_docs = doc_cp_offsets.shape[0] - 1
-    starts = np.empty(n_cp // 2 + n_docs + 1, dtype=np.int32)
-    ends = np.empty_like(starts)
-    hashes = np.empty(starts.shape[0], dtype=np.uint64)
+    cap = n_cp // 4 + 16  # grown on demand (CJK text has one token per code point)
+    starts = np.empty(cap, dtype=np.int32)
+    ends = np.empty(cap, dtype=np.int32)
+    hashes = np.empty(cap, dtype=np.uint64)
     tok_offsets = np.empty(n_docs + 1, dtype=np.int64)
     table_size = cls.shape[0]
     k = 0
@@ -199,6 +200,17 @@ def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
         in_word = False
         h = np.uint64(0xCBF29CE484222325)
         for i in range(base, stop):
+            if k + 2 > cap:
+                cap = cap * 2
+                s2 = np.empty(cap, dtype=np.int32)
+                e2 = np.empty(cap, dtype=np.int32)
+                h2 = np.empty(cap, dtype=np.uint64)
+                s2[:k] = starts[:k]
+                e2[:k] = ends[:k]
+                h2[:k] = hashes[:k]
+                starts = s2
+                ends = e2
+                hashes = h2
             cp = cps[i]
             c = np.uint8(0)
             if cp < table_size:

@@ -1,0 +1,250 @@
+"""Stage 4 — candidates: fingerprints → pairs of documents worth verifying.
+
+Data contract
+-------------
+Documents are referred to by their *index* (int64, 0..n-1, in the order the
+engine assigned; the engine sorts by doc id, so a smaller index means a
+smaller id).  Every function here returns candidate pairs as an int64 array of
+shape (k, 2) with ``pairs[:, 0] < pairs[:, 1]``, unique and sorted — a
+deterministic function of the fingerprints alone.
+
+Three sources of candidates:
+
+* **exact duplicates** (``exact_groups``): equal 128-bit content hashes.  Each
+  group keeps its first document as the *head*; the others are paired with
+  the head and stay out of LSH (so a thousand identical copies cost a
+  thousand pairs, not half a million).
+* **MinHash LSH** (``lsh_pairs``): signatures cut into ``bands`` bands of
+  ``rows`` rows; documents sharing a band bucket are candidates.  ``bands`` and
+  ``rows`` come from the threshold by minimising the weighted false-positive
+  and false-negative areas under the S-curve (as datasketch does).  Buckets
+  larger than ``max_bucket`` link their members to the bucket's first member
+  only (a star), bounding the work on pathological buckets.
+* **containment** (``containment_pairs``): a consistent 1-in-``rate`` sample
+  of each document's shingles; documents sharing at least ``min_shared``
+  sampled shingles, and enough of the smaller one's sample, are candidates.
+  This finds a short copy inside a long document, which Jaccard-based LSH
+  misses.  Sampled shingles found in more than ``max_df`` documents are
+  ignored here (they are boilerplate, not evidence of copying).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from copytrace.stages.normalize import _mix64
+
+__all__ = [
+    "LshParams",
+    "optimal_params",
+    "band_keys",
+    "exact_groups",
+    "lsh_pairs",
+    "containment_pairs",
+    "merge_pairs",
+]
+
+
+@dataclass(frozen=True)
+class LshParams:
+    bands: int
+    rows: int
+
+
+def optimal_params(
+    threshold: float,
+    num_perm: int,
+    false_positive_weight: float = 0.5,
+    false_negative_weight: float = 0.5,
+) -> LshParams:
+    """Bands and rows minimising ``fp_w * FP_area + fn_w * FN_area``.
+
+    FP area: integral over s in [0, t] of P(candidate | s) = 1 - (1 - s^r)^b;
+    FN area: integral over s in [t, 1] of 1 - P(candidate | s).
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError("threshold must be in (0, 1]")
+    grid_lo = np.linspace(0.0, threshold, 257)
+    grid_hi = np.linspace(threshold, 1.0, 257)
+    best: tuple[float, int, int] | None = None
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            p_lo = 1.0 - (1.0 - grid_lo**r) ** b
+            p_hi = 1.0 - (1.0 - grid_hi**r) ** b
+            fp = np.trapezoid(p_lo, grid_lo)
+            fn = np.trapezoid(1.0 - p_hi, grid_hi)
+            err = fp * false_positive_weight + fn * false_negative_weight
+            if best is None or err < best[0] - 1e-15:
+                best = (err, b, r)
+    assert best is not None
+    return LshParams(bands=best[1], rows=best[2])
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _band_keys_kernel(sigs, bands, rows):
+    n = sigs.shape[0]
+    keys = np.empty((bands, n), dtype=np.uint64)
+    for d in nb.prange(n):
+        for bnd in range(bands):
+            h = np.uint64(0x9E3779B97F4A7C15) * np.uint64(bnd + 1)
+            for j in range(bnd * rows, (bnd + 1) * rows):
+                h = _mix64(h ^ np.uint64(sigs[d, j]))
+            keys[bnd, d] = h
+    return keys
+
+
+def band_keys(signatures: np.ndarray, params: LshParams) -> np.ndarray:
+    """Bucket key of every (band, document): uint64 array (bands, n)."""
+    if params.bands * params.rows > signatures.shape[1]:
+        raise ValueError("bands * rows exceeds the signature length")
+    return _band_keys_kernel(np.ascontiguousarray(signatures), params.bands, params.rows)
+
+
+@nb.njit(cache=True, nogil=True)
+def _group_pairs(order, sorted_keys, max_bucket, out_a, out_b, k):
+    """Append pairs of documents sharing a key; returns the new count."""
+    n = order.shape[0]
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_keys[j] == sorted_keys[i]:
+            j += 1
+        size = j - i
+        if size >= 2:
+            if size <= max_bucket:
+                for x in range(i, j):
+                    for y in range(x + 1, j):
+                        if k >= out_a.shape[0]:
+                            return -1
+                        out_a[k] = order[x]
+                        out_b[k] = order[y]
+                        k += 1
+            else:
+                for y in range(i + 1, j):
+                    if k >= out_a.shape[0]:
+                        return -1
+                    out_a[k] = order[i]
+                    out_b[k] = order[y]
+                    k += 1
+        i = j
+    return k
+
+
+def _pairs_from_keys(keys: np.ndarray, docs: np.ndarray, max_bucket: int) -> np.ndarray:
+    """Pairs of ``docs`` (indices) that share a key; ``keys`` parallel to ``docs``."""
+    if docs.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((docs, keys))
+    sorted_keys = keys[order]
+    sorted_docs = docs[order]
+    cap = max(1024, 4 * docs.shape[0])
+    while True:
+        out_a = np.empty(cap, dtype=np.int64)
+        out_b = np.empty(cap, dtype=np.int64)
+        k = _group_pairs(sorted_docs, sorted_keys, max_bucket, out_a, out_b, 0)
+        if k >= 0:
+            break
+        cap *= 4
+    a = out_a[:k]
+    b = out_b[:k]
+    return np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
+
+
+def merge_pairs(*pair_arrays: np.ndarray) -> np.ndarray:
+    """Union of pair arrays: unique, ``a < b``, sorted by (a, b)."""
+    arrays = [p for p in pair_arrays if p.shape[0]]
+    if not arrays:
+        return np.zeros((0, 2), dtype=np.int64)
+    allp = np.concatenate(arrays)
+    allp = allp[allp[:, 0] != allp[:, 1]]
+    lo = np.minimum(allp[:, 0], allp[:, 1])
+    hi = np.maximum(allp[:, 0], allp[:, 1])
+    code = np.unique((lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64))
+    return np.stack(
+        [(code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)],
+        axis=1,
+    )
+
+
+def exact_groups(content_hash: np.ndarray, nonempty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact duplicates by content hash.
+
+    Returns ``(pairs, is_head)``: pairs (head, duplicate) for every duplicate,
+    and a boolean mask of documents that head their group (or are unique);
+    only heads take part in LSH.  Empty documents are never grouped.
+    """
+    n = content_hash.shape[0]
+    is_head = nonempty.copy()
+    idx = np.flatnonzero(nonempty)
+    if idx.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64), is_head
+    h = content_hash[idx]
+    order = np.lexsort((idx, h[:, 1], h[:, 0]))
+    hs = h[order]
+    ids = idx[order]
+    new_group = np.ones(ids.shape[0], dtype=bool)
+    new_group[1:] = (hs[1:, 0] != hs[:-1, 0]) | (hs[1:, 1] != hs[:-1, 1])
+    group_id = np.cumsum(new_group) - 1
+    head_of_group = ids[new_group]
+    heads = head_of_group[group_id]
+    dup = ~new_group
+    pairs = np.stack([heads[dup], ids[dup]], axis=1).astype(np.int64)
+    is_head[ids[dup]] = False
+    del n
+    return merge_pairs(pairs), is_head
+
+
+def lsh_pairs(
+    signatures: np.ndarray, params: LshParams, active: np.ndarray, max_bucket: int = 64
+) -> np.ndarray:
+    """Candidate pairs among ``active`` documents from MinHash LSH banding."""
+    docs = np.flatnonzero(active).astype(np.int64)
+    if docs.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    keys = band_keys(signatures[docs], params)
+    found = [_pairs_from_keys(keys[bnd], docs, max_bucket) for bnd in range(params.bands)]
+    return merge_pairs(*found)
+
+
+def containment_pairs(
+    sample_hashes: np.ndarray,
+    sample_docs: np.ndarray,
+    n_docs: int,
+    active: np.ndarray,
+    threshold: float,
+    min_shared: int = 2,
+    max_df: int = 64,
+) -> np.ndarray:
+    """Candidate pairs that share a good part of the smaller one's sample.
+
+    ``sample_hashes``/``sample_docs``: the sampled distinct shingles (see
+    ``fingerprint.sampled_shingles``) with global document indices.  A pair is
+    kept when it shares ``>= min_shared`` sampled shingles (1 when the smaller
+    document has fewer than ``2 * min_shared`` samples) and the shared count is
+    at least ``threshold / 2`` of the smaller sample — a loose filter; the
+    verify stage measures the exact containment.
+    """
+    keep = active[sample_docs]
+    hashes = sample_hashes[keep]
+    docs = sample_docs[keep]
+    if docs.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    per_doc = np.bincount(docs, minlength=n_docs)
+    # drop shingles too common to be evidence of copying
+    uniq, inv, df = np.unique(hashes, return_inverse=True, return_counts=True)
+    ok = df[inv] <= max_df
+    hashes, docs = hashes[ok], docs[ok]
+    pairs = _pairs_from_keys(hashes, docs, max_bucket=max_df)
+    if pairs.shape[0] == 0:
+        return pairs
+    code = (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+    code, shared = np.unique(code, return_counts=True)
+    a = (code >> np.uint64(32)).astype(np.int64)
+    b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    smaller = np.minimum(per_doc[a], per_doc[b])
+    need = np.where(smaller < 2 * min_shared, 1, min_shared)
+    good = (shared >= need) & (shared >= np.ceil(threshold / 2.0 * smaller))
+    return np.stack([a[good], b[good]], axis=1)

@@ -1,0 +1,84 @@
+"""Stage 6 — cluster: verified pairs → groups of copies.
+
+Data contract
+-------------
+``cluster(n_docs, pa, pb, lengths) -> Clusters`` over document *indices*.
+The engine numbers documents in doc-id order, so "smallest index" means
+"smallest doc id":
+
+* ``root`` (int64, per document): the smallest index in its connected
+  component of the verified-pair graph (union-find with path halving,
+  linking the larger root under the smaller — so the result does not depend
+  on the order of the pairs);
+* ``size`` (int64, per document): documents in its component (1 for a
+  singleton);
+* ``representative`` (int64, per document): the index of its component's
+  representative — the longest document (in characters), ties broken by the
+  smallest index.
+
+The cluster id written to the outputs is the doc id of ``root``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+__all__ = ["Clusters", "cluster", "connected_components"]
+
+
+@dataclass(frozen=True)
+class Clusters:
+    root: np.ndarray  # int64
+    size: np.ndarray  # int64
+    representative: np.ndarray  # int64
+
+    @property
+    def n_clusters(self) -> int:
+        """Components with two or more documents."""
+        return int(np.count_nonzero((self.root == np.arange(self.root.shape[0])) & (self.size > 1)))
+
+
+@nb.njit(cache=True, nogil=True)
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@nb.njit(cache=True, nogil=True)
+def _union_find(n, pa, pb):
+    parent = np.arange(n)
+    for t in range(pa.shape[0]):
+        ra = _find(parent, pa[t])
+        rb = _find(parent, pb[t])
+        if ra == rb:
+            continue
+        if ra < rb:
+            parent[rb] = ra
+        else:
+            parent[ra] = rb
+    for x in range(n):
+        parent[x] = _find(parent, x)
+    return parent
+
+
+def connected_components(n_docs: int, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """Smallest index of each document's component."""
+    return _union_find(n_docs, pa.astype(np.int64), pb.astype(np.int64))
+
+
+def cluster(n_docs: int, pa: np.ndarray, pb: np.ndarray, lengths: np.ndarray) -> Clusters:
+    root = connected_components(n_docs, pa, pb)
+    size = np.bincount(root, minlength=n_docs)[root].astype(np.int64)
+    # representative: max length, then min index, within each root
+    idx = np.arange(n_docs, dtype=np.int64)
+    order = np.lexsort((idx, -lengths.astype(np.int64), root))
+    first = np.ones(n_docs, dtype=bool)
+    first[1:] = root[order][1:] != root[order][:-1]
+    rep_of_root = np.empty(n_docs, dtype=np.int64)
+    rep_of_root[root[order][first]] = order[first]
+    return Clusters(root=root, size=size, representative=rep_of_root[root])
