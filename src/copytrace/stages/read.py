@@ -1,0 +1,838 @@
+"""Stage 1 — read: input paths → batches of ``Document``.
+
+Data contract
+-------------
+``iter_batches(inputs, options, stats) -> Iterator[list[Document]]`` and the
+convenience ``read_all(...) -> list[Document]``; ``read_text_file(path) -> str``
+for single files (``copytrace compare``).
+
+* ``Document.text`` is the text *exactly as decoded*: files are opened in
+  binary and decoded, never newline-translated (``\\r\\n`` stays ``\\r\\n``), so
+  the character offsets of later stages (Python ``str`` indices, i.e. code
+  points) match the file as read.  The one exception: a UTF-8 byte-order mark
+  at the start of a text file, JSONL or CSV file is dropped, and offsets count
+  from the character after it.  Byte offsets in error messages are always
+  offsets into the file itself (BOM included).
+* ``Document.doc_id`` is unique over the whole read: the first valid
+  document with an id wins, later ones are skipped as ``duplicate_id``.
+* ``Document.date`` / ``Document.source`` are the optional fields stringified
+  as given (``None`` where absent, null or empty).
+* ``Document.origin`` is ``"path"`` (text files) or ``"path:line"``
+  (JSONL/CSV: the physical line the record starts on; Parquet: the 1-based
+  row number) — for messages only.
+
+Inputs (each item of ``inputs``), in the order given:
+
+* a directory: every ``*.txt`` file below it (recursively, case-insensitive
+  suffix, symlinked directories not followed), in sorted order of the id,
+  which is the path relative to the directory with ``/`` separators;
+* a ``.txt`` file: one document whose id is the path as given (``/``
+  separators, ``./`` dropped);
+* ``.jsonl`` / ``.ndjson``: one JSON object per line (blank lines ignored);
+* ``.csv``: a header row, then one document per row (stdlib ``csv``, comma
+  separated, quoted fields may span lines);
+* ``.parquet``: one document per row;
+* ``-``: JSONL (or CSV with ``format="csv"``) on standard input.
+
+A ``.gz`` suffix on any of the line formats (``.jsonl.gz``, ``.ndjson.gz``,
+``.csv.gz``, ``.txt.gz``) reads through gzip.  ``ReadOptions.format`` overrides
+detection by extension (the ``.gz`` suffix still means gzip).
+
+Streaming: JSONL and CSV are read line by line, Parquet record batch by record
+batch (only the needed columns), so at most one batch of raw text is held.
+
+Bad records never raise a traceback and are never dropped silently: with
+``on_error="skip"`` each is counted in ``ReadStats.skipped[reason]`` (the
+first 20 messages, ``"file:line: reason: detail"``, go to
+``ReadStats.examples``); with ``on_error="fail"`` the first raises
+``InputError(file, detail, line)``.  Reasons: ``invalid_json``,
+``not_an_object``, ``missing_id``, ``bad_id_type``, ``missing_text``,
+``bad_text_type``, ``bad_unicode`` (a JSON ``\\ud800``-style unpaired
+surrogate), ``not_utf8`` (``bad_encoding`` for a non-UTF-8 ``encoding``),
+``empty_text``, ``too_large``, ``duplicate_id``, ``invalid_csv``.
+
+Problems that are not about one record always raise ``InputError``: a path
+that does not exist, a directory without ``.txt`` files, an unknown
+extension, a CSV/Parquet file without the id or text column, an unreadable or
+corrupt (gzip, Parquet) file.  A date/source field given in the options that a
+whole file never has leaves those values ``None`` and adds a line to
+``ReadStats.warnings``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import json
+import os
+import sys
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import IO, Any, Iterable, Iterator, Sequence
+
+from copytrace.errors import InputError, OptionError
+
+__all__ = [
+    "Document",
+    "ReadOptions",
+    "ReadStats",
+    "iter_batches",
+    "read_all",
+    "read_text_file",
+    "FORMATS",
+    "MAX_EXAMPLES",
+]
+
+FORMATS = ("auto", "txt", "jsonl", "csv", "parquet")
+ON_ERROR = ("skip", "fail")
+MAX_EXAMPLES = 20  # messages kept in ReadStats.examples / warnings
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+_BOM = b"\xef\xbb\xbf"
+_EXTENSIONS = {
+    ".txt": "txt",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+}
+_MISSING: Any = object()  # a field absent from a record (distinct from null)
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One text of the collection."""
+
+    doc_id: str
+    text: str
+    source: str | None = None
+    date: str | None = None  # as given in the input, stringified
+    origin: str = ""  # "path" or "path:line" it came from, for messages
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to find documents in the inputs (validated on construction)."""
+
+    id_field: str = "id"
+    text_field: str = "text"
+    date_field: str | None = None
+    source_field: str | None = None
+    format: str = "auto"  # auto | txt | jsonl | csv | parquet
+    on_error: str = "skip"  # skip: count + remember example; fail: raise InputError
+    encoding: str = "utf-8"
+    batch_docs: int = 1000  # max docs per yielded batch
+    batch_chars: int = 32_000_000  # max total text chars per batch (a bigger doc goes alone)
+    max_doc_chars: int = 50_000_000  # bigger docs: skipped as "too_large"
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise OptionError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+        if self.on_error not in ON_ERROR:
+            raise OptionError(f"on_error must be 'skip' or 'fail', not {self.on_error!r}")
+        for name in ("batch_docs", "batch_chars", "max_doc_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise OptionError(f"{name} must be a positive integer, not {value!r}")
+        for name in ("id_field", "text_field"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise OptionError(f"{name} must be a non-empty field name, not {value!r}")
+        for name in ("date_field", "source_field"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise OptionError(f"{name} must be a non-empty field name or None, not {value!r}")
+        if self.id_field == self.text_field:
+            raise OptionError(f"id_field and text_field are both {self.id_field!r}")
+        try:
+            codecs.lookup(self.encoding)
+        except (LookupError, TypeError):
+            raise OptionError(f"unknown encoding {self.encoding!r}") from None
+
+
+@dataclass
+class ReadStats:
+    """What the read stage did: counts for summary.json."""
+
+    files: int = 0
+    documents: int = 0  # documents yielded
+    chars: int = 0  # total chars of yielded texts
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    examples: list[str] = field(default_factory=list)  # first messages "file:line: reason: detail"
+    warnings: list[str] = field(default_factory=list)  # e.g. a date column no file has
+
+    def skip(self, reason: str, message: str) -> None:
+        """Count one skipped record; keep the first MAX_EXAMPLES messages."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(message)
+
+    def warn(self, message: str) -> None:
+        if len(self.warnings) < MAX_EXAMPLES and message not in self.warnings:
+            self.warnings.append(message)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "files": self.files,
+            "documents": self.documents,
+            "chars": self.chars,
+            "skipped": dict(sorted(self.skipped.items())),
+            "skipped_total": self.skipped_total,
+            "examples": list(self.examples),
+            "warnings": list(self.warnings),
+        }
+
+
+# --------------------------------------------------------------------------
+# Public functions
+
+
+def iter_batches(
+    inputs: Sequence[str | os.PathLike[str]],
+    options: ReadOptions = ReadOptions(),
+    stats: ReadStats | None = None,
+) -> Iterator[list[Document]]:
+    """Documents of all inputs, in order, as lists of at most
+    ``options.batch_docs`` documents and ``options.batch_chars`` characters
+    (a single longer document comes alone).
+
+    All inputs are checked (existence, format, non-empty directories) here,
+    before any is read; records are read lazily as batches are consumed.
+    ``stats`` (if given) is updated as batches are yielded.
+    """
+    plan = _plan(inputs, options)
+    return _batches(plan, options, stats if stats is not None else ReadStats())
+
+
+def read_all(
+    inputs: Sequence[str | os.PathLike[str]],
+    options: ReadOptions = ReadOptions(),
+    stats: ReadStats | None = None,
+) -> list[Document]:
+    """All documents of the inputs in one list (small collections, tests)."""
+    return [doc for batch in iter_batches(inputs, options, stats) for doc in batch]
+
+
+def read_text_file(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
+    """One file decoded (UTF-8 by default, BOM dropped, newlines untouched).
+
+    Raises ``InputError`` naming the file (and the byte offset and line of
+    the first byte that does not decode) if it cannot be read.
+    """
+    name = os.fsdecode(path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise OptionError(f"unknown encoding {encoding!r}") from None
+    if os.path.isdir(name):
+        raise InputError(name, "is a directory, not a text file")
+    try:
+        data = Path(name).read_bytes()
+    except FileNotFoundError:
+        raise InputError(name, "no such file") from None
+    except OSError as e:
+        raise InputError(name, f"cannot read: {e.strerror or e}") from None
+    try:
+        return _decode_whole(data, encoding)
+    except _DecodeFailure as e:
+        raise InputError(name, e.detail, e.line) from None
+
+
+# --------------------------------------------------------------------------
+# Planning: resolve inputs to files before reading anything
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    fmt: str  # txt | jsonl | csv | parquet
+    path: str | None  # None: standard input
+    display: str  # name in messages
+    gz: bool = False
+    doc_id: str | None = None  # txt only
+
+
+def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> list[_Source]:
+    if isinstance(inputs, (str, bytes, os.PathLike)):
+        inputs = [inputs]  # type: ignore[list-item]
+    items = list(inputs)
+    if not items:
+        raise OptionError("no inputs given")
+    plan: list[_Source] = []
+    for item in items:
+        name = os.fsdecode(item)
+        if name == STDIN:
+            fmt = "jsonl" if options.format == "auto" else options.format
+            if fmt not in ("jsonl", "csv"):
+                raise InputError(STDIN_NAME, f"standard input is read as jsonl or csv, not {fmt}")
+            plan.append(_Source(fmt, None, STDIN_NAME))
+        elif os.path.isdir(name):
+            if options.format not in ("auto", "txt"):
+                raise InputError(
+                    name,
+                    f"is a directory, which is read as .txt files, but format={options.format!r}"
+                    " was asked for",
+                )
+            files = _walk_txt(name)
+            if not files:
+                raise InputError(name, "directory has no .txt files")
+            plan.extend(_Source("txt", full, full, False, rel) for rel, full in files)
+        elif os.path.exists(name):
+            plan.append(_file_source(name, options))
+        else:
+            raise InputError(name, "no such file or directory")
+    return plan
+
+
+def _walk_txt(root: str) -> list[tuple[str, str]]:
+    """(id, path) of every .txt file below root, sorted by id."""
+
+    def onerror(err: OSError) -> None:
+        raise InputError(err.filename or root, f"cannot list directory: {err.strerror or err}")
+
+    found = []
+    for dirpath, _dirnames, filenames in os.walk(root, onerror=onerror):
+        for fn in filenames:
+            if fn.lower().endswith(".txt"):
+                full = os.path.join(dirpath, fn)
+                found.append((PurePath(os.path.relpath(full, root)).as_posix(), full))
+    found.sort()
+    return found
+
+
+def _file_source(name: str, options: ReadOptions) -> _Source:
+    lower = name.lower()
+    gz = lower.endswith(".gz")
+    base = lower[:-3] if gz else lower
+    if options.format != "auto":
+        fmt = options.format
+    else:
+        ext = os.path.splitext(base)[1]
+        if ext not in _EXTENSIONS:
+            raise InputError(
+                name,
+                "cannot tell the format from the extension: use .txt, .jsonl, .ndjson, .csv"
+                " (each optionally .gz) or .parquet, or set the format",
+            )
+        fmt = _EXTENSIONS[ext]
+    if fmt == "parquet" and gz:
+        raise InputError(name, "a gzipped Parquet file cannot be read: decompress it first")
+    doc_id = PurePath(name).as_posix() if fmt == "txt" else None
+    return _Source(fmt, name, name, gz, doc_id)
+
+
+# --------------------------------------------------------------------------
+# Decoding
+
+
+class _DecodeFailure(Exception):
+    def __init__(self, detail: str, line: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.line = line
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def _line_codec(encoding: str) -> str:
+    """The codec for pieces of a file: utf-8-sig would drop a BOM per piece."""
+    name = codecs.lookup(encoding).name
+    return "utf-8" if name == "utf-8-sig" else name
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether b"\\n" etc. mean the same in this encoding (so we may split lines in bytes)."""
+    probe = b'\n\r\t ,"{}[]:0aZ\\'
+    try:
+        return probe.decode(_line_codec(encoding)) == probe.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+
+
+def _encoding_label(encoding: str) -> str:
+    return "UTF-8" if _is_utf8(encoding) else encoding
+
+
+def _bad_bytes(data: bytes, start: int, end: int) -> str:
+    return repr(data[start : min(end, start + 8)])
+
+
+def _decode_whole(data: bytes, encoding: str) -> str:
+    """A whole file: BOM dropped (UTF-8), raises _DecodeFailure with offset and line."""
+    codec = _line_codec(encoding)
+    skip = 3 if _is_utf8(encoding) and data.startswith(_BOM) else 0
+    try:
+        return (data[skip:] if skip else data).decode(codec)
+    except UnicodeDecodeError as e:
+        offset = skip + e.start
+        line = data[:offset].decode(codec, "replace").count("\n") + 1
+        raise _DecodeFailure(
+            f"not valid {_encoding_label(encoding)} at byte offset {offset} (line {line}):"
+            f" {_bad_bytes(data, offset, skip + e.end)}",
+            line,
+        ) from None
+
+
+def _raise_csv_field_limit() -> None:
+    """Let the csv module read fields of any size (the default is 128 KiB)."""
+    limit = sys.maxsize
+    while csv.field_size_limit() < limit:
+        try:
+            csv.field_size_limit(limit)
+        except OverflowError:
+            limit //= 2
+
+
+def _stringify(value: Any) -> str | None:
+    if value is None or value is _MISSING or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _has_surrogate(s: str) -> bool:
+    # Only reachable through JSON \\uD800-style escapes: strict decoding never yields them.
+    return not s.isascii() and any("\ud800" <= c <= "\udfff" for c in s)
+
+
+# --------------------------------------------------------------------------
+# Reading
+
+
+def _batches(
+    plan: list[_Source], options: ReadOptions, stats: ReadStats
+) -> Iterator[list[Document]]:
+    reader = _Reader(options, stats)
+    batch: list[Document] = []
+    chars = 0
+    for doc in reader.documents(plan):
+        n = len(doc.text)
+        if batch and chars + n > options.batch_chars:
+            stats.documents += len(batch)
+            stats.chars += chars
+            yield batch
+            batch, chars = [], 0
+        batch.append(doc)
+        chars += n
+        if len(batch) >= options.batch_docs or chars >= options.batch_chars:
+            stats.documents += len(batch)
+            stats.chars += chars
+            yield batch  # as soon as full: no document is held back waiting for the next
+            batch, chars = [], 0
+    if batch:
+        stats.documents += len(batch)
+        stats.chars += chars
+        yield batch
+
+
+class _Reader:
+    def __init__(self, options: ReadOptions, stats: ReadStats) -> None:
+        self.o = options
+        self.stats = stats
+        self.seen: set[str] = set()
+        self.utf8 = _is_utf8(options.encoding)
+        self.codec = _line_codec(options.encoding)
+        self.decode_reason = "not_utf8" if self.utf8 else "bad_encoding"
+        self.label = _encoding_label(options.encoding)
+        # A JSON line may escape one character as 12 bytes (\\ud83d\\ude00); a longer line
+        # cannot hold an acceptable text, and is skipped without being held whole.
+        self.line_limit = 12 * options.max_doc_chars + (1 << 20)
+
+    # -- records ------------------------------------------------------------
+
+    def bad(self, reason: str, file: str, line: int | None, detail: str) -> None:
+        """A bad record: raise (on_error=fail) or count it."""
+        if self.o.on_error == "fail":
+            raise InputError(file, detail, line)
+        where = file if line is None else f"{file}:{line}"
+        self.stats.skip(reason, f"{where}: {reason}: {detail}")
+
+    def make(
+        self,
+        file: str,
+        line: int | None,
+        raw_id: Any,
+        text: Any,
+        date: Any = None,
+        source: Any = None,
+        check_unicode: bool = False,
+    ) -> Document | None:
+        o = self.o
+        if raw_id is _MISSING or raw_id is None:
+            how = "no" if raw_id is _MISSING else "a null"
+            self.bad("missing_id", file, line, f"{how} {o.id_field!r} field")
+            return None
+        if isinstance(raw_id, str):
+            doc_id = raw_id
+        elif isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool):
+            doc_id = str(raw_id)
+        else:
+            kind = _JSON_TYPES.get(type(raw_id), f"a {type(raw_id).__name__}")
+            if isinstance(raw_id, dict):
+                kind = "an object"
+            self.bad("bad_id_type", file, line, f"{o.id_field!r} is {kind}, not a string or number")
+            return None
+        if not doc_id.strip():
+            self.bad("missing_id", file, line, f"{o.id_field!r} is empty")
+            return None
+        if text is _MISSING or text is None:
+            how = "no" if text is _MISSING else "a null"
+            self.bad("missing_text", file, line, f"{how} {o.text_field!r} field")
+            return None
+        if not isinstance(text, str):
+            kind = _JSON_TYPES.get(type(text), f"a {type(text).__name__}")
+            if isinstance(text, dict):
+                kind = "an object"
+            self.bad("bad_text_type", file, line, f"{o.text_field!r} is {kind}, not a string")
+            return None
+        if not text or text.isspace():
+            what = "empty" if not text else "only whitespace"
+            self.bad("empty_text", file, line, f"text is {what}")
+            return None
+        if len(text) > o.max_doc_chars:
+            self.bad(
+                "too_large",
+                file,
+                line,
+                f"text has {len(text):,} characters, more than max_doc_chars={o.max_doc_chars:,}",
+            )
+            return None
+        if check_unicode and any(
+            isinstance(v, str) and _has_surrogate(v) for v in (text, doc_id, date, source)
+        ):
+            self.bad("bad_unicode", file, line, "an unpaired surrogate escape (\\ud800-\\udfff)")
+            return None
+        if doc_id in self.seen:
+            self.bad("duplicate_id", file, line, f"duplicate id {doc_id!r} (the first one is kept)")
+            return None
+        self.seen.add(doc_id)
+        origin = file if line is None else f"{file}:{line}"
+        return Document(doc_id, text, _stringify(source), _stringify(date), origin)
+
+    # -- files --------------------------------------------------------------
+
+    def documents(self, plan: Iterable[_Source]) -> Iterator[Document]:
+        for src in plan:
+            self.stats.files += 1
+            if src.fmt == "txt":
+                doc = self.read_txt(src)
+                if doc is not None:
+                    yield doc
+            elif src.fmt == "jsonl":
+                yield from self.read_jsonl(src)
+            elif src.fmt == "csv":
+                yield from self.read_csv(src)
+            else:
+                yield from self.read_parquet(src)
+
+    @contextmanager
+    def open(self, src: _Source) -> Iterator[IO[bytes]]:
+        if src.path is None:
+            stream = getattr(sys.stdin, "buffer", None)
+            if stream is None:
+                raise InputError(STDIN_NAME, "standard input is not a byte stream")
+            yield stream
+            return
+        try:
+            f = open(src.path, "rb")
+        except OSError as e:
+            raise InputError(src.display, f"cannot open: {e.strerror or e}") from None
+        try:
+            if src.gz:
+                with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                    yield g  # type: ignore[misc]
+            else:
+                yield f
+        finally:
+            f.close()
+
+    def read_txt(self, src: _Source) -> Document | None:
+        assert src.doc_id is not None
+        limit = 4 * self.o.max_doc_chars + 4  # no encoding we know uses more bytes per char
+        with self.open(src) as f:
+            try:
+                data = f.read(limit + 1)
+            except (OSError, EOFError, zlib.error) as e:
+                raise InputError(src.display, f"cannot read: {e}") from None
+        if len(data) > limit:
+            self.bad(
+                "too_large",
+                src.display,
+                None,
+                f"file is over {limit:,} bytes, so over max_doc_chars={self.o.max_doc_chars:,}",
+            )
+            return None
+        try:
+            text = _decode_whole(data, self.o.encoding)
+        except _DecodeFailure as e:
+            self.bad(self.decode_reason, src.display, e.line, e.detail + "; file skipped")
+            return None
+        del data
+        return self.make(src.display, None, src.doc_id, text)
+
+    def raw_lines(self, f: IO[bytes], src: _Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
+        """(line number, byte offset, bytes) of each physical line; lines over
+        ``limit`` bytes (limit > 0) are skipped as too_large without being held."""
+        if not _ascii_compatible(self.o.encoding):
+            raise InputError(
+                src.display,
+                f"encoding {self.o.encoding!r} cannot be read line by line; convert to UTF-8",
+            )
+        lineno = 0
+        offset = 0
+        readline = f.readline
+        try:
+            while raw := readline(limit):
+                lineno += 1
+                start = offset
+                offset += len(raw)
+                if limit > 0 and len(raw) >= limit and not raw.endswith(b"\n"):
+                    while more := readline(limit):
+                        offset += len(more)
+                        if more.endswith(b"\n"):
+                            break
+                    self.bad(
+                        "too_large",
+                        src.display,
+                        lineno,
+                        f"line is over {limit:,} bytes, too long for max_doc_chars"
+                        f"={self.o.max_doc_chars:,}",
+                    )
+                    continue
+                if lineno == 1 and self.utf8 and raw.startswith(_BOM):
+                    raw = raw[3:]
+                    start += 3
+                yield lineno, start, raw
+        except (OSError, EOFError, zlib.error) as e:
+            raise InputError(src.display, f"cannot read past line {lineno}: {e}") from None
+
+    def decode_line(self, raw: bytes, start: int) -> tuple[str | None, str]:
+        try:
+            return raw.decode(self.codec), ""
+        except UnicodeDecodeError as e:
+            return None, (
+                f"not valid {self.label} at byte offset {start + e.start}"
+                f" (column {e.start + 1} of the line): {_bad_bytes(raw, e.start, e.end)}"
+            )
+
+    def read_jsonl(self, src: _Source) -> Iterator[Document]:
+        o = self.o
+        id_f, text_f, date_f, source_f = o.id_field, o.text_field, o.date_field, o.source_field
+        seen_date = seen_source = False
+        records = 0
+        with self.open(src) as f:
+            for lineno, start, raw in self.raw_lines(f, src, self.line_limit):
+                line, detail = self.decode_line(raw, start)
+                if line is None:
+                    self.bad(self.decode_reason, src.display, lineno, detail + "; line skipped")
+                    continue
+                if not line or line.isspace():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except RecursionError:
+                    self.bad("invalid_json", src.display, lineno, "invalid JSON: nested too deeply")
+                    continue
+                except ValueError as e:
+                    msg = str(e)
+                    if isinstance(e, json.JSONDecodeError):
+                        msg = f"{e.msg} at column {e.colno}"
+                    self.bad("invalid_json", src.display, lineno, f"invalid JSON: {msg}")
+                    continue
+                if not isinstance(obj, dict):
+                    kind = _JSON_TYPES.get(type(obj), "not an object")
+                    detail = f"the line is {kind}, not a JSON object"
+                    self.bad("not_an_object", src.display, lineno, detail)
+                    continue
+                records += 1
+                date = obj.get(date_f) if date_f else None
+                source = obj.get(source_f) if source_f else None
+                seen_date = seen_date or date_f in obj
+                seen_source = seen_source or source_f in obj
+                doc = self.make(
+                    src.display,
+                    lineno,
+                    obj.get(id_f, _MISSING),
+                    obj.get(text_f, _MISSING),
+                    date,
+                    source,
+                    check_unicode="\\u" in line,
+                )
+                if doc is not None:
+                    yield doc
+        if records:
+            if date_f and not seen_date:
+                self.stats.warn(f"{src.display}: no record has the date field {date_f!r}")
+            if source_f and not seen_source:
+                self.stats.warn(f"{src.display}: no record has the source field {source_f!r}")
+
+    def columns(self, src: _Source, names: list[str]) -> dict[str, str | None]:
+        """Field option → column name present in the file (None for absent optional ones)."""
+        o = self.o
+        shown = ", ".join(repr(n) for n in names[:50]) + (", ..." if len(names) > 50 else "")
+        out: dict[str, str | None] = {}
+        for opt, col in (("id_field", o.id_field), ("text_field", o.text_field)):
+            if col not in names:
+                raise InputError(
+                    src.display,
+                    f"no column {col!r} ({opt}); the columns are: {shown or '(none)'}",
+                    1 if src.fmt == "csv" else None,
+                )
+            out[opt] = col
+        for opt, col in (("date_field", o.date_field), ("source_field", o.source_field)):
+            if col is not None and col not in names:
+                self.stats.warn(f"{src.display}: no column {col!r} ({opt}); those values are empty")
+                col = None
+            out[opt] = col
+        return out
+
+    def read_csv(self, src: _Source) -> Iterator[Document]:
+        _raise_csv_field_limit()
+        bad_lines: dict[int, str] = {}
+
+        def decoded(lines: Iterator[tuple[int, int, bytes]]) -> Iterator[str]:
+            for lineno, start, raw in lines:
+                line, detail = self.decode_line(raw, start)
+                if line is None:
+                    bad_lines[lineno] = detail + "; row skipped"
+                    line = raw.decode(self.codec, "replace")  # parsed to keep in step, then skipped
+                yield line
+
+        with self.open(src) as f:
+            reader = csv.reader(decoded(self.raw_lines(f, src, -1)))
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise InputError(src.display, "empty CSV file: no header row") from None
+            except csv.Error as e:
+                raise InputError(src.display, f"cannot parse the header row: {e}", 1) from None
+            if bad_lines:
+                raise InputError(src.display, "header row: " + bad_lines[min(bad_lines)], 1)
+            cols = self.columns(src, header)
+            index = {}
+            for opt, col in cols.items():
+                index[opt] = header.index(col) if col is not None else None
+            i_id, i_text, i_date, i_source = (
+                index["id_field"],
+                index["text_field"],
+                index["date_field"],
+                index["source_field"],
+            )
+            prev = reader.line_num
+            while True:
+                first = prev + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    prev = reader.line_num
+                    self.bad("invalid_csv", src.display, first, f"invalid CSV: {e}")
+                    continue
+                prev = reader.line_num
+                if bad_lines:
+                    hits = sorted(n for n in bad_lines if n <= prev)
+                    if hits:
+                        detail = bad_lines[hits[0]]
+                        for n in hits:
+                            del bad_lines[n]
+                        self.bad(self.decode_reason, src.display, first, detail)
+                        continue
+                if not row:
+                    continue  # a blank line
+                n = len(row)
+                doc = self.make(
+                    src.display,
+                    first,
+                    row[i_id] if i_id < n else _MISSING,  # type: ignore[operator]
+                    row[i_text] if i_text < n else _MISSING,  # type: ignore[operator]
+                    row[i_date] if i_date is not None and i_date < n else None,
+                    row[i_source] if i_source is not None and i_source < n else None,
+                )
+                if doc is not None:
+                    yield doc
+
+    def read_parquet(self, src: _Source) -> Iterator[Document]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        assert src.path is not None
+        try:
+            pf = pq.ParquetFile(src.path)
+        except (pa.ArrowException, OSError, ValueError) as e:
+            raise InputError(src.display, f"not a readable Parquet file: {e}") from None
+        with pf:
+            cols = self.columns(src, list(pf.schema_arrow.names))
+            wanted = list(dict.fromkeys(c for c in cols.values() if c is not None))
+            row = 0
+            try:
+                for rb in pf.iter_batches(batch_size=self.o.batch_docs, columns=wanted):
+                    values = {name: self._column_values(rb.column(name)) for name in wanted}
+                    ids = values[cols["id_field"]]  # type: ignore[index]
+                    texts = values[cols["text_field"]]  # type: ignore[index]
+                    dates = values[cols["date_field"]] if cols["date_field"] else None
+                    sources = values[cols["source_field"]] if cols["source_field"] else None
+                    for i in range(rb.num_rows):
+                        row += 1
+                        text = texts[i]
+                        if isinstance(text, _Undecodable):
+                            self.bad(self.decode_reason, src.display, row, text.detail)
+                            continue
+                        doc_id = ids[i]
+                        if isinstance(doc_id, _Undecodable):
+                            self.bad(self.decode_reason, src.display, row, doc_id.detail)
+                            continue
+                        date = dates[i] if dates is not None else None
+                        source = sources[i] if sources is not None else None
+                        doc = self.make(
+                            src.display,
+                            row,
+                            doc_id,
+                            text,
+                            None if isinstance(date, _Undecodable) else date,
+                            None if isinstance(source, _Undecodable) else source,
+                        )
+                        if doc is not None:
+                            yield doc
+            except (pa.ArrowException, OSError) as e:
+                raise InputError(src.display, f"cannot read past row {row}: {e}") from None
+
+    @staticmethod
+    def _column_values(column: Any) -> list[Any]:
+        try:
+            return column.to_pylist()
+        except UnicodeDecodeError:
+            # Arrow does not validate UTF-8 in string columns: find the bad values one by one.
+            out: list[Any] = []
+            for i in range(len(column)):
+                try:
+                    out.append(column[i].as_py())
+                except UnicodeDecodeError as e:
+                    out.append(_Undecodable(f"string value is not valid UTF-8: {e.reason}"))
+            return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    detail: str
