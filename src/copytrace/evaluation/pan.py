@@ -683,3 +683,50 @@ def summary_line(result: CorpusResult) -> str:
         f"plagdet={s.plagdet:.4f} precision={s.precision:.4f} recall={s.recall:.4f} "
         f"granularity={s.granularity:.4f} pairs_per_s={pps_int}"
     )
+
+
+def align_pairs_file(
+    pairs_file: str | os.PathLike,
+    susp_dir: str | os.PathLike,
+    src_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    jobs: int | None = None,
+    align_fn: AlignFn = DEFAULT_ALIGN,
+    on_pair: Callable[[], None] | None = None,
+) -> int:
+    """Align the pairs listed in ``pairs_file`` (lines "susp.txt src.txt") and
+    write one PAN detection XML per pair, ``<susp stem>-<src stem>.xml``, into
+    ``out_dir``.  Returns the number of pairs.  Missing documents are an
+    :class:`InputError` naming the pairs-file line, raised before any work."""
+    pairs_path = Path(pairs_file)
+    if not pairs_path.is_file():
+        raise InputError(str(pairs_path), "no such pairs file")
+    tasks: list[tuple[str, str, str, str, str | None]] = []
+    with open(pairs_path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise InputError(str(pairs_path), "expected two file names: 'susp.txt src.txt'", lineno)
+            susp, src = parts
+            sp, rp = Path(susp_dir) / susp, Path(src_dir) / src
+            for p in (sp, rp):
+                if not p.is_file():
+                    raise InputError(str(pairs_path), f"no such document: {p}", lineno)
+            out = Path(out_dir) / _truth_name(susp, src)
+            tasks.append((susp, src, str(sp), str(rp), str(out)))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    jobs = jobs or _default_jobs()
+    if jobs <= 1 or len(tasks) <= 1:
+        _init_worker(align_fn)
+        for t in tasks:
+            _align_task(t)
+            if on_pair:
+                on_pair()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(align_fn,)) as pool:
+            for _ in pool.map(_align_task, tasks, chunksize=8):
+                if on_pair:
+                    on_pair()
+    return len(tasks)

@@ -1,0 +1,212 @@
+"""The Python API: ``copytrace.find`` and ``copytrace.compare`` mirror the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from copytrace import schemas
+from copytrace.errors import OptionError
+from copytrace.options import FindOptions
+from copytrace.progress import Reporter
+from copytrace.stages.align import AlignOptions, Passage, align
+from copytrace.stages.fingerprint import shingles
+from copytrace.stages.normalize import tokenize
+from copytrace.stages.read import ReadOptions, read_text_file
+from copytrace.stages.verify import set_stats
+from copytrace.stages.write import write_json, write_jsonl, write_parquet
+
+__all__ = ["Result", "Comparison", "find", "compare", "write_outputs"]
+
+OUTPUT_FILES = ("documents.parquet", "pairs.parquet", "passages.parquet", "deduplicated.jsonl", "summary.json")
+
+
+@dataclass
+class Result:
+    """The outcome of `find`: three Arrow tables (see ``copytrace.schemas``)
+    plus the run summary, and where the files went (if anywhere)."""
+
+    documents: pa.Table
+    pairs: pa.Table
+    passages: pa.Table
+    summary: dict[str, Any]
+    out_dir: Path | None = None
+
+    def clusters(self) -> dict[str, list[str]]:
+        """cluster_id → doc ids, for clusters of two or more documents."""
+        out: dict[str, list[str]] = {}
+        for doc_id, cid, n in zip(
+            self.documents.column("doc_id").to_pylist(),
+            self.documents.column("cluster_id").to_pylist(),
+            self.documents.column("n_copies").to_pylist(),
+        ):
+            if n > 1:
+                out.setdefault(cid, []).append(doc_id)
+        return out
+
+
+def _split_options(options: dict[str, Any]) -> FindOptions:
+    read_fields = {f.name for f in dataclasses.fields(ReadOptions)}
+    find_fields = {f.name for f in dataclasses.fields(FindOptions)}
+    read_kw = {k: v for k, v in options.items() if k in read_fields and k not in find_fields}
+    find_kw = {k: v for k, v in options.items() if k in find_fields}
+    unknown = set(options) - set(read_kw) - set(find_kw)
+    if unknown:
+        raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    if read_kw:
+        find_kw["read"] = dataclasses.replace(find_kw.get("read", ReadOptions()), **read_kw)
+    return FindOptions(**find_kw)
+
+
+def find(
+    inputs: str | os.PathLike | Sequence[str | os.PathLike],
+    out: str | os.PathLike | None = None,
+    *,
+    engine: str = "local",
+    **options: Any,
+) -> Result:
+    """Find the copies in a collection.
+
+    ``inputs``: a directory of .txt files, files (.txt, .jsonl[.gz], .csv,
+    .parquet) or ``"-"`` for JSONL on stdin.  ``out``: a directory to write the
+    output files into (optional).  ``options``: any field of
+    :class:`~copytrace.options.FindOptions` or of
+    :class:`~copytrace.stages.read.ReadOptions` (``id_field``, ``text_field`` …).
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    opts = _split_options(options)
+    if engine != "local":
+        raise OptionError(f"unknown engine {engine!r} (available: local)")
+    from copytrace.engines.local import LocalEngine
+
+    eng = LocalEngine(opts)
+    with Reporter(enabled=opts.progress) as reporter:
+        output = eng.run(list(inputs), reporter)
+        try:
+            out_dir = None
+            if out is not None:
+                out_dir = Path(out)
+                with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
+                    write_outputs(output, out_dir, bar)
+                output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
+                output.summary["outputs"] = {name: str(out_dir / name) for name in OUTPUT_FILES}
+                write_json(output.summary, out_dir / "summary.json")
+        finally:
+            eng.cleanup(output.store)
+    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir)
+
+
+def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
+    """Representatives and singletons, in doc-id order, streamed from the store."""
+    table = output.store.table
+    order = output.order
+    keep = np.flatnonzero(output.clusters.representative == np.arange(order.shape[0]))
+    ids_sorted = output.documents.column("doc_id")
+    for lo in range(0, keep.shape[0], 2000):
+        sel = keep[lo : lo + 2000]
+        rows = table.take(pa.array(order[sel], pa.int64())).to_pylist()
+        for pos, row in zip(sel, rows):
+            rec: dict[str, Any] = {"id": row["doc_id"], "text": row["text"]}
+            if row["source"] is not None:
+                rec["source"] = row["source"]
+            if row["date"] is not None:
+                rec["date"] = row["date"]
+            rec["cluster_id"] = ids_sorted[int(output.clusters.root[pos])].as_py()
+            rec["n_copies"] = int(output.clusters.size[pos])
+            yield rec
+
+
+def write_outputs(output: Any, out_dir: Path, bar: Any = None) -> None:
+    """Write the output files of a run (each atomically; summary.json is written
+    last by the caller, so its presence marks a complete output)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stale = out_dir / "summary.json"
+    if stale.exists():
+        stale.unlink()  # the directory is being rewritten: not complete until the new summary
+    write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
+    write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
+    write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+    if bar is not None:
+        bar.advance(3)
+    write_jsonl(_dedup_records(output), out_dir / "deduplicated.jsonl")
+    if bar is not None:
+        bar.advance(2)
+
+
+@dataclass
+class Comparison:
+    """Two texts compared: shingle measures, aligned passages, and what each has alone."""
+
+    similarity: float
+    jaccard: float
+    containment_a_in_b: float
+    containment_b_in_a: float
+    passages: list[Passage]
+    only_in_a: list[tuple[int, int]]
+    only_in_b: list[tuple[int, int]]
+    text_a: str = field(repr=False, default="")
+    text_b: str = field(repr=False, default="")
+
+    def is_copy(self, threshold: float = 0.5) -> bool:
+        return self.similarity >= threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form, exactly as documented."""
+        return {
+            "similarity": self.similarity,
+            "jaccard": self.jaccard,
+            "containment_a_in_b": self.containment_a_in_b,
+            "containment_b_in_a": self.containment_b_in_a,
+            "passages": [
+                {
+                    "a_start": p.a_start,
+                    "a_end": p.a_end,
+                    "b_start": p.b_start,
+                    "b_end": p.b_end,
+                    "kind": p.kind,
+                    "score": p.score,
+                }
+                for p in self.passages
+            ],
+            "only_in_a": [[s, e] for s, e in self.only_in_a],
+            "only_in_b": [[s, e] for s, e in self.only_in_b],
+        }
+
+
+def _as_text(x: str | os.PathLike) -> str:
+    if isinstance(x, os.PathLike):
+        return read_text_file(x)
+    return x
+
+
+def compare(
+    a: str | os.PathLike,
+    b: str | os.PathLike,
+    *,
+    ngram: int = 5,
+    align_options: AlignOptions | None = None,
+) -> Comparison:
+    """Compare two texts (``str``) or files (``pathlib.Path``)."""
+    text_a, text_b = _as_text(a), _as_text(b)
+    ta, tb = tokenize(text_a), tokenize(text_b)
+    jac, cab, cba = set_stats(shingles(ta, ngram), shingles(tb, ngram))
+    al = align(text_a, text_b, align_options, tokens_a=ta, tokens_b=tb)
+    sim = max(cab, cba, al.coverage_a, al.coverage_b)
+    return Comparison(
+        similarity=round(float(sim), 6),
+        jaccard=round(float(jac), 6),
+        containment_a_in_b=round(float(cab), 6),
+        containment_b_in_a=round(float(cba), 6),
+        passages=list(al.passages),
+        only_in_a=[(int(s), int(e)) for s, e in al.only_in_a],
+        only_in_b=[(int(s), int(e)) for s, e in al.only_in_b],
+        text_a=text_a,
+        text_b=text_b,
+    )

@@ -1,0 +1,221 @@
+"""The `copytrace` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from copytrace import __version__
+from copytrace.errors import CopytraceError
+
+DEBUG_ENV = "COPYTRACE_DEBUG"
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}" if k == 1 else f"{k} {word}s"
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    """Run a command body: our errors become one clear line, never a traceback."""
+    try:
+        return fn()
+    except CopytraceError as e:
+        click.echo(f"copytrace: error: {e}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("copytrace: interrupted (outputs already written are complete; rerun to redo)", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except (OSError, MemoryError) as e:
+        click.echo(f"copytrace: error: {e}", err=True)
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        sys.exit(1)
+    except Exception as e:  # a bug of ours: say so plainly, traceback on request
+        click.echo(
+            f"copytrace: internal error: {type(e).__name__}: {e}\n"
+            f"(set {DEBUG_ENV}=1 for a traceback, and please report it)",
+            err=True,
+        )
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        sys.exit(70)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="copytrace")
+def main() -> None:
+    """copytrace — find every copy of a text in a collection.
+
+    \b
+    copytrace find DIR_OR_FILES... --out OUT   group the copies in a collection
+    copytrace compare A B                      align what two texts share
+    """
+
+
+@main.command("find")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--threshold", default=0.5, show_default=True, type=float,
+              help="Keep pairs whose Jaccard or containment (either way) of shingles reaches this.")
+@click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
+@click.option("--num-perm", default=128, show_default=True, type=int, help="MinHash permutations.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Seed of the MinHash permutations.")
+@click.option("--bands", type=int, default=None, help="LSH bands (default: chosen from --threshold).")
+@click.option("--rows", type=int, default=None, help="LSH rows per band (with --bands).")
+@click.option("--containment/--no-containment", default=True, show_default=True,
+              help="Also find short copies inside long documents.")
+@click.option("--sample-rate", default=8, show_default=True, type=int,
+              help="1-in-N shingle sample for containment candidates.")
+@click.option("--max-df", default=64, show_default=True, type=int,
+              help="Ignore sampled shingles found in more documents than this.")
+@click.option("--max-bucket", default=64, show_default=True, type=int,
+              help="LSH buckets larger than this link their members to one member only.")
+@click.option("--align/--no-align", "do_align", default=True, show_default=True,
+              help="Align the shared passages of every pair.")
+@click.option("--workers", default=0, show_default=True, type=int, help="Threads/processes; 0 = all cores.")
+@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet: the id field.")
+@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet: the text field.")
+@click.option("--date-field", default=None, help="JSONL/CSV/Parquet: a date field (optional).")
+@click.option("--source-field", default=None, help="JSONL/CSV/Parquet: a source/site field (optional).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "txt", "jsonl", "csv", "parquet"]), help="Input format.")
+@click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
+              help="Bad records: skip and count them in summary.json, or stop at the first.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of .txt inputs.")
+@click.option("--work-dir", default=None, type=click.Path(file_okay=False),
+              help="Where to keep intermediate files (default: a temporary directory).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
+def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, num_perm: int, seed: int,
+             bands: int | None, rows: int | None, containment: bool, sample_rate: int, max_df: int,
+             max_bucket: int, do_align: bool, workers: int, id_field: str, text_field: str,
+             date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
+             work_dir: str | None, quiet: bool) -> None:
+    """Find the copies in a collection and write the results to --out.
+
+    INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .csv,
+    .parquet), or - for JSONL on standard input.
+    """
+
+    def body() -> None:
+        from copytrace.api import find
+
+        res = find(
+            list(inputs), out, threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
+            bands=bands, rows=rows, containment=containment, sample_rate=sample_rate, max_df=max_df,
+            max_bucket=max_bucket, align=do_align, workers=workers, id_field=id_field,
+            text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
+            on_error=on_error, encoding=encoding, work_dir=work_dir, progress=not quiet,
+        )
+        if not quiet:
+            c = res.summary["counts"]
+            skipped = res.summary["read"].get("skipped", {})
+            n_skipped = sum(skipped.values())
+            click.echo(
+                f"{_n(c['documents'], 'document')} read"
+                + (f" ({n_skipped} skipped: {', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})"
+                   if n_skipped else "")
+                + f"; {_n(c['clusters'], 'cluster')} of copies holding {_n(c['documents_in_clusters'], 'document')};"
+                f" {_n(c['verified_pairs'], 'pair')}; {_n(c['passages'], 'aligned passage')};"
+                f" {_n(c['deduplicated_documents'], 'document')} after deduplication."
+            )
+            click.echo(f"Output written to {Path(out).resolve()}/ "
+                       "(documents.parquet, pairs.parquet, passages.parquet, deduplicated.jsonl, summary.json)")
+
+    _run(body)
+
+
+@main.command("compare")
+@click.argument("file_a", required=False, type=click.Path(dir_okay=False))
+@click.argument("file_b", required=False, type=click.Path(dir_okay=False))
+@click.option("--text-a", default=None, help="Text A given inline instead of FILE_A.")
+@click.option("--text-b", default=None, help="Text B given inline instead of FILE_B.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
+@click.option("--threshold", default=0.5, show_default=True, type=float,
+              help="Similarity at which the verdict says COPIES.")
+def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text_b: str | None,
+                as_json: bool, ngram: int, threshold: float) -> None:
+    """Compare two texts: similarity, aligned passages, what each has alone.
+
+    Offsets are character offsets into the files as read (UTF-8 decoded).
+    """
+
+    def body() -> None:
+        from copytrace.api import compare
+        from copytrace.errors import OptionError
+
+        args = [file_a, file_b]
+        texts: list[str | Path] = []
+        names: list[str] = []
+        inline = [text_a, text_b]
+        for which in (0, 1):
+            label = "AB"[which]
+            if inline[which] is not None:
+                texts.append(inline[which])  # type: ignore[arg-type]
+                names.append(f"--text-{label.lower()}")
+            else:
+                # positional files fill in whichever side has no inline text
+                if not args:
+                    raise OptionError(f"give text {label} as a file or with --text-{label.lower()}")
+                f = args.pop(0)
+                while f is None and args:
+                    f = args.pop(0)
+                if f is None:
+                    raise OptionError(f"give text {label} as a file or with --text-{label.lower()}")
+                texts.append(Path(f))
+                names.append(f)
+        if any(a is not None for a in args):
+            raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
+        cmp = compare(texts[0], texts[1], ngram=ngram)
+        if as_json:
+            click.echo(json.dumps(cmp.to_dict(), ensure_ascii=False))
+        else:
+            from rich.console import Console
+
+            from copytrace.report.terminal import render_comparison
+
+            render_comparison(cmp, names[0], names[1], Console(), threshold=threshold)
+
+    _run(body)
+
+
+@main.command("align")
+@click.option("--pairs", "pairs_file", required=True, type=click.Path(dir_okay=False),
+              help='File of pairs, one "susp.txt src.txt" per line.')
+@click.option("--susp-dir", required=True, type=click.Path(file_okay=False), help="Suspicious documents.")
+@click.option("--src-dir", required=True, type=click.Path(file_okay=False), help="Source documents.")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Directory for one PAN detection XML per pair.")
+@click.option("--jobs", default=0, show_default=True, type=int, help="Worker processes; 0 = all cores.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int, quiet: bool) -> None:
+    """Align document pairs for corpus evaluation (PAN text-alignment format).
+
+    Writes OUT/<susp>-<src>.xml with one <feature name="detected-plagiarism"
+    this_offset this_length source_offset source_length/> per aligned passage.
+    """
+
+    def body() -> None:
+        from copytrace.evaluation.pan import align_pairs_file
+        from copytrace.progress import Reporter
+
+        with Reporter(enabled=not quiet) as rep:
+            with rep.stage("align", unit="pairs") as bar:
+                n = align_pairs_file(pairs_file, susp_dir, src_dir, out, jobs=jobs or None,
+                                     on_pair=bar.advance)
+        if not quiet:
+            click.echo(f"{n} pairs aligned in {rep.timings['align']:.1f}s; detections in {Path(out).resolve()}/")
+
+    _run(body)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,377 @@
+"""The local engine: runs the stages on one machine, in memory plus a work directory.
+
+Orchestration only — every computation lives in ``copytrace.stages``:
+
+1. read → normalize → fingerprint, batch by batch (streaming): texts go to an
+   Arrow IPC *text store* in the work directory, and only fingerprints stay in
+   memory (128 × 4 bytes per document by default);
+2. documents are numbered in doc-id order, so that every later result is a
+   function of the collection, not of the order the files were listed in;
+3. candidates (exact duplicates, LSH, containment sample) → verify (exact
+   shingle measures; texts re-read from the memory-mapped store) → cluster →
+   align → the output tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from copytrace import __version__, schemas
+from copytrace.options import FindOptions
+from copytrace.progress import Reporter
+from copytrace.stages import candidates as cand
+from copytrace.stages.align import Alignment, align
+from copytrace.stages.cluster import Clusters, cluster
+from copytrace.stages.fingerprint import (
+    FingerprintParams,
+    fingerprint_batch,
+    shingle_sets_batch,
+)
+from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages.read import ReadStats, iter_batches
+from copytrace.stages.verify import VerifiedPairs, verify_pairs
+
+__all__ = ["LocalEngine", "EngineOutput"]
+
+VERIFY_CHUNK_PAIRS = 200_000
+ALIGN_CHUNK_PAIRS = 64
+
+
+@dataclass
+class EngineOutput:
+    """What an engine hands to the writer: the three tables and the summary."""
+
+    documents: pa.Table
+    pairs: pa.Table
+    passages: pa.Table
+    summary: dict[str, Any]
+    store: "TextStore"
+    clusters: Clusters
+    order: np.ndarray = field(repr=False)  # sorted position -> store row
+
+
+class TextStore:
+    """Texts of the collection in an Arrow IPC file, memory-mapped for reading."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(
+            str(path), schemas.TEXTS
+        )
+        self._table: pa.Table | None = None
+        self._mmap: pa.MemoryMappedFile | None = None
+
+    def append(self, doc_ids: list[str], texts: list[str], sources: list, dates: list) -> None:
+        assert self._writer is not None
+        batch = pa.record_batch(
+            [
+                pa.array(doc_ids, pa.string()),
+                pa.array(texts, pa.large_string()),
+                pa.array(sources, pa.string()),
+                pa.array(dates, pa.string()),
+            ],
+            schema=schemas.TEXTS,
+        )
+        self._writer.write_batch(batch)
+
+    def seal(self) -> pa.Table:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._mmap = pa.memory_map(str(self.path), "r")
+            self._table = pa.ipc.open_file(self._mmap).read_all()
+        assert self._table is not None
+        return self._table
+
+    @property
+    def table(self) -> pa.Table:
+        return self.seal()
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        return self.table.column("text").take(pa.array(rows, pa.int64())).to_pylist()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._table = None
+        if self._mmap is not None:
+            self._mmap.close()
+            self._mmap = None
+
+
+def _align_chunk(items: list[tuple[str, str]]) -> list[Alignment]:
+    return [align(a, b) for a, b in items]
+
+
+class LocalEngine:
+    """Runs `find` on this machine."""
+
+    def __init__(self, options: FindOptions) -> None:
+        self.options = options
+
+    # -- the pipeline ---------------------------------------------------------------------------
+    def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
+        opts = self.options
+        numba.set_num_threads(max(1, min(opts.n_workers, numba.config.NUMBA_NUM_THREADS)))
+        work_dir = Path(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="copytrace-"))
+        work_dir.mkdir(parents=True, exist_ok=True)
+        self._owns_work_dir = opts.work_dir is None
+        self.work_dir = work_dir
+        store = TextStore(work_dir / "texts.arrow")
+        stats = ReadStats()
+        t_start = time.perf_counter()
+        fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
+
+        # 1. read → normalize → fingerprint (streaming)
+        sigs: list[np.ndarray] = []
+        chashes: list[np.ndarray] = []
+        ntoks: list[np.ndarray] = []
+        nshs: list[np.ndarray] = []
+        lengths: list[np.ndarray] = []
+        samp_h: list[np.ndarray] = []
+        samp_d: list[np.ndarray] = []
+        n_read = 0
+        t_norm = t_fp = 0.0
+        with reporter.stage("read", unit="docs") as bar:
+            for batch in iter_batches(inputs, opts.read, stats):
+                texts = [d.text for d in batch]
+                store.append(
+                    [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch]
+                )
+                t0 = time.perf_counter()
+                toks = tokenize_batch(texts)
+                t1 = time.perf_counter()
+                fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
+                if opts.containment:
+                    samp_h.append(fps.sample_hashes)
+                    samp_d.append(fps.sample_docs + n_read)
+                t2 = time.perf_counter()
+                t_norm += t1 - t0
+                t_fp += t2 - t1
+                sigs.append(fps.signatures)
+                chashes.append(fps.content_hash)
+                ntoks.append(fps.n_tokens)
+                nshs.append(fps.n_shingles)
+                lengths.append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
+                n_read += len(batch)
+                bar.advance(len(batch))
+        table = store.seal()
+        n = table.num_rows
+        reporter.timings["normalize"] = t_norm
+        reporter.timings["fingerprint"] = t_fp
+        reporter.timings["read"] -= t_norm + t_fp
+
+        # 2. number documents in doc-id order
+        if n:
+            order = np.asarray(pc.sort_indices(table.column("doc_id")), dtype=np.int64)
+        else:
+            order = np.zeros(0, dtype=np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n, dtype=np.int64)
+
+        def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
+
+        signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
+        content_hash = cat(chashes, (0, 2), np.uint64)[order]
+        n_tokens = cat(ntoks, (0,), np.int32)[order]
+        length = cat(lengths, (0,), np.int64)[order]
+        del sigs, chashes, ntoks, nshs
+
+        # 3. candidates
+        counts: dict[str, Any] = {}
+        with reporter.stage("candidates", total=3, unit="steps") as bar:
+            nonempty = n_tokens > 0
+            exact, is_head = cand.exact_groups(content_hash, nonempty)
+            bar.advance()
+            if opts.bands is not None and opts.rows is not None:
+                lsh = cand.LshParams(opts.bands, opts.rows)
+            else:
+                lsh = cand.optimal_params(opts.threshold, opts.num_perm)
+            lsh_p = cand.lsh_pairs(signatures, lsh, is_head, opts.max_bucket)
+            bar.advance()
+            if opts.containment and samp_h:
+                cont_p = cand.containment_pairs(
+                    np.concatenate(samp_h),
+                    rank[np.concatenate(samp_d)],
+                    n,
+                    is_head,
+                    opts.threshold,
+                    max_df=opts.max_df,
+                )
+            else:
+                cont_p = np.zeros((0, 2), dtype=np.int64)
+            bar.advance()
+            near = cand.merge_pairs(lsh_p, cont_p)
+            counts["candidate_pairs"] = {
+                "exact_duplicates": int(exact.shape[0]),
+                "lsh": int(lsh_p.shape[0]),
+                "containment": int(cont_p.shape[0]),
+                "near_total": int(near.shape[0]),
+            }
+        del samp_h, samp_d, signatures
+
+        # 4. verify (exact duplicates need no verification: identical token sequences)
+        with reporter.stage("verify", total=max(1, near.shape[0]), unit="pairs") as bar:
+            parts = []
+            for lo in range(0, near.shape[0], VERIFY_CHUNK_PAIRS):
+                chunk = near[lo : lo + VERIFY_CHUNK_PAIRS]
+                parts.append(self._verify_chunk(chunk, store, order, opts))
+                bar.advance(chunk.shape[0])
+            ones = np.ones(exact.shape[0], dtype=np.float64)
+            exact_v = VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())
+            verified = VerifiedPairs.concat([exact_v] + parts)
+            if len(verified):
+                o = np.lexsort((verified.b, verified.a))
+                verified = verified.take(o)
+
+        # 5. cluster
+        with reporter.stage("cluster", total=1, unit="") as bar:
+            clusters = cluster(n, verified.a, verified.b, length)
+            bar.advance()
+
+        # 6. align
+        passages_cols: dict[str, list] = {k: [] for k in schemas.PASSAGES.names}
+        coverage = np.zeros(len(verified), dtype=np.float64)
+        if opts.align and len(verified):
+            with reporter.stage("align", total=len(verified), unit="pairs") as bar:
+                for i, al in self._align_all(verified, store, order, opts, bar):
+                    a_id = ids_sorted_at(table, order, verified.a[i])
+                    b_id = ids_sorted_at(table, order, verified.b[i])
+                    coverage[i] = max(al.coverage_a, al.coverage_b)
+                    for p in al.passages:
+                        passages_cols["doc_a"].append(a_id)
+                        passages_cols["doc_b"].append(b_id)
+                        passages_cols["a_start"].append(p.a_start)
+                        passages_cols["a_end"].append(p.a_end)
+                        passages_cols["b_start"].append(p.b_start)
+                        passages_cols["b_end"].append(p.b_end)
+                        passages_cols["kind"].append(p.kind)
+                        passages_cols["score"].append(float(p.score))
+
+        # 7. tables
+        ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
+        root = clusters.root
+        documents = pa.table(
+            {
+                "doc_id": ids_sorted,
+                "length": pa.array(length, pa.int64()),
+                "cluster_id": ids_sorted.take(pa.array(root, pa.int64())),
+                "is_representative": pa.array(clusters.representative == np.arange(n), pa.bool_()),
+                "n_copies": pa.array(clusters.size, pa.int64()),
+            },
+            schema=schemas.DOCUMENTS,
+        )
+        similarity = np.maximum(verified.similarity, coverage) if len(verified) else np.zeros(0)
+        pairs = pa.table(
+            {
+                "doc_a": ids_sorted.take(pa.array(verified.a, pa.int64())),
+                "doc_b": ids_sorted.take(pa.array(verified.b, pa.int64())),
+                "jaccard": pa.array(verified.jaccard, pa.float64()),
+                "containment_a_in_b": pa.array(verified.containment_a_in_b, pa.float64()),
+                "containment_b_in_a": pa.array(verified.containment_b_in_a, pa.float64()),
+                "similarity": pa.array(similarity, pa.float64()),
+            },
+            schema=schemas.PAIRS,
+        )
+        passages = pa.table(passages_cols, schema=schemas.PASSAGES)
+        if passages.num_rows:
+            passages = passages.sort_by(
+                [("doc_a", "ascending"), ("doc_b", "ascending"), ("a_start", "ascending"), ("b_start", "ascending")]
+            )
+
+        n_in_clusters = int(np.count_nonzero(clusters.size > 1))
+        n_kept = int(np.count_nonzero(clusters.representative == np.arange(n)))
+        counts.update(
+            {
+                "documents": n,
+                "characters": int(length.sum()),
+                "documents_without_words": int(np.count_nonzero(~nonempty)),
+                "exact_duplicate_documents": int(exact.shape[0]),
+                "verified_pairs": len(verified),
+                "clusters": clusters.n_clusters,
+                "documents_in_clusters": n_in_clusters,
+                "largest_cluster": int(clusters.size.max()) if n else 0,
+                "deduplicated_documents": n_kept,
+                "duplicates_removed": n - n_kept,
+                "dedup_rate": (n - n_kept) / n if n else 0.0,
+                "passages": passages.num_rows,
+            }
+        )
+        summary: dict[str, Any] = {
+            "copytrace_version": __version__,
+            "engine": "local",
+            "inputs": [str(x) for x in inputs],
+            "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
+            "read": stats.to_dict(),
+            "counts": counts,
+            "timings_s": {},
+        }
+        reporter.timings["total"] = time.perf_counter() - t_start
+        summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+        return EngineOutput(documents, pairs, passages, summary, store, clusters, order)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _verify_chunk(
+        self, chunk: np.ndarray, store: TextStore, order: np.ndarray, opts: FindOptions
+    ) -> VerifiedPairs:
+        docs = np.unique(chunk.ravel())
+        toks = tokenize_batch(store.texts(order[docs]))
+        values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
+        la = np.searchsorted(docs, chunk[:, 0])
+        lb = np.searchsorted(docs, chunk[:, 1])
+        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, opts.threshold)
+        return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a)
+
+    def _align_all(
+        self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
+    ) -> Iterator[tuple[int, Alignment]]:
+        n_pairs = len(verified)
+        chunks = [
+            np.arange(lo, min(lo + ALIGN_CHUNK_PAIRS, n_pairs)) for lo in range(0, n_pairs, ALIGN_CHUNK_PAIRS)
+        ]
+
+        def items(idx: np.ndarray) -> list[tuple[str, str]]:
+            ta = store.texts(order[verified.a[idx]])
+            tb = store.texts(order[verified.b[idx]])
+            return list(zip(ta, tb))
+
+        if opts.n_workers <= 1 or len(chunks) <= 1:
+            for idx in chunks:
+                for i, al in zip(idx, _align_chunk(items(idx))):
+                    yield int(i), al
+                bar.advance(len(idx))
+            return
+        with ProcessPoolExecutor(max_workers=opts.n_workers) as pool:
+            pending = [(idx, pool.submit(_align_chunk, items(idx))) for idx in chunks[: opts.n_workers * 2]]
+            nxt = len(pending)
+            while pending:
+                idx, fut = pending.pop(0)
+                for i, al in zip(idx, fut.result()):
+                    yield int(i), al
+                bar.advance(len(idx))
+                if nxt < len(chunks):
+                    pending.append((chunks[nxt], pool.submit(_align_chunk, items(chunks[nxt]))))
+                    nxt += 1
+
+    def cleanup(self, store: TextStore) -> None:
+        store.close()
+        if getattr(self, "_owns_work_dir", False):
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def ids_sorted_at(table: pa.Table, order: np.ndarray, i: int) -> str:
+    return table.column("doc_id")[int(order[i])].as_py()

@@ -1,0 +1,1 @@
+"""Views of the results for people: the terminal view here, the HTML report later."""

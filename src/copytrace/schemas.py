@@ -1,0 +1,79 @@
+"""Arrow schemas of the output files — the contract with users and later stages.
+
+documents.parquet  one row per document read (sorted by doc_id)
+    doc_id             string   the document's id (file path relative to the input
+                                directory for .txt inputs, the id field otherwise)
+    length             int64    characters of the text as read (code points)
+    cluster_id         string   the smallest doc_id of its cluster (its own id
+                                for a document with no copy)
+    is_representative  bool     the cluster's representative: its longest
+                                document, ties broken by the smallest doc_id
+    n_copies           int64    documents in its cluster, itself included
+                                (1 = no copy found)
+
+pairs.parquet  one row per verified pair of copies (sorted by doc_a, doc_b)
+    doc_a, doc_b         string   doc_a < doc_b
+    jaccard              float64  Jaccard similarity of their word n-gram shingle sets
+    containment_a_in_b   float64  share of doc_a's shingles found in doc_b
+    containment_b_in_a   float64  share of doc_b's shingles found in doc_a
+    similarity           float64  share of the more-contained document found in
+                                  the other: the largest of the two containments
+                                  and, when passages are aligned, of the two
+                                  aligned coverages (share of a document's words
+                                  inside aligned passages)
+
+passages.parquet  one row per aligned passage (sorted by doc_a, doc_b, a_start, b_start)
+    doc_a, doc_b       string   as in pairs.parquet
+    a_start, a_end     int64    character span in doc_a (end exclusive), into the text as read
+    b_start, b_end     int64    character span in doc_b
+    kind               string   "verbatim" (same words) or "reworded"
+    score              float64  similarity of the two spans, 0..1
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+DOCUMENTS = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("length", pa.int64(), nullable=False),
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("is_representative", pa.bool_(), nullable=False),
+        pa.field("n_copies", pa.int64(), nullable=False),
+    ]
+)
+
+PAIRS = pa.schema(
+    [
+        pa.field("doc_a", pa.string(), nullable=False),
+        pa.field("doc_b", pa.string(), nullable=False),
+        pa.field("jaccard", pa.float64(), nullable=False),
+        pa.field("containment_a_in_b", pa.float64(), nullable=False),
+        pa.field("containment_b_in_a", pa.float64(), nullable=False),
+        pa.field("similarity", pa.float64(), nullable=False),
+    ]
+)
+
+PASSAGES = pa.schema(
+    [
+        pa.field("doc_a", pa.string(), nullable=False),
+        pa.field("doc_b", pa.string(), nullable=False),
+        pa.field("a_start", pa.int64(), nullable=False),
+        pa.field("a_end", pa.int64(), nullable=False),
+        pa.field("b_start", pa.int64(), nullable=False),
+        pa.field("b_end", pa.int64(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+    ]
+)
+
+# The text store the engine keeps in its work directory (Arrow IPC, memory-mapped).
+TEXTS = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("text", pa.large_string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("date", pa.string()),
+    ]
+)

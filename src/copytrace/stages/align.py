@@ -1,0 +1,841 @@
+"""Stage 7 — align: two texts → the passages they share, span by span.
+
+Data contract
+-------------
+``align(text_a, text_b, options=None, *, tokens_a=None, tokens_b=None) -> Alignment``
+
+* ``Alignment.passages``: :class:`Passage` objects sorted by ``(a_start,
+  b_start)``.  Offsets are Python ``str`` indices (code points) into the texts
+  as given, end exclusive.  A passage starts at the first non-blank character
+  of a segment and ends after the last non-blank character of a segment (so it
+  keeps a sentence's final punctuation, never trailing whitespace).
+  ``kind`` is ``"verbatim"`` when at least ``verbatim_fraction`` of the word
+  tokens of *each* span lie in runs of identical normalized tokens shared by
+  the two spans (runs of at least ``ngram`` tokens), else ``"reworded"``.
+  ``score`` is 1.0 for verbatim passages and otherwise the tf-idf cosine of the
+  two spans (stemmed content words, idf over the segments of both texts).
+* ``only_in_a`` / ``only_in_b``: maximal runs of word tokens that lie in no
+  passage, as ``(start, end)`` char spans from the first token's start to the
+  last token's end.
+* ``coverage_a`` / ``coverage_b``: fraction of the word tokens inside passages.
+
+``split_sentences(text, tokens) -> np.ndarray`` gives the ``(k, 2)`` spans of
+the segments the engine works on (sentences; lines that start with a capital;
+paragraphs), each containing at least one token.
+
+The algorithm is symmetric: ``align(b, a)`` mirrors ``align(a, b)``.
+
+Algorithm (after Sanchez-Perez, Sidorov & Gelbukh, PAN 2014)
+-----------------------------------------------------------
+1. **Segments**: sentence split by a regular expression (``. ! ?`` followed by
+   a capital, also without a space as in ``difference.Russian``; ``St.``,
+   ``Mr.``, initials and other abbreviations do not split; a blank line, or a
+   newline followed by a capital, splits).
+2. **Vectors**: every segment is a tf-idf vector over stemmed content words
+   (a light Porter-style suffix stripper runs in a numba kernel over the code
+   points; a built-in English stopword list is dropped); idf counts segments
+   of both texts.
+3. **Seeds**: segment pairs with cosine > ``seed_cosine`` and Dice >
+   ``seed_dice`` (one numba kernel fills the whole similarity matrix from the
+   shared terms), plus pairs of segments joined by a run of at least
+   ``min_verbatim_tokens`` identical tokens (shared ``ngram``-grams located
+   by hash and extended token by token in numba).
+4. **Extension**: seeds are clustered by proximity, alternately on each side
+   (segments at most ``max_gap`` apart), until stable; each cluster becomes a
+   candidate passage from its first to its last segment on both sides, kept
+   when the tf-idf cosine of the two spans exceeds ``validate_cosine``, else
+   re-clustered with a smaller gap.
+5. **Summary mode**: when one text is much shorter than the other (ratio
+   ``summary_ratio``) the short side is treated as a possible summary: the
+   gap allowed on the long side grows to ``summary_gap`` and the seed
+   thresholds drop to the ``summary_*`` values; the candidates of both runs
+   compete in the filter.
+6. **Filtering**: candidates are taken best first (score × length); one that
+   overlaps a kept passage on both sides is merged into it, one that overlaps
+   on one side loses the seeds in the overlap and is re-checked; passages
+   shorter than ``min_passage_chars`` on either side are dropped unless they
+   are verbatim runs of at least ``min_verbatim_tokens`` tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+
+from copytrace.stages.normalize import Tokens, tables, to_codepoints, tokenize
+
+__all__ = [
+    "Passage",
+    "AlignOptions",
+    "Alignment",
+    "align",
+    "split_sentences",
+    "ENGLISH_STOPWORDS",
+]
+
+
+# --------------------------------------------------------------------------
+# Data classes
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One shared passage: ``text_a[a_start:a_end]`` ↔ ``text_b[b_start:b_end]``."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    kind: str  # "verbatim" | "reworded"
+    score: float  # 0..1, 1.0 for verbatim
+
+
+@dataclass(frozen=True)
+class AlignOptions:
+    """Parameters of :func:`align` (defaults tuned on half of PAN 2013 train).
+
+    Segmentation
+      ``split_newlines``: ``"capital"`` (a newline followed by a capital,
+      digit, quote or bullet ends a segment; a blank line always does),
+      ``"blank"`` (only blank lines) or ``"always"``.
+      ``min_seed_tokens``: segments with fewer word tokens never seed a
+      passage (they can still lie inside one).
+
+    Vectors
+      ``stopwords``: drop the built-in English stopwords from the vectors.
+      ``stem``: strip common English suffixes before hashing.
+
+    Seeding
+      ``seed_cosine``, ``seed_dice``: a segment pair is a seed when its tf-idf
+      cosine and its Dice coefficient (distinct content terms) both exceed
+      these.
+      ``ngram``: length of the shared token n-grams used to find verbatim runs.
+      ``min_verbatim_tokens``: a run of identical tokens at least this long
+      seeds the segments it joins, and may stand as a passage on its own
+      however short it is.
+
+    Extension
+      ``max_gap``: two seeds cluster when at most this many segments lie
+      between them (on each side).
+      ``min_gap``: the gap is reduced down to this while a cluster fails
+      validation.
+      ``validate_cosine``: a candidate passage is valid when the tf-idf
+      cosine of its two spans exceeds this.
+
+    Summary mode
+      ``summary_ratio``: when one text has at least this many times the word
+      tokens of the other, also run the summary settings: ``summary_gap`` on
+      the long side, ``summary_short_gap`` on the short side, and seed
+      thresholds ``summary_cosine`` / ``summary_dice``.
+
+    Filtering
+      ``min_passage_chars``: passages shorter than this on either side are
+      dropped (verbatim runs of ``min_verbatim_tokens`` excepted).
+      ``verbatim_fraction``: share of each span's tokens that must lie in
+      shared runs for ``kind == "verbatim"``.
+    """
+
+    split_newlines: str = "capital"
+    min_seed_tokens: int = 3
+    stopwords: bool = True
+    stem: bool = True
+    seed_cosine: float = 0.33
+    seed_dice: float = 0.33
+    ngram: int = 5
+    min_verbatim_tokens: int = 8
+    max_gap: int = 4
+    min_gap: int = 0
+    validate_cosine: float = 0.34
+    summary: bool = True
+    summary_ratio: float = 3.0
+    summary_gap: int = 24
+    summary_short_gap: int = 3
+    summary_cosine: float = 0.33
+    summary_dice: float = 0.33
+    min_passage_chars: int = 150
+    verbatim_fraction: float = 0.97
+
+
+@dataclass(frozen=True)
+class Alignment:
+    passages: list[Passage]
+    only_in_a: list[tuple[int, int]]
+    only_in_b: list[tuple[int, int]]
+    coverage_a: float
+    coverage_b: float
+
+
+# --------------------------------------------------------------------------
+# Stopwords and stemming
+# --------------------------------------------------------------------------
+
+ENGLISH_STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because
+    been before being below between both but by can could did do does doing
+    down during each few for from further had has have having he her here hers
+    herself him himself his how i if in into is it its itself just me more most
+    my myself no nor not now of off on once only or other our ours ourselves
+    out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would
+    you your yours yourself yourselves s t d ll m re ve also may might must
+    shall us
+    """.split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stopword_hashes() -> np.ndarray:
+    toks = tokenize(" ".join(sorted(ENGLISH_STOPWORDS)))
+    return np.unique(toks.hashes)
+
+
+_FNV_BASIS = np.uint64(0xCBF29CE484222325)
+
+
+@nb.njit(cache=True, inline="always")
+def _mix64(x):
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def _ends(buf, m, s0, s1, s2, s3, k):
+    # does buf[:m] end with the k-letter suffix (s0..s3 are its letters)?
+    if m < k:
+        return False
+    if k == 1:
+        return buf[m - 1] == s0
+    if k == 2:
+        return buf[m - 2] == s0 and buf[m - 1] == s1
+    if k == 3:
+        return buf[m - 3] == s0 and buf[m - 2] == s1 and buf[m - 1] == s2
+    return buf[m - 4] == s0 and buf[m - 3] == s1 and buf[m - 2] == s2 and buf[m - 1] == s3
+
+
+@nb.njit(cache=True, inline="always")
+def _is_vowel(c):
+    return c == 97 or c == 101 or c == 105 or c == 111 or c == 117 or c == 121
+
+
+@nb.njit(cache=True)
+def _strip_suffix(buf, m):
+    # a light Porter step 1 (plurals, -ed, -ing) plus final -e; ASCII only
+    for i in range(m):
+        if buf[i] < 97 or buf[i] > 122:
+            return m
+    s, e, i_, d, n, g, y = 115, 101, 105, 100, 110, 103, 121
+    if m > 4 and _ends(buf, m, s, s, e, s, 4):
+        m -= 2
+    elif m > 4 and _ends(buf, m, i_, e, s, 0, 3):
+        m -= 3
+        buf[m] = y
+        m += 1
+    elif m > 3 and buf[m - 1] == s and buf[m - 2] != s and buf[m - 2] != 117 and buf[m - 2] != i_:
+        m -= 1
+    stripped = False
+    if m > 5 and _ends(buf, m, i_, n, g, 0, 3):
+        m -= 3
+        stripped = True
+    elif m > 4 and _ends(buf, m, i_, e, d, 0, 3):
+        m -= 3
+        buf[m] = y
+        m += 1
+    elif m > 4 and _ends(buf, m, e, d, 0, 0, 2) and not _ends(buf, m, e, e, d, 0, 3):
+        m -= 2
+        stripped = True
+    if stripped and m >= 3:
+        c = buf[m - 1]
+        if c == buf[m - 2] and not _is_vowel(c) and c != 108 and c != s and c != 122:
+            m -= 1
+    if m > 3 and buf[m - 1] == e:
+        m -= 1
+    return m
+
+
+@nb.njit(cache=True, nogil=True)
+def _stem_kernel(cps, starts, ends, cls, fold, exp_data, exp_off):
+    n = starts.shape[0]
+    out = np.empty(n, dtype=np.uint64)
+    buf = np.empty(64, dtype=np.uint32)
+    tsize = cls.shape[0]
+    for k in range(n):
+        m = 0
+        over = False
+        for p in range(starts[k], ends[k]):
+            cp = cps[p]
+            if cp >= tsize:
+                continue
+            c = cls[cp]
+            if c != 1 and c != 3:
+                continue
+            f = fold[cp]
+            if f & np.uint32(0x80000000):
+                ex = f & np.uint32(0x7FFFFFFF)
+                for j in range(exp_off[ex], exp_off[ex + 1]):
+                    if m < 64:
+                        buf[m] = exp_data[j]
+                        m += 1
+                    else:
+                        over = True
+            else:
+                if m < 64:
+                    buf[m] = f
+                    m += 1
+                else:
+                    over = True
+        if not over:
+            m = _strip_suffix(buf, m)
+        h = np.uint64(0xCBF29CE484222325)
+        for j in range(m):
+            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
+        out[k] = _mix64(h)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Segmentation
+# --------------------------------------------------------------------------
+
+_ABBREVIATIONS = (
+    "Mr Mrs Ms Dr St Jr Sr Prof Gen Col Lt Sgt Capt Cpl Adm Maj Rep Reps Sen Gov "
+    "Rev Hon Pres Supt Det Inc Ltd Co Corp Bros vs No Nos Vol Fig Jan Feb Apr "
+    "Jun Jul Aug Sep Sept Oct Nov Dec Mt Ft Ave Blvd approx Dept Univ ca cf al pp "
+    "e.g i.e etc"
+).split()
+# checked right after the period, so the engine only tries them at periods
+_NOT_ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)"
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-ſ" + "А-ЯЁΑ-Ω"  # Latin ext-A includes lowercase; harmless
+_CLOSE = "\"'”’»)\\]"
+_SPACE = " \\t\\u00a0"
+_END_PUNCT = rf"(?:\.{_NOT_ABBREV}|[!?…])[.!?…]*[{_CLOSE}]*"
+_BOUNDARY_BASE = (
+    # sentence punctuation, spaces, then anything but a lowercase letter
+    rf"{_END_PUNCT}(?:[{_SPACE}]*\n\s*|[{_SPACE}]+)(?![a-z])(?=\S)"
+    # a period glued to a capitalised word: "difference.Russian"
+    rf"|\.{_NOT_ABBREV}(?=[{_UPPER}][a-z])"
+    # CJK full stops
+    r"|[。！？]+[」』”’)）]*\s*"
+    # a blank line
+    rf"|\n[{_SPACE}\r]*\n\s*"
+)
+_BOUNDARY = {
+    "blank": re.compile(_BOUNDARY_BASE),
+    "capital": re.compile(
+        _BOUNDARY_BASE + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}0-9\"“‘'(\[•*#·–—-])"
+    ),
+    "always": re.compile(_BOUNDARY_BASE + r"|\n\s*"),
+}
+
+
+@nb.njit(cache=True, inline="always")
+def _is_space(c):
+    return (
+        c == 32
+        or (9 <= c <= 13)
+        or c == 0xA0
+        or c == 0x85
+        or (0x2000 <= c <= 0x200B)
+        or c == 0x2028
+        or c == 0x2029
+        or c == 0x202F
+        or c == 0x205F
+        or c == 0x3000
+        or c == 0xFEFF
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi):
+    k = raw_lo.shape[0]
+    out = np.empty((k, 2), dtype=np.int64)
+    for i in range(k):
+        s = raw_lo[i]
+        while s < tok_lo[i] and _is_space(cps[s]):
+            s += 1
+        e = raw_hi[i]
+        while e > tok_hi[i] and _is_space(cps[e - 1]):
+            e -= 1
+        out[i, 0] = s
+        out[i, 1] = e
+    return out
+
+
+@dataclass
+class _Segments:
+    spans: np.ndarray  # (k, 2) int64 char spans
+    tok_seg: np.ndarray  # segment of each token
+    tok_ptr: np.ndarray  # (k+1,) first token of each segment
+    ntok: np.ndarray  # tokens per segment
+
+
+def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray | None = None) -> _Segments:
+    n = len(tokens)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return _Segments(np.zeros((0, 2), dtype=np.int64), z, np.zeros(1, dtype=np.int64), z)
+    pat = _BOUNDARY[mode]
+    bounds = np.fromiter((m.end() for m in pat.finditer(text)), dtype=np.int64)
+    raw_seg = np.searchsorted(bounds, tokens.starts, side="right")
+    # segments that contain tokens, renumbered 0..k-1
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(raw_seg[1:], raw_seg[:-1], out=first[1:])
+    tok_seg = np.cumsum(first) - 1
+    starts_idx = np.flatnonzero(first)
+    tok_ptr = np.append(starts_idx, n).astype(np.int64)
+    raw_ids = raw_seg[starts_idx]
+    edges = np.concatenate(([0], bounds, [len(text)]))
+    raw_lo = edges[raw_ids]
+    raw_hi = edges[raw_ids + 1]
+    tok_lo = tokens.starts[starts_idx].astype(np.int64)
+    tok_hi = tokens.ends[tok_ptr[1:] - 1].astype(np.int64)
+    if cps is None:
+        cps = to_codepoints(text)
+    spans = _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi)
+    return _Segments(spans, tok_seg, tok_ptr, np.diff(tok_ptr))
+
+
+def split_sentences(text: str, tokens: Tokens | None = None, mode: str = "capital") -> np.ndarray:
+    """``(k, 2)`` int64 array of the ``[start, end)`` char spans of the
+    segments (sentences, capitalised lines, paragraphs) of ``text``; every
+    segment holds at least one token and has no surrounding whitespace."""
+    if tokens is None:
+        tokens = tokenize(text)
+    return _segments(text, tokens, mode).spans
+
+
+# --------------------------------------------------------------------------
+# Kernels: segment similarity, verbatim runs
+# --------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, nogil=True)
+def _similarity(a_ptr, a_seg, a_w, b_ptr, b_seg, b_w, na, nb_):
+    """Dot products and shared-term counts of all segment pairs, from the
+    term-major (CSR by term) entries of both sides."""
+    dot = np.zeros((na, nb_), dtype=np.float64)
+    shared = np.zeros((na, nb_), dtype=np.int32)
+    n_terms = a_ptr.shape[0] - 1
+    for t in range(n_terms):
+        b0 = b_ptr[t]
+        b1 = b_ptr[t + 1]
+        if b0 == b1:
+            continue
+        for p in range(a_ptr[t], a_ptr[t + 1]):
+            i = a_seg[p]
+            wa = a_w[p]
+            for q in range(b0, b1):
+                j = b_seg[q]
+                dot[i, j] += wa * b_w[q]
+                shared[i, j] += 1
+    return dot, shared
+
+
+@nb.njit(cache=True, nogil=True)
+def _gram_hashes(h, n):
+    m = h.shape[0] - n + 1
+    if m <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    out = np.empty(m, dtype=np.uint64)
+    for i in range(m):
+        x = np.uint64(0x9E3779B97F4A7C15)
+        for k in range(n):
+            x = _mix64(x ^ h[i + k]) + np.uint64(k)
+        out[i] = x
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _verbatim_runs(ha, hb, n, min_len, max_occ):
+    """Maximal runs ``(i, j, length)`` of identical tokens, ``ha[i:i+length]
+    == hb[j:j+length]``, at least ``min_len`` long, found from shared
+    ``n``-grams (n-grams occurring more than ``max_occ`` times in b are
+    skipped)."""
+    ga = _gram_hashes(ha, n)
+    gb = _gram_hashes(hb, n)
+    order = np.argsort(gb)
+    sb = gb[order]
+    cap = 16
+    ri = np.empty(cap, dtype=np.int64)
+    rj = np.empty(cap, dtype=np.int64)
+    rl = np.empty(cap, dtype=np.int64)
+    nr = 0
+    la = ha.shape[0]
+    lb = hb.shape[0]
+    for i in range(ga.shape[0]):
+        lo = np.searchsorted(sb, ga[i])
+        hi = lo
+        while hi < sb.shape[0] and sb[hi] == ga[i]:
+            hi += 1
+        if hi - lo == 0 or hi - lo > max_occ:
+            continue
+        for q in range(lo, hi):
+            j = order[q]
+            if i > 0 and j > 0 and ha[i - 1] == hb[j - 1]:
+                continue  # inside a run found from an earlier start
+            k = 0
+            while i + k < la and j + k < lb and ha[i + k] == hb[j + k]:
+                k += 1
+            if k >= min_len:
+                if nr == cap:
+                    cap *= 2
+                    ri2 = np.empty(cap, dtype=np.int64)
+                    rj2 = np.empty(cap, dtype=np.int64)
+                    rl2 = np.empty(cap, dtype=np.int64)
+                    ri2[:nr] = ri[:nr]
+                    rj2[:nr] = rj[:nr]
+                    rl2[:nr] = rl[:nr]
+                    ri, rj, rl = ri2, rj2, rl2
+                ri[nr] = i
+                rj[nr] = j
+                rl[nr] = k
+                nr += 1
+    return ri[:nr].copy(), rj[:nr].copy(), rl[:nr].copy()
+
+
+# --------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Side:
+    text: str
+    tokens: Tokens
+    seg: _Segments
+    # content entries, sorted by segment: term id and tf-idf weight
+    ent_seg: np.ndarray = field(default=None)  # type: ignore[assignment]
+    ent_term: np.ndarray = field(default=None)  # type: ignore[assignment]
+    ent_w: np.ndarray = field(default=None)  # type: ignore[assignment]
+    ent_ptr: np.ndarray = field(default=None)  # type: ignore[assignment]  # by segment
+    norm: np.ndarray = field(default=None)  # type: ignore[assignment]
+    nterms: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+
+def _prepare(text: str, tokens: Tokens | None, opt: AlignOptions) -> tuple[_Side, np.ndarray]:
+    if tokens is None:
+        tokens = tokenize(text)
+    cps = to_codepoints(text)
+    seg = _segments(text, tokens, opt.split_newlines, cps)
+    keep = np.ones(len(tokens), dtype=bool)
+    if opt.stopwords and len(tokens):
+        keep = ~np.isin(tokens.hashes, _stopword_hashes())
+    idx = np.flatnonzero(keep)
+    if opt.stem and idx.size:
+        cls, fold, exp_data, exp_off = tables()
+        stems = _stem_kernel(cps, tokens.starts[idx], tokens.ends[idx], cls, fold, exp_data, exp_off)
+    else:
+        stems = tokens.hashes[idx]
+    side = _Side(text, tokens, seg)
+    return side, (idx, stems)  # type: ignore[return-value]
+
+
+def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> None:
+    (ia, stems_a), (ib, stems_b) = ca, cb
+    na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
+    allst = np.concatenate((stems_a, stems_b))
+    if allst.size == 0:
+        for s, n in ((sa, na), (sb, nb_)):
+            s.ent_seg = np.zeros(0, np.int64)
+            s.ent_term = np.zeros(0, np.int64)
+            s.ent_w = np.zeros(0, np.float64)
+            s.ent_ptr = np.zeros(n + 1, np.int64)
+            s.norm = np.zeros(n)
+            s.nterms = np.zeros(n, np.int64)
+        return 0
+    vocab, inv = np.unique(allst, return_inverse=True)
+    V = vocab.size
+    gseg = np.concatenate((sa.seg.tok_seg[ia], sb.seg.tok_seg[ib] + na)).astype(np.int64)
+    keys, tf = np.unique(gseg * V + inv, return_counts=True)
+    eseg = keys // V
+    eterm = keys % V
+    n_seg = na + nb_
+    df = np.bincount(eterm, minlength=V)
+    idf = np.log(n_seg / df)
+    w = tf * idf[eterm]
+    cut = np.searchsorted(eseg, na)
+    for s, lo, hi, off, n in ((sa, 0, cut, 0, na), (sb, cut, eseg.size, na, nb_)):
+        s.ent_seg = eseg[lo:hi] - off
+        s.ent_term = eterm[lo:hi]
+        s.ent_w = w[lo:hi]
+        s.ent_ptr = np.searchsorted(s.ent_seg, np.arange(n + 1))
+        s.norm = np.sqrt(np.bincount(s.ent_seg, weights=s.ent_w**2, minlength=n))
+        s.nterms = np.diff(s.ent_ptr)
+    return V
+
+
+def _term_major(s: _Side, V: int):
+    order = np.argsort(s.ent_term, kind="stable")
+    ptr = np.searchsorted(s.ent_term[order], np.arange(V + 1))
+    return ptr, s.ent_seg[order], s.ent_w[order]
+
+
+class _Engine:
+    def __init__(self, sa: _Side, sb: _Side, V: int, opt: AlignOptions):
+        self.a, self.b, self.V, self.opt = sa, sb, V, opt
+        na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
+        self.na, self.nb = na, nb_
+        if V and na and nb_:
+            ap, asg, aw = _term_major(sa, V)
+            bp, bsg, bw = _term_major(sb, V)
+            dot, shared = _similarity(ap, asg, aw, bp, bsg, bw, na, nb_)
+            den = np.outer(sa.norm, sb.norm)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                self.cos = np.where(den > 0, dot / den, 0.0)
+                self.dice = 2.0 * shared / (sa.nterms[:, None] + sb.nterms[None, :]).clip(min=1)
+        else:
+            self.cos = np.zeros((na, nb_))
+            self.dice = np.zeros((na, nb_))
+        self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
+        self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
+        # verbatim runs
+        if len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram:
+            ri, rj, rl = _verbatim_runs(
+                sa.tokens.hashes, sb.tokens.hashes, opt.ngram, opt.ngram, 64
+            )
+        else:
+            ri = rj = rl = np.zeros(0, np.int64)
+        self.runs = (ri, rj, rl)
+
+    # -- seeds ------------------------------------------------------------
+    def seeds(self, cos_t: float, dice_t: float) -> tuple[np.ndarray, np.ndarray]:
+        m = (self.cos > cos_t) & (self.dice > dice_t)
+        m &= self.elig_a[:, None]
+        m &= self.elig_b[None, :]
+        ia, ib = np.nonzero(m)
+        ri, rj, rl = self.runs
+        long_ = rl >= self.opt.min_verbatim_tokens
+        if long_.any():
+            ri, rj, rl = ri[long_], rj[long_], rl[long_]
+            tot = int(rl.sum())
+            rep = np.repeat(np.arange(rl.size), rl)
+            off = np.arange(tot) - np.repeat(np.cumsum(rl) - rl, rl)
+            sa_ = self.a.seg.tok_seg[ri[rep] + off]
+            sb_ = self.b.seg.tok_seg[rj[rep] + off]
+            ia = np.concatenate((ia, sa_))
+            ib = np.concatenate((ib, sb_))
+            key = np.unique(ia * max(self.nb, 1) + ib)
+            ia, ib = key // max(self.nb, 1), key % max(self.nb, 1)
+        return ia.astype(np.int64), ib.astype(np.int64)
+
+    # -- passage similarity ---------------------------------------------
+    def _vec(self, s: _Side, lo: int, hi: int) -> np.ndarray:
+        p0, p1 = s.ent_ptr[lo], s.ent_ptr[hi + 1]
+        return np.bincount(s.ent_term[p0:p1], weights=s.ent_w[p0:p1], minlength=self.V)
+
+    def passage_cos(self, a0: int, a1: int, b0: int, b1: int) -> float:
+        if self.V == 0:
+            return 0.0
+        va = self._vec(self.a, a0, a1)
+        vb = self._vec(self.b, b0, b1)
+        den = math.sqrt(float(va @ va) * float(vb @ vb))
+        return float(va @ vb) / den if den > 0 else 0.0
+
+    # -- extension ----------------------------------------------------------
+    @staticmethod
+    def _split(idx, vals, gap):
+        order = idx[np.argsort(vals[idx], kind="stable")]
+        v = vals[order]
+        cuts = np.flatnonzero(np.diff(v) > gap + 1) + 1
+        return np.split(order, cuts)
+
+    def _cluster(self, idx, sa, sb, gap_a, gap_b, side, times):
+        if side == 0:
+            groups = self._split(idx, sa, gap_a)
+        else:
+            groups = self._split(idx, sb, gap_b)
+        if len(groups) <= 1 and times > 0:
+            return groups
+        out = []
+        for g in groups:
+            out.extend(self._cluster(g, sa, sb, gap_a, gap_b, 1 - side, times + 1))
+        return out
+
+    def extend(self, sa, sb, gap_a, gap_b, min_gap, start_side):
+        res = []
+        if sa.size == 0:
+            return res
+        todo = [(np.arange(sa.size), gap_a, gap_b)]
+        while todo:
+            idx, ga, gb = todo.pop()
+            for g in self._cluster(idx, sa, sb, ga, gb, start_side, 0):
+                a0, a1 = int(sa[g].min()), int(sa[g].max())
+                b0, b1 = int(sb[g].min()), int(sb[g].max())
+                sim = self.passage_cos(a0, a1, b0, b1)
+                if sim > self.opt.validate_cosine:
+                    res.append((g, sim))
+                elif ga > min_gap or gb > min_gap:
+                    todo.append((g, max(_shrink(ga), min_gap), max(_shrink(gb), min_gap)))
+        return [(sa[g], sb[g], sim) for g, sim in res]
+
+
+def _shrink(gap: int) -> int:
+    """The next, smaller gap tried when a cluster fails validation."""
+    return gap // 2 if gap > 4 else gap - 1
+
+
+def _char_len(side: _Side, lo: int, hi: int) -> int:
+    return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
+
+
+def _run_coverage(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[int, int]:
+    """Tokens of a[ta0:ta1] and b[tb0:tb1] covered by shared runs lying in both."""
+    ri, rj, rl = eng.runs
+    if ri.size == 0:
+        return 0, 0
+    lo = np.maximum(np.maximum(ta0 - ri, tb0 - rj), 0)
+    hi = np.minimum(np.minimum(ta1 - ri, tb1 - rj), rl)
+    ok = hi > lo
+    if not ok.any():
+        return 0, 0
+    cov_a = np.zeros(ta1 - ta0, dtype=bool)
+    cov_b = np.zeros(tb1 - tb0, dtype=bool)
+    for i, j, l0, l1 in zip(ri[ok], rj[ok], lo[ok], hi[ok]):
+        cov_a[i + l0 - ta0 : i + l1 - ta0] = True
+        cov_b[j + l0 - tb0 : j + l1 - tb0] = True
+    return int(cov_a.sum()), int(cov_b.sum())
+
+
+def _spans_overlap(x0, x1, y0, y1) -> bool:
+    return x0 <= y1 and y0 <= x1
+
+
+def _align_core(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
+    """Candidate passages (segment ranges) from the normal and summary runs,
+    then the filter.  Returns a list of (a0, a1, b0, b1, seeds_a, seeds_b, sim)."""
+    ntok_a, ntok_b = len(sa.tokens), len(sb.tokens)
+    # canonical side for the alternating clustering: the shorter text
+    start_side = 0 if (ntok_a, sa.text) <= (ntok_b, sb.text) else 1
+    cands = []
+    s_a, s_b = eng.seeds(opt.seed_cosine, opt.seed_dice)
+    cands += eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap, start_side)
+    if opt.summary:
+        s_a2, s_b2 = eng.seeds(opt.summary_cosine, opt.summary_dice)
+        for ga, gb, long_side in (
+            (opt.summary_short_gap, opt.summary_gap, 1),
+            (opt.summary_gap, opt.summary_short_gap, 0),
+        ):
+            for seeds_a, seeds_b, sim in eng.extend(s_a2, s_b2, ga, gb, opt.min_gap, start_side):
+                a0, a1 = int(seeds_a.min()), int(seeds_a.max())
+                b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+                la, lb = _char_len(sa, a0, a1), _char_len(sb, b0, b1)
+                if long_side == 1 and lb < opt.summary_ratio * la:
+                    continue
+                if long_side == 0 and la < opt.summary_ratio * lb:
+                    continue
+                cands.append((seeds_a, seeds_b, sim))
+    return _filter(sa, sb, eng, cands, opt)
+
+
+def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions):
+    items = []
+    for seeds_a, seeds_b, sim in cands:
+        a0, a1 = int(seeds_a.min()), int(seeds_a.max())
+        b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+        size = min(_char_len(sa, a0, a1), _char_len(sb, b0, b1))
+        items.append([sim * size, a0, a1, b0, b1, seeds_a, seeds_b, sim])
+    # best first; ties broken by position for determinism
+    items.sort(key=lambda t: (-t[0], t[1], t[3], t[2], t[4]))
+    kept: list[list] = []
+    for it in items:
+        _, a0, a1, b0, b1, seeds_a, seeds_b, sim = it
+        ok = True
+        for k in kept:
+            ov_a = _spans_overlap(a0, a1, k[1], k[2])
+            ov_b = _spans_overlap(b0, b1, k[3], k[4])
+            if ov_a and ov_b:
+                ok = False  # same alignment, weaker: absorbed
+                break
+            if ov_a or ov_b:
+                # drop the seeds inside the kept passage on either side
+                m = ~(((seeds_a >= k[1]) & (seeds_a <= k[2])) | ((seeds_b >= k[3]) & (seeds_b <= k[4])))
+                if not m.any():
+                    ok = False
+                    break
+                seeds_a, seeds_b = seeds_a[m], seeds_b[m]
+                a0, a1 = int(seeds_a.min()), int(seeds_a.max())
+                b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+                sim = eng.passage_cos(a0, a1, b0, b1)
+                if sim <= opt.validate_cosine:
+                    ok = False
+                    break
+        if not ok:
+            continue
+        # the re-trimmed candidate may now overlap a passage checked earlier
+        if any(
+            _spans_overlap(a0, a1, k[1], k[2]) or _spans_overlap(b0, b1, k[3], k[4]) for k in kept
+        ):
+            continue
+        kept.append([it[0], a0, a1, b0, b1, seeds_a, seeds_b, sim])
+    return kept
+
+
+def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alignment:
+    passages = []
+    for _, a0, a1, b0, b1, _sa, _sb, sim in kept:
+        ca0, ca1 = int(sa.seg.spans[a0, 0]), int(sa.seg.spans[a1, 1])
+        cb0, cb1 = int(sb.seg.spans[b0, 0]), int(sb.seg.spans[b1, 1])
+        ta0, ta1 = int(sa.seg.tok_ptr[a0]), int(sa.seg.tok_ptr[a1 + 1])
+        tb0, tb1 = int(sb.seg.tok_ptr[b0]), int(sb.seg.tok_ptr[b1 + 1])
+        cov_a, cov_b = _run_coverage(eng, ta0, ta1, tb0, tb1)
+        verbatim = cov_a >= opt.verbatim_fraction * (ta1 - ta0) and cov_b >= opt.verbatim_fraction * (
+            tb1 - tb0
+        )
+        if not verbatim and (ca1 - ca0 < opt.min_passage_chars or cb1 - cb0 < opt.min_passage_chars):
+            continue
+        if verbatim and (ta1 - ta0 < opt.min_verbatim_tokens or tb1 - tb0 < opt.min_verbatim_tokens):
+            if ca1 - ca0 < opt.min_passage_chars or cb1 - cb0 < opt.min_passage_chars:
+                continue
+        passages.append(
+            Passage(ca0, ca1, cb0, cb1, "verbatim" if verbatim else "reworded", 1.0 if verbatim else round(min(sim, 1.0), 6))
+        )
+    passages.sort(key=lambda p: (p.a_start, p.b_start, p.a_end, p.b_end))
+    only_a, cov_a = _outside(sa.tokens, [(p.a_start, p.a_end) for p in passages])
+    only_b, cov_b = _outside(sb.tokens, [(p.b_start, p.b_end) for p in passages])
+    return Alignment(passages, only_a, only_b, cov_a, cov_b)
+
+
+def _outside(tokens: Tokens, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], float]:
+    n = len(tokens)
+    if n == 0:
+        return [], 0.0
+    inside = np.zeros(n, dtype=bool)
+    for s, e in spans:
+        lo = np.searchsorted(tokens.starts, s, side="left")
+        hi = np.searchsorted(tokens.ends, e, side="right")
+        inside[lo:hi] = True
+    out = ~inside
+    if not out.any():
+        return [], 1.0
+    d = np.diff(np.concatenate(([0], out.view(np.int8), [0])))
+    lo = np.flatnonzero(d == 1)
+    hi = np.flatnonzero(d == -1)
+    spans_out = [(int(tokens.starts[a]), int(tokens.ends[b - 1])) for a, b in zip(lo, hi)]
+    return spans_out, float(inside.sum()) / n
+
+
+def align(
+    text_a: str,
+    text_b: str,
+    options: AlignOptions | None = None,
+    *,
+    tokens_a: Tokens | None = None,
+    tokens_b: Tokens | None = None,
+) -> Alignment:
+    """Align the passages that ``text_a`` and ``text_b`` share (see module doc)."""
+    opt = options or AlignOptions()
+    sa, ca = _prepare(text_a, tokens_a, opt)
+    sb, cb = _prepare(text_b, tokens_b, opt)
+    V = _build_vectors(sa, sb, ca, cb)
+    eng = _Engine(sa, sb, V, opt)
+    kept = _align_core(sa, sb, eng, opt)
+    return _finish(sa, sb, eng, kept, opt)
