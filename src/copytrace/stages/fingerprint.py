@@ -15,9 +15,11 @@ Data contract
   documents get all ``0xFFFFFFFF`` and never become candidates.
 
 Shingles are 64-bit hashes of ``n`` consecutive token hashes.  Each shingle is
-hashed once; the ``num_perm`` permutations are then derived arithmetically as
-``(a_i * x + b_i) >> 32`` (multiply-add-shift, a 2-universal family) with
-``a_i`` odd and ``b_i`` drawn from ``numpy.random.Generator(PCG64(seed))``, so
+hashed once; the ``num_perm`` hash functions are then derived arithmetically by
+vector multiply-shift over the shingle's 32-bit halves,
+``(a_i * lo(x) + b_i * hi(x) + c_i) mod 2^64 >> 32`` (Dietzfelbinger's
+2-universal family), with ``a_i, b_i, c_i`` drawn from
+``numpy.random.Generator(PCG64(seed))``, so
 signatures are a pure function of (text, n, num_perm, seed) on any machine.
 The kernels are numba-compiled, release the GIL and run in parallel over
 documents.
@@ -73,14 +75,15 @@ class Fingerprints:
         return int(self.n_tokens.shape[0])
 
 
-def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (a, b) coefficients of the MinHash permutations."""
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (a, b, c) coefficients of the MinHash hash functions (uint64; a, b odd)."""
     rng = np.random.Generator(np.random.PCG64(seed))
     a = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + rng.integers(
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    c = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + rng.integers(
         0, 2, size=num_perm, dtype=np.uint64
     )
-    return a, b
+    return a, b, c
 
 
 @nb.njit(cache=True, inline="always")
@@ -109,7 +112,7 @@ def _doc_shingles(hashes, lo, hi, n):
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _fingerprint_kernel(hashes, offsets, n, a, b, rate):
+def _fingerprint_kernel(hashes, offsets, n, a, b, c, rate):
     n_docs = offsets.shape[0] - 1
     p = a.shape[0]
     sigs = np.full((n_docs, p), np.uint32(0xFFFFFFFF), dtype=np.uint32)
@@ -146,10 +149,13 @@ def _fingerprint_kernel(hashes, offsets, n, a, b, rate):
             if rate > 0 and (x >> np.uint64(40)) % np.uint64(rate) == 0:
                 samp[lo + ns] = x
                 ns += 1
+            # vector multiply-shift on the two 32-bit halves: 2-universal,
+            # and the 32x64-bit products vectorise (pmuludq) where 64x64 do not
+            xl = x & np.uint64(0xFFFFFFFF)
+            xh = x >> np.uint64(32)
             for q in range(p):
-                v = np.uint32((a[q] * x + b[q]) >> np.uint64(32))
-                if v < sig[q]:
-                    sig[q] = v
+                v = np.uint32((a[q] * xl + b[q] * xh + c[q]) >> np.uint64(32))
+                sig[q] = min(sig[q], v)
         sigs[d, :] = sig
         n_sh[d] = cnt
         n_samp[d] = ns
@@ -166,9 +172,9 @@ def fingerprint_batch(
     in every document that has it): ``Fingerprints.sample_hashes`` with
     ``sample_docs`` (index in the batch), used for containment candidates.
     """
-    a, b = permutations(params.num_perm, params.seed)
+    a, b, c = permutations(params.num_perm, params.seed)
     chash, n_sh, sigs, samp, n_samp = _fingerprint_kernel(
-        tokens.hashes, tokens.doc_offsets, params.ngram, a, b, sample_rate
+        tokens.hashes, tokens.doc_offsets, params.ngram, a, b, c, sample_rate
     )
     n_tok = np.diff(tokens.doc_offsets).astype(np.int32)
     total = int(n_samp.sum())
