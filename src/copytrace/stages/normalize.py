@@ -183,80 +183,93 @@ def _fnv_step(h: np.uint64, c: np.uint32) -> np.uint64:
 
 
 @nb.njit(cache=True, nogil=True)
-def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
-    n_cp = cps.shape[0]
-    n_docs = doc_cp_offsets.shape[0] - 1
-    cap = n_cp // 4 + 16  # grown on demand (CJK text has one token per code point)
-    starts = np.empty(cap, dtype=np.int32)
-    ends = np.empty(cap, dtype=np.int32)
-    hashes = np.empty(cap, dtype=np.uint64)
-    tok_offsets = np.empty(n_docs + 1, dtype=np.int64)
+def _count_tokens(cps, lo, hi, cls):
+    """Exact number of tokens in cps[lo:hi] (a cheap first pass: no hashing)."""
     table_size = cls.shape[0]
     k = 0
-    for d in range(n_docs):
-        tok_offsets[d] = k
-        base = doc_cp_offsets[d]
-        stop = doc_cp_offsets[d + 1]
-        in_word = False
-        h = np.uint64(0xCBF29CE484222325)
-        for i in range(base, stop):
-            if k + 2 > cap:
-                cap = cap * 2
-                s2 = np.empty(cap, dtype=np.int32)
-                e2 = np.empty(cap, dtype=np.int32)
-                h2 = np.empty(cap, dtype=np.uint64)
-                s2[:k] = starts[:k]
-                e2[:k] = ends[:k]
-                h2[:k] = hashes[:k]
-                starts = s2
-                ends = e2
-                hashes = h2
-            cp = cps[i]
-            c = np.uint8(0)
-            if cp < table_size:
-                c = cls[cp]
-            if c == 1:
-                if not in_word:
-                    in_word = True
-                    starts[k] = i - base
-                    h = np.uint64(0xCBF29CE484222325)
+    in_word = False
+    for i in range(lo, hi):
+        cp = cps[i]
+        c = cls[cp] if cp < table_size else np.uint8(0)
+        if c == 1:
+            if not in_word:
+                in_word = True
+                k += 1
+        elif c != 2:
+            in_word = False
+            if c == 3:
+                k += 1
+    return k
+
+
+@nb.njit(cache=True, nogil=True)
+def _fill_tokens(cps, lo, hi, cls, fold, exp_data, exp_off, starts, ends, hashes, k):
+    """Write the tokens of cps[lo:hi] from position k on; offsets relative to lo."""
+    table_size = cls.shape[0]
+    in_word = False
+    h = np.uint64(0xCBF29CE484222325)
+    for i in range(lo, hi):
+        cp = cps[i]
+        c = cls[cp] if cp < table_size else np.uint8(0)
+        if c == 1:
+            if not in_word:
+                in_word = True
+                starts[k] = i - lo
+                h = np.uint64(0xCBF29CE484222325)
+            f = fold[cp]
+            if f & np.uint32(0x80000000):
+                e = f & np.uint32(0x7FFFFFFF)
+                for j in range(exp_off[e], exp_off[e + 1]):
+                    h = _fnv_step(h, exp_data[j])
+            else:
+                h = _fnv_step(h, f)
+        elif c == 2:
+            pass  # combining mark: extends a word, never starts one
+        else:
+            if in_word:
+                ends[k] = i - lo  # trailing marks belong to the word
+                hashes[k] = _mix64(h)
+                k += 1
+                in_word = False
+            if c == 3:
                 f = fold[cp]
+                h1 = np.uint64(0xCBF29CE484222325)
                 if f & np.uint32(0x80000000):
                     e = f & np.uint32(0x7FFFFFFF)
                     for j in range(exp_off[e], exp_off[e + 1]):
-                        h = _fnv_step(h, exp_data[j])
+                        h1 = _fnv_step(h1, exp_data[j])
                 else:
-                    h = _fnv_step(h, f)
-            elif c == 2:
-                # combining mark: extends a word, never starts one
-                pass
-            else:
-                if in_word:
-                    # word ends before i; trailing marks belong to it
-                    e_ = i - base
-                    ends[k] = e_
-                    hashes[k] = _mix64(h)
-                    k += 1
-                    in_word = False
-                if c == 3:
-                    f = fold[cp]
-                    h1 = np.uint64(0xCBF29CE484222325)
-                    if f & np.uint32(0x80000000):
-                        e = f & np.uint32(0x7FFFFFFF)
-                        for j in range(exp_off[e], exp_off[e + 1]):
-                            h1 = _fnv_step(h1, exp_data[j])
-                    else:
-                        h1 = _fnv_step(h1, f)
-                    starts[k] = i - base
-                    ends[k] = i - base + 1
-                    hashes[k] = _mix64(h1)
-                    k += 1
-        if in_word:
-            ends[k] = stop - base
-            hashes[k] = _mix64(h)
-            k += 1
-    tok_offsets[n_docs] = k
-    return starts[:k].copy(), ends[:k].copy(), hashes[:k].copy(), tok_offsets
+                    h1 = _fnv_step(h1, f)
+                starts[k] = i - lo
+                ends[k] = i - lo + 1
+                hashes[k] = _mix64(h1)
+                k += 1
+    if in_word:
+        ends[k] = hi - lo
+        hashes[k] = _mix64(h)
+        k += 1
+    return k
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
+    n_docs = doc_cp_offsets.shape[0] - 1
+    counts = np.zeros(n_docs, dtype=np.int64)
+    for d in nb.prange(n_docs):
+        counts[d] = _count_tokens(cps, doc_cp_offsets[d], doc_cp_offsets[d + 1], cls)
+    tok_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    for d in range(n_docs):
+        tok_offsets[d + 1] = tok_offsets[d] + counts[d]
+    total = tok_offsets[n_docs]
+    starts = np.empty(total, dtype=np.int32)
+    ends = np.empty(total, dtype=np.int32)
+    hashes = np.empty(total, dtype=np.uint64)
+    for d in nb.prange(n_docs):
+        _fill_tokens(
+            cps, doc_cp_offsets[d], doc_cp_offsets[d + 1], cls, fold, exp_data, exp_off,
+            starts, ends, hashes, tok_offsets[d],
+        )
+    return starts, ends, hashes, tok_offsets
 
 
 def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
