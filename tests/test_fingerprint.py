@@ -46,7 +46,7 @@ def test_signatures_are_deterministic_and_seeded():
     f3 = fingerprint_batch(t, FingerprintParams(seed=2))
     assert np.array_equal(f1.signatures, f2.signatures)
     assert not np.array_equal(f1.signatures, f3.signatures)
-    a1, b1, _ = permutations(128, 1)
+    a1, b1 = permutations(128, 1)
     assert np.all(a1 % 2 == 1)
 
 
