@@ -92,12 +92,14 @@ def main() -> None:
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of .txt inputs.")
 @click.option("--work-dir", default=None, type=click.Path(file_okay=False),
               help="Where to keep intermediate files (default: a temporary directory).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run in --work-dir from its last finished stage.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, num_perm: int, seed: int,
              bands: int | None, rows: int | None, containment: bool, sample_rate: int, max_df: int,
              max_bucket: int, do_align: bool, workers: int, id_field: str, text_field: str,
              date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
-             work_dir: str | None, quiet: bool) -> None:
+             work_dir: str | None, resume: bool, quiet: bool) -> None:
     """Find the copies in a collection and write the results to --out.
 
     INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .csv,
@@ -112,7 +114,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
             bands=bands, rows=rows, containment=containment, sample_rate=sample_rate, max_df=max_df,
             max_bucket=max_bucket, align=do_align, workers=workers, id_field=id_field,
             text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
-            on_error=on_error, encoding=encoding, work_dir=work_dir, progress=not quiet,
+            on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,
         )
         if not quiet:
             c = res.summary["counts"]
@@ -126,6 +128,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
                 f" {_n(c['verified_pairs'], 'pair')}; {_n(c['passages'], 'aligned passage')};"
                 f" {_n(c['deduplicated_documents'], 'document')} after deduplication."
             )
+            if res.summary.get("resumed_stages"):
+                click.echo(f"Resumed after: {', '.join(res.summary['resumed_stages'])}")
             click.echo(f"Output written to {Path(out).resolve()}/ "
                        "(documents.parquet, pairs.parquet, passages.parquet, deduplicated.jsonl, summary.json)")
 

@@ -28,6 +28,9 @@ class FindOptions:
     max_bucket   LSH buckets larger than this link members to one member only
     align        align passages of every verified pair
     workers      threads/processes (0: all cores)
+    work_dir     where intermediate files live (default: a temporary directory,
+                 removed at the end); with ``resume`` a run continues there
+                 from its last finished stage
     """
 
     threshold: float = 0.5
@@ -44,6 +47,7 @@ class FindOptions:
     workers: int = 0
     read: ReadOptions = field(default_factory=ReadOptions)
     work_dir: str | None = None
+    resume: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -68,6 +72,8 @@ class FindOptions:
             raise OptionError("--max-bucket must be at least 2")
         if self.workers < 0:
             raise OptionError("--workers must be 0 (all cores) or more")
+        if self.resume and not self.work_dir:
+            raise OptionError("--resume needs --work-dir (the directory of the interrupted run)")
 
     @property
     def n_workers(self) -> int:
@@ -78,5 +84,7 @@ class FindOptions:
         d = asdict(self)
         d.pop("progress")
         d.pop("work_dir")
+        d.pop("resume")
+        d.pop("workers")
         d["read"] = {k: v for k, v in d["read"].items()}
         return d

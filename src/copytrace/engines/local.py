@@ -14,6 +14,10 @@ Orchestration only — every computation lives in ``copytrace.stages``:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import multiprocessing
 import os
 import shutil
 import tempfile
@@ -47,6 +51,8 @@ __all__ = ["LocalEngine", "EngineOutput"]
 
 VERIFY_CHUNK_PAIRS = 200_000
 ALIGN_CHUNK_PAIRS = 64
+# below this many pairs, worker processes cost more to start than they save
+ALIGN_PROCESSES_MIN_PAIRS = 1500
 
 
 @dataclass
@@ -65,11 +71,11 @@ class EngineOutput:
 class TextStore:
     """Texts of the collection in an Arrow IPC file, memory-mapped for reading."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, existing: bool = False) -> None:
         self.path = path
-        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(
-            str(path), schemas.TEXTS
-        )
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        if not existing:
+            self._writer = pa.ipc.new_file(str(path), schemas.TEXTS)
         self._table: pa.Table | None = None
         self._mmap: pa.MemoryMappedFile | None = None
 
@@ -90,9 +96,9 @@ class TextStore:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._table is None:
             self._mmap = pa.memory_map(str(self.path), "r")
             self._table = pa.ipc.open_file(self._mmap).read_all()
-        assert self._table is not None
         return self._table
 
     @property
@@ -110,6 +116,76 @@ class TextStore:
         if self._mmap is not None:
             self._mmap.close()
             self._mmap = None
+
+
+class Checkpoints:
+    """Finished stages of a run, kept in the work directory so that an
+    interrupted run can resume (``--resume``) from the last finished stage.
+
+    ``checkpoints.json`` records a key — a hash of the parameters that shape
+    the results and of the inputs (path, size, modification time) — and the
+    finished stages; each stage's arrays sit in ``<stage>.npz`` (written
+    atomically before the stage is recorded).  A key that does not match,
+    or stdin as input, means a fresh start.
+    """
+
+    def __init__(self, work_dir: Path, key: str | None, resume: bool) -> None:
+        self.work_dir = work_dir
+        self.key = key
+        self.path = work_dir / "checkpoints.json"
+        self.state: dict[str, Any] = {"key": key, "done": {}}
+        self.resumed: list[str] = []
+        if resume and key is not None and self.path.exists():
+            try:
+                old = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = {}
+            if old.get("key") == key:
+                self.state = old
+        if not self.state["done"]:
+            for f in work_dir.glob("*.npz"):
+                f.unlink()
+            self._write_state()
+
+    @staticmethod
+    def make_key(inputs: Sequence[str | os.PathLike], params: dict[str, Any]) -> str | None:
+        ident: list[Any] = []
+        for x in inputs:
+            if str(x) == "-":
+                return None
+            p = Path(x)
+            files = sorted(p.rglob("*")) if p.is_dir() else [p]
+            for f in files:
+                try:
+                    st = f.stat()
+                except OSError:
+                    continue
+                if f.is_file():
+                    ident.append([str(f.resolve()), st.st_size, st.st_mtime_ns])
+        blob = json.dumps({"params": params, "inputs": ident, "version": __version__}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def has(self, stage: str) -> bool:
+        return stage in self.state["done"]
+
+    def load(self, stage: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        with np.load(self.work_dir / f"{stage}.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        self.resumed.append(stage)
+        return arrays, self.state["done"][stage]
+
+    def save(self, stage: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        target = self.work_dir / f"{stage}.npz"
+        tmp = self.work_dir / f".{stage}.tmp.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, target)
+        self.state["done"][stage] = meta
+        self._write_state()
+
+    def _write_state(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 def _align_chunk(items: list[tuple[str, str]]) -> list[Alignment]:
@@ -130,113 +206,140 @@ class LocalEngine:
         work_dir.mkdir(parents=True, exist_ok=True)
         self._owns_work_dir = opts.work_dir is None
         self.work_dir = work_dir
-        store = TextStore(work_dir / "texts.arrow")
         stats = ReadStats()
         t_start = time.perf_counter()
         fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
+        ckpt = Checkpoints(work_dir, Checkpoints.make_key(inputs, opts.parameters()), opts.resume)
+        counts: dict[str, Any] = {}
 
         # 1. read → normalize → fingerprint (streaming)
-        sigs: list[np.ndarray] = []
-        chashes: list[np.ndarray] = []
-        ntoks: list[np.ndarray] = []
-        nshs: list[np.ndarray] = []
-        lengths: list[np.ndarray] = []
-        samp_h: list[np.ndarray] = []
-        samp_d: list[np.ndarray] = []
-        n_read = 0
-        t_norm = t_fp = 0.0
-        with reporter.stage("read", unit="docs") as bar:
-            for batch in iter_batches(inputs, opts.read, stats):
-                texts = [d.text for d in batch]
-                store.append(
-                    [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch]
-                )
-                t0 = time.perf_counter()
-                toks = tokenize_batch(texts)
-                t1 = time.perf_counter()
-                fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
-                if opts.containment:
-                    samp_h.append(fps.sample_hashes)
-                    samp_d.append(fps.sample_docs + n_read)
-                t2 = time.perf_counter()
-                t_norm += t1 - t0
-                t_fp += t2 - t1
-                sigs.append(fps.signatures)
-                chashes.append(fps.content_hash)
-                ntoks.append(fps.n_tokens)
-                nshs.append(fps.n_shingles)
-                lengths.append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
-                n_read += len(batch)
-                bar.advance(len(batch))
-        table = store.seal()
-        n = table.num_rows
-        reporter.timings["normalize"] = t_norm
-        reporter.timings["fingerprint"] = t_fp
-        reporter.timings["read"] -= t_norm + t_fp
-
-        # 2. number documents in doc-id order
-        if n:
-            order = np.asarray(pc.sort_indices(table.column("doc_id")), dtype=np.int64)
+        if ckpt.has("fingerprint"):
+            arrays, meta = ckpt.load("fingerprint")
+            store = TextStore(work_dir / "texts.arrow", existing=True)
+            table = store.seal()
+            stats = ReadStats(**meta["read_stats"])
+            signatures, content_hash = arrays["signatures"], arrays["content_hash"]
+            n_tokens, length, order = arrays["n_tokens"], arrays["length"], arrays["order"]
+            samp_hash, samp_doc = arrays["samp_hash"], arrays["samp_doc"]
+            n = table.num_rows
         else:
-            order = np.zeros(0, dtype=np.int64)
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.arange(n, dtype=np.int64)
+            store = TextStore(work_dir / "texts.arrow")
+            sigs: list[np.ndarray] = []
+            chashes: list[np.ndarray] = []
+            ntoks: list[np.ndarray] = []
+            lengths: list[np.ndarray] = []
+            samp_h: list[np.ndarray] = []
+            samp_d: list[np.ndarray] = []
+            n_read = 0
+            t_norm = t_fp = 0.0
+            with reporter.stage("read", unit="docs") as bar:
+                for batch in iter_batches(inputs, opts.read, stats):
+                    texts = [d.text for d in batch]
+                    store.append(
+                        [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch]
+                    )
+                    t0 = time.perf_counter()
+                    toks = tokenize_batch(texts)
+                    t1 = time.perf_counter()
+                    fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
+                    if opts.containment:
+                        samp_h.append(fps.sample_hashes)
+                        samp_d.append(fps.sample_docs + n_read)
+                    t2 = time.perf_counter()
+                    t_norm += t1 - t0
+                    t_fp += t2 - t1
+                    sigs.append(fps.signatures)
+                    chashes.append(fps.content_hash)
+                    ntoks.append(fps.n_tokens)
+                    lengths.append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
+                    n_read += len(batch)
+                    bar.advance(len(batch))
+            table = store.seal()
+            n = table.num_rows
+            reporter.timings["normalize"] = t_norm
+            reporter.timings["fingerprint"] = t_fp
+            reporter.timings["read"] -= t_norm + t_fp
 
-        def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
-
-        signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
-        content_hash = cat(chashes, (0, 2), np.uint64)[order]
-        n_tokens = cat(ntoks, (0,), np.int32)[order]
-        length = cat(lengths, (0,), np.int64)[order]
-        del sigs, chashes, ntoks, nshs
-
-        # 3. candidates
-        counts: dict[str, Any] = {}
-        with reporter.stage("candidates", total=3, unit="steps") as bar:
-            nonempty = n_tokens > 0
-            exact, is_head = cand.exact_groups(content_hash, nonempty)
-            bar.advance()
-            if opts.bands is not None and opts.rows is not None:
-                lsh = cand.LshParams(opts.bands, opts.rows)
+            # 2. number documents in doc-id order
+            if n:
+                order = np.asarray(pc.sort_indices(table.column("doc_id")), dtype=np.int64)
             else:
-                lsh = cand.optimal_params(opts.threshold, opts.num_perm)
-            lsh_p = cand.lsh_pairs(signatures, lsh, is_head, opts.max_bucket)
-            bar.advance()
-            if opts.containment and samp_h:
-                cont_p = cand.containment_pairs(
-                    np.concatenate(samp_h),
-                    rank[np.concatenate(samp_d)],
-                    n,
-                    is_head,
-                    opts.threshold,
-                    max_df=opts.max_df,
-                )
-            else:
-                cont_p = np.zeros((0, 2), dtype=np.int64)
-            bar.advance()
-            near = cand.merge_pairs(lsh_p, cont_p)
-            counts["candidate_pairs"] = {
-                "exact_duplicates": int(exact.shape[0]),
-                "lsh": int(lsh_p.shape[0]),
-                "containment": int(cont_p.shape[0]),
-                "near_total": int(near.shape[0]),
-            }
-        del samp_h, samp_d, signatures
+                order = np.zeros(0, dtype=np.int64)
+            rank = np.empty(n, dtype=np.int64)
+            rank[order] = np.arange(n, dtype=np.int64)
 
-        # 4. verify (exact duplicates need no verification: identical token sequences)
-        with reporter.stage("verify", total=max(1, near.shape[0]), unit="pairs") as bar:
-            parts = []
-            for lo in range(0, near.shape[0], VERIFY_CHUNK_PAIRS):
-                chunk = near[lo : lo + VERIFY_CHUNK_PAIRS]
-                parts.append(self._verify_chunk(chunk, store, order, opts))
-                bar.advance(chunk.shape[0])
-            ones = np.ones(exact.shape[0], dtype=np.float64)
-            exact_v = VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())
-            verified = VerifiedPairs.concat([exact_v] + parts)
-            if len(verified):
-                o = np.lexsort((verified.b, verified.a))
-                verified = verified.take(o)
+            def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+                return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
+
+            signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
+            content_hash = cat(chashes, (0, 2), np.uint64)[order]
+            n_tokens = cat(ntoks, (0,), np.int32)[order]
+            length = cat(lengths, (0,), np.int64)[order]
+            samp_hash = cat(samp_h, (0,), np.uint64)
+            samp_doc = rank[cat(samp_d, (0,), np.int64)]
+            del sigs, chashes, ntoks, samp_h, samp_d
+            ckpt.save(
+                "fingerprint",
+                {"signatures": signatures, "content_hash": content_hash, "n_tokens": n_tokens,
+                 "length": length, "order": order, "samp_hash": samp_hash, "samp_doc": samp_doc},
+                {"read_stats": dataclasses.asdict(stats)},
+            )
+
+        nonempty = n_tokens > 0
+        if opts.bands is not None and opts.rows is not None:
+            lsh = cand.LshParams(opts.bands, opts.rows)
+        else:
+            lsh = cand.optimal_params(opts.threshold, opts.num_perm)
+
+        if ckpt.has("verify"):
+            arrays, meta = ckpt.load("verify")
+            verified = VerifiedPairs(
+                arrays["a"], arrays["b"], arrays["jaccard"], arrays["cab"], arrays["cba"]
+            )
+            exact = arrays["exact"]
+            counts["candidate_pairs"] = meta["candidate_pairs"]
+        else:
+            # 3. candidates
+            with reporter.stage("candidates", total=3, unit="steps") as bar:
+                exact, is_head = cand.exact_groups(content_hash, nonempty)
+                bar.advance()
+                lsh_p = cand.lsh_pairs(signatures, lsh, is_head, opts.max_bucket)
+                bar.advance()
+                if opts.containment and samp_hash.shape[0]:
+                    cont_p = cand.containment_pairs(
+                        samp_hash, samp_doc, n, is_head, opts.threshold, max_df=opts.max_df
+                    )
+                else:
+                    cont_p = np.zeros((0, 2), dtype=np.int64)
+                bar.advance()
+                near = cand.merge_pairs(lsh_p, cont_p)
+                counts["candidate_pairs"] = {
+                    "exact_duplicates": int(exact.shape[0]),
+                    "lsh": int(lsh_p.shape[0]),
+                    "containment": int(cont_p.shape[0]),
+                    "near_total": int(near.shape[0]),
+                }
+
+            # 4. verify (exact duplicates need no verification: identical token sequences)
+            with reporter.stage("verify", total=max(1, near.shape[0]), unit="pairs") as bar:
+                parts = []
+                for lo in range(0, near.shape[0], VERIFY_CHUNK_PAIRS):
+                    chunk = near[lo : lo + VERIFY_CHUNK_PAIRS]
+                    parts.append(self._verify_chunk(chunk, store, order, opts))
+                    bar.advance(chunk.shape[0])
+                ones = np.ones(exact.shape[0], dtype=np.float64)
+                exact_v = VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())
+                verified = VerifiedPairs.concat([exact_v] + parts)
+                if len(verified):
+                    o = np.lexsort((verified.b, verified.a))
+                    verified = verified.take(o)
+            ckpt.save(
+                "verify",
+                {"a": verified.a, "b": verified.b, "jaccard": verified.jaccard,
+                 "cab": verified.containment_a_in_b, "cba": verified.containment_b_in_a, "exact": exact},
+                {"candidate_pairs": counts["candidate_pairs"]},
+            )
+        del signatures, samp_hash, samp_doc
 
         # 5. cluster
         with reporter.stage("cluster", total=1, unit="") as bar:
@@ -244,23 +347,28 @@ class LocalEngine:
             bar.advance()
 
         # 6. align
-        passages_cols: dict[str, list] = {k: [] for k in schemas.PASSAGES.names}
-        coverage = np.zeros(len(verified), dtype=np.float64)
-        if opts.align and len(verified):
-            with reporter.stage("align", total=len(verified), unit="pairs") as bar:
-                for i, al in self._align_all(verified, store, order, opts, bar):
-                    a_id = ids_sorted_at(table, order, verified.a[i])
-                    b_id = ids_sorted_at(table, order, verified.b[i])
-                    coverage[i] = max(al.coverage_a, al.coverage_b)
-                    for p in al.passages:
-                        passages_cols["doc_a"].append(a_id)
-                        passages_cols["doc_b"].append(b_id)
-                        passages_cols["a_start"].append(p.a_start)
-                        passages_cols["a_end"].append(p.a_end)
-                        passages_cols["b_start"].append(p.b_start)
-                        passages_cols["b_end"].append(p.b_end)
-                        passages_cols["kind"].append(p.kind)
-                        passages_cols["score"].append(float(p.score))
+        kinds = np.array(["verbatim", "reworded"])
+        if ckpt.has("align"):
+            pas, _ = ckpt.load("align")
+        else:
+            cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
+            coverage = np.zeros(len(verified), dtype=np.float64)
+            if opts.align and len(verified):
+                with reporter.stage("align", total=len(verified), unit="pairs") as bar:
+                    for i, al in self._align_all(verified, store, order, opts, bar):
+                        coverage[i] = max(al.coverage_a, al.coverage_b)
+                        for p in al.passages:
+                            cols["pair"].append(i)
+                            cols["a_start"].append(p.a_start)
+                            cols["a_end"].append(p.a_end)
+                            cols["b_start"].append(p.b_start)
+                            cols["b_end"].append(p.b_end)
+                            cols["kind"].append(0 if p.kind == "verbatim" else 1)
+                            cols["score"].append(float(p.score))
+            pas = {k: np.asarray(v, dtype=np.float64 if k == "score" else np.int64) for k, v in cols.items()}
+            pas["coverage"] = coverage
+            ckpt.save("align", pas, {})
+        coverage = pas["coverage"]
 
         # 7. tables
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
@@ -287,7 +395,20 @@ class LocalEngine:
             },
             schema=schemas.PAIRS,
         )
-        passages = pa.table(passages_cols, schema=schemas.PASSAGES)
+        pair_of = pas["pair"]
+        passages = pa.table(
+            {
+                "doc_a": ids_sorted.take(pa.array(verified.a[pair_of], pa.int64())),
+                "doc_b": ids_sorted.take(pa.array(verified.b[pair_of], pa.int64())),
+                "a_start": pa.array(pas["a_start"], pa.int64()),
+                "a_end": pa.array(pas["a_end"], pa.int64()),
+                "b_start": pa.array(pas["b_start"], pa.int64()),
+                "b_end": pa.array(pas["b_end"], pa.int64()),
+                "kind": pa.array(kinds[pas["kind"]], pa.string()),
+                "score": pa.array(pas["score"], pa.float64()),
+            },
+            schema=schemas.PASSAGES,
+        )
         if passages.num_rows:
             passages = passages.sort_by(
                 [("doc_a", "ascending"), ("doc_b", "ascending"), ("a_start", "ascending"), ("b_start", "ascending")]
@@ -319,6 +440,7 @@ class LocalEngine:
             "read": stats.to_dict(),
             "counts": counts,
             "timings_s": {},
+            "resumed_stages": list(ckpt.resumed),
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
@@ -349,13 +471,15 @@ class LocalEngine:
             tb = store.texts(order[verified.b[idx]])
             return list(zip(ta, tb))
 
-        if opts.n_workers <= 1 or len(chunks) <= 1:
+        if opts.n_workers <= 1 or n_pairs < ALIGN_PROCESSES_MIN_PAIRS:
             for idx in chunks:
                 for i, al in zip(idx, _align_chunk(items(idx))):
                     yield int(i), al
                 bar.advance(len(idx))
             return
-        with ProcessPoolExecutor(max_workers=opts.n_workers) as pool:
+        # numba's OpenMP threads make fork unsafe: workers start from a clean forkserver
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=opts.n_workers, mp_context=ctx) as pool:
             pending = [(idx, pool.submit(_align_chunk, items(idx))) for idx in chunks[: opts.n_workers * 2]]
             nxt = len(pending)
             while pending:
@@ -372,6 +496,3 @@ class LocalEngine:
         if getattr(self, "_owns_work_dir", False):
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
-
-def ids_sorted_at(table: pa.Table, order: np.ndarray, i: int) -> str:
-    return table.column("doc_id")[int(order[i])].as_py()

@@ -498,6 +498,11 @@ def _passages(result: Any) -> list[Span4]:
 _worker_align: Callable[[str, str], Any] | None = None
 
 
+# numba's OpenMP threads make fork unsafe once a kernel has run: start workers
+# from a clean forkserver process instead.
+_MP = __import__("multiprocessing").get_context("forkserver")
+
+
 def _init_worker(spec: AlignFn) -> None:
     global _worker_align
     _worker_align = resolve_align(spec)
@@ -575,7 +580,7 @@ def run_corpus(
     executor = None
     if jobs > 1 and len(pairs) > 1:
         executor = ProcessPoolExecutor(
-            max_workers=min(jobs, len(pairs)), initializer=_init_worker, initargs=(align_fn,)
+            max_workers=min(jobs, len(pairs)), initializer=_init_worker, initargs=(align_fn,), mp_context=_MP
         )
     else:
         _init_worker(align_fn)
@@ -725,7 +730,9 @@ def align_pairs_file(
             if on_pair:
                 on_pair()
     else:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(align_fn,)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker, initargs=(align_fn,), mp_context=_MP
+        ) as pool:
             for _ in pool.map(_align_task, tasks, chunksize=8):
                 if on_pair:
                     on_pair()

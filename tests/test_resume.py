@@ -1,0 +1,84 @@
+"""Interrupted runs: resume from the last finished stage, same output as a fresh run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import copytrace
+
+from conftest import make_corpus, run_cli, write_jsonl
+
+COMPARED = ["documents.parquet", "pairs.parquet", "passages.parquet", "deduplicated.jsonl"]
+
+
+def _same_outputs(a, b):
+    for name in COMPARED:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_resume_after_each_stage_gives_the_fresh_result(tmp_path):
+    docs, _ = make_corpus(seed=11)
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    copytrace.find(src, tmp_path / "fresh", progress=False)
+    work = tmp_path / "work"
+    first = copytrace.find(src, tmp_path / "o1", work_dir=str(work), progress=False)
+    assert first.summary["resumed_stages"] == []
+    state = json.loads((work / "checkpoints.json").read_text())
+    assert set(state["done"]) == {"fingerprint", "verify", "align"}
+    # as if interrupted after each stage in turn: forget the later checkpoints
+    for keep in (["fingerprint", "verify"], ["fingerprint"]):
+        state["done"] = {k: v for k, v in state["done"].items() if k in keep}
+        (work / "checkpoints.json").write_text(json.dumps(state))
+        out = tmp_path / f"o-{len(keep)}"
+        res = copytrace.find(src, out, work_dir=str(work), resume=True, progress=False)
+        assert res.summary["resumed_stages"] == keep
+        _same_outputs(tmp_path / "fresh", out)
+        state = json.loads((work / "checkpoints.json").read_text())
+
+
+def test_changed_input_or_parameters_start_afresh(tmp_path):
+    docs, _ = make_corpus(seed=12)
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    work = str(tmp_path / "work")
+    copytrace.find(src, tmp_path / "o1", work_dir=work, progress=False)
+    res = copytrace.find(src, tmp_path / "o2", work_dir=work, resume=True, threshold=0.6, progress=False)
+    assert res.summary["resumed_stages"] == []
+    write_jsonl(src, docs[:-1])
+    res = copytrace.find(src, tmp_path / "o3", work_dir=work, resume=True, threshold=0.6, progress=False)
+    assert res.summary["resumed_stages"] == []
+    assert res.summary["counts"]["documents"] == len(docs) - 1
+
+
+def test_killed_run_resumes_to_the_same_output(tmp_path):
+    docs, _ = make_corpus(n_stories=12, copies=3, uniques=60, seed=13)
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    work = tmp_path / "work"
+    r = run_cli("find", str(src), "--out", str(tmp_path / "fresh"), "-q")
+    assert r.returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copytrace.cli", "find", str(src), "--out", str(tmp_path / "out"),
+         "--work-dir", str(work), "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (work / "verify.npz").exists():
+            proc.send_signal(signal.SIGKILL)  # a hard kill, as by the OOM killer
+            break
+        time.sleep(0.005)
+    proc.wait(timeout=60)
+    r = run_cli("find", str(src), "--out", str(tmp_path / "out"), "--work-dir", str(work), "--resume")
+    assert r.returncode == 0, r.stderr.decode()
+    if proc.returncode == -signal.SIGKILL:
+        assert b"Resumed after: fingerprint" in r.stdout
+    _same_outputs(tmp_path / "fresh", tmp_path / "out")
+
+
+def test_resume_needs_a_work_dir(tmp_path):
+    write_jsonl(tmp_path / "x.jsonl", [{"id": "1", "text": "some words"}])
+    r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--resume")
+    assert r.returncode == 2 and b"--work-dir" in r.stderr
