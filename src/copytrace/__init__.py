@@ -9,7 +9,12 @@ The API is imported lazily, so ``import copytrace.stages.normalize`` stays light
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# numba's OpenMP workers spin while idle by default; on a shared or busy
+# machine that spinning slowed the kernels 4x. Sleep instead (user settings win).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
