@@ -6,12 +6,14 @@ Data contract
 
 * ``Alignment.passages``: :class:`Passage` objects sorted by ``(a_start,
   b_start)``.  Offsets are Python ``str`` indices (code points) into the texts
-  as given, end exclusive.  A passage starts at the first non-blank character
-  of a segment and ends after the last non-blank character of a segment (so it
-  keeps a sentence's final punctuation, never trailing whitespace).
+  as given, end exclusive.  A passage normally covers whole segments: it starts
+  at the first non-blank character of a segment and ends after the last
+  non-blank character of a segment (a sentence keeps its final punctuation,
+  never trailing whitespace).  A passage whose core is verbatim is cut to that
+  core at token precision (punctuation attached to the end tokens included).
   ``kind`` is ``"verbatim"`` when at least ``verbatim_fraction`` of the word
-  tokens of *each* span lie in runs of identical normalized tokens shared by
-  the two spans (runs of at least ``ngram`` tokens), else ``"reworded"``.
+  tokens of *each* span lie in runs of identical normalized tokens (at least
+  ``ngram`` long) shared by the two spans, else ``"reworded"``.
   ``score`` is 1.0 for verbatim passages and otherwise the tf-idf cosine of the
   two spans (stemmed content words, idf over the segments of both texts).
 * ``only_in_a`` / ``only_in_b``: maximal runs of word tokens that lie in no
@@ -40,21 +42,39 @@ Algorithm (after Sanchez-Perez, Sidorov & Gelbukh, PAN 2014)
    shared terms), plus pairs of segments joined by a run of at least
    ``min_verbatim_tokens`` identical tokens (shared ``ngram``-grams located
    by hash and extended token by token in numba).
-4. **Extension**: seeds are clustered by proximity, alternately on each side
-   (segments at most ``max_gap`` apart), until stable; each cluster becomes a
-   candidate passage from its first to its last segment on both sides, kept
+4. **Extension**: seeds are clustered by proximity (the coarsest partition
+   in which no two consecutive seeds, on either side, are more than
+   ``max_gap`` segments apart: split alternately on each side until stable);
+   a cluster spans its first to its last segment on both sides and is kept
    when the tf-idf cosine of the two spans exceeds ``validate_cosine``, else
-   re-clustered with a smaller gap.
-5. **Summary mode**: when one text is much shorter than the other (ratio
-   ``summary_ratio``) the short side is treated as a possible summary: the
-   gap allowed on the long side grows to ``summary_gap`` and the seed
-   thresholds drop to the ``summary_*`` values; the candidates of both runs
-   compete in the filter.
-6. **Filtering**: candidates are taken best first (score × length); one that
-   overlaps a kept passage on both sides is merged into it, one that overlaps
-   on one side loses the seeds in the overlap and is re-checked; passages
-   shorter than ``min_passage_chars`` on either side are dropped unless they
-   are verbatim runs of at least ``min_verbatim_tokens`` tokens.
+   re-clustered with a smaller gap.  A cluster made of two transposed blocks
+   (a moved paragraph) is split in two.
+5. **Summary mode** (``summary``): the seeding and clustering run again with
+   lower thresholds (``summary_cosine``, ``summary_dice``,
+   ``summary_validate``), a small gap on one side and a large one
+   (``summary_gap``) on the other, in both orientations.  Such a candidate is a
+   summary when its long side is ``summary_ratio`` times its short side and
+   spans ``summary_whole`` of its text, when ``summary_min_seeds`` segments
+   are seeded on each side and ``summary_short_coverage`` of the short side,
+   and when strong one-to-one candidates do not already explain
+   ``summary_explained`` of the short side; the long side is then the whole
+   long text (a summary reuses all of it), re-validated.
+6. **Filtering**: candidates are taken best first (cosine × the shorter
+   side's length); a weaker candidate overlapping a kept one on both sides is
+   absorbed, one overlapping on one side loses the seeds in the overlap and is
+   re-checked.
+7. **Finishing**: a passage whose shared runs cover ``verbatim_trim`` of their
+   extent on both sides, and at least ``verbatim_trim_share`` of the passage,
+   is cut to that verbatim core (fringes of at most ``verbatim_fringe`` tokens
+   inside the end segments are kept); passages shorter than
+   ``min_passage_chars`` (longer side) or ``min_passage_side`` (shorter side)
+   are dropped, except verbatim passages of at least ``min_verbatim_tokens``
+   tokens that are whole segments on both sides (a shared title).
+
+PAN 2013 text-alignment training corpus (char-level macro measures, Potthast
+et al. 2010; a = suspicious, b = source), default options, all 5,185 pairs:
+plagdet 0.949 no obfuscation, 0.873 random, 0.888 translation, 0.719 summary,
+0.893 overall; 98.6 % of the no-plagiarism pairs give no passage.
 """
 
 from __future__ import annotations
@@ -98,7 +118,8 @@ class Passage:
 
 @dataclass(frozen=True)
 class AlignOptions:
-    """Parameters of :func:`align` (defaults tuned on half of PAN 2013 train).
+    """Parameters of :func:`align` (defaults tuned on the even-numbered pairs
+    of the PAN 2013 text-alignment training corpus, checked on the odd ones).
 
     Segmentation
       ``split_newlines``: ``"capital"`` (a newline followed by a capital,
@@ -117,28 +138,38 @@ class AlignOptions:
       these.
       ``ngram``: length of the shared token n-grams used to find verbatim runs.
       ``min_verbatim_tokens``: a run of identical tokens at least this long
-      seeds the segments it joins, and may stand as a passage on its own
-      however short it is.
+      seeds the segments it joins; a verbatim passage this long that is whole
+      segments on both sides is kept however short.
 
     Extension
       ``max_gap``: two seeds cluster when at most this many segments lie
       between them (on each side).
+      ``min_block``: transposed blocks of at least this many segments (on
+      each side) are split into separate passages.
+      ``edge_cosine``: if > 0, weak seeds (cosine below it) at a cluster's
+      ends, separated from the rest by a gap, are dropped (off by default:
+      it costs more recall than it gains precision on PAN).
       ``min_gap``: the gap is reduced down to this while a cluster fails
       validation.
       ``validate_cosine``: a candidate passage is valid when the tf-idf
       cosine of its two spans exceeds this.
 
-    Summary mode
-      ``summary_ratio``: when one text has at least this many times the word
-      tokens of the other, also run the summary settings: ``summary_gap`` on
-      the long side, ``summary_short_gap`` on the short side, and seed
-      thresholds ``summary_cosine`` / ``summary_dice``.
+    Summary mode (see the module doc): ``summary`` switches it on;
+    ``summary_cosine`` / ``summary_dice`` seed thresholds,
+    ``summary_validate`` validation threshold, ``summary_gap`` /
+    ``summary_short_gap`` gaps on the long / short side, ``summary_ratio``,
+    ``summary_whole``, ``summary_min_seeds``, ``summary_short_coverage``,
+    ``summary_explained`` and ``summary_explained_cosine`` (which one-to-one
+    candidates count as explaining the short side).
 
     Filtering
-      ``min_passage_chars``: passages shorter than this on either side are
-      dropped (verbatim runs of ``min_verbatim_tokens`` excepted).
+      ``min_passage_chars``: passages whose longer side is shorter than this
+      are dropped; ``min_passage_side``: the same for the shorter side.
       ``verbatim_fraction``: share of each span's tokens that must lie in
       shared runs for ``kind == "verbatim"``.
+      ``verbatim_trim``, ``verbatim_trim_share``, ``verbatim_fringe``: the
+      cut to a verbatim core (module doc, step 7; ``verbatim_trim=0`` turns
+      it off).
     """
 
     split_newlines: str = "capital"
@@ -150,16 +181,28 @@ class AlignOptions:
     ngram: int = 5
     min_verbatim_tokens: int = 8
     max_gap: int = 4
+    min_block: int = 3
+    edge_cosine: float = 0.0
     min_gap: int = 0
     validate_cosine: float = 0.34
     summary: bool = True
     summary_ratio: float = 3.0
+    summary_whole: float = 0.5
+    summary_validate: float = 0.25
+    summary_min_seeds: int = 3
+    summary_explained: float = 0.5
+    summary_explained_cosine: float = 0.5
+    summary_short_coverage: float = 0.5
     summary_gap: int = 24
     summary_short_gap: int = 3
-    summary_cosine: float = 0.33
-    summary_dice: float = 0.33
+    summary_cosine: float = 0.2
+    summary_dice: float = 0.2
     min_passage_chars: int = 150
+    min_passage_side: int = 150
     verbatim_fraction: float = 0.97
+    verbatim_trim: float = 0.9
+    verbatim_trim_share: float = 0.25
+    verbatim_fringe: int = 4
 
 
 @dataclass(frozen=True)
@@ -195,9 +238,6 @@ ENGLISH_STOPWORDS = frozenset(
 def _stopword_hashes() -> np.ndarray:
     toks = tokenize(" ".join(sorted(ENGLISH_STOPWORDS)))
     return np.unique(toks.hashes)
-
-
-_FNV_BASIS = np.uint64(0xCBF29CE484222325)
 
 
 @nb.njit(cache=True, inline="always")
@@ -327,12 +367,14 @@ _BOUNDARY_BASE = (
     # a blank line
     rf"|\n[{_SPACE}\r]*\n\s*"
 )
+# the leading lookahead lets the scanner skip quickly to candidate characters
 _BOUNDARY = {
-    "blank": re.compile(_BOUNDARY_BASE),
+    "blank": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE})"),
     "capital": re.compile(
-        _BOUNDARY_BASE + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}0-9\"“‘'(\[•*#·–—-])"
+        rf"(?=[.!?…。！？\r\n])(?:{_BOUNDARY_BASE}"
+        + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}0-9\"“‘'(\[•*#·–—-]))"
     ),
-    "always": re.compile(_BOUNDARY_BASE + r"|\n\s*"),
+    "always": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE}|\n\s*)"),
 }
 
 
@@ -595,6 +637,8 @@ class _Engine:
         else:
             self.cos = np.zeros((na, nb_))
             self.dice = np.zeros((na, nb_))
+        self._acc_a = np.zeros(max(V, 1))
+        self._acc_b = np.zeros(max(V, 1))
         self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
         self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
         # verbatim runs
@@ -628,81 +672,203 @@ class _Engine:
         return ia.astype(np.int64), ib.astype(np.int64)
 
     # -- passage similarity ---------------------------------------------
-    def _vec(self, s: _Side, lo: int, hi: int) -> np.ndarray:
-        p0, p1 = s.ent_ptr[lo], s.ent_ptr[hi + 1]
-        return np.bincount(s.ent_term[p0:p1], weights=s.ent_w[p0:p1], minlength=self.V)
-
     def passage_cos(self, a0: int, a1: int, b0: int, b1: int) -> float:
         if self.V == 0:
             return 0.0
-        va = self._vec(self.a, a0, a1)
-        vb = self._vec(self.b, b0, b1)
-        den = math.sqrt(float(va @ va) * float(vb @ vb))
-        return float(va @ vb) / den if den > 0 else 0.0
+        a, b = self.a, self.b
+        return float(
+            _passage_cos(a.ent_ptr, a.ent_term, a.ent_w, b.ent_ptr, b.ent_term, b.ent_w,
+                         a0, a1, b0, b1, self._acc_a, self._acc_b)
+        )
 
     # -- extension ----------------------------------------------------------
-    @staticmethod
-    def _split(idx, vals, gap):
-        order = idx[np.argsort(vals[idx], kind="stable")]
-        v = vals[order]
-        cuts = np.flatnonzero(np.diff(v) > gap + 1) + 1
-        return np.split(order, cuts)
-
-    def _cluster(self, idx, sa, sb, gap_a, gap_b, side, times):
-        if side == 0:
-            groups = self._split(idx, sa, gap_a)
-        else:
-            groups = self._split(idx, sb, gap_b)
-        if len(groups) <= 1 and times > 0:
-            return groups
+    def extend(self, sa, sb, gap_a, gap_b, min_gap, threshold):
+        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos)."""
+        if sa.size == 0 or self.V == 0:
+            return []
+        a, b = self.a, self.b
+        labels, sims = _extend_kernel(
+            sa, sb, gap_a, gap_b, min_gap, threshold,
+            a.ent_ptr, a.ent_term, a.ent_w, b.ent_ptr, b.ent_term, b.ent_w,
+            self._acc_a, self._acc_b,
+        )
+        order = np.argsort(labels, kind="stable")
+        lab = labels[order]
+        keep = lab >= 0
+        order, lab = order[keep], lab[keep]
+        cuts = np.flatnonzero(np.diff(lab)) + 1
         out = []
-        for g in groups:
-            out.extend(self._cluster(g, sa, sb, gap_a, gap_b, 1 - side, times + 1))
+        for g in np.split(order, cuts):
+            if g.size:
+                out.append((sa[g], sb[g], float(sims[labels[g[0]]])))
         return out
 
-    def extend(self, sa, sb, gap_a, gap_b, min_gap, start_side):
-        res = []
-        if sa.size == 0:
-            return res
-        todo = [(np.arange(sa.size), gap_a, gap_b)]
-        while todo:
-            idx, ga, gb = todo.pop()
-            for g in self._cluster(idx, sa, sb, ga, gb, start_side, 0):
-                a0, a1 = int(sa[g].min()), int(sa[g].max())
-                b0, b1 = int(sb[g].min()), int(sb[g].max())
-                sim = self.passage_cos(a0, a1, b0, b1)
-                if sim > self.opt.validate_cosine:
-                    res.append((g, sim))
-                elif ga > min_gap or gb > min_gap:
-                    todo.append((g, max(_shrink(ga), min_gap), max(_shrink(gb), min_gap)))
-        return [(sa[g], sb[g], sim) for g, sim in res]
+
+@nb.njit(cache=True, nogil=True)
+def _passage_cos(a_ptr, a_term, a_w, b_ptr, b_term, b_w, a0, a1, b0, b1, acc_a, acc_b):
+    """tf-idf cosine of segments a0..a1 (inclusive) and b0..b1; the
+    accumulators (length V, zero) are left zeroed."""
+    p0, p1 = a_ptr[a0], a_ptr[a1 + 1]
+    q0, q1 = b_ptr[b0], b_ptr[b1 + 1]
+    for p in range(p0, p1):
+        acc_a[a_term[p]] += a_w[p]
+    for q in range(q0, q1):
+        acc_b[b_term[q]] += b_w[q]
+    # weights are positive: a visited term is marked by negating it
+    na = 0.0
+    for p in range(p0, p1):
+        t = a_term[p]
+        v = acc_a[t]
+        if v > 0.0:
+            na += v * v
+            acc_a[t] = -v
+    nb2 = 0.0
+    dot = 0.0
+    for q in range(q0, q1):
+        t = b_term[q]
+        v = acc_b[t]
+        if v > 0.0:
+            nb2 += v * v
+            x = acc_a[t]
+            if x < 0.0:
+                dot -= v * x
+            acc_b[t] = 0.0
+    for p in range(p0, p1):
+        acc_a[a_term[p]] = 0.0
+    den = math.sqrt(na * nb2)
+    if den > 0.0:
+        return dot / den
+    return 0.0
 
 
-def _shrink(gap: int) -> int:
-    """The next, smaller gap tried when a cluster fails validation."""
-    return gap // 2 if gap > 4 else gap - 1
+@nb.njit(cache=True, nogil=True)
+def _split_gaps(idx, vals, gap):
+    """Split ``idx`` (sorted by vals) where consecutive values jump by more
+    than gap + 1; returns the sorted order and the cut points."""
+    v = vals[idx]
+    order = idx[np.argsort(v, kind="mergesort")]
+    cuts = [0]
+    for k in range(1, order.shape[0]):
+        if vals[order[k]] - vals[order[k - 1]] > gap + 1:
+            cuts.append(k)
+    cuts.append(order.shape[0])
+    return order, cuts
+
+
+@nb.njit(cache=True, nogil=True)
+def _shrink_nb(g):
+    if g > 4:
+        return g // 2
+    return g - 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold,
+                   a_ptr, a_term, a_w, b_ptr, b_term, b_w, acc_a, acc_b):
+    """Cluster seeds (sa[k], sb[k]) into groups with no gap larger than the
+    allowed one on either side (the coarsest such partition, found by
+    splitting alternately on each side until stable); a group whose spans
+    have a tf-idf cosine above ``threshold`` is a candidate, the others are
+    re-clustered with smaller gaps.  Returns a label per seed (-1: dropped)
+    and the cosine of each label."""
+    n = sa.shape[0]
+    labels = np.full(n, -1, dtype=np.int64)
+    sims = np.zeros(n, dtype=np.float64)
+    n_lab = 0
+    work = [(np.arange(n), gap_a, gap_b)]
+    while len(work) > 0:
+        idx, ga, gb = work.pop()
+        stack = [(idx, 0, 0)]
+        while len(stack) > 0:
+            s, side, stable = stack.pop()
+            if side == 0:
+                order, cuts = _split_gaps(s, sa, ga)
+            else:
+                order, cuts = _split_gaps(s, sb, gb)
+            if len(cuts) == 2:
+                if stable >= 1:
+                    # gap-free on both sides: validate
+                    a0 = sa[order].min()
+                    a1 = sa[order].max()
+                    b0 = sb[order].min()
+                    b1 = sb[order].max()
+                    sim = _passage_cos(a_ptr, a_term, a_w, b_ptr, b_term, b_w,
+                                       a0, a1, b0, b1, acc_a, acc_b)
+                    if sim > threshold:
+                        for k in order:
+                            labels[k] = n_lab
+                        sims[n_lab] = sim
+                        n_lab += 1
+                    elif ga > min_gap or gb > min_gap:
+                        work.append((order, max(_shrink_nb(ga), min_gap), max(_shrink_nb(gb), min_gap)))
+                else:
+                    stack.append((order, 1 - side, 1))
+            else:
+                for c in range(len(cuts) - 1):
+                    stack.append((order[cuts[c]:cuts[c + 1]].copy(), 1 - side, 1))
+    return labels, sims[:n_lab]
 
 
 def _char_len(side: _Side, lo: int, hi: int) -> int:
     return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
 
 
-def _run_coverage(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[int, int]:
-    """Tokens of a[ta0:ta1] and b[tb0:tb1] covered by shared runs lying in both."""
+def _run_masks(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which tokens of a[ta0:ta1] and b[tb0:tb1] lie in shared runs that fall
+    inside both ranges."""
+    cov_a = np.zeros(ta1 - ta0, dtype=bool)
+    cov_b = np.zeros(tb1 - tb0, dtype=bool)
     ri, rj, rl = eng.runs
     if ri.size == 0:
-        return 0, 0
+        return cov_a, cov_b
     lo = np.maximum(np.maximum(ta0 - ri, tb0 - rj), 0)
     hi = np.minimum(np.minimum(ta1 - ri, tb1 - rj), rl)
     ok = hi > lo
-    if not ok.any():
-        return 0, 0
-    cov_a = np.zeros(ta1 - ta0, dtype=bool)
-    cov_b = np.zeros(tb1 - tb0, dtype=bool)
     for i, j, l0, l1 in zip(ri[ok], rj[ok], lo[ok], hi[ok]):
         cov_a[i + l0 - ta0 : i + l1 - ta0] = True
         cov_b[j + l0 - tb0 : j + l1 - tb0] = True
-    return int(cov_a.sum()), int(cov_b.sum())
+    return cov_a, cov_b
+
+
+def _snap(side: _Side, t_base: int, k: tuple[int, int], s0: int, s1: int, fringe: int) -> tuple[int, int]:
+    """Move the core's token extent ``k`` (relative to ``t_base``) to the
+    bounds of its first / last segment when at most ``fringe`` tokens lie
+    outside it there."""
+    lo, hi = k
+    first = int(side.seg.tok_ptr[s0]) - t_base
+    last = int(side.seg.tok_ptr[s1 + 1]) - t_base
+    if lo - first <= fringe:
+        lo = first
+    if last - hi <= fringe:
+        hi = last
+    return lo, hi
+
+
+def _attach(side: _Side, t0: int, t1: int, s0: int, s1: int) -> tuple[int, int]:
+    """Char span of tokens t0..t1-1 widened over the punctuation attached to
+    them (no whitespace, no letters), within segments s0..s1."""
+    text = side.text
+    lo = int(side.tokens.starts[t0])
+    hi = int(side.tokens.ends[t1 - 1])
+    floor = int(side.seg.spans[s0, 0])
+    ceil = int(side.seg.spans[s1, 1])
+    while lo > floor and not text[lo - 1].isspace() and not text[lo - 1].isalnum():
+        lo -= 1
+    while hi < ceil and not text[hi].isspace() and not text[hi].isalnum():
+        hi += 1
+    return lo, hi
+
+
+def _verbatim_core(cov: np.ndarray, min_tokens: int, fraction: float) -> tuple[int, int] | None:
+    """The token extent [lo, hi) of the runs when they cover at least
+    ``fraction`` of it and ``min_tokens`` tokens, else None."""
+    idx = np.flatnonzero(cov)
+    if idx.size < min_tokens:
+        return None
+    lo, hi = int(idx[0]), int(idx[-1]) + 1
+    if idx.size < fraction * (hi - lo):
+        return None
+    return lo, hi
 
 
 def _spans_overlap(x0, x1, y0, y1) -> bool:
@@ -712,35 +878,138 @@ def _spans_overlap(x0, x1, y0, y1) -> bool:
 def _align_core(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
     """Candidate passages (segment ranges) from the normal and summary runs,
     then the filter.  Returns a list of (a0, a1, b0, b1, seeds_a, seeds_b, sim)."""
-    ntok_a, ntok_b = len(sa.tokens), len(sb.tokens)
-    # canonical side for the alternating clustering: the shorter text
-    start_side = 0 if (ntok_a, sa.text) <= (ntok_b, sb.text) else 1
     cands = []
     s_a, s_b = eng.seeds(opt.seed_cosine, opt.seed_dice)
-    cands += eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap, start_side)
+    blocks = []
+    for seeds_a, seeds_b, sim in eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap, opt.validate_cosine):
+        parts = _unswap(seeds_a, seeds_b, opt.min_block)
+        if len(parts) == 1:
+            blocks.append((seeds_a, seeds_b, sim))
+            continue
+        for pa, pb in parts:
+            sim2 = eng.passage_cos(int(pa.min()), int(pa.max()), int(pb.min()), int(pb.max()))
+            if sim2 > opt.validate_cosine:
+                blocks.append((pa, pb, sim2))
+    if opt.edge_cosine > 0:
+        blocks = [_prune_edges(eng, a_, b_, sim, opt) for a_, b_, sim in blocks]
+    for seeds_a, seeds_b, sim in blocks:
+        a0, a1 = int(seeds_a.min()), int(seeds_a.max())
+        b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+        cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
+    # strong, balanced one-to-one candidates: what a summary must not be
+    normal = []
+    for c in cands:
+        la, lb = _char_len(sa, c[0], c[1]), _char_len(sb, c[2], c[3])
+        if c[6] >= opt.summary_explained_cosine and max(la, lb) <= 2 * min(la, lb):
+            normal.append(c)
     if opt.summary:
         s_a2, s_b2 = eng.seeds(opt.summary_cosine, opt.summary_dice)
         for ga, gb, long_side in (
             (opt.summary_short_gap, opt.summary_gap, 1),
             (opt.summary_gap, opt.summary_short_gap, 0),
         ):
-            for seeds_a, seeds_b, sim in eng.extend(s_a2, s_b2, ga, gb, opt.min_gap, start_side):
+            for seeds_a, seeds_b, sim in eng.extend(s_a2, s_b2, ga, gb, opt.min_gap, opt.summary_validate):
                 a0, a1 = int(seeds_a.min()), int(seeds_a.max())
                 b0, b1 = int(seeds_b.min()), int(seeds_b.max())
                 la, lb = _char_len(sa, a0, a1), _char_len(sb, b0, b1)
-                if long_side == 1 and lb < opt.summary_ratio * la:
+                # evidence: several segments seeded on each side, and most
+                # segments of the short side seeded
+                ua, ub = np.unique(seeds_a), np.unique(seeds_b)
+                if min(ua.size, ub.size) < opt.summary_min_seeds:
                     continue
-                if long_side == 0 and la < opt.summary_ratio * lb:
+                if long_side == 1:
+                    short_cov = ua.size / max(int(eng.elig_a[a0 : a1 + 1].sum()), 1)
+                else:
+                    short_cov = ub.size / max(int(eng.elig_b[b0 : b1 + 1].sum()), 1)
+                if short_cov < opt.summary_short_coverage:
                     continue
-                cands.append((seeds_a, seeds_b, sim))
+                # the long side must be much longer, and span most of its text:
+                # then the short side summarises the whole long text
+                if long_side == 1:
+                    if lb < opt.summary_ratio * la or lb < opt.summary_whole * _char_len(sb, 0, eng.nb - 1):
+                        continue
+                    b0, b1 = 0, eng.nb - 1
+                else:
+                    if la < opt.summary_ratio * lb or la < opt.summary_whole * _char_len(sa, 0, eng.na - 1):
+                        continue
+                    a0, a1 = 0, eng.na - 1
+                # the passage as extended must still validate
+                sim = eng.passage_cos(a0, a1, b0, b1)
+                if sim <= opt.summary_validate:
+                    continue
+                # a short side mostly explained by ordinary (one-to-one)
+                # candidates is not a summary
+                if long_side == 1:
+                    expl = _explained(sa, a0, a1, [(c[0], c[1]) for c in normal if _spans_overlap(c[0], c[1], a0, a1)])
+                else:
+                    expl = _explained(sb, b0, b1, [(c[2], c[3]) for c in normal if _spans_overlap(c[2], c[3], b0, b1)])
+                if expl >= opt.summary_explained:
+                    continue
+                cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
     return _filter(sa, sb, eng, cands, opt)
+
+
+def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
+    """Drop weak seeds (cosine below ``edge_cosine``) at the ends of a
+    cluster when a gap separates them from the rest: neighbours that only
+    look alike."""
+    changed = False
+    while seeds_a.size > 1:
+        w = eng.cos[seeds_a, seeds_b]
+        drop = np.zeros(seeds_a.size, dtype=bool)
+        for vals, other in ((seeds_a, seeds_b), (seeds_b, seeds_a)):
+            u = np.unique(vals)
+            if u.size < 2:
+                continue
+            for edge, nxt in ((u[0], u[1]), (u[-1], u[-2])):
+                at = vals == edge
+                if abs(int(nxt) - int(edge)) > 1 and w[at].max() < opt.edge_cosine:
+                    drop |= at
+        if not drop.any() or drop.all():
+            break
+        seeds_a, seeds_b = seeds_a[~drop], seeds_b[~drop]
+        changed = True
+    if changed:
+        sim = eng.passage_cos(int(seeds_a.min()), int(seeds_a.max()), int(seeds_b.min()), int(seeds_b.max()))
+    return seeds_a, seeds_b, sim
+
+
+def _unswap(seeds_a: np.ndarray, seeds_b: np.ndarray, min_block: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split a cluster made of transposed blocks (A1 A2 aligned with B2 B1:
+    every seed of the first block, in a order, lies after every seed of the
+    second in b order), recursively; blocks need ``min_block`` distinct
+    segments on each side."""
+    order = np.lexsort((seeds_b, seeds_a))
+    sa_, sb_ = seeds_a[order], seeds_b[order]
+    n = sa_.size
+    if n < 2 * min_block:
+        return [(seeds_a, seeds_b)]
+    pre_min = np.minimum.accumulate(sb_)
+    suf_max = np.maximum.accumulate(sb_[::-1])[::-1]
+    # split between k-1 and k: distinct a, prefix entirely after suffix in b
+    k = np.flatnonzero((sa_[1:] > sa_[:-1]) & (pre_min[:-1] > suf_max[1:])) + 1
+    for cut in k:
+        left_a, left_b = sa_[:cut], sb_[:cut]
+        right_a, right_b = sa_[cut:], sb_[cut:]
+        if min(np.unique(left_a).size, np.unique(left_b).size, np.unique(right_a).size, np.unique(right_b).size) >= min_block:
+            return _unswap(left_a, left_b, min_block) + _unswap(right_a, right_b, min_block)
+    return [(seeds_a, seeds_b)]
+
+
+def _explained(side: _Side, lo: int, hi: int, spans) -> float:
+    """Fraction of the chars of segments lo..hi inside the segment ranges ``spans``."""
+    if not spans:
+        return 0.0
+    m = np.zeros(hi - lo + 1, dtype=bool)
+    for x0, x1 in spans:
+        m[max(x0, lo) - lo : min(x1, hi) - lo + 1] = True
+    w = side.seg.spans[lo : hi + 1, 1] - side.seg.spans[lo : hi + 1, 0]
+    return float(w[m].sum()) / max(float(w.sum()), 1.0)
 
 
 def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions):
     items = []
-    for seeds_a, seeds_b, sim in cands:
-        a0, a1 = int(seeds_a.min()), int(seeds_a.max())
-        b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+    for a0, a1, b0, b1, seeds_a, seeds_b, sim in cands:
         size = min(_char_len(sa, a0, a1), _char_len(sb, b0, b1))
         items.append([sim * size, a0, a1, b0, b1, seeds_a, seeds_b, sim])
     # best first; ties broken by position for determinism
@@ -786,14 +1055,56 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
         cb0, cb1 = int(sb.seg.spans[b0, 0]), int(sb.seg.spans[b1, 1])
         ta0, ta1 = int(sa.seg.tok_ptr[a0]), int(sa.seg.tok_ptr[a1 + 1])
         tb0, tb1 = int(sb.seg.tok_ptr[b0]), int(sb.seg.tok_ptr[b1 + 1])
-        cov_a, cov_b = _run_coverage(eng, ta0, ta1, tb0, tb1)
+        m_a, m_b = _run_masks(eng, ta0, ta1, tb0, tb1)
+        if opt.verbatim_trim:
+            # a verbatim core with reworded fringes: the fringes are neighbours
+            # that only look alike, keep the core's segments
+            ka = _verbatim_core(m_a, opt.min_verbatim_tokens, opt.verbatim_trim)
+            kb = _verbatim_core(m_b, opt.min_verbatim_tokens, opt.verbatim_trim)
+            if (
+                ka is not None
+                and kb is not None
+                and ka[1] - ka[0] >= opt.verbatim_trim_share * (ta1 - ta0)
+                and kb[1] - kb[0] >= opt.verbatim_trim_share * (tb1 - tb0)
+            ):
+                # token-precise bounds: the core, with punctuation attached
+                na0 = int(sa.seg.tok_seg[ta0 + ka[0]])
+                na1 = int(sa.seg.tok_seg[ta0 + ka[1] - 1])
+                nb0 = int(sb.seg.tok_seg[tb0 + kb[0]])
+                nb1 = int(sb.seg.tok_seg[tb0 + kb[1] - 1])
+                # a short fringe inside the core's end segments is a reworded
+                # edge of the same sentence: keep the whole segment
+                ka = _snap(sa, ta0, ka, na0, na1, opt.verbatim_fringe)
+                kb = _snap(sb, tb0, kb, nb0, nb1, opt.verbatim_fringe)
+                m_a = m_a[ka[0] : ka[1]]
+                m_b = m_b[kb[0] : kb[1]]
+                ta0, ta1 = ta0 + ka[0], ta0 + ka[1]
+                tb0, tb1 = tb0 + kb[0], tb0 + kb[1]
+                ca0, ca1 = _attach(sa, ta0, ta1, na0, na1)
+                cb0, cb1 = _attach(sb, tb0, tb1, nb0, nb1)
+                if (na0, na1, nb0, nb1) != (a0, a1, b0, b1):
+                    a0, a1, b0, b1 = na0, na1, nb0, nb1
+                    sim = eng.passage_cos(a0, a1, b0, b1)
+        cov_a, cov_b = int(m_a.sum()), int(m_b.sum())
         verbatim = cov_a >= opt.verbatim_fraction * (ta1 - ta0) and cov_b >= opt.verbatim_fraction * (
             tb1 - tb0
         )
-        if not verbatim and (ca1 - ca0 < opt.min_passage_chars or cb1 - cb0 < opt.min_passage_chars):
+        short = (
+            max(ca1 - ca0, cb1 - cb0) < opt.min_passage_chars
+            or min(ca1 - ca0, cb1 - cb0) < opt.min_passage_side
+        )
+        if not verbatim and short:
             continue
-        if verbatim and (ta1 - ta0 < opt.min_verbatim_tokens or tb1 - tb0 < opt.min_verbatim_tokens):
-            if ca1 - ca0 < opt.min_passage_chars or cb1 - cb0 < opt.min_passage_chars:
+        if verbatim and short:
+            # a short verbatim passage stands alone only as whole segments
+            # on both sides (a shared title, heading or sentence)
+            whole = (
+                ta0 == sa.seg.tok_ptr[a0]
+                and ta1 == sa.seg.tok_ptr[a1 + 1]
+                and tb0 == sb.seg.tok_ptr[b0]
+                and tb1 == sb.seg.tok_ptr[b1 + 1]
+            )
+            if not whole or ta1 - ta0 < opt.min_verbatim_tokens or tb1 - tb0 < opt.min_verbatim_tokens:
                 continue
         passages.append(
             Passage(ca0, ca1, cb0, cb1, "verbatim" if verbatim else "reworded", 1.0 if verbatim else round(min(sim, 1.0), 6))

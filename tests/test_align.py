@@ -1,0 +1,248 @@
+"""Tests of the align stage (src/copytrace/stages/align.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from copytrace.stages.align import Alignment, AlignOptions, Passage, align, split_sentences
+from copytrace.stages.normalize import tokenize
+
+SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
+
+# the 11 segments of the short copy (001) and the start of their counterpart in 000
+SEGMENTS_001 = [
+    ("Putin hosts leader of Belarus for talks on closer ties", "Putin hosts leader of Belarus"),
+    ("Russian President Vladimir Putin on Tuesday hosted", "MOSCOW (AP) — The authoritarian leader"),
+    ("Belarusian President Alexander Lukashenko thanked Putin for a", "Belarusian President Alexander Lukashenko thanked"),
+    ("Putin, in turn, praised Belarus", "Putin, in turn, praised Belarus"),
+    ("The Belarusian economy, which suffered", "The Belarusian economy, which suffered"),
+    ("Lukashenko has denounced the restrictions", "Lukashenko has denounced the economic sanctions"),
+    ("Lithuania, a EU member", "Lithuania, a EU member"),
+    ("The EU's border agency", "The EU's border control agency"),
+    ("Belarus was rocked by months of protests, which", "Belarus was rocked by months of protests after"),
+    ("The authorities responded to demonstrations", "Belarusian authorities responded to the protests"),
+    ("Leading opposition figures have been either", "Leading opposition figures have been jailed"),
+]
+APPEAL = ("Your support helps us", "makes all the difference.")
+
+
+def _seed_texts() -> tuple[str, str]:
+    a = (SEEDS / "000_9c66197dbdb99078.txt").read_text(encoding="utf-8")
+    b = (SEEDS / "001_c6b00abf72943f53.txt").read_text(encoding="utf-8")
+    return a, b
+
+
+def _sentence_at(text: str, prefix: str) -> tuple[int, int]:
+    """The span of the segment of ``text`` that starts with ``prefix``."""
+    start = text.index(prefix)
+    spans = split_sentences(text, tokenize(text))
+    for s, e in spans:
+        if s == start:
+            return int(s), int(e)
+    raise AssertionError(f"no segment starts at {prefix!r}")
+
+
+def _covered(p0: int, p1: int, s0: int, s1: int) -> float:
+    return max(0, min(p1, s1) - max(p0, s0)) / (s1 - s0)
+
+
+def _check_seed_alignment(passages, long_text, short_text, long_side, short_side) -> None:
+    """Every segment of the short copy lies (≥ 80 %) in a passage whose span on
+    the long side covers the counterpart; no passage touches the appeal."""
+    for seg_prefix, counterpart_prefix in SEGMENTS_001:
+        s0, s1 = _sentence_at(short_text, seg_prefix)
+        c0, c1 = _sentence_at(long_text, counterpart_prefix)
+        ok = False
+        for p in passages:
+            ss, se = getattr(p, f"{short_side}_start"), getattr(p, f"{short_side}_end")
+            ls, le = getattr(p, f"{long_side}_start"), getattr(p, f"{long_side}_end")
+            if _covered(ss, se, s0, s1) >= 0.8 and _covered(ls, le, c0, c1) >= 0.8:
+                ok = True
+                break
+        assert ok, f"segment {seg_prefix!r} not aligned with {counterpart_prefix!r}"
+    app0 = short_text.index(APPEAL[0])
+    app1 = short_text.index(APPEAL[1]) + len(APPEAL[1])
+    for p in passages:
+        ss, se = getattr(p, f"{short_side}_start"), getattr(p, f"{short_side}_end")
+        assert se <= app0 or ss >= app1, f"passage {p} overlaps the donation appeal"
+
+
+def test_seed_pair() -> None:
+    a, b = _seed_texts()
+    al = align(a, b)
+    assert isinstance(al, Alignment)
+    assert all(isinstance(p, Passage) for p in al.passages)
+    _check_seed_alignment(al.passages, a, b, "a", "b")
+    # most of the shared story is reworded, not verbatim
+    assert any(p.kind == "reworded" for p in al.passages)
+    # the appeal is reported as only in b (spans end at the last token)
+    app0 = b.index(APPEAL[0])
+    app1 = b.index("difference.Russian") + len("difference")
+    assert any(s <= app0 and e >= app1 for s, e in al.only_in_b)
+    # "ThinkPol" on top of 000 is only in a
+    assert any(a[s:e] == "ThinkPol" for s, e in al.only_in_a)
+    assert al.passages == sorted(al.passages, key=lambda p: (p.a_start, p.b_start))
+
+
+def test_seed_pair_swapped_is_mirrored() -> None:
+    a, b = _seed_texts()
+    fwd = align(a, b)
+    rev = align(b, a)
+    _check_seed_alignment(rev.passages, a, b, "b", "a")
+    mirrored = sorted(
+        (Passage(p.b_start, p.b_end, p.a_start, p.a_end, p.kind, p.score) for p in fwd.passages),
+        key=lambda p: (p.a_start, p.b_start),
+    )
+    assert rev.passages == mirrored
+    assert rev.only_in_a == fwd.only_in_b and rev.only_in_b == fwd.only_in_a
+    assert rev.coverage_a == pytest.approx(fwd.coverage_b)
+
+
+def test_split_sentences_seed() -> None:
+    _, b = _seed_texts()
+    spans = split_sentences(b, tokenize(b))
+    texts = [b[s:e] for s, e in spans]
+    # "difference.Russian" splits; "St. Petersburg" does not
+    assert "Your support makes all the difference." in texts
+    assert any(t.startswith("Russian President Vladimir Putin on Tuesday") for t in texts)
+    assert any(t.endswith("during their talks in St. Petersburg.") for t in texts)
+    assert all(t == t.strip() for t in texts)
+    assert spans.shape[1] == 2 and np.all(spans[:, 0] < spans[:, 1])
+    # initials and titles
+    t = "Mr. J. R. Smith met Dr. Jones on Main St. in the morning. They talked."
+    got = [t[s:e] for s, e in split_sentences(t, tokenize(t))]
+    assert got == ["Mr. J. R. Smith met Dr. Jones on Main St. in the morning.", "They talked."]
+
+
+STORY = (
+    "The committee met on Monday to discuss the new budget for the regional hospital network. "
+    "Members argued for hours about the cost of the planned cardiology wing and its staffing. "
+    "The chairwoman said the proposal would be revised before the vote next month. "
+    "Opponents warned that rural clinics would lose funding if the wing were built as planned. "
+    "Supporters replied that waiting lists for heart surgery had doubled in three years. "
+    "A compromise emerged late in the evening that would phase the construction over a decade. "
+    "Local newspapers reported that several nurses attended the meeting to voice their concerns. "
+    "The final decision is expected after an independent audit of the hospital accounts."
+)
+OTHER = (
+    "Migrating birds rely on the magnetic field of the earth to find their way across oceans. "
+    "Researchers fitted small transmitters to swallows and followed them from Europe to Africa. "
+    "The birds flew at night and rested in reed beds during the hottest hours of the day. "
+    "Storms over the desert forced many of them to take long detours to the west coast. "
+    "Young birds made more mistakes than adults but corrected their course within days. "
+    "The study suggests that experience matters as much as instinct for long journeys."
+)
+
+
+def test_identical_texts_one_verbatim_passage() -> None:
+    al = align(STORY, STORY)
+    assert len(al.passages) == 1
+    p = al.passages[0]
+    assert p.kind == "verbatim" and p.score == 1.0
+    assert (p.a_start, p.a_end) == (0, len(STORY)) and (p.b_start, p.b_end) == (0, len(STORY))
+    assert al.only_in_a == [] and al.only_in_b == []
+    assert al.coverage_a == 1.0 and al.coverage_b == 1.0
+
+
+def test_unrelated_texts_no_passage() -> None:
+    al = align(STORY, OTHER)
+    assert al.passages == []
+    assert al.coverage_a == 0.0 and al.coverage_b == 0.0
+    toks = tokenize(STORY)
+    assert al.only_in_a == [(int(toks.starts[0]), int(toks.ends[-1]))]
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [s + "." for s in text.split(". ") if s]
+
+
+def test_moved_paragraph() -> None:
+    sents = _paragraphs(STORY)
+    first, second = " ".join(sents[:4]), " ".join(sents[4:])
+    a = first + "\n\n" + second
+    b = second + "\n\n" + first
+    al = align(a, b)
+    assert len(al.passages) == 2
+    for part in (first, second):
+        a0, b0 = a.index(part), b.index(part)
+        assert any(
+            p.a_start == a0 and p.a_end == a0 + len(part) and p.b_start == b0 and p.b_end == b0 + len(part)
+            for p in al.passages
+        ), part
+    assert all(p.kind == "verbatim" for p in al.passages)
+    assert al.coverage_a == 1.0 and al.coverage_b == 1.0
+
+
+def test_containment_short_text_in_long_one() -> None:
+    quote = _paragraphs(STORY)[2] + " " + _paragraphs(STORY)[3]
+    long_text = OTHER + "\n\n" + quote + "\n\n" + OTHER.replace("birds", "geese")
+    for al, (qs, ls) in ((align(quote, long_text), ("a", "b")), (align(long_text, quote), ("b", "a"))):
+        assert len(al.passages) == 1
+        p = al.passages[0]
+        i = long_text.index(quote)
+        assert (getattr(p, f"{qs}_start"), getattr(p, f"{qs}_end")) == (0, len(quote))
+        assert (getattr(p, f"{ls}_start"), getattr(p, f"{ls}_end")) == (i, i + len(quote))
+        assert p.kind == "verbatim"
+    al = align(quote, long_text)
+    assert al.coverage_a == 1.0 and 0.0 < al.coverage_b < 0.5
+
+
+def test_reworded_copy_is_found() -> None:
+    b = (
+        STORY.replace("met on Monday", "gathered on Monday")
+        .replace("argued for hours", "debated for a long time")
+        .replace("would be revised", "will be reworked")
+        .replace("lose funding", "lose money")
+        .replace("had doubled", "have doubled")
+    )
+    al = align(STORY, b)
+    assert len(al.passages) == 1
+    p = al.passages[0]
+    assert p.kind == "reworded" and 0.5 < p.score < 1.0
+    assert al.coverage_a == 1.0 and al.coverage_b == 1.0
+
+
+@pytest.mark.parametrize("a,b", [("", ""), ("", STORY), ("word", STORY), ("word", "word"), ("  \n ", "...")])
+def test_empty_and_tiny_texts(a: str, b: str) -> None:
+    for x, y in ((a, b), (b, a)):
+        al = align(x, y)
+        assert isinstance(al, Alignment)
+        assert al.passages == []
+        assert 0.0 <= al.coverage_a <= 1.0 and 0.0 <= al.coverage_b <= 1.0
+    assert split_sentences("", tokenize("")).shape == (0, 2)
+
+
+def test_offsets_with_cjk_and_emoji() -> None:
+    prefix = "🎉🎉 Breaking 😀 news 東京\n"
+    a = prefix + STORY + " 🚀 終わり"
+    b = "👍 " + STORY.replace("hospital", "hôpital 🏥")
+    al = align(a, b)
+    assert len(al.passages) == 1
+    p = al.passages[0]
+    assert a[p.a_start : p.a_end].startswith("The committee met")
+    assert a[p.a_start : p.a_end].endswith("hospital accounts.")
+    assert b[p.b_start : p.b_end].startswith("The committee met")
+    assert b[p.b_start : p.b_end].endswith("accounts.")
+    for s, e in al.only_in_a:
+        assert 0 <= s < e <= len(a)
+    assert any(a[s:e] == "Breaking 😀 news 東京" for s, e in al.only_in_a)
+    # CJK text aligns with itself (one token per ideograph)
+    cjk = "東京で会議が開かれた。予算について長い議論が続いた。委員長は来月までに修正すると述べた。" * 3
+    al = align(cjk, "前文。" + cjk)
+    assert len(al.passages) == 1
+    p = al.passages[0]
+    assert (p.a_start, p.a_end) == (0, len(cjk))
+    assert (p.b_start, p.b_end) == (3, 3 + len(cjk))
+
+
+def test_deterministic_and_options() -> None:
+    a, b = _seed_texts()
+    r1 = align(a, b)
+    r2 = align(a, b, AlignOptions())
+    r3 = align(a, b, tokens_a=tokenize(a), tokens_b=tokenize(b))
+    assert r1 == r2 == r3
+    # the summary mode can be switched off; the seed pair does not need it
+    assert align(a, b, AlignOptions(summary=False)).passages == r1.passages
