@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-__all__ = ["find", "compare", "Result", "Comparison", "__version__"]
+__all__ = ["find", "compare", "Result", "Comparison", "Index", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +26,8 @@ def __getattr__(name: str) -> Any:
         from copytrace import api
 
         return getattr(api, name)
+    if name == "Index":
+        from copytrace.index import Index
+
+        return Index
     raise AttributeError(f"module 'copytrace' has no attribute {name!r}")

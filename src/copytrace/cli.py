@@ -3,50 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
-import traceback
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
 from copytrace import __version__
-from copytrace.errors import CopytraceError
 
-DEBUG_ENV = "COPYTRACE_DEBUG"
-
-
-def _n(k: int, word: str) -> str:
-    return f"{k} {word}" if k == 1 else f"{k} {word}s"
-
-
-def _run(fn: Callable[[], Any]) -> Any:
-    """Run a command body: our errors become one clear line, never a traceback."""
-    try:
-        return fn()
-    except CopytraceError as e:
-        click.echo(f"copytrace: error: {e}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("copytrace: interrupted (outputs already written are complete; rerun to redo)", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(1)
-    except (OSError, MemoryError) as e:
-        click.echo(f"copytrace: error: {e}", err=True)
-        if os.environ.get(DEBUG_ENV):
-            traceback.print_exc()
-        sys.exit(1)
-    except Exception as e:  # a bug of ours: say so plainly, traceback on request
-        click.echo(
-            f"copytrace: internal error: {type(e).__name__}: {e}\n"
-            f"(set {DEBUG_ENV}=1 for a traceback, and please report it)",
-            err=True,
-        )
-        if os.environ.get(DEBUG_ENV):
-            traceback.print_exc()
-        sys.exit(70)
+from copytrace.cli_common import _n, _run  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -219,6 +182,16 @@ def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int,
             click.echo(f"{n} pairs aligned in {rep.timings['align']:.1f}s; detections in {Path(out).resolve()}/")
 
     _run(body)
+
+
+def _attach_index_commands() -> None:
+    from copytrace.cli_index import index_group, serve_cmd
+
+    main.add_command(index_group)
+    main.add_command(serve_cmd)
+
+
+_attach_index_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

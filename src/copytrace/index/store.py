@@ -1,0 +1,600 @@
+"""A persistent index of documents: "has this text been published before, and where?"
+
+One embedded DuckDB file holds everything (schema version 1):
+
+* ``meta(key, value)``: the parameters (JSON under ``params``): ``ngram``,
+  ``num_perm``, ``seed`` (the MinHash family), ``threshold`` with the LSH
+  ``bands``/``rows`` chosen from it by ``candidates.optimal_params`` (as
+  ``find`` does), ``sample_rate`` and ``max_df`` (containment sample).
+  Queries always use the index's parameters, never the caller's defaults.
+* ``documents(seq, id, text, source, date, length, n_tokens, n_shingles,
+  n_samples, hash_a, hash_b)``: ``seq`` is an internal number (never reused
+  while the row exists), ``id`` the caller's id, ``hash_a/hash_b`` the
+  128-bit content hash of ``fingerprint_batch``.
+* ``band_buckets(band, key, doc)``: one row per (LSH band, document); ``key``
+  is ``candidates.band_keys`` (already band-specific), ART-indexed.
+* ``samples(hash, doc)``: the consistent 1-in-``sample_rate`` sample of each
+  document's distinct shingles (``fingerprint_batch(..., sample_rate)``),
+  ART-indexed on ``hash``; used for containment candidates.
+
+MinHash signatures themselves are not needed after banding and are not stored
+(band keys are a function of them; verification is exact from the texts).
+
+Query = the ``find`` pipeline for one document against the index: exact
+content hash, LSH band buckets and the containment sample give candidates
+(same filter as ``candidates.containment_pairs``: ``min_shared`` 2,
+``threshold / 2`` of the smaller sample, shingles in more than ``max_df``
+documents ignored), shingle sets recomputed from the stored texts verify them
+exactly (``verify.verify_pairs``: kept when max(Jaccard, containment either
+way) >= threshold), and ``align`` gives the passages.  ``similarity`` is, as in
+``find``, max(containment either way, alignment coverage either way) — without
+passages, max(containment either way).  Differences from ``find`` on the same
+collection: none for a collection without exact duplicates and without LSH
+buckets larger than ``find``'s ``max_bucket``; ``find`` pairs exact-duplicate
+copies with their group's first member only, and links the members of
+oversized buckets to one member, while the index compares the query with
+every stored document.
+
+Adding: each ``add`` call is ONE transaction (BEGIN … COMMIT; any error or a
+crash before COMMIT leaves the index as it was).  Duplicate ids are *rejected*
+by default (counted in ``AddResult.skipped["duplicate_id"]``, the stored
+document wins, as in ``read``: the first document with an id wins);
+``on_duplicate="replace"`` replaces the stored document instead.  Empty texts
+are skipped (``empty_text``).
+
+Concurrency: DuckDB lets ONE process open a file read-write (others may open
+it read-only only when no process writes).  Inside a process, writes are
+serialized by a lock on the main connection; every reading thread gets its own
+cursor (``connection.cursor()``: same database, own transaction), so reads see
+the last committed state and never block on a write.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from copytrace import __version__
+from copytrace.errors import CopytraceError, OptionError
+from copytrace.stages import candidates as cand
+from copytrace.stages.align import Passage, align
+from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, shingle_sets_batch
+from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages.read import Document
+from copytrace.stages.verify import verify_pairs
+
+__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+MIN_SHARED = 2  # as candidates.containment_pairs
+ADD_CHUNK = 2000  # documents fingerprinted and inserted at a time (inside the one transaction)
+SKIP_EXAMPLES = 100
+
+
+class IndexStoreError(CopytraceError):
+    """An index that cannot be opened, created or used."""
+
+
+@dataclass
+class AddResult:
+    """What an ``add`` did: ``added`` new documents, ``replaced`` ones (with
+    ``on_duplicate="replace"``), and ``skipped`` per reason with the first
+    skipped ids."""
+
+    added: int = 0
+    replaced: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_ids: list[str] = field(default_factory=list)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def _skip(self, reason: str, doc_id: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        if len(self.skipped_ids) < SKIP_EXAMPLES:
+            self.skipped_ids.append(doc_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "replaced": self.replaced, "skipped": dict(self.skipped),
+                "skipped_ids": list(self.skipped_ids)}
+
+
+@dataclass
+class Match:
+    """One indexed document that the query text copies or is copied in.
+
+    In ``passages`` side *a* is the query text and side *b* the document."""
+
+    doc_id: str
+    similarity: float
+    jaccard: float
+    containment_query_in_doc: float
+    containment_doc_in_query: float
+    passages: list[Passage]
+    source: str | None = None
+    date: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "similarity": self.similarity,
+            "jaccard": self.jaccard,
+            "containment_query_in_doc": self.containment_query_in_doc,
+            "containment_doc_in_query": self.containment_doc_in_query,
+            "source": self.source,
+            "date": self.date,
+            "passages": [
+                {"a_start": p.a_start, "a_end": p.a_end, "b_start": p.b_start, "b_end": p.b_end,
+                 "kind": p.kind, "score": float(p.score)}
+                for p in self.passages
+            ],
+        }
+
+
+_SCHEMA = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE documents (
+    seq BIGINT PRIMARY KEY, id VARCHAR NOT NULL, text VARCHAR NOT NULL, source VARCHAR, date VARCHAR,
+    length BIGINT NOT NULL, n_tokens INTEGER NOT NULL, n_shingles INTEGER NOT NULL,
+    n_samples INTEGER NOT NULL, hash_a UBIGINT NOT NULL, hash_b UBIGINT NOT NULL);
+CREATE INDEX documents_id ON documents (id);
+CREATE INDEX documents_hash ON documents (hash_a);
+CREATE TABLE band_buckets (band USMALLINT NOT NULL, key UBIGINT NOT NULL, doc BIGINT NOT NULL);
+CREATE INDEX band_buckets_key ON band_buckets (key);
+CREATE TABLE samples (hash UBIGINT NOT NULL, doc BIGINT NOT NULL);
+CREATE INDEX samples_hash ON samples (hash);
+"""
+
+_compute_lock = threading.Lock()
+_needs_compute_lock: bool | None = None
+
+
+def _fingerprint(texts: list[str], params: FingerprintParams, sample_rate: int) -> tuple[Any, Any]:
+    """tokenize + fingerprint; parallel numba kernels are serialized only when
+    the threading layer is not thread-safe (workqueue)."""
+    global _needs_compute_lock
+    if _needs_compute_lock is None or _needs_compute_lock:
+        with _compute_lock:
+            toks = tokenize_batch(texts)
+            fps = fingerprint_batch(toks, params, sample_rate)
+            if _needs_compute_lock is None:
+                import numba
+
+                _needs_compute_lock = numba.threading_layer() == "workqueue"
+            return toks, fps
+    toks = tokenize_batch(texts)
+    return toks, fingerprint_batch(toks, params, sample_rate)
+
+
+def _shingle_sets(toks: Any, ngram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if _needs_compute_lock is None or _needs_compute_lock:
+        with _compute_lock:
+            return shingle_sets_batch(toks, ngram)
+    return shingle_sets_batch(toks, ngram)
+
+
+def _as_doc(d: Any) -> Document:
+    if isinstance(d, Document):
+        return d
+    if isinstance(d, Mapping):
+        doc_id, text = d.get("id", d.get("doc_id")), d.get("text")
+        if not isinstance(doc_id, str) or not doc_id:
+            raise OptionError(f"document without a string id: {str(d)[:80]!r}")
+        if not isinstance(text, str):
+            raise OptionError(f"document {doc_id!r}: text must be a string")
+        src, date = d.get("source"), d.get("date")
+        return Document(doc_id, text, None if src in (None, "") else str(src),
+                        None if date in (None, "") else str(date))
+    raise OptionError(f"not a document: {type(d).__name__} (give Document or dict(id, text, source?, date?))")
+
+
+def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    buf: list[Any] = []
+    for x in items:
+        buf.append(x)
+        if len(buf) >= n:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+class Index:
+    """A persistent, incrementally updated index (one DuckDB file).
+
+    >>> idx = Index.create("news.duckdb", threshold=0.5)          # doctest: +SKIP
+    >>> idx.add([{"id": "a", "text": "..."}])                     # doctest: +SKIP
+    >>> idx.query("some text")                                    # doctest: +SKIP
+
+    ``Index(path)`` opens an existing index (``create=True``: create it when
+    missing, with the given parameters).  Thread-safe: writes are serialized,
+    reads run concurrently on per-thread cursors.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        create: bool = False,
+        read_only: bool = False,
+        threshold: float = 0.5,
+        ngram: int = 5,
+        num_perm: int = 128,
+        seed: int = 42,
+        sample_rate: int = 8,
+        max_df: int = 64,
+    ) -> None:
+        import duckdb
+
+        self.path = Path(path)
+        exists = self.path.exists()
+        if not exists and not create:
+            raise IndexStoreError(f"{self.path}: no index there (create it with `copytrace index create`)")
+        if read_only and not exists:
+            raise IndexStoreError(f"{self.path}: no index there")
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as e:
+            raise IndexStoreError(f"{self.path}: cannot open the index: {e}") from None
+        self.read_only = read_only
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._cursors: list[Any] = []
+        self._cursors_lock = threading.Lock()
+        tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "meta" not in tables:
+            if tables:
+                self._con.close()
+                raise IndexStoreError(f"{self.path}: a DuckDB file, but not a copytrace index")
+            if read_only:
+                raise IndexStoreError(f"{self.path}: not a copytrace index")
+            self._init_schema(threshold, ngram, num_perm, seed, sample_rate, max_df)
+        rows = self._con.execute("SELECT value FROM meta WHERE key = 'params'").fetchall()
+        self.params: dict[str, Any] = json.loads(rows[0][0])
+        if self.params.get("schema_version") != SCHEMA_VERSION:
+            raise IndexStoreError(f"{self.path}: index schema version {self.params.get('schema_version')}"
+                                  f" (this copytrace reads {SCHEMA_VERSION})")
+        self.fp_params = FingerprintParams(self.params["ngram"], self.params["num_perm"], self.params["seed"])
+        self.lsh = cand.LshParams(self.params["bands"], self.params["rows"])
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, **params: Any) -> "Index":
+        """Create a new index file (error if ``path`` exists)."""
+        if Path(path).exists():
+            raise IndexStoreError(f"{path}: already exists")
+        return cls(path, create=True, **params)
+
+    def _init_schema(self, threshold: float, ngram: int, num_perm: int, seed: int, sample_rate: int,
+                     max_df: int) -> None:
+        from copytrace.options import FindOptions
+
+        # same validation and messages as `find`
+        FindOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed, sample_rate=sample_rate,
+                    max_df=max_df)
+        lsh = cand.optimal_params(threshold, num_perm)
+        params = {
+            "schema_version": SCHEMA_VERSION, "copytrace_version": __version__, "threshold": threshold,
+            "ngram": ngram, "num_perm": num_perm, "seed": seed, "bands": lsh.bands, "rows": lsh.rows,
+            "sample_rate": sample_rate, "max_df": max_df, "min_shared": MIN_SHARED,
+        }
+        self._con.execute("BEGIN")
+        for stmt in _SCHEMA.strip().split(";"):
+            if stmt.strip():
+                self._con.execute(stmt)
+        self._con.execute("INSERT INTO meta VALUES ('params', ?)", [json.dumps(params)])
+        self._con.execute("COMMIT")
+
+    # -- connections ----------------------------------------------------------------------------
+    def _cursor(self) -> Any:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
+        return cur
+
+    def close(self) -> None:
+        with self._cursors_lock:
+            for c in self._cursors:
+                try:
+                    c.close()
+                except Exception:
+                    pass
+            self._cursors.clear()
+        self._con.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------------
+    def add(self, docs: Iterable[Document | Mapping[str, Any]], *, on_duplicate: str = "skip") -> AddResult:
+        """Add documents, all in ONE transaction (an error leaves the index unchanged).
+
+        ``on_duplicate``: ``"skip"`` (default: an id already stored, or repeated
+        in ``docs``, is skipped and counted) or ``"replace"`` (the new text
+        replaces the stored document; within ``docs`` the last one wins)."""
+        if on_duplicate not in ("skip", "replace"):
+            raise OptionError(f"on_duplicate must be 'skip' or 'replace', got {on_duplicate!r}")
+        if self.read_only:
+            raise IndexStoreError(f"{self.path}: opened read-only")
+        res = AddResult()
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN")
+            try:
+                seen: set[str] = set()
+                next_seq = int(con.execute("SELECT coalesce(max(seq), -1) + 1 FROM documents").fetchall()[0][0])
+                for chunk in _chunks((_as_doc(d) for d in docs), ADD_CHUNK):
+                    next_seq = self._add_chunk(chunk, res, seen, on_duplicate, next_seq)
+                self._before_commit()
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return res
+
+    def _before_commit(self) -> None:
+        """Test hook: runs inside the add transaction just before COMMIT."""
+
+    def _add_chunk(self, chunk: list[Document], res: AddResult, seen: set[str], on_duplicate: str,
+                   next_seq: int) -> int:
+        con = self._con
+        keep: list[Document] = []
+        if on_duplicate == "replace":
+            last: dict[str, Document] = {}
+            for d in chunk:
+                if not d.text:
+                    res._skip("empty_text", d.doc_id)
+                else:
+                    last[d.doc_id] = d
+            keep = list(last.values())
+        else:
+            for d in chunk:
+                if not d.text:
+                    res._skip("empty_text", d.doc_id)
+                elif d.doc_id in seen:
+                    res._skip("duplicate_id", d.doc_id)
+                else:
+                    seen.add(d.doc_id)
+                    keep.append(d)
+        if not keep:
+            return next_seq
+        ids_tbl = pa.table({"id": pa.array([d.doc_id for d in keep], pa.string())})  # noqa: F841
+        con.register("_ct_ids", ids_tbl)
+        try:
+            existing = con.execute(
+                "SELECT d.id, d.seq FROM documents d JOIN _ct_ids i ON d.id = i.id").fetchall()
+        finally:
+            con.unregister("_ct_ids")
+        if existing:
+            if on_duplicate == "replace":
+                old = [int(s) for _, s in existing]
+                self._delete_seqs(old)
+                res.replaced += len({i for i, _ in existing})
+                res.added -= len({i for i, _ in existing})
+            else:
+                stored = {i for i, _ in existing}
+                for d in keep:
+                    if d.doc_id in stored:
+                        res._skip("duplicate_id", d.doc_id)
+                keep = [d for d in keep if d.doc_id not in stored]
+                if not keep:
+                    return next_seq
+        texts = [d.text for d in keep]
+        _, fps = _fingerprint(texts, self.fp_params, self.params["sample_rate"])
+        n = len(keep)
+        seqs = np.arange(next_seq, next_seq + n, dtype=np.int64)
+        n_samples = np.bincount(fps.sample_docs, minlength=n).astype(np.int32)
+        docs_tbl = pa.table({  # noqa: F841
+            "seq": pa.array(seqs),
+            "id": pa.array([d.doc_id for d in keep], pa.string()),
+            "text": pa.array(texts, pa.string()),
+            "source": pa.array([d.source for d in keep], pa.string()),
+            "date": pa.array([d.date for d in keep], pa.string()),
+            "length": pa.array(np.fromiter((len(t) for t in texts), np.int64, n)),
+            "n_tokens": pa.array(fps.n_tokens.astype(np.int32)),
+            "n_shingles": pa.array(fps.n_shingles.astype(np.int32)),
+            "n_samples": pa.array(n_samples),
+            "hash_a": pa.array(fps.content_hash[:, 0]),
+            "hash_b": pa.array(fps.content_hash[:, 1]),
+        })
+        nonempty = np.flatnonzero(fps.n_tokens > 0)
+        keys = cand.band_keys(fps.signatures[nonempty], self.lsh)  # (bands, k)
+        bands = self.lsh.bands
+        bb_tbl = pa.table({  # noqa: F841
+            "band": pa.array(np.repeat(np.arange(bands, dtype=np.uint16), nonempty.shape[0])),
+            "key": pa.array(keys.reshape(-1)),
+            "doc": pa.array(np.tile(seqs[nonempty], bands)),
+        })
+        samp_tbl = pa.table({  # noqa: F841
+            "hash": pa.array(fps.sample_hashes.astype(np.uint64)),
+            "doc": pa.array(seqs[fps.sample_docs]),
+        })
+        for name, tbl, table in (("_ct_docs", docs_tbl, "documents"), ("_ct_bb", bb_tbl, "band_buckets"),
+                                 ("_ct_samp", samp_tbl, "samples")):
+            con.register(name, tbl)
+            try:
+                con.execute(f"INSERT INTO {table} SELECT * FROM {name}")
+            finally:
+                con.unregister(name)
+        res.added += n
+        return next_seq + n
+
+    def _delete_seqs(self, seqs: Sequence[int]) -> None:
+        con = self._con
+        tbl = pa.table({"seq": pa.array(list(seqs), pa.int64())})  # noqa: F841
+        con.register("_ct_del", tbl)
+        try:
+            con.execute("DELETE FROM band_buckets WHERE doc IN (SELECT seq FROM _ct_del)")
+            con.execute("DELETE FROM samples WHERE doc IN (SELECT seq FROM _ct_del)")
+            con.execute("DELETE FROM documents WHERE seq IN (SELECT seq FROM _ct_del)")
+        finally:
+            con.unregister("_ct_del")
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove documents by id (one transaction); returns how many were removed."""
+        if self.read_only:
+            raise IndexStoreError(f"{self.path}: opened read-only")
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return 0
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN")
+            try:
+                seqs = [int(r[0]) for r in con.execute(
+                    "SELECT seq FROM documents WHERE id = ANY(?)", [ids]).fetchall()]
+                if seqs:
+                    self._delete_seqs(seqs)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return len(seqs)
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored document (id, text, source, date, length, n_tokens, n_shingles) or None."""
+        row = self._cursor().execute(
+            "SELECT id, text, source, date, length, n_tokens, n_shingles FROM documents WHERE id = ?",
+            [doc_id]).fetchall()
+        if not row:
+            return None
+        row = row[0]
+        return dict(zip(("id", "text", "source", "date", "length", "n_tokens", "n_shingles"), row))
+
+    def __len__(self) -> int:
+        return int(self._cursor().execute("SELECT count(*) FROM documents").fetchall()[0][0])
+
+    def __contains__(self, doc_id: str) -> bool:
+        return self._cursor().execute("SELECT 1 FROM documents WHERE id = ?", [doc_id]).fetchall() != []
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self._cursor().execute("SELECT id FROM documents ORDER BY id").fetchall()]
+
+    def stats(self) -> dict[str, Any]:
+        cur = self._cursor()
+        n, chars = cur.execute("SELECT count(*), coalesce(sum(length), 0) FROM documents").fetchall()[0]
+        nb = cur.execute("SELECT count(*) FROM band_buckets").fetchall()[0][0]
+        ns = cur.execute("SELECT count(*) FROM samples").fetchall()[0][0]
+        size = self.path.stat().st_size if self.path.exists() else 0
+        wal = Path(str(self.path) + ".wal")
+        wal_size = wal.stat().st_size if wal.exists() else 0
+        return {
+            "path": str(self.path),
+            "documents": int(n),
+            "characters": int(chars),
+            "band_bucket_rows": int(nb),
+            "sample_rows": int(ns),
+            "file_bytes": int(size + wal_size),
+            "bytes_per_document": (size + wal_size) / n if n else None,
+            "parameters": dict(self.params),
+        }
+
+    def query(
+        self,
+        text: str,
+        threshold: float | None = None,
+        limit: int | None = 10,
+        with_passages: bool = True,
+        *,
+        exclude: Iterable[str] = (),
+    ) -> list[Match]:
+        """Indexed documents that share at least ``threshold`` (default: the
+        index's) of their shingles with ``text`` — Jaccard or containment either
+        way — best first (similarity, then id); at most ``limit`` (None: all).
+        ``exclude``: ids never to return (e.g. the query's own id)."""
+        if not isinstance(text, str):
+            raise OptionError("query text must be a string")
+        if threshold is None:
+            threshold = float(self.params["threshold"])
+        if not 0.0 < threshold <= 1.0:
+            raise OptionError(f"threshold must be in (0, 1], got {threshold}")
+        if limit is not None and limit < 1:
+            raise OptionError(f"limit must be at least 1, got {limit}")
+        toks, fps = _fingerprint([text], self.fp_params, self.params["sample_rate"])
+        if fps.n_tokens[0] == 0:
+            return []
+        cur = self._cursor()
+        excl = list(dict.fromkeys(exclude))
+        excl_seqs: set[int] = set()
+        if excl:
+            excl_seqs = {int(r[0]) for r in cur.execute(
+                "SELECT seq FROM documents WHERE id = ANY(?)", [excl]).fetchall()}
+        cands: set[int] = set()
+        # exact duplicates
+        ha, hb = int(fps.content_hash[0, 0]), int(fps.content_hash[0, 1])
+        cands.update(int(r[0]) for r in cur.execute(
+            "SELECT seq FROM documents WHERE hash_a = ? AND hash_b = ?", [ha, hb]).fetchall())
+        # LSH
+        keys = cand.band_keys(fps.signatures, self.lsh)[:, 0]
+        key_list = ",".join(str(int(k)) for k in np.unique(keys))
+        for band, key, doc in cur.execute(
+                f"SELECT band, key, doc FROM band_buckets WHERE key IN ({key_list})").fetchall():
+            if int(keys[band]) == key:
+                cands.add(int(doc))
+        # containment sample
+        qh = np.unique(fps.sample_hashes)
+        if qh.shape[0]:
+            rows = cur.execute(
+                f"SELECT hash, doc FROM samples WHERE hash IN ({','.join(str(int(h)) for h in qh)})").fetchall()
+            rows = [(h, int(d)) for h, d in rows if int(d) not in excl_seqs]
+            if rows:
+                df: dict[int, int] = {}
+                for h, _ in rows:
+                    df[h] = df.get(h, 0) + 1
+                max_df = self.params["max_df"]
+                shared: dict[int, int] = {}
+                for h, d in rows:
+                    if df[h] + 1 <= max_df:  # + the query itself, as in `find`
+                        shared[d] = shared.get(d, 0) + 1
+                if shared:
+                    docs_ = list(shared)
+                    per_doc = dict(cur.execute(
+                        "SELECT seq, n_samples FROM documents WHERE seq = ANY(?)", [docs_]).fetchall())
+                    nq = qh.shape[0]
+                    for d, s in shared.items():
+                        smaller = min(nq, int(per_doc.get(d, 0)))
+                        need = 1 if smaller < 2 * MIN_SHARED else MIN_SHARED
+                        if s >= need and s >= math.ceil(threshold / 2.0 * smaller):
+                            cands.add(d)
+        cands -= excl_seqs
+        if not cands:
+            return []
+        rows = cur.execute("SELECT seq, id, text, source, date, n_tokens FROM documents WHERE seq = ANY(?)",
+                           [sorted(cands)]).fetchall()
+        rows = [r for r in rows if r[5] > 0]
+        if not rows:
+            return []
+        all_toks = tokenize_batch([text] + [r[2] for r in rows])
+        values, starts, sizes = _shingle_sets(all_toks, self.params["ngram"])
+        pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
+        v = verify_pairs(pairs, values, starts, sizes, threshold)
+        out: list[Match] = []
+        for k in range(len(v)):
+            j = int(v.b[k])
+            row = rows[j - 1]
+            cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
+            sim = max(cq, cd)
+            passages: list[Passage] = []
+            if with_passages:
+                al = align(text, row[2], tokens_a=all_toks.doc(0), tokens_b=all_toks.doc(j))
+                passages = list(al.passages)
+                sim = max(sim, al.coverage_a, al.coverage_b)
+            out.append(Match(row[1], round(float(sim), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
+                             round(cd, 6), passages, row[3], row[4]))
+        out.sort(key=lambda m: (-m.similarity, m.doc_id))
+        return out if limit is None else out[:limit]

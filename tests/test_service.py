@@ -1,0 +1,188 @@
+"""The HTTP service: a REAL uvicorn server in a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from copytrace.index import Index
+
+from conftest import make_corpus
+
+KEY = "s3cret-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus(n_stories=6, copies=3, uniques=6, seed=5)[0]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = Path(tmp_path_factory.mktemp("svc")) / "svc.duckdb"
+    Index.create(db).close()
+    port = _free_port()
+    env = {**os.environ, "COPYTRACE_API_KEY": KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from copytrace.cli_index import serve_cmd; serve_cmd()",
+         str(db), "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("server did not start:\n" + proc.stdout.read().decode(errors="replace"))
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+W = {"X-API-Key": KEY}
+
+
+def test_add_query_get_delete(server, corpus):
+    c = httpx.Client(base_url=server, timeout=30)
+    r = c.post("/documents", json={"documents": corpus}, headers=W)
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == len(corpus)
+    r = c.post("/documents", json={"documents": corpus[:2]}, headers={"Authorization": f"Bearer {KEY}"})
+    assert r.json()["skipped"] == {"duplicate_id": 2}
+    assert c.get("/health").json()["documents"] >= len(corpus)
+    d0 = corpus[0]
+    r = c.post("/query", json={"text": d0["text"]})
+    assert r.status_code == 200
+    matches = r.json()["matches"]
+    assert matches[0]["similarity"] == 1.0
+    assert next(m for m in matches if m["doc_id"] == d0["id"])["similarity"] == 1.0
+    if d0["id"].startswith("story"):
+        story = d0["id"].split("-")[0]
+        assert {m["doc_id"] for m in matches} == {d["id"] for d in corpus if d["id"].startswith(story)}
+        assert any(m["passages"] for m in matches[1:])
+    r = c.post("/query", json={"text": d0["text"], "limit": 1, "threshold": 0.9, "passages": False})
+    assert len(r.json()["matches"]) == 1 and r.json()["matches"][0]["passages"] == []
+    got = c.get(f"/documents/{d0['id']}").json()
+    assert got["text"] == d0["text"]
+    r = c.post("/documents", json={"documents": [{"id": "a/b.txt", "text": "a path-like id, slashes and all"}]},
+               headers=W)
+    assert r.json()["added"] == 1
+    assert c.get("/documents/a/b.txt").json()["id"] == "a/b.txt"
+    assert c.delete("/documents/a/b.txt", headers=W).json() == {"removed": 1}
+    assert c.get("/documents/a/b.txt").status_code == 404
+    assert c.delete("/documents/a/b.txt", headers=W).status_code == 404
+    page = c.get("/")
+    assert page.status_code == 200 and "<textarea" in page.text and "http" not in page.text.split("<script>")[1]
+    assert c.get("/docs").status_code == 200
+    assert "/query" in c.get("/openapi.json").json()["paths"]
+
+
+def test_errors_are_clear_json(server):
+    c = httpx.Client(base_url=server, timeout=30)
+    doc = {"documents": [{"id": "x1", "text": "some text here"}]}
+    # API key for writes
+    assert c.post("/documents", json=doc).status_code == 401
+    assert c.post("/documents", json=doc, headers={"X-API-Key": "wrong"}).status_code == 401
+    assert c.delete("/documents/x1").status_code == 401
+    # reads stay open
+    assert c.post("/query", json={"text": "some text"}).status_code == 200
+    cases = [
+        (b'{"text": ', 400, "invalid JSON"),
+        (b'{"text": "caf\xe9 au lait"}', 400, "UTF-8"),
+        (json.dumps({"text": ""}).encode(), 422, None),
+        (json.dumps({"text": 12}).encode(), 422, None),
+        (json.dumps({"txt": "abc"}).encode(), 422, None),
+        (json.dumps({"text": "abc", "threshold": 2}).encode(), 422, None),
+        (json.dumps({"text": "abc", "limit": "many"}).encode(), 422, None),
+        (json.dumps(["text"]).encode(), 422, None),
+    ]
+    for body, status, words in cases:
+        r = c.post("/query", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == status, (body, r.status_code, r.text)
+        detail = r.json()["detail"]
+        assert detail
+        if words:
+            assert words in detail
+    r = c.post("/documents", json={"documents": [{"id": "x", "text": ""}]}, headers=W)
+    assert r.status_code == 422
+    r = c.post("/documents", json={"documents": [{"id": 5, "text": "abc"}]}, headers=W)
+    assert r.status_code == 422
+    r = c.post("/documents", json={"documents": []}, headers=W)
+    assert r.status_code == 422
+    many = {"documents": [{"id": f"m{i}", "text": "w"} for i in range(1001)]}
+    assert c.post("/documents", json=many, headers=W).status_code == 413
+    big = b'{"text": "' + b"a " * (5 * 1024 * 1024 + 10) + b'"}'
+    r = c.post("/query", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "bytes" in r.json()["detail"]
+    assert c.get("/documents/never-added").status_code == 404
+    assert "never-added" in c.get("/documents/never-added").json()["detail"]
+
+
+def test_concurrent_writers_and_readers(server, corpus):
+    base = server
+    n_writers, per_writer, n_readers, per_reader = 4, 25, 4, 25
+    errors: list[str] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            for i in range(per_writer):
+                text = corpus[(w * per_writer + i) % len(corpus)]["text"] + f" writer {w} item {i}"
+                r = c.post("/documents", json={"documents": [{"id": f"w{w}-{i}", "text": text}]}, headers=W)
+                with lock:
+                    if r.status_code != 200 or r.json()["added"] != 1:
+                        errors.append(f"write w{w}-{i}: {r.status_code} {r.text}")
+
+    def reader(k: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            for i in range(per_reader):
+                r = c.post("/query", json={"text": corpus[(k + i) % len(corpus)]["text"], "limit": 5})
+                with lock:
+                    statuses.append(r.status_code)
+                    if r.status_code != 200 or not r.json()["matches"]:
+                        errors.append(f"query {k}/{i}: {r.status_code} {r.text[:200]}")
+
+    t0 = time.time()
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(n_writers)]
+    threads += [threading.Thread(target=reader, args=(k,)) for k in range(n_readers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert time.time() - t0 < 45
+    assert not errors, errors[:5]
+    assert statuses == [200] * (n_readers * per_reader)
+    c = httpx.Client(base_url=base, timeout=30)
+    for w in range(n_writers):
+        for i in range(per_writer):
+            r = c.get(f"/documents/w{w}-{i}")
+            assert r.status_code == 200 and r.json()["text"].endswith(f"writer {w} item {i}")
+    # no document lost or duplicated: re-adding them all skips every one
+    again = [{"id": f"w{w}-{i}", "text": "x y z"} for w in range(n_writers) for i in range(per_writer)]
+    r = c.post("/documents", json={"documents": again}, headers=W)
+    assert r.json()["added"] == 0 and r.json()["skipped"] == {"duplicate_id": n_writers * per_writer}
