@@ -14,7 +14,10 @@ from copytrace import schemas
 
 from conftest import SEEDS, make_corpus, run_cli, write_jsonl
 
-OUT_FILES = ["documents.parquet", "pairs.parquet", "passages.parquet", "deduplicated.jsonl", "summary.json"]
+OUT_FILES = [
+    "documents.parquet", "pairs.parquet", "passages.parquet", "boilerplate.parquet",
+    "deduplicated.jsonl", "report.html", "summary.json",
+]
 
 
 def test_find_groups_generated_copies(corpus, tmp_path):

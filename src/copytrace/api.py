@@ -24,7 +24,15 @@ from copytrace.stages.write import write_json, write_jsonl, write_parquet
 
 __all__ = ["Result", "Comparison", "find", "compare", "write_outputs"]
 
-OUTPUT_FILES = ("documents.parquet", "pairs.parquet", "passages.parquet", "deduplicated.jsonl", "summary.json")
+OUTPUT_FILES = (
+    "documents.parquet",
+    "pairs.parquet",
+    "passages.parquet",
+    "boilerplate.parquet",
+    "deduplicated.jsonl",
+    "report.html",
+    "summary.json",
+)
 
 
 @dataclass
@@ -37,6 +45,7 @@ class Result:
     passages: pa.Table
     summary: dict[str, Any]
     out_dir: Path | None = None
+    boilerplate: pa.Table | None = None
 
     def clusters(self) -> dict[str, list[str]]:
         """cluster_id → doc ids, for clusters of two or more documents."""
@@ -94,13 +103,17 @@ def find(
             if out is not None:
                 out_dir = Path(out)
                 with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
-                    write_outputs(output, out_dir, bar)
+                    write_outputs(output, out_dir, bar, report=opts.report)
                 output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
-                output.summary["outputs"] = {name: str(out_dir / name) for name in OUTPUT_FILES}
+                written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
+                output.summary["outputs"] = {name: str(out_dir / name) for name in written}
                 write_json(output.summary, out_dir / "summary.json")
         finally:
             eng.cleanup(output.store)
-    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir)
+    bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
+        {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
+    )
+    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp)
 
 
 def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
@@ -123,7 +136,23 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
             yield rec
 
 
-def write_outputs(output: Any, out_dir: Path, bar: Any = None) -> None:
+def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[int, int]]]]:
+    """Texts of the documents that have copies (one batched read of the store),
+    and the boilerplate spans by doc id."""
+    n = output.order.shape[0]
+    ids_sorted = output.documents.column("doc_id")
+    in_clusters = np.flatnonzero(output.clusters.size > 1)
+    texts = output.store.texts(output.order[in_clusters]) if in_clusters.shape[0] else []
+    by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts)}
+    spans: dict[str, list[tuple[int, int]]] = {}
+    if output.boilerplate is not None:
+        for i, sp in output.boilerplate.spans.items():
+            if 0 <= i < n:
+                spans[ids_sorted[int(i)].as_py()] = sp
+    return by_id, spans
+
+
+def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True) -> None:
     """Write the output files of a run (each atomically; summary.json is written
     last by the caller, so its presence marks a complete output)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,11 +162,27 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None) -> None:
     write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+    bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
+        {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
+    )
+    write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
     if bar is not None:
-        bar.advance(3)
+        bar.advance(4)
     write_jsonl(_dedup_records(output), out_dir / "deduplicated.jsonl")
     if bar is not None:
-        bar.advance(2)
+        bar.advance(1)
+    if report:
+        from copytrace.report.html import write_report
+
+        texts, spans = _report_inputs(output)
+        write_report(
+            out_dir / "report.html", output.documents, output.pairs, output.passages, texts,
+            output.summary, boilerplate=spans,
+        )
+    elif (out_dir / "report.html").exists():
+        (out_dir / "report.html").unlink()  # a stale report would describe another run
+    if bar is not None:
+        bar.advance(1)
 
 
 @dataclass

@@ -43,6 +43,12 @@ def main() -> None:
               help="LSH buckets larger than this link their members to one member only.")
 @click.option("--align/--no-align", "do_align", default=True, show_default=True,
               help="Align the shared passages of every pair.")
+@click.option("--boilerplate/--no-boilerplate", default=True, show_default=True,
+              help="Detect passages the corpus repeats (appeals, newsletter boxes, bylines) and leave "
+                   "them out of similarity and alignment.")
+@click.option("--boilerplate-min-docs", default=5, show_default=True, type=int,
+              help="Documents a segment must recur in to count as boilerplate.")
+@click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
 @click.option("--workers", default=0, show_default=True, type=int, help="Threads/processes; 0 = all cores.")
 @click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet: the id field.")
 @click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet: the text field.")
@@ -60,7 +66,8 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, num_perm: int, seed: int,
              bands: int | None, rows: int | None, containment: bool, sample_rate: int, max_df: int,
-             max_bucket: int, do_align: bool, workers: int, id_field: str, text_field: str,
+             max_bucket: int, do_align: bool, boilerplate: bool, boilerplate_min_docs: int, report: bool,
+             workers: int, id_field: str, text_field: str,
              date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
              work_dir: str | None, resume: bool, quiet: bool) -> None:
     """Find the copies in a collection and write the results to --out.
@@ -75,7 +82,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
         res = find(
             list(inputs), out, threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
             bands=bands, rows=rows, containment=containment, sample_rate=sample_rate, max_df=max_df,
-            max_bucket=max_bucket, align=do_align, workers=workers, id_field=id_field,
+            max_bucket=max_bucket, align=do_align, boilerplate=boilerplate,
+            boilerplate_min_docs=boilerplate_min_docs, report=report, workers=workers, id_field=id_field,
             text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
             on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,
         )
@@ -93,8 +101,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
             )
             if res.summary.get("resumed_stages"):
                 click.echo(f"Resumed after: {', '.join(res.summary['resumed_stages'])}")
-            click.echo(f"Output written to {Path(out).resolve()}/ "
-                       "(documents.parquet, pairs.parquet, passages.parquet, deduplicated.jsonl, summary.json)")
+            files = ", ".join(Path(f).name for f in res.summary.get("outputs", {}).values())
+            click.echo(f"Output written to {Path(out).resolve()}/ ({files})")
 
     _run(body)
 
@@ -108,8 +116,10 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
 @click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
 @click.option("--threshold", default=0.5, show_default=True, type=float,
               help="Similarity at which the verdict says COPIES.")
+@click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write a side-by-side HTML view of the pair to this file.")
 def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text_b: str | None,
-                as_json: bool, ngram: int, threshold: float) -> None:
+                as_json: bool, ngram: int, threshold: float, html_path: str | None) -> None:
     """Compare two texts: similarity, aligned passages, what each has alone.
 
     Offsets are character offsets into the files as read (UTF-8 decoded).
@@ -142,6 +152,10 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
         cmp = compare(texts[0], texts[1], ngram=ngram)
+        if html_path:
+            from copytrace.report.html import write_pair_report
+
+            write_pair_report(html_path, cmp, names[0], names[1])
         if as_json:
             click.echo(json.dumps(cmp.to_dict(), ensure_ascii=False))
         else:

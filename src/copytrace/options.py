@@ -27,6 +27,11 @@ class FindOptions:
     max_df       sampled shingles in more documents than this are not evidence
     max_bucket   LSH buckets larger than this link members to one member only
     align        align passages of every verified pair
+    boilerplate  detect passages that recur across the corpus (appeals,
+                 newsletter boxes, bylines) and leave them out of similarity
+                 and alignment; ``boilerplate_min_docs``: documents a segment
+                 must appear in
+    report       write report.html with the output files
     workers      threads/processes (0: all cores)
     work_dir     where intermediate files live (default: a temporary directory,
                  removed at the end); with ``resume`` a run continues there
@@ -44,6 +49,9 @@ class FindOptions:
     max_df: int = 64
     max_bucket: int = 64
     align: bool = True
+    boilerplate: bool = True
+    boilerplate_min_docs: int = 5
+    report: bool = True
     workers: int = 0
     read: ReadOptions = field(default_factory=ReadOptions)
     work_dir: str | None = None
@@ -68,6 +76,8 @@ class FindOptions:
             raise OptionError("--sample-rate must be at least 1")
         if self.max_df < 2:
             raise OptionError("--max-df must be at least 2")
+        if self.boilerplate_min_docs < 2:
+            raise OptionError("--boilerplate-min-docs must be at least 2")
         if self.max_bucket < 2:
             raise OptionError("--max-bucket must be at least 2")
         if self.workers < 0:
@@ -86,5 +96,6 @@ class FindOptions:
         d.pop("work_dir")
         d.pop("resume")
         d.pop("workers")
+        d.pop("report")
         d["read"] = {k: v for k, v in d["read"].items()}
         return d

@@ -52,6 +52,16 @@ PAIRS = pa.schema(
         pa.field("containment_a_in_b", pa.float64(), nullable=False),
         pa.field("containment_b_in_a", pa.float64(), nullable=False),
         pa.field("similarity", pa.float64(), nullable=False),
+        pa.field("original", pa.string(), nullable=False),
+        pa.field("direction_confidence", pa.float64(), nullable=False),
+    ]
+)
+
+BOILERPLATE = pa.schema(
+    [
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("doc_frequency", pa.int64(), nullable=False),
+        pa.field("sources", pa.list_(pa.string()), nullable=False),
     ]
 )
 

@@ -36,7 +36,9 @@ from copytrace import __version__, schemas
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
+from copytrace.explain import Direction, direction
 from copytrace.stages.align import Alignment, align
+from copytrace.stages.boilerplate import BoilerplateOptions, BoilerplateResult, detect_boilerplate, mask_text
 from copytrace.stages.cluster import Clusters, cluster
 from copytrace.stages.fingerprint import (
     FingerprintParams,
@@ -66,6 +68,7 @@ class EngineOutput:
     store: "TextStore"
     clusters: Clusters
     order: np.ndarray = field(repr=False)  # sorted position -> store row
+    boilerplate: BoilerplateResult | None = None  # spans keyed by sorted position
 
 
 class TextStore:
@@ -188,8 +191,18 @@ class Checkpoints:
         os.replace(tmp, self.path)
 
 
-def _align_chunk(items: list[tuple[str, str]]) -> list[Alignment]:
-    return [align(a, b) for a, b in items]
+AlignItem = tuple[str, str, list, list, "str | None", "str | None"]
+
+
+def _align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction]]:
+    """Align pairs with boilerplate masked out (offsets unchanged), and judge
+    their direction on the texts as read (wire credits count even when the
+    corpus repeats them)."""
+    out = []
+    for a, b, spans_a, spans_b, date_a, date_b in items:
+        al = align(mask_text(a, spans_a) if spans_a else a, mask_text(b, spans_b) if spans_b else b)
+        out.append((al, direction(a, b, al, date_a, date_b)))
+    return out
 
 
 class LocalEngine:
@@ -285,6 +298,21 @@ class LocalEngine:
                 {"read_stats": dataclasses.asdict(stats)},
             )
 
+        # boilerplate: segments the corpus repeats around different stories
+        bp: BoilerplateResult | None = None
+        self._bp_spans: dict[int, list[tuple[int, int]]] = {}
+        if opts.boilerplate and n:
+            with reporter.stage("boilerplate", total=1, unit="") as bar:
+                take = pa.array(order, pa.int64())
+                bp = detect_boilerplate(
+                    table.column("doc_id").take(take).to_pylist(),
+                    table.column("text").take(take).to_pylist(),
+                    table.column("source").take(take).to_pylist(),
+                    BoilerplateOptions(min_docs=opts.boilerplate_min_docs),
+                )
+                self._bp_spans = bp.spans
+                bar.advance()
+
         nonempty = n_tokens > 0
         if opts.bands is not None and opts.rows is not None:
             lsh = cand.LshParams(opts.bands, opts.rows)
@@ -353,10 +381,14 @@ class LocalEngine:
         else:
             cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
             coverage = np.zeros(len(verified), dtype=np.float64)
+            original = np.zeros(len(verified), dtype=np.int64)  # 0 unknown, 1 a, 2 b
+            confidence = np.zeros(len(verified), dtype=np.float64)
             if opts.align and len(verified):
                 with reporter.stage("align", total=len(verified), unit="pairs") as bar:
-                    for i, al in self._align_all(verified, store, order, opts, bar):
+                    for i, (al, dr) in self._align_all(verified, store, order, opts, bar):
                         coverage[i] = max(al.coverage_a, al.coverage_b)
+                        original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
+                        confidence[i] = dr.confidence
                         for p in al.passages:
                             cols["pair"].append(i)
                             cols["a_start"].append(p.a_start)
@@ -367,6 +399,8 @@ class LocalEngine:
                             cols["score"].append(float(p.score))
             pas = {k: np.asarray(v, dtype=np.float64 if k == "score" else np.int64) for k, v in cols.items()}
             pas["coverage"] = coverage
+            pas["original"] = original
+            pas["confidence"] = confidence
             ckpt.save("align", pas, {})
         coverage = pas["coverage"]
 
@@ -392,6 +426,8 @@ class LocalEngine:
                 "containment_a_in_b": pa.array(verified.containment_a_in_b, pa.float64()),
                 "containment_b_in_a": pa.array(verified.containment_b_in_a, pa.float64()),
                 "similarity": pa.array(similarity, pa.float64()),
+                "original": pa.array(np.array(["", "a", "b"])[pas["original"]], pa.string()),
+                "direction_confidence": pa.array(np.round(pas["confidence"], 6), pa.float64()),
             },
             schema=schemas.PAIRS,
         )
@@ -430,6 +466,8 @@ class LocalEngine:
                 "duplicates_removed": n - n_kept,
                 "dedup_rate": (n - n_kept) / n if n else 0.0,
                 "passages": passages.num_rows,
+                "boilerplate_segments": bp.table.num_rows if bp is not None else 0,
+                "documents_with_boilerplate": len(bp.spans) if bp is not None else 0,
             }
         )
         summary: dict[str, Any] = {
@@ -444,14 +482,18 @@ class LocalEngine:
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
-        return EngineOutput(documents, pairs, passages, summary, store, clusters, order)
+        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp)
 
     # -- helpers --------------------------------------------------------------------------------
     def _verify_chunk(
         self, chunk: np.ndarray, store: TextStore, order: np.ndarray, opts: FindOptions
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
-        toks = tokenize_batch(store.texts(order[docs]))
+        texts = store.texts(order[docs])
+        if self._bp_spans:
+            texts = [mask_text(t, self._bp_spans[int(d)]) if int(d) in self._bp_spans else t
+                     for d, t in zip(docs, texts)]
+        toks = tokenize_batch(texts)
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
         lb = np.searchsorted(docs, chunk[:, 1])
@@ -460,16 +502,25 @@ class LocalEngine:
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
-    ) -> Iterator[tuple[int, Alignment]]:
+    ) -> Iterator[tuple[int, tuple[Alignment, Direction]]]:
         n_pairs = len(verified)
         chunks = [
             np.arange(lo, min(lo + ALIGN_CHUNK_PAIRS, n_pairs)) for lo in range(0, n_pairs, ALIGN_CHUNK_PAIRS)
         ]
 
-        def items(idx: np.ndarray) -> list[tuple[str, str]]:
-            ta = store.texts(order[verified.a[idx]])
-            tb = store.texts(order[verified.b[idx]])
-            return list(zip(ta, tb))
+        dates = store.table.column("date")
+        spans = self._bp_spans
+
+        def items(idx: np.ndarray) -> list[AlignItem]:
+            ia, ib = verified.a[idx], verified.b[idx]
+            ta = store.texts(order[ia])
+            tb = store.texts(order[ib])
+            da = dates.take(pa.array(order[ia], pa.int64())).to_pylist()
+            db = dates.take(pa.array(order[ib], pa.int64())).to_pylist()
+            return [
+                (x, y, spans.get(int(i), []), spans.get(int(j), []), dx, dy)
+                for x, y, i, j, dx, dy in zip(ta, tb, ia, ib, da, db)
+            ]
 
         if opts.n_workers <= 1 or n_pairs < ALIGN_PROCESSES_MIN_PAIRS:
             for idx in chunks:

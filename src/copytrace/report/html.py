@@ -1,0 +1,475 @@
+"""``report.html``: one self-contained page to look at the copies.
+
+``write_report(path, documents, pairs, passages, texts, summary, *, boilerplate=None)``
+    documents, pairs, passages: the Arrow tables of ``find`` (schemas in
+    ``copytrace.schemas``; ``pairs`` may carry the optional columns
+    ``original`` ("a" / "b" / "") and ``direction_confidence``).
+    texts: ``{doc_id: text}`` or a callable ``doc_id -> text``; only the texts
+    of documents in clusters of two or more are asked for and embedded.
+    boilerplate: optional ``{doc_id: [(start, end), ...]}``.
+
+``write_pair_report(path, comparison, name_a, name_b)``
+    the same view for one pair (``copytrace compare A B --html FILE``).
+
+The file needs no network: CSS and JS are inline, the charts are inline SVG
+generated here, and the data is one ``<script type="application/json">``
+block that the page's script renders lazily (the cluster list 100 rows a
+page with a client-side filter; a cluster's texts only when it is opened),
+so a report of 10,000 clusters opens at once.
+
+Every highlighted span of the side-by-side view is a ``<span class="hl-span">``
+with ``data-doc`` (doc id), ``data-start`` / ``data-end`` (code-point offsets
+into the text as read, end exclusive — the offsets of passages.parquet),
+``data-kind`` (verbatim, reworded, cut, added, boilerplate) and
+``data-passage`` (index of the passage within its pair, in passages.parquet
+order; -1 for spans that are no passage).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import pyarrow as pa
+
+__all__ = ["write_report", "write_pair_report", "report_data"]
+
+Texts = Mapping[str, str] | Callable[[str], str]
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+
+def _col(table: pa.Table, name: str, default: Any = None) -> list:
+    if name in table.column_names:
+        return table.column(name).to_pylist()
+    return [default] * table.num_rows
+
+
+def report_data(
+    documents: pa.Table,
+    pairs: pa.Table,
+    passages: pa.Table,
+    texts: Texts,
+    summary: Mapping[str, Any] | None = None,
+    boilerplate: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    title: str = "copytrace report",
+) -> dict[str, Any]:
+    """The JSON the page renders (see the module doc for the inputs)."""
+    get = texts if callable(texts) else texts.__getitem__
+    doc_ids = _col(documents, "doc_id")
+    cids = _col(documents, "cluster_id")
+    ncop = _col(documents, "n_copies", 1)
+    reps = _col(documents, "is_representative", False)
+    members: dict[str, list[str]] = defaultdict(list)
+    rep_of: dict[str, str] = {}
+    for d, c, n, r in zip(doc_ids, cids, ncop, reps):
+        if n > 1:
+            members[c].append(d)
+            if r:
+                rep_of[c] = d
+    cluster_of = {d: c for c, ds in members.items() for d in ds}
+
+    # passages grouped by pair
+    pas: dict[tuple[str, str], list[list]] = defaultdict(list)
+    cols = [_col(passages, k) for k in ("doc_a", "doc_b", "a_start", "a_end", "b_start", "b_end", "kind", "score")]
+    for a, b, s1, e1, s2, e2, kind, score in zip(*cols):
+        pas[(a, b)].append([s1, e1, s2, e2, kind, round(float(score), 4)])
+
+    pair_rows: list[list] = []
+    by_cluster: dict[str, list[int]] = defaultdict(list)
+    for a, b, sim, orig, conf in zip(
+        _col(pairs, "doc_a"), _col(pairs, "doc_b"), _col(pairs, "similarity", 0.0),
+        _col(pairs, "original", ""), _col(pairs, "direction_confidence", 0.0),
+    ):
+        c = cluster_of.get(a)
+        if c is None:
+            continue
+        by_cluster[c].append(len(pair_rows))
+        pair_rows.append([a, b, round(float(sim), 4), orig or "", round(float(conf or 0.0), 3), pas.get((a, b), [])])
+
+    text_of: dict[str, str] = {}
+    clusters: list[list] = []
+    for c, ds in members.items():
+        rep = rep_of.get(c, ds[0])
+        for d in ds:
+            text_of[d] = get(d)
+        sims = [pair_rows[i][2] for i in by_cluster[c]]
+        label = " ".join(text_of[rep].split())[:120]
+        # representative first, then the others by id
+        order = [rep] + sorted(d for d in ds if d != rep)
+        clusters.append([c, len(ds), max(sims, default=0.0), label, order, by_cluster[c]])
+    clusters.sort(key=lambda r: (-r[1], -r[2], r[0]))
+
+    n_docs = len(doc_ids)
+    in_clusters = sum(len(ds) for ds in members.values())
+    stats = {
+        "documents": n_docs,
+        "clusters": len(members),
+        "documents_in_clusters": in_clusters,
+        "pairs": pairs.num_rows,
+        "passages": passages.num_rows,
+        "dedup_rate": round((in_clusters - len(members)) / n_docs, 4) if n_docs else 0.0,
+    }
+    bp = {}
+    if boilerplate:
+        bp = {d: [[int(s), int(e)] for s, e in sp] for d, sp in boilerplate.items() if d in text_of}
+    return {
+        "title": title,
+        "stats": stats,
+        "summary": dict(summary or {}),
+        "clusters": clusters,
+        "pairs": pair_rows,
+        "texts": text_of,
+        "boilerplate": bp,
+        "similarities": _col(pairs, "similarity", 0.0),
+        "sizes": [len(ds) for ds in members.values()],
+    }
+
+
+# --------------------------------------------------------------------------
+# Charts (inline SVG)
+# --------------------------------------------------------------------------
+
+
+def _svg_bars(counts: Sequence[int], labels: Sequence[str], title: str, xlabel: str) -> str:
+    w, h, pad_l, pad_b, pad_t = 420, 190, 40, 38, 22
+    n = max(1, len(counts))
+    top = max(max(counts, default=0), 1)
+    bw = (w - pad_l - 10) / n
+    parts = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}" role="img" aria-label="{html.escape(title)}">',
+        f'<text x="{w / 2}" y="14" text-anchor="middle" class="ct">{html.escape(title)}</text>',
+        f'<line x1="{pad_l}" y1="{h - pad_b}" x2="{w - 10}" y2="{h - pad_b}" class="ax"/>',
+        f'<text x="{pad_l - 4}" y="{pad_t + 4}" text-anchor="end" class="tk">{top}</text>',
+        f'<text x="{pad_l - 4}" y="{h - pad_b}" text-anchor="end" class="tk">0</text>',
+    ]
+    for i, c in enumerate(counts):
+        bh = (h - pad_b - pad_t) * c / top
+        x = pad_l + i * bw
+        parts.append(
+            f'<rect x="{x + 1:.1f}" y="{h - pad_b - bh:.1f}" width="{max(bw - 2, 1):.1f}" '
+            f'height="{bh:.1f}" class="bar"><title>{html.escape(labels[i])}: {c}</title></rect>'
+        )
+        step = max(1, n // 10)
+        if i % step == 0:
+            parts.append(
+                f'<text x="{x + bw / 2:.1f}" y="{h - pad_b + 13}" text-anchor="middle" class="tk">'
+                f"{html.escape(labels[i])}</text>"
+            )
+    parts.append(f'<text x="{w / 2}" y="{h - 4}" text-anchor="middle" class="tk">{html.escape(xlabel)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def similarity_histogram(sims: Sequence[float], bins: int = 20) -> str:
+    counts = [0] * bins
+    for s in sims:
+        counts[min(bins - 1, max(0, int(float(s) * bins)))] += 1
+    labels = [f"{i / bins:.2f}" for i in range(bins)]
+    return _svg_bars(counts, labels, "Pair similarity", "similarity")
+
+
+SIZE_BINS = [(2, 2), (3, 3), (4, 4), (5, 9), (10, 19), (20, 49), (50, 99), (100, 10**12)]
+
+
+def cluster_size_histogram(sizes: Sequence[int]) -> str:
+    counts = [0] * len(SIZE_BINS)
+    for s in sizes:
+        for i, (lo, hi) in enumerate(SIZE_BINS):
+            if lo <= s <= hi:
+                counts[i] += 1
+                break
+    labels = [str(lo) if lo == hi else (f"{lo}+" if hi > 10**6 else f"{lo}–{hi}") for lo, hi in SIZE_BINS]
+    return _svg_bars(counts, labels, "Cluster sizes", "documents per cluster")
+
+
+# --------------------------------------------------------------------------
+# Page
+# --------------------------------------------------------------------------
+
+_CSS = """
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{background:#1d2330;color:#fff;padding:10px 18px}header h1{font-size:18px;margin:0}
+main{padding:12px 18px}section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:12px;margin-bottom:12px}
+.stats{display:flex;gap:18px;flex-wrap:wrap}.stat b{display:block;font-size:20px}
+.charts{display:flex;gap:12px;flex-wrap:wrap}.chart .bar{fill:#4c78a8}.chart .ax{stroke:#888}.chart .tk{font-size:10px;fill:#555}.chart .ct{font-size:12px;font-weight:600}
+#filter{width:100%;padding:6px 8px;font-size:14px;border:1px solid #bbb;border-radius:4px}
+#clusters{list-style:none;margin:8px 0;padding:0;max-height:320px;overflow:auto}
+#clusters li{padding:4px 6px;border-bottom:1px solid #eee;cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#clusters li:hover,#clusters li.sel{background:#eef3fb}#clusters .n{display:inline-block;min-width:3.5em;font-weight:600}
+#clusters .s{display:inline-block;min-width:4em;color:#555}.pager button{margin-right:6px}
+#pairs button{margin:2px 4px 2px 0;font-size:12px}#pairs button.sel{background:#1d2330;color:#fff}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:12px}.col h3{font-size:13px;margin:4px 0;word-break:break-all}
+.text{white-space:pre-wrap;font:13px/1.5 Georgia,serif;max-height:70vh;overflow:auto;border:1px solid #eee;padding:8px}
+.hl-span{border-radius:2px;cursor:pointer}.k-verbatim{background:#b7e4c7}.k-reworded{background:#ffe8a3}
+.k-added{background:#cfe3ff}.k-cut{background:#f8c9c9;text-decoration:line-through;text-decoration-color:#c66}
+.k-boilerplate{background:#e2e2e2;color:#666}.hl-span.on{outline:2px solid #d9480f;background:#ffc078}
+.legend span{padding:1px 6px;margin-right:6px;border-radius:2px}.reasons{font-size:12px;color:#444;margin:4px 0}
+.muted{color:#777}
+"""
+
+_JS = r"""
+(function(){
+"use strict";
+const D = JSON.parse(document.getElementById('copytrace-data').textContent);
+const PAGE = 100;
+let page = 0, shown = D.clusters, current = null;
+const $ = (id) => document.getElementById(id);
+const esc = (s) => s.replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
+let hay = null;
+function haystack(){
+  if (!hay) hay = D.clusters.map(c => (c[0] + ' ' + c[3] + ' ' + c[4].join(' ')).toLowerCase());
+  return hay;
+}
+function applyFilter(){
+  const q = $('filter').value.trim().toLowerCase();
+  if (!q) shown = D.clusters;
+  else { const h = haystack(); shown = D.clusters.filter((c, i) => h[i].includes(q)); }
+  page = 0; renderList();
+}
+function renderList(){
+  const ul = $('clusters');
+  const lo = page * PAGE, rows = shown.slice(lo, lo + PAGE);
+  ul.innerHTML = rows.map(c => '<li class="cluster" data-cluster="' + esc(c[0]) + '"><span class="n">' + c[1] +
+    '</span><span class="s">' + c[2].toFixed(2) + '</span>' + esc(c[0]) + ' — <span class="muted">' + esc(c[3]) + '</span></li>').join('');
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+  $('pageinfo').textContent = shown.length + ' clusters, page ' + (page + 1) + ' of ' + pages;
+  $('prev').disabled = page === 0; $('next').disabled = page >= pages - 1;
+}
+function clusterById(id){ return D.clusters.find(c => c[0] === id); }
+function openCluster(id){
+  const c = clusterById(id); if (!c) return;
+  current = c;
+  document.querySelectorAll('#clusters li').forEach(li => li.classList.toggle('sel', li.dataset.cluster === id));
+  $('detail').hidden = false;
+  $('detail-title').textContent = 'Cluster ' + c[0] + ' — ' + c[1] + ' documents';
+  const rep = c[4][0];
+  const pairs = c[5].map(i => [i, D.pairs[i]]);
+  pairs.sort((x, y) => ((y[1][0] === rep || y[1][1] === rep) - (x[1][0] === rep || x[1][1] === rep)) || (y[1][2] - x[1][2]));
+  $('pairs').innerHTML = pairs.map(([i, p]) => '<button class="pair" data-pair="' + i + '">' + esc(p[0]) + ' ↔ ' + esc(p[1]) +
+    ' (' + p[2].toFixed(2) + ')</button>').join('') || '<span class="muted">no verified pair</span>';
+  if (pairs.length) openPair(pairs[0][0]); else { $('side-a').innerHTML = ''; $('side-b').innerHTML = ''; }
+}
+function cps(text){ return Array.from(text); }
+function renderText(doc, text, spans, gapKind){
+  // spans: [{s, e, kind, passage}] on code points; gaps get gapKind, boilerplate inside gaps gets its own kind
+  const ch = cps(text), n = ch.length;
+  spans = spans.slice().sort((x, y) => x.s - y.s || x.e - y.e);
+  const bp = (D.boilerplate[doc] || []).slice().sort((x, y) => x[0] - y[0]);
+  const out = [];
+  const piece = (s, e, kind, passage) => '<span class="hl-span k-' + kind + '" data-doc="' + esc(doc) + '" data-start="' + s +
+    '" data-end="' + e + '" data-kind="' + kind + '" data-passage="' + passage + '">' + esc(ch.slice(s, e).join('')) + '</span>';
+  const plain = (s, e) => { if (e > s) out.push(esc(ch.slice(s, e).join(''))); };
+  const gapText = (s, e, kind) => {  // mark the words of [s, e), leave surrounding blanks plain
+    let a = s, b = e;
+    while (a < b && /\s/.test(ch[a])) a++;
+    while (b > a && /\s/.test(ch[b - 1])) b--;
+    plain(s, a); if (b > a) out.push(piece(a, b, kind, -1)); plain(b, e);
+  };
+  const gap = (s, e) => {
+    let pos = s;
+    for (const [bs, be] of bp) {
+      const x = Math.max(bs, pos), y = Math.min(be, e);
+      if (y <= x) continue;
+      gapText(pos, x, gapKind); gapText(x, y, 'boilerplate'); pos = y;
+    }
+    gapText(pos, e, gapKind);
+  };
+  let pos = 0;
+  for (const sp of spans) {
+    const s = Math.max(sp.s, pos), e = Math.min(sp.e, n);
+    if (e <= s) continue;
+    gap(pos, s);
+    out.push(piece(s, e, sp.kind, sp.passage));
+    pos = e;
+  }
+  gap(pos, n);
+  return out.join('');
+}
+function openPair(i){
+  const p = D.pairs[i];
+  document.querySelectorAll('#pairs button').forEach(b => b.classList.toggle('sel', +b.dataset.pair === i));
+  const [a, b, sim, orig, conf, ps] = p;
+  // the original (when known) goes left, as the source
+  const flip = orig === 'b';
+  const left = flip ? b : a, right = flip ? a : b;
+  const la = ps.map((q, k) => ({s: q[0], e: q[1], kind: q[4], passage: k}));
+  const lb = ps.map((q, k) => ({s: q[2], e: q[3], kind: q[4], passage: k}));
+  const role = orig ? ['source', 'copy'] : ['', ''];
+  $('head-a').textContent = (role[0] ? role[0] + ': ' : '') + left;
+  $('head-b').textContent = (role[1] ? role[1] + ': ' : '') + right;
+  $('side-a').dataset.doc = left; $('side-b').dataset.doc = right;
+  $('side-a').innerHTML = renderText(left, D.texts[left] || '', flip ? lb : la, 'cut');
+  $('side-b').innerHTML = renderText(right, D.texts[right] || '', flip ? la : lb, 'added');
+  const r = D.reasons && D.reasons[i];
+  $('reasons').textContent = 'similarity ' + sim.toFixed(3) + ' · ' + ps.length + ' passages' +
+    (orig ? ' · original: ' + (flip ? b : a) + ' (confidence ' + conf.toFixed(2) + ')' : '') + (r ? ' · ' + r.join('; ') : '');
+}
+function partners(el){
+  const k = el.dataset.passage;
+  if (k === undefined || k === '-1') return [];
+  return Array.from(document.querySelectorAll('#detail .hl-span[data-passage="' + k + '"]'));
+}
+document.addEventListener('mouseover', e => {
+  const el = e.target.closest && e.target.closest('#detail .hl-span'); if (!el) return;
+  partners(el).forEach(x => x.classList.add('on'));
+});
+document.addEventListener('mouseout', e => {
+  const el = e.target.closest && e.target.closest('#detail .hl-span'); if (!el) return;
+  partners(el).forEach(x => x.classList.remove('on'));
+});
+document.addEventListener('click', e => {
+  const li = e.target.closest('#clusters li'); if (li) { openCluster(li.dataset.cluster); return; }
+  const pb = e.target.closest('#pairs button'); if (pb) { openPair(+pb.dataset.pair); return; }
+  const el = e.target.closest('#detail .hl-span');
+  if (el) {
+    const other = partners(el).find(x => x.closest('.text') !== el.closest('.text'));
+    if (other) { other.scrollIntoView({block: 'center'}); other.classList.add('on'); setTimeout(() => other.classList.remove('on'), 1200); }
+  }
+});
+$('filter').addEventListener('input', applyFilter);
+$('prev').addEventListener('click', () => { page--; renderList(); });
+$('next').addEventListener('click', () => { page++; renderList(); });
+renderList();
+if (D.open) openCluster(D.open);
+window.copytrace = {data: D, openCluster, openPair};
+document.body.dataset.ready = '1';
+})();
+"""
+
+
+def _page(data: dict[str, Any], overview_html: str) -> str:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # keep "</script>" and "<!--" out of the script element; \u003c is still JSON
+    payload = payload.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    title = html.escape(data.get("title", "copytrace report"))
+    legend = "".join(
+        f'<span class="k-{k}">{k}</span>' for k in ("verbatim", "reworded", "added", "cut", "boilerplate")
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{_CSS}</style></head>
+<body>
+<header><h1>{title}</h1></header>
+<main>
+{overview_html}
+<section id="list"{' hidden' if data.get('single') else ''}>
+<input id="filter" type="search" placeholder="Filter clusters by id, document or text…" autocomplete="off">
+<ul id="clusters"></ul>
+<div class="pager"><button id="prev">‹ prev</button><button id="next">next ›</button><span id="pageinfo" class="muted"></span></div>
+</section>
+<section id="detail" hidden>
+<h2 id="detail-title" style="font-size:15px;margin:0 0 6px"></h2>
+<div id="pairs"></div>
+<div class="legend">{legend}<span class="muted">hover a passage to see its counterpart, click to jump to it</span></div>
+<div id="reasons" class="reasons"></div>
+<div class="cols"><div class="col"><h3 id="head-a"></h3><div id="side-a" class="text"></div></div>
+<div class="col"><h3 id="head-b"></h3><div id="side-b" class="text"></div></div></div>
+</section>
+</main>
+<script type="application/json" id="copytrace-data">{payload}</script>
+<script>{_JS}</script>
+</body></html>
+"""
+
+
+def _write(path: str | os.PathLike, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_report(
+    path: str | os.PathLike,
+    documents: pa.Table,
+    pairs: pa.Table,
+    passages: pa.Table,
+    texts: Texts,
+    summary: Mapping[str, Any] | None = None,
+    *,
+    boilerplate: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    title: str = "copytrace report",
+) -> Path:
+    """Write the report (one self-contained HTML file) and return its path.
+    ``path`` may be a directory: the file is then ``path/report.html``."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "report.html"
+    data = report_data(documents, pairs, passages, texts, summary, boilerplate, title)
+    st = data["stats"]
+    overview = (
+        '<section id="overview"><div class="stats">'
+        + "".join(
+            f'<div class="stat"><b>{v}</b>{html.escape(k)}</div>'
+            for k, v in (
+                ("documents", f"{st['documents']:,}"),
+                ("clusters with copies", f"{st['clusters']:,}"),
+                ("documents in clusters", f"{st['documents_in_clusters']:,}"),
+                ("verified pairs", f"{st['pairs']:,}"),
+                ("dedup rate", f"{st['dedup_rate']:.1%}"),
+            )
+        )
+        + '</div><div class="charts">'
+        + similarity_histogram(data.pop("similarities"))
+        + cluster_size_histogram(data.pop("sizes"))
+        + "</div></section>"
+    )
+    return _write(p, _page(data, overview))
+
+
+def write_pair_report(
+    path: str | os.PathLike,
+    comparison: Any,
+    name_a: str = "A",
+    name_b: str = "B",
+    *,
+    boilerplate_a: Sequence[tuple[int, int]] = (),
+    boilerplate_b: Sequence[tuple[int, int]] = (),
+) -> Path:
+    """The side-by-side view of one :class:`~copytrace.api.Comparison`."""
+    from copytrace.explain import direction
+
+    if name_a == name_b:
+        name_a, name_b = f"A: {name_a}", f"B: {name_b}"
+    d = direction(comparison.text_a, comparison.text_b, comparison)
+    ps = [[p.a_start, p.a_end, p.b_start, p.b_end, p.kind, round(float(p.score), 4)] for p in comparison.passages]
+    data = {
+        "title": f"copytrace compare — {name_a} ↔ {name_b}",
+        "single": True,
+        "stats": {},
+        "summary": comparison.to_dict() if hasattr(comparison, "to_dict") else {},
+        "clusters": [[name_a, 2, round(float(comparison.similarity), 4), "", [name_a, name_b], [0]]],
+        "pairs": [[name_a, name_b, round(float(comparison.similarity), 4), d.original or "", d.confidence, ps]],
+        "reasons": [d.reasons],
+        "texts": {name_a: comparison.text_a, name_b: comparison.text_b},
+        "boilerplate": {
+            k: [[int(s), int(e)] for s, e in v]
+            for k, v in ((name_a, boilerplate_a), (name_b, boilerplate_b))
+            if v
+        },
+        "open": name_a,
+    }
+    data["summary"].pop("passages", None)
+    overview = (
+        '<section id="overview"><div class="stats">'
+        f'<div class="stat"><b>{comparison.similarity:.3f}</b>similarity</div>'
+        f'<div class="stat"><b>{comparison.jaccard:.3f}</b>Jaccard</div>'
+        f'<div class="stat"><b>{comparison.containment_a_in_b:.3f}</b>A in B</div>'
+        f'<div class="stat"><b>{comparison.containment_b_in_a:.3f}</b>B in A</div>'
+        f'<div class="stat"><b>{len(ps)}</b>passages</div>'
+        "</div></section>"
+    )
+    return _write(path, _page(data, overview))

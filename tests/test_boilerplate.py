@@ -1,0 +1,115 @@
+"""Boilerplate detection on a generated corpus: the seed's donation appeal
+pasted into many stories of one source is found; the stories are not, not
+even a story reprinted many times."""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow as pa
+import pytest
+
+from conftest import SEEDS, make_copy, make_story
+from copytrace.stages.boilerplate import BoilerplateOptions, detect_boilerplate, mask_text
+from copytrace.stages.normalize import tokenize
+
+SEED_B = sorted(SEEDS.glob("001_*.txt"))[0].read_text(encoding="utf-8")
+APPEAL_START = SEED_B.index("Your support helps us")
+APPEAL_END = SEED_B.index("Your support makes all the difference.") + len("Your support makes all the difference.")
+APPEAL = SEED_B[APPEAL_START:APPEAL_END]
+
+
+def _corpus(seed: int = 7):
+    rng = random.Random(seed)
+    ids, texts, sources, appeal_spans = [], [], [], {}
+    # 24 Independent stories, each different, each with the appeal after its headline
+    for i in range(24):
+        story = make_story(rng, n_sentences=10)
+        head = story.split(".")[0] + "."
+        text = f"{head}\n{APPEAL}\n{story}"
+        appeal_spans[len(ids)] = (len(head) + 1, len(head) + 1 + len(APPEAL))
+        ids.append(f"indy{i:02d}")
+        texts.append(text)
+        sources.append("The Independent")
+    # one wire story reprinted by 8 other sites (and twice by the Independent)
+    wire = make_story(rng, n_sentences=12)
+    for i in range(8):
+        ids.append(f"wire{i}")
+        texts.append(make_copy(rng, wire, edit=0.0))
+        sources.append(f"Site {i}")
+    for i in range(2):
+        ids.append(f"indywire{i}")
+        texts.append(wire)
+        sources.append("The Independent")
+    # unrelated stories from other sources
+    for i in range(20):
+        ids.append(f"other{i:02d}")
+        texts.append(make_story(rng))
+        sources.append(f"Paper {i % 4}")
+    return ids, texts, sources, appeal_spans, wire
+
+
+def test_appeal_detected_stories_not():
+    ids, texts, sources, appeal_spans, wire = _corpus()
+    res = detect_boilerplate(ids, texts, sources)
+    assert isinstance(res.table, pa.Table)
+    assert res.table.column_names == ["text", "doc_frequency", "sources"]
+    rows = res.table.to_pylist()
+    found = " ".join(r["text"] for r in rows)
+    # every appeal sentence of ≥ 4 words is found, in 24 documents of The Independent
+    for sent in ("Your support helps us to tell the story", "Your donation allows us to keep sending",
+                 "We believe quality journalism should be available", "Your support makes all the difference."):
+        assert sent in found, sent
+    assert all(r["doc_frequency"] == 24 and r["sources"] == ["The Independent"] for r in rows)
+    # no story sentence: the wire story's sentences travel with their story
+    wire_first = wire.split(".")[0]
+    assert wire_first not in found
+    # per-document spans: exactly the appeal, merged into one span
+    for d, (s, e) in appeal_spans.items():
+        assert res.spans[d] == [(s, e)], (ids[d], res.spans.get(d))
+    assert set(res.spans) == set(appeal_spans)
+
+
+def test_unknown_sources_and_thresholds():
+    ids, texts, _, appeal_spans, _ = _corpus(seed=3)
+    res = detect_boilerplate(ids, texts, None)
+    assert set(res.spans) == set(appeal_spans)
+    assert all(r["sources"] == [] for r in res.table.to_pylist())
+    # too few documents: nothing
+    few = detect_boilerplate(ids[:4], texts[:4], None)
+    assert few.table.num_rows == 0 and few.spans == {}
+    lowered = detect_boilerplate(ids[:4], texts[:4], None, BoilerplateOptions(min_docs=3))
+    assert set(lowered.spans) == {0, 1, 2, 3}
+
+
+def test_short_segments_ignored_and_normalized_matching():
+    rng = random.Random(1)
+    texts = []
+    for i in range(10):
+        story = make_story(rng, n_sentences=6)
+        variant = "SIGN UP for our Newsletter today!" if i % 2 else "Sign up for our newsletter — today"
+        texts.append(f"Advertisement\n{story}\n{variant}")
+    res = detect_boilerplate([str(i) for i in range(10)], texts, ["x"] * 10)
+    found = [r["text"] for r in res.table.to_pylist()]
+    assert len(found) == 1 and "newsletter" in found[0].lower()  # "Advertisement" (1 word) ignored
+    assert res.table.column("doc_frequency").to_pylist() == [10]
+
+
+def test_mask_text_keeps_offsets():
+    text = "Story one.\nYour support makes all the difference.\nStory two."
+    s = text.index("Your")
+    e = text.index("difference.") + len("difference.")
+    masked = mask_text(text, [(s, e)])
+    assert len(masked) == len(text)
+    assert masked[:s] == text[:s] and masked[e:] == text[e:]
+    assert masked[s:e].strip() == ""
+    assert mask_text("a\nb", [(0, 3)]) == " \n "
+    toks = tokenize(masked)
+    assert all(not (s <= st < e) for st in toks.starts.tolist())
+    assert mask_text(text, []) == text
+
+
+@pytest.mark.parametrize("bad", [(["a"], ["x", "y"], None)])
+def test_length_mismatch(bad):
+    with pytest.raises(ValueError):
+        detect_boilerplate(*bad)
