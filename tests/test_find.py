@@ -192,3 +192,16 @@ def test_cli_missing_input_and_bad_option(tmp_path):
     assert r.returncode == 0
     s = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert s["read"]["skipped"] == {"missing_text": 1}
+
+
+def test_output_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    write_jsonl(tmp_path / "one.jsonl", [{"id": "x", "text": "just one document here"}])
+    copytrace.find(tmp_path / "one.jsonl", tmp_path / "out", progress=False)
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("documents.parquet", "summary.json", "deduplicated.jsonl"):
+        mode = stat.S_IMODE((tmp_path / "out" / name).stat().st_mode)
+        assert mode == 0o666 & ~umask, (name, oct(mode))
