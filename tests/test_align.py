@@ -246,3 +246,22 @@ def test_deterministic_and_options() -> None:
     assert r1 == r2 == r3
     # the summary mode can be switched off; the seed pair does not need it
     assert align(a, b, AlignOptions(summary=False)).passages == r1.passages
+
+
+def test_verbatim_core_ignores_stray_runs() -> None:
+    from copytrace.stages.align import _verbatim_core
+
+    cov = np.zeros(200, dtype=bool)
+    cov[11:21] = True  # a stray shared phrase
+    cov[120:184] = True  # the copied core
+    assert _verbatim_core(cov, 8, 0.9) is None
+    assert _verbatim_core(cov, 8, 0.9, gap=8) == (120, 184)
+    assert _verbatim_core(cov[:40], 8, 0.9, gap=8) == (11, 21)
+    assert _verbatim_core(cov[:15], 8, 0.9, gap=8) is None
+
+
+def test_short_weak_passages_need_a_higher_cosine() -> None:
+    opts = AlignOptions()
+    assert opts.short_chars > opts.min_passage_chars
+    assert opts.short_cosine > opts.validate_cosine
+    assert opts.merge_gap >= 0 and opts.merge_long >= opts.merge_gap
