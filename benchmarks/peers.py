@@ -143,12 +143,19 @@ def run_text_dedup(path: Path, out: Path, threshold: float, ngram: int, num_perm
 
 
 def _rensa_bands(threshold: float, num_perm: int) -> int:
-    from copytrace.stages.candidates import optimal_params
+    """rensa needs bands × rows = num_perm exactly: of the divisors of num_perm,
+    the band count minimising the same false-positive + false-negative areas
+    that copytrace (and datasketch) minimise."""
+    import numpy as np
 
-    b = optimal_params(threshold, num_perm).bands
-    while num_perm % b:  # rensa needs num_perm divisible by the bands
-        b -= 1
-    return b
+    lo, hi = np.linspace(0, threshold, 257), np.linspace(threshold, 1, 257)
+    best = None
+    for b in (d for d in range(1, num_perm + 1) if num_perm % d == 0):
+        r = num_perm // b
+        err = np.trapezoid(1 - (1 - lo**r) ** b, lo) + np.trapezoid((1 - hi**r) ** b, hi)
+        if best is None or err < best[0]:
+            best = (err, b)
+    return best[1]
 
 
 def _run_tool(args: argparse.Namespace) -> None:
