@@ -182,6 +182,18 @@ def _fnv_step(h: np.uint64, c: np.uint32) -> np.uint64:
     return (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
 
 
+@nb.njit(cache=True, inline="always")
+def _fold_into(h, f, exp_data, exp_off):
+    """Hash the folded form of one character (``f`` from the fold table: a code
+    point, or the index of a multi-character expansion) into ``h``."""
+    if f & np.uint32(0x80000000):
+        e = f & np.uint32(0x7FFFFFFF)
+        for j in range(exp_off[e], exp_off[e + 1]):
+            h = _fnv_step(h, exp_data[j])
+        return h
+    return _fnv_step(h, f)
+
+
 @nb.njit(cache=True, nogil=True)
 def _count_tokens(cps, lo, hi, cls):
     """Exact number of tokens in cps[lo:hi] (a cheap first pass: no hashing)."""
@@ -216,13 +228,7 @@ def _fill_tokens(cps, lo, hi, cls, fold, exp_data, exp_off, starts, ends, hashes
                 in_word = True
                 starts[k] = i - lo
                 h = np.uint64(0xCBF29CE484222325)
-            f = fold[cp]
-            if f & np.uint32(0x80000000):
-                e = f & np.uint32(0x7FFFFFFF)
-                for j in range(exp_off[e], exp_off[e + 1]):
-                    h = _fnv_step(h, exp_data[j])
-            else:
-                h = _fnv_step(h, f)
+            h = _fold_into(h, fold[cp], exp_data, exp_off)
         elif c == 2:
             pass  # combining mark: extends a word, never starts one
         else:
@@ -232,14 +238,7 @@ def _fill_tokens(cps, lo, hi, cls, fold, exp_data, exp_off, starts, ends, hashes
                 k += 1
                 in_word = False
             if c == 3:
-                f = fold[cp]
-                h1 = np.uint64(0xCBF29CE484222325)
-                if f & np.uint32(0x80000000):
-                    e = f & np.uint32(0x7FFFFFFF)
-                    for j in range(exp_off[e], exp_off[e + 1]):
-                        h1 = _fnv_step(h1, exp_data[j])
-                else:
-                    h1 = _fnv_step(h1, f)
+                h1 = _fold_into(np.uint64(0xCBF29CE484222325), fold[cp], exp_data, exp_off)
                 starts[k] = i - lo
                 ends[k] = i - lo + 1
                 hashes[k] = _mix64(h1)
