@@ -108,3 +108,71 @@ def test_pair_report(tmp_path):
     # same names on both sides stay distinct
     same = _data(write_pair_report(tmp_path / "same.html", cmp, "x.txt", "x.txt").read_text(encoding="utf-8"))
     assert sorted(same["texts"]) == ["A: x.txt", "B: x.txt"]
+
+
+def test_pair_report_changes(tmp_path):
+    """The seed pair's "what changed": headline kept, body reworded, appeal added."""
+    cmp = copytrace.compare(SEED_A, SEED_B)
+    data = _data(write_pair_report(tmp_path / "pair.html", cmp, SEED_A.name, SEED_B.name).read_text(encoding="utf-8"))
+    assert data["pairs"][0][3] == "a"
+    chg = data["changes"]["0"]
+    src, cpy = cmp.text_a, cmp.text_b  # a is the source
+
+    def text(c):
+        return cpy[c[2][0] : c[2][1]] if c[2] else src[c[1][0] : c[1][1]]
+
+    by_text = {text(c): c for c in chg}
+    # the headline is kept verbatim
+    head = by_text["Putin hosts leader of Belarus for talks on closer ties"]
+    assert head[0] == "kept" and head[4] == [] and head[3] == 1.0
+    assert cpy[head[2][0] : head[2][1]] == src[head[1][0] : head[1][1]]
+    # The Independent's appeal is added (no boilerplate spans were given)
+    for s in ("Your support helps us to tell the story", "Your support makes all the difference."):
+        assert by_text[s][0] == "added" and by_text[s][1] is None and by_text[s][5] is False
+    appeal = [c for c in chg if c[0] == "added" and "Independent" in text(c)]
+    assert len(appeal) >= 2
+    # most body sentences of the copy are reworded, each with a word diff
+    reworded = [c for c in chg if c[0] == "reworded"]
+    body = [c for c in chg if c[2] and c[0] != "added" and c is not head]
+    assert len(reworded) >= 5 and len(reworded) > len(body) / 2
+    for c in reworded:
+        ops = {op for op, _ in c[4]}
+        assert c[1] and c[2] and 0 < c[3] < 1
+        assert "=" in ops and ops & {"-", "+"} and ops <= {"=", "-", "+"}
+    # the copy's sentences come in reading order; the source's tail is cut
+    starts = [c[2][0] for c in chg if c[2]]
+    assert starts == sorted(starts)
+    assert any(c[0] == "cut" and "Associated Press" in text(c) for c in chg)
+    # boilerplate in the copy is told apart from other additions
+    ys = cpy.index("Your support helps us")
+    ye = cpy.index("Your support makes all the difference.") + len("Your support makes all the difference.")
+    bp = _data(write_pair_report(tmp_path / "bp.html", cmp, SEED_A.name, SEED_B.name, boilerplate_b=[(ys, ye)])
+               .read_text(encoding="utf-8"))["changes"]["0"]
+    added = [c for c in bp if c[0] == "added"]
+    assert any(c[5] for c in added) and not all(c[5] for c in added)
+    assert all(c[5] == (c[2][0] >= ys and c[2][1] <= ye) for c in added)
+
+
+def test_report_changes_follow_original(found):
+    """Changes for every pair of a cluster, the copy relative to the side ``original`` names."""
+    _, res, texts = found
+    data = report_data(res.documents, res.pairs, res.passages, texts, {})
+    assert sorted(data["changes"], key=int) == [str(i) for i in range(len(data["pairs"]))]
+    pairs = res.pairs.set_column(
+        res.pairs.schema.get_field_index("original"), "original", pa.array(["b"] * res.pairs.num_rows)
+    )
+    flipped = report_data(res.documents, pairs, res.passages, texts, {})
+    assert {p[3] for p in flipped["pairs"]} == {"b"}
+    for i, (a, b, _sim, orig, *_rest) in enumerate(data["pairs"]):
+        assert flipped["pairs"][i][:2] == [a, b]
+        first = (b, a) if orig == "b" else (a, b)  # find's own verdict; "" means a
+        for d, (src, cpy) in ((data, first), (flipped, (b, a))):
+            chg = d["changes"][str(i)]
+            assert chg and {c[0] for c in chg} <= {"kept", "reworded", "moved", "cut", "added"}
+            for c in chg:
+                if c[1]:
+                    assert 0 <= c[1][0] < c[1][1] <= len(texts[src])
+                if c[2]:
+                    assert 0 <= c[2][0] < c[2][1] <= len(texts[cpy])
+                if c[0] == "kept":
+                    assert texts[src][c[1][0] : c[1][1]].split() == texts[cpy][c[2][0] : c[2][1]].split()

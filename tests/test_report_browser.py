@@ -98,6 +98,9 @@ def test_cluster_spans_equal_passages(tmp_path, page):
         assert got_b == sorted((p["b_start"], p["b_end"], p["kind"], i) for i, p in enumerate(expected))
         for s in spans:  # the span shows exactly the text at its offsets (code points)
             assert s["text"] == texts[s["doc"]][s["start"] : s["end"]]
+        # each opened pair gets its own "What changed", the copy on the right relative to the left
+        assert page.inner_text("#changes h3") == "What changed"
+        assert page.locator("#changes .count").count() == 6
         checked += 1
     assert checked >= 1
     # hovering a passage highlights its counterpart on the other side
@@ -132,3 +135,41 @@ def test_seed_pair_report_and_screenshot(tmp_path, page):
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+
+
+def test_seed_pair_what_changed(tmp_path, page):
+    a, b = sorted(SEEDS.glob("*.txt"))
+    cmp = copytrace.compare(a, b)
+    path = write_pair_report(tmp_path / "pair.html", cmp, a.name, b.name)
+    _open(page, path)
+    box = page.locator("#detail #changes")
+    assert box.locator("h3").inner_text() == "What changed"
+    # below the side-by-side view
+    assert box.bounding_box()["y"] >= page.locator("#detail .cols").bounding_box()["y"] + 100
+    counts = {el["kind"]: int(el["n"]) for el in page.eval_on_selector_all(
+        "#changes .count", "els => els.map(e => ({kind: e.dataset.kind, n: e.querySelector('b').textContent}))")}
+    assert counts["kept"] >= 1 and counts["reworded"] >= 5 and counts["added"] >= 5 and counts["cut"] >= 1
+    assert counts["boilerplate"] == 0  # none given for this pair
+    # reworded sentences show their word diff: deletions struck through in red, insertions in green
+    dels = page.eval_on_selector_all("#changes li[data-kind='reworded'] del", """els => els.map(e => {
+        const cs = getComputedStyle(e); return {text: e.textContent, deco: cs.textDecorationLine, color: cs.color}; })""")
+    inss = page.eval_on_selector_all("#changes li[data-kind='reworded'] ins", """els => els.map(e => {
+        const cs = getComputedStyle(e); return {text: e.textContent, deco: cs.textDecorationLine, color: cs.color}; })""")
+    assert dels and inss
+    assert all(d["text"].strip() and "line-through" in d["deco"] for d in dels)
+    assert all(i["text"].strip() and "line-through" not in i["deco"] for i in inss)
+
+    def rgb(c):
+        return tuple(int(x) for x in c[c.index("(") + 1 : c.index(")")].split(",")[:3])
+
+    assert all(rgb(d["color"])[0] > rgb(d["color"])[1] for d in dels)  # red
+    assert all(rgb(i["color"])[1] > rgb(i["color"])[0] for i in inss)  # green
+    # the deleted words are the source's, the inserted ones the copy's
+    assert any(d["text"] in cmp.text_a and d["text"] not in cmp.text_b for d in dels)
+    assert any(i["text"] in cmp.text_b and i["text"] not in cmp.text_a for i in inss)
+    # cut and added sentences are listed; the appeal is an addition, the AP credit a cut
+    added = page.locator("#changes li[data-kind='added']").all_inner_texts()
+    cut = page.locator("#changes li[data-kind='cut']").all_inner_texts()
+    assert "Your support makes all the difference." in added
+    assert any("Associated Press" in t for t in cut)
+    assert page.locator("#changes li[data-kind='kept']").count() == 0  # counted, not listed

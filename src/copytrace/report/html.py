@@ -23,6 +23,17 @@ into the text as read, end exclusive — the offsets of passages.parquet),
 ``data-kind`` (verbatim, reworded, cut, added, boilerplate) and
 ``data-passage`` (index of the passage within its pair, in passages.parquet
 order; -1 for spans that are no passage).
+
+Below the side-by-side view, "What changed" lists the copy's sentences
+relative to its source (:func:`copytrace.explain.changes`; the source is the
+side the pair's ``original`` names, *a* when undecided): counts per kind,
+each reworded or moved sentence with its word diff (``<del>`` / ``<ins>``),
+the cut sentences and the added ones (boilerplate apart).  The changes are
+computed here for the pairs of clusters with copies and embedded as
+``changes`` (``{pair index: [[kind, source_span, copy_span, similarity,
+diff, boilerplate], ...]}``, spans in code points, ``diff`` a list of
+``[op, text]`` with op ``=``, ``-``, ``+``); the page renders them only when a
+pair is opened.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
 
-__all__ = ["write_report", "write_pair_report", "report_data"]
+__all__ = ["write_report", "write_pair_report", "report_data", "pair_changes"]
 
 Texts = Mapping[str, str] | Callable[[str], str]
 
@@ -50,6 +61,50 @@ def _col(table: pa.Table, name: str, default: Any = None) -> list:
     if name in table.column_names:
         return table.column(name).to_pylist()
     return [default] * table.num_rows
+
+
+class _Passage:
+    __slots__ = ("a_start", "a_end", "b_start", "b_end")
+
+    def __init__(self, a_start: int, a_end: int, b_start: int, b_end: int) -> None:
+        self.a_start, self.a_end, self.b_start, self.b_end = a_start, a_end, b_start, b_end
+
+
+class _Alignment:
+    def __init__(self, passages: list[_Passage]) -> None:
+        self.passages = passages
+
+
+def pair_changes(
+    text_a: str,
+    text_b: str,
+    passages: Sequence[Sequence[Any]],
+    original: str = "",
+    boilerplate_a: Sequence[Sequence[int]] = (),
+    boilerplate_b: Sequence[Sequence[int]] = (),
+) -> list[list]:
+    """The changes of one pair as embedded in the page: the copy relative to
+    the source (*b* when ``original == "b"``, else *a*).  ``passages``: rows
+    ``[a_start, a_end, b_start, b_end, ...]``."""
+    from copytrace.explain import changes
+
+    if original == "b":
+        src, cpy, bp = text_b, text_a, boilerplate_a
+        al = _Alignment([_Passage(q[2], q[3], q[0], q[1]) for q in passages])
+    else:
+        src, cpy, bp = text_a, text_b, boilerplate_b
+        al = _Alignment([_Passage(q[0], q[1], q[2], q[3]) for q in passages])
+    out = []
+    for ch in changes(src, cpy, al, [(int(s), int(e)) for s, e in bp]):
+        out.append([
+            ch.kind,
+            list(ch.source_span) if ch.source_span else None,
+            list(ch.copy_span) if ch.copy_span else None,
+            round(float(ch.similarity), 3),
+            [[op, t] for op, t in ch.diff],
+            bool(ch.boilerplate),
+        ])
+    return out
 
 
 def report_data(
@@ -120,6 +175,12 @@ def report_data(
     bp = {}
     if boilerplate:
         bp = {d: [[int(s), int(e)] for s, e in sp] for d, sp in boilerplate.items() if d in text_of}
+    # what changed, per pair of a cluster with copies (all pair_rows are)
+    chg = {
+        str(i): pair_changes(text_of[r[0]], text_of[r[1]], r[5], r[3], bp.get(r[0], ()), bp.get(r[1], ()))
+        for i, r in enumerate(pair_rows)
+        if r[0] in text_of and r[1] in text_of
+    }
     return {
         "title": title,
         "stats": stats,
@@ -128,6 +189,7 @@ def report_data(
         "pairs": pair_rows,
         "texts": text_of,
         "boilerplate": bp,
+        "changes": chg,
         "similarities": _col(pairs, "similarity", 0.0),
         "sizes": [len(ds) for ds in members.values()],
     }
@@ -214,6 +276,12 @@ main{padding:12px 18px}section{background:#fff;border:1px solid #dde1e7;border-r
 .k-boilerplate{background:#e2e2e2;color:#666}.hl-span.on{outline:2px solid #d9480f;background:#ffc078}
 .legend span{padding:1px 6px;margin-right:6px;border-radius:2px}.reasons{font-size:12px;color:#444;margin:4px 0}
 .muted{color:#777}
+#changes h3{font-size:14px;margin:10px 0 4px}#changes h4{font-size:13px;margin:8px 0 2px}
+#changes .counts span{display:inline-block;margin-right:10px;padding:1px 6px;border-radius:2px;background:#f0f2f5}
+#changes ol{margin:2px 0;padding-left:1.6em;font:13px/1.5 Georgia,serif}#changes li{margin:2px 0}
+#changes del{color:#b42318;background:#fde2e1;text-decoration:line-through}#changes ins{color:#106b2e;background:#d9f2df;text-decoration:none}
+#changes .tag{font:11px system-ui,sans-serif;color:#555;background:#eee;border-radius:2px;padding:0 4px;margin-right:4px}
+#changes .tag.moved{background:#e8dcff}#changes .tag.bp{background:#e2e2e2}
 """
 
 _JS = r"""
@@ -309,9 +377,37 @@ function openPair(i){
   $('side-a').dataset.doc = left; $('side-b').dataset.doc = right;
   $('side-a').innerHTML = renderText(left, D.texts[left] || '', flip ? lb : la, 'cut');
   $('side-b').innerHTML = renderText(right, D.texts[right] || '', flip ? la : lb, 'added');
+  renderChanges(i, left, right);
   const r = D.reasons && D.reasons[i];
   $('reasons').textContent = 'similarity ' + sim.toFixed(3) + ' · ' + ps.length + ' passages' +
     (orig ? ' · original: ' + (flip ? b : a) + ' (confidence ' + conf.toFixed(2) + ')' : '') + (r ? ' · ' + r.join('; ') : '');
+}
+const KINDS = [['kept', 'kept verbatim'], ['reworded', 'reworded'], ['moved', 'moved'], ['cut', 'cut'],
+               ['added', 'added'], ['boilerplate', 'added boilerplate']];
+function renderChanges(i, src, cpy){
+  const box = $('changes');
+  const chg = D.changes && D.changes[i];
+  if (!chg) { box.innerHTML = ''; return; }
+  const sc = cps(D.texts[src] || ''), cc = cps(D.texts[cpy] || '');
+  const sub = (ch, sp) => sp ? ch.slice(sp[0], sp[1]).join('') : '';
+  const kindOf = c => c[0] === 'added' && c[5] ? 'boilerplate' : c[0];
+  const n = {}; KINDS.forEach(([k]) => n[k] = 0);
+  chg.forEach(c => n[kindOf(c)]++);
+  const diffHtml = d => d.map(([op, t]) => op === '-' ? '<del>' + esc(t) + '</del>' :
+    op === '+' ? '<ins>' + esc(t) + '</ins>' : esc(t)).join(' ');
+  const item = (c, body, extra) => '<li class="chg" data-kind="' + kindOf(c) + '"' +
+    (c[1] ? ' data-source-start="' + c[1][0] + '" data-source-end="' + c[1][1] + '"' : '') +
+    (c[2] ? ' data-copy-start="' + c[2][0] + '" data-copy-end="' + c[2][1] + '"' : '') + '>' + (extra || '') + body + '</li>';
+  const list = (title, rows) => rows.length ? '<h4>' + title + ' (' + rows.length + ')</h4><ol>' + rows.join('') + '</ol>' : '';
+  const rew = chg.filter(c => c[0] === 'reworded' || c[0] === 'moved').map(c =>
+    item(c, c[4].length ? diffHtml(c[4]) : esc(sub(cc, c[2])),
+      (c[0] === 'moved' ? '<span class="tag moved">moved</span>' : '') + '<span class="tag">' + Math.round(c[3] * 100) + '% same words</span>'));
+  const cut = chg.filter(c => c[0] === 'cut').map(c => item(c, esc(sub(sc, c[1]))));
+  const add = chg.filter(c => c[0] === 'added' && !c[5]).map(c => item(c, esc(sub(cc, c[2]))));
+  const bp = chg.filter(c => c[0] === 'added' && c[5]).map(c => item(c, esc(sub(cc, c[2])), '<span class="tag bp">boilerplate</span>'));
+  box.innerHTML = '<h3>What changed</h3><div class="muted">' + esc(cpy) + ' relative to ' + esc(src) + ', sentence by sentence</div>' +
+    '<div class="counts">' + KINDS.map(([k, label]) => '<span class="count" data-kind="' + k + '">' + label + ': <b>' + n[k] + '</b></span>').join('') + '</div>' +
+    list('Reworded and moved', rew) + list('Cut', cut) + list('Added', add) + list('Added boilerplate', bp);
 }
 function partners(el){
   const k = el.dataset.passage;
@@ -375,6 +471,7 @@ def _page(data: dict[str, Any], overview_html: str) -> str:
 <div id="reasons" class="reasons"></div>
 <div class="cols"><div class="col"><h3 id="head-a"></h3><div id="side-a" class="text"></div></div>
 <div class="col"><h3 id="head-b"></h3><div id="side-b" class="text"></div></div></div>
+<div id="changes"></div>
 </section>
 </main>
 <script type="application/json" id="copytrace-data">{payload}</script>
@@ -461,6 +558,9 @@ def write_pair_report(
             if v
         },
         "open": name_a,
+    }
+    data["changes"] = {
+        "0": pair_changes(comparison.text_a, comparison.text_b, ps, d.original or "", boilerplate_a, boilerplate_b)
     }
     data["summary"].pop("passages", None)
     overview = (
