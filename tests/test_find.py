@@ -205,3 +205,22 @@ def test_output_files_get_ordinary_permissions(tmp_path):
     for name in ("documents.parquet", "summary.json", "deduplicated.jsonl"):
         mode = stat.S_IMODE((tmp_path / "out" / name).stat().st_mode)
         assert mode == 0o666 & ~umask, (name, oct(mode))
+
+
+def test_direction_and_cluster_original(tmp_path):
+    # the wire story (dated first, AP credit) and two later reprints with additions
+    story = (SEEDS / "000_9c66197dbdb99078.txt").read_text(encoding="utf-8")
+    body = story.split("\n\n", 1)[1]
+    docs = [
+        {"id": "c-reprint", "text": "Site C\n\n" + body + "\n\nSubscribe to Site C.", "date": "2021-06-30"},
+        {"id": "a-wire", "text": body, "date": "2021-06-29"},
+        {"id": "b-reprint", "text": "Site B\n\n" + body[: len(body) // 2], "date": "2021-06-30"},
+    ]
+    write_jsonl(tmp_path / "c.jsonl", docs)
+    res = copytrace.find(tmp_path / "c.jsonl", progress=False, date_field="date")
+    for p in res.pairs.to_pylist():
+        if "a-wire" in (p["doc_a"], p["doc_b"]):
+            wire_side = "a" if p["doc_a"] == "a-wire" else "b"
+            assert p["original"] == wire_side and p["direction_confidence"] > 0.5
+            assert "earlier" in p["direction_reasons"]
+    assert {r["cluster_original"] for r in res.documents.to_pylist()} == {"a-wire"}

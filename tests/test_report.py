@@ -87,8 +87,8 @@ def test_report_data_optional_columns_and_boilerplate(found):
 
 def test_report_empty(tmp_path):
     empty = lambda s: pa.Table.from_pylist([], schema=s)  # noqa: E731
-    docs = pa.table({"doc_id": ["x"], "length": [1], "cluster_id": ["x"], "is_representative": [True], "n_copies": [1]},
-                    schema=schemas.DOCUMENTS)
+    docs = pa.table({"doc_id": ["x"], "length": [1], "cluster_id": ["x"], "is_representative": [True], "n_copies": [1],
+                     "cluster_original": ["x"]}, schema=schemas.DOCUMENTS)
     path = write_report(tmp_path / "r.html", docs, empty(schemas.PAIRS), empty(schemas.PASSAGES), {}, {})
     data = _data(path.read_text(encoding="utf-8"))
     assert data["clusters"] == [] and data["texts"] == {}

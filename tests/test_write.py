@@ -19,6 +19,7 @@ def _docs(n: int) -> pa.Table:
             "cluster_id": [f"d{i}" for i in range(n)],
             "is_representative": [True] * n,
             "n_copies": [1] * n,
+            "cluster_original": [f"d{i}" for i in range(n)],
         },
         schema=schemas.DOCUMENTS,
     )

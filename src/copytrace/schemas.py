@@ -10,6 +10,10 @@ documents.parquet  one row per document read (sorted by doc_id)
                                 document, ties broken by the smallest doc_id
     n_copies           int64    documents in its cluster, itself included
                                 (1 = no copy found)
+    cluster_original   string   the cluster's likely original: the document its
+                                pairs most often and most confidently judge to
+                                be the source (see pairs.original); ties go to
+                                the representative
 
 pairs.parquet  one row per verified pair of copies (sorted by doc_a, doc_b)
     doc_a, doc_b         string   doc_a < doc_b
@@ -41,6 +45,7 @@ DOCUMENTS = pa.schema(
         pa.field("cluster_id", pa.string(), nullable=False),
         pa.field("is_representative", pa.bool_(), nullable=False),
         pa.field("n_copies", pa.int64(), nullable=False),
+        pa.field("cluster_original", pa.string(), nullable=False),
     ]
 )
 
@@ -54,6 +59,7 @@ PAIRS = pa.schema(
         pa.field("similarity", pa.float64(), nullable=False),
         pa.field("original", pa.string(), nullable=False),
         pa.field("direction_confidence", pa.float64(), nullable=False),
+        pa.field("direction_reasons", pa.string(), nullable=False),
     ]
 )
 

@@ -205,6 +205,31 @@ def _align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction]]:
     return out
 
 
+def _cluster_originals(
+    n: int, verified: VerifiedPairs, original: np.ndarray, confidence: np.ndarray, clusters: Clusters
+) -> np.ndarray:
+    """The likely original of each document's cluster (a document index).
+
+    Each pair votes with its direction confidence: +c for the side judged
+    original, -c for the other. In each cluster the document with the highest
+    total wins; ties (no evidence at all included) go to the representative,
+    then to the smallest index.
+    """
+    score = np.zeros(n, dtype=np.float64)
+    if len(verified):
+        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
+        np.add.at(score, verified.a, sign_a)
+        np.add.at(score, verified.b, -sign_a)
+    idx = np.arange(n, dtype=np.int64)
+    is_rep = (clusters.representative == idx).astype(np.int64)
+    order = np.lexsort((idx, -is_rep, -np.round(score, 9), clusters.root))
+    first = np.ones(n, dtype=bool)
+    first[1:] = clusters.root[order][1:] != clusters.root[order][:-1]
+    best_of_root = np.empty(n, dtype=np.int64)
+    best_of_root[clusters.root[order][first]] = order[first]
+    return best_of_root[clusters.root]
+
+
 class LocalEngine:
     """Runs `find` on this machine."""
 
@@ -382,6 +407,7 @@ class LocalEngine:
             cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
             coverage = np.zeros(len(verified), dtype=np.float64)
             original = np.zeros(len(verified), dtype=np.int64)  # 0 unknown, 1 a, 2 b
+            reasons = [""] * len(verified)
             confidence = np.zeros(len(verified), dtype=np.float64)
             if opts.align and len(verified):
                 with reporter.stage("align", total=len(verified), unit="pairs") as bar:
@@ -389,6 +415,7 @@ class LocalEngine:
                         coverage[i] = max(al.coverage_a, al.coverage_b)
                         original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
                         confidence[i] = dr.confidence
+                        reasons[i] = "; ".join(dr.reasons)
                         for p in al.passages:
                             cols["pair"].append(i)
                             cols["a_start"].append(p.a_start)
@@ -401,12 +428,14 @@ class LocalEngine:
             pas["coverage"] = coverage
             pas["original"] = original
             pas["confidence"] = confidence
+            pas["reasons"] = np.array(reasons, dtype=np.str_) if reasons else np.zeros(0, dtype="<U1")
             ckpt.save("align", pas, {})
         coverage = pas["coverage"]
 
         # 7. tables
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
         root = clusters.root
+        cluster_original = _cluster_originals(n, verified, pas["original"], pas["confidence"], clusters)
         documents = pa.table(
             {
                 "doc_id": ids_sorted,
@@ -414,6 +443,7 @@ class LocalEngine:
                 "cluster_id": ids_sorted.take(pa.array(root, pa.int64())),
                 "is_representative": pa.array(clusters.representative == np.arange(n), pa.bool_()),
                 "n_copies": pa.array(clusters.size, pa.int64()),
+                "cluster_original": ids_sorted.take(pa.array(cluster_original, pa.int64())),
             },
             schema=schemas.DOCUMENTS,
         )
@@ -428,6 +458,7 @@ class LocalEngine:
                 "similarity": pa.array(similarity, pa.float64()),
                 "original": pa.array(np.array(["", "a", "b"])[pas["original"]], pa.string()),
                 "direction_confidence": pa.array(np.round(pas["confidence"], 6), pa.float64()),
+                "direction_reasons": pa.array(pas["reasons"].tolist(), pa.string()),
             },
             schema=schemas.PAIRS,
         )
