@@ -113,3 +113,35 @@ def test_mask_text_keeps_offsets():
 def test_length_mismatch(bad):
     with pytest.raises(ValueError):
         detect_boilerplate(*bad)
+
+
+def test_find_flags_the_appeal_and_keeps_it_out_of_pairs_and_passages(tmp_path):
+    import pyarrow.parquet as pq
+
+    import copytrace
+    from conftest import write_jsonl
+
+    ids, texts, sources, appeal_spans, _ = _corpus()
+    write_jsonl(tmp_path / "c.jsonl", [{"id": i, "text": t, "source": s} for i, t, s in zip(ids, texts, sources)])
+    res = copytrace.find(tmp_path / "c.jsonl", tmp_path / "out", source_field="source", progress=False)
+    bp = pq.read_table(tmp_path / "out" / "boilerplate.parquet").to_pylist()
+    assert bp and all(r["sources"] == ["The Independent"] and r["doc_frequency"] >= 24 for r in bp)
+    assert "Your support helps us" in " ".join(r["text"] for r in bp)
+    # different stories sharing only the appeal are not copies of each other
+    clusters = res.clusters()
+    assert not any(sum(m.startswith("indy") and not m.startswith("indywire") for m in v) > 1 for v in clusters.values())
+    # the wire story's reprints still are
+    assert any({"wire0", "wire1", "indywire0"} <= set(v) for v in clusters.values())
+    # and no passage covers the appeal in an Independent story
+    text_of = dict(zip(ids, texts))
+    for p in res.passages.to_pylist():
+        for side in ("a", "b"):
+            doc = p[f"doc_{side}"]
+            if doc in text_of and ids.index(doc) in appeal_spans:
+                lo, hi = appeal_spans[ids.index(doc)]
+                assert p[f"{side}_end"] <= lo or p[f"{side}_start"] >= hi
+
+    # with --no-boilerplate the appeal chains the Independent's stories together
+    res2 = copytrace.find(tmp_path / "c.jsonl", source_field="source", boilerplate=False, threshold=0.2,
+                          progress=False)
+    assert any(sum(m.startswith("indy") for m in v) > 2 for v in res2.clusters().values())
