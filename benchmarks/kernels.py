@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numba
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 import copytrace
 from copytrace import schemas
