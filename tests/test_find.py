@@ -222,3 +222,19 @@ def test_direction_and_cluster_original(tmp_path):
             assert p["original"] == wire_side and p["direction_confidence"] > 0.5
             assert "earlier" in p["direction_reasons"]
     assert {r["cluster_original"] for r in res.documents.to_pylist()} == {"a-wire"}
+
+
+def test_failed_run_leaves_no_temporary_work_dir(tmp_path, monkeypatch):
+    import tempfile
+
+    import pytest
+
+    from copytrace.errors import InputError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "1", "text": "fine words here"}\n{broken\n', encoding="utf-8")
+    with pytest.raises(InputError):
+        copytrace.find(bad, on_error="fail", progress=False)
+    assert list((tmp_path / "tmp").iterdir()) == []

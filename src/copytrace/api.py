@@ -97,7 +97,11 @@ def find(
 
     eng = LocalEngine(opts)
     with Reporter(enabled=opts.progress) as reporter:
-        output = eng.run(list(inputs), reporter)
+        try:
+            output = eng.run(list(inputs), reporter)
+        except BaseException:
+            eng.abort()  # no temporary work directory left behind by a failed run
+            raise
         try:
             out_dir = None
             if out is not None:

@@ -573,6 +573,12 @@ class LocalEngine:
                     pending.append((chunks[nxt], pool.submit(_align_chunk, items(chunks[nxt]))))
                     nxt += 1
 
+    def abort(self) -> None:
+        """After a failed run: remove the work directory if it was ours (a
+        user's --work-dir stays, with its checkpoints, for --resume)."""
+        if getattr(self, "_owns_work_dir", False):
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
     def cleanup(self, store: TextStore) -> None:
         store.close()
         if getattr(self, "_owns_work_dir", False):
