@@ -59,9 +59,9 @@ each sub-folder on its own pairs, and the whole corpus on all pairs pooled.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import re
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ProcessPoolExecutor
@@ -74,6 +74,7 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 
 from ..errors import InputError, OptionError
+from ..stages.write import atomic_path
 
 __all__ = [
     "Span4",
@@ -216,19 +217,8 @@ def write_detections(
             f'source_offset="{s.source_offset}" source_length="{s.source_length}"/>'
         )
     lines.append("</document>\n")
-    data = "\n".join(lines).encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes("\n".join(lines).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------
@@ -381,7 +371,8 @@ def _truth_name(susp: str, src: str) -> str:
     return f"{os.path.splitext(susp)[0]}-{os.path.splitext(src)[0]}.xml"
 
 
-def _read_pairs(pairs_file: Path) -> list[tuple[str, str]]:
+def _read_pairs(pairs_file: Path) -> list[tuple[int, str, str]]:
+    """(line number, susp name, src name) of every non-blank line."""
     out = []
     with open(pairs_file, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -390,7 +381,7 @@ def _read_pairs(pairs_file: Path) -> list[tuple[str, str]]:
                 continue
             if len(fields) != 2:
                 raise InputError(str(pairs_file), "expected 'SUSP_NAME SRC_NAME'", line=lineno)
-            out.append((fields[0], fields[1]))
+            out.append((lineno, fields[0], fields[1]))
     return out
 
 
@@ -418,7 +409,7 @@ def load_corpus(corpus_dir: str | os.PathLike) -> list[PanPair]:
     out: list[PanPair] = []
     for folder in folders:
         fname = folder.name
-        for susp, src in _read_pairs(folder / "pairs"):
+        for _, susp, src in _read_pairs(folder / "pairs"):
             xml_path = folder / _truth_name(susp, src)
             if not xml_path.is_file():
                 raise InputError(str(xml_path), f"truth file missing for pair {susp} {src}")
@@ -500,7 +491,7 @@ _worker_align: Callable[[str, str], Any] | None = None
 
 # numba's OpenMP threads make fork unsafe once a kernel has run: start workers
 # from a clean forkserver process instead.
-_MP = __import__("multiprocessing").get_context("forkserver")
+_MP = multiprocessing.get_context("forkserver")
 
 
 def _init_worker(spec: AlignFn) -> None:
@@ -707,20 +698,13 @@ def align_pairs_file(
     if not pairs_path.is_file():
         raise InputError(str(pairs_path), "no such pairs file")
     tasks: list[tuple[str, str, str, str, str | None]] = []
-    with open(pairs_path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise InputError(str(pairs_path), "expected two file names: 'susp.txt src.txt'", lineno)
-            susp, src = parts
-            sp, rp = Path(susp_dir) / susp, Path(src_dir) / src
-            for p in (sp, rp):
-                if not p.is_file():
-                    raise InputError(str(pairs_path), f"no such document: {p}", lineno)
-            out = Path(out_dir) / _truth_name(susp, src)
-            tasks.append((susp, src, str(sp), str(rp), str(out)))
+    for lineno, susp, src in _read_pairs(pairs_path):
+        sp, rp = Path(susp_dir) / susp, Path(src_dir) / src
+        for p in (sp, rp):
+            if not p.is_file():
+                raise InputError(str(pairs_path), f"no such document: {p}", lineno)
+        out = Path(out_dir) / _truth_name(susp, src)
+        tasks.append((susp, src, str(sp), str(rp), str(out)))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     jobs = jobs or _default_jobs()
     if jobs <= 1 or len(tasks) <= 1:

@@ -47,6 +47,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pyarrow as pa
 
+from copytrace.stages.write import atomic_open
+
 __all__ = ["write_report", "write_pair_report", "report_data", "pair_changes"]
 
 Texts = Mapping[str, str] | Callable[[str], str]
@@ -481,12 +483,9 @@ def _page(data: dict[str, Any], overview_html: str) -> str:
 
 
 def _write(path: str | os.PathLike, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    with atomic_open(path) as fh:
+        fh.write(text)
+    return Path(path)
 
 
 def write_report(
