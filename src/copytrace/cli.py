@@ -9,7 +9,7 @@ import click
 
 from copytrace import __version__
 
-from copytrace.cli_common import _n, _run  # noqa: E402
+from copytrace.cli_common import _n, _run, reader_options  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,15 +50,7 @@ def main() -> None:
               help="Documents a segment must recur in to count as boilerplate.")
 @click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
 @click.option("--workers", default=0, show_default=True, type=int, help="Threads/processes; 0 = all cores.")
-@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet: the id field.")
-@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet: the text field.")
-@click.option("--date-field", default=None, help="JSONL/CSV/Parquet: a date field (optional).")
-@click.option("--source-field", default=None, help="JSONL/CSV/Parquet: a source/site field (optional).")
-@click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "txt", "jsonl", "csv", "parquet"]), help="Input format.")
-@click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
-              help="Bad records: skip and count them in summary.json, or stop at the first.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of .txt inputs.")
+@reader_options(on_error_help="skip and count them in summary.json, or stop at the first")
 @click.option("--work-dir", default=None, type=click.Path(file_okay=False),
               help="Where to keep intermediate files (default: a temporary directory).")
 @click.option("--resume", is_flag=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from copytrace.cli_common import _run
+from copytrace.cli_common import _run, reader_options
 
 __all__ = ["index_group", "serve_cmd"]
 
@@ -64,15 +64,7 @@ def create_cmd(db: str, threshold: float, ngram: int, num_perm: int, seed: int, 
 @click.argument("db", type=click.Path(dir_okay=False))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--replace", is_flag=True, help="Replace stored documents with the same id (default: skip them).")
-@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet: the id field.")
-@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet: the text field.")
-@click.option("--date-field", default=None, help="JSONL/CSV/Parquet: a date field (optional).")
-@click.option("--source-field", default=None, help="JSONL/CSV/Parquet: a source/site field (optional).")
-@click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "txt", "jsonl", "csv", "parquet"]), help="Input format.")
-@click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
-              help="Bad records: skip and count them, or stop at the first.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of .txt inputs.")
+@reader_options(on_error_help="skip and count them, or stop at the first")
 def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text_field: str,
             date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str) -> None:
     """Add the documents of INPUTS (same inputs and readers as `find`) to DB.
