@@ -90,6 +90,17 @@ def _write_clusters(ids: list[str], edges: list[tuple[int, int]], out: Path) -> 
     pq.write_table(pa.table({"doc_id": ids, "cluster_id": [best[r] for r in roots]}), out / "documents.parquet")
 
 
+def _lsh_edges(mh: list, lsh: object, threshold: float) -> list[tuple[int, int]]:
+    """Pairs the LSH index proposes whose MinHash estimate reaches the threshold
+    (datasketch and rensa share the query/jaccard API)."""
+    edges = []
+    for i, m in enumerate(mh):
+        for j in lsh.query(m):  # type: ignore[attr-defined]
+            if j > i and m.jaccard(mh[j]) >= threshold:
+                edges.append((i, j))
+    return edges
+
+
 def run_datasketch(path: Path, out: Path, threshold: float, ngram: int, num_perm: int) -> None:
     from datasketch import MinHash, MinHashLSH
 
@@ -103,12 +114,7 @@ def run_datasketch(path: Path, out: Path, threshold: float, ngram: int, num_perm
             m.update_batch([s.encode("utf-8") for s in sh])
         mh.append(m)
         lsh.insert(i, m)
-    edges = []
-    for i, m in enumerate(mh):
-        for j in lsh.query(m):
-            if j > i and m.jaccard(mh[j]) >= threshold:
-                edges.append((i, j))
-    _write_clusters(ids, edges, out)
+    _write_clusters(ids, _lsh_edges(mh, lsh, threshold), out)
 
 
 def run_rensa(path: Path, out: Path, threshold: float, ngram: int, num_perm: int, bands: int) -> None:
@@ -122,12 +128,7 @@ def run_rensa(path: Path, out: Path, threshold: float, ngram: int, num_perm: int
         m.update(_shingles(t, ngram))
         mh.append(m)
         lsh.insert(i, m)
-    edges = []
-    for i, m in enumerate(mh):
-        for j in lsh.query(m):
-            if j > i and m.jaccard(mh[j]) >= threshold:
-                edges.append((i, j))
-    _write_clusters(ids, edges, out)
+    _write_clusters(ids, _lsh_edges(mh, lsh, threshold), out)
 
 
 def run_copytrace(path: Path, out: Path, threshold: float, ngram: int, num_perm: int, align: bool) -> None:
