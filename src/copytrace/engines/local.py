@@ -38,7 +38,14 @@ from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
 from copytrace.explain import Direction, direction
 from copytrace.stages.align import Alignment, align
-from copytrace.stages.boilerplate import BoilerplateOptions, BoilerplateResult, detect_boilerplate, mask_text
+from copytrace.stages.boilerplate import (
+    BoilerplateOptions,
+    BoilerplateResult,
+    Segments,
+    detect_from_segments,
+    mask_text,
+    segment_batch,
+)
 from copytrace.stages.cluster import Clusters, cluster
 from copytrace.stages.fingerprint import (
     FingerprintParams,
@@ -230,6 +237,16 @@ def _cluster_originals(
     return best_of_root[clusters.root]
 
 
+def _source_codes(column: pa.ChunkedArray, order: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Source of each document (sorted position) as an int32 code, -1 when
+    unknown; the names by code (sorted) and the documents of each source."""
+    names = sorted(x for x in pc.unique(column).to_pylist() if x is not None)
+    codes = pc.index_in(column, value_set=pa.array(names, pa.string()))
+    codes = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int32)[order]
+    sizes = np.bincount(codes[codes >= 0], minlength=len(names)).astype(np.int64)
+    return codes, names, sizes
+
+
 class LocalEngine:
     """Runs `find` on this machine."""
 
@@ -259,6 +276,7 @@ class LocalEngine:
             signatures, content_hash = arrays["signatures"], arrays["content_hash"]
             n_tokens, length, order = arrays["n_tokens"], arrays["length"], arrays["order"]
             samp_hash, samp_doc = arrays["samp_hash"], arrays["samp_doc"]
+            segments = Segments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok")))
             n = table.num_rows
         else:
             store = TextStore(work_dir / "texts.arrow")
@@ -268,8 +286,10 @@ class LocalEngine:
             lengths: list[np.ndarray] = []
             samp_h: list[np.ndarray] = []
             samp_d: list[np.ndarray] = []
+            segs: list[Segments] = []
+            bp_opts = BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
             n_read = 0
-            t_norm = t_fp = 0.0
+            t_norm = t_fp = t_seg = 0.0
             with reporter.stage("read", unit="docs") as bar:
                 for batch in iter_batches(inputs, opts.read, stats):
                     texts = [d.text for d in batch]
@@ -284,8 +304,13 @@ class LocalEngine:
                         samp_h.append(fps.sample_hashes)
                         samp_d.append(fps.sample_docs + n_read)
                     t2 = time.perf_counter()
+                    if opts.boilerplate:
+                        rows = np.arange(n_read, n_read + len(batch), dtype=np.int64)
+                        segs.append(segment_batch(texts, rows, bp_opts, toks))
+                    t3 = time.perf_counter()
                     t_norm += t1 - t0
                     t_fp += t2 - t1
+                    t_seg += t3 - t2
                     sigs.append(fps.signatures)
                     chashes.append(fps.content_hash)
                     ntoks.append(fps.n_tokens)
@@ -296,7 +321,8 @@ class LocalEngine:
             n = table.num_rows
             reporter.timings["normalize"] = t_norm
             reporter.timings["fingerprint"] = t_fp
-            reporter.timings["read"] -= t_norm + t_fp
+            reporter.timings["boilerplate"] = t_seg
+            reporter.timings["read"] -= t_norm + t_fp + t_seg
 
             # 2. number documents in doc-id order
             if n:
@@ -315,11 +341,13 @@ class LocalEngine:
             length = cat(lengths, (0,), np.int64)[order]
             samp_hash = cat(samp_h, (0,), np.uint64)
             samp_doc = rank[cat(samp_d, (0,), np.int64)]
-            del sigs, chashes, ntoks, samp_h, samp_d
+            segments = Segments.concat(segs).renumber(rank)
+            del sigs, chashes, ntoks, samp_h, samp_d, segs
             ckpt.save(
                 "fingerprint",
                 {"signatures": signatures, "content_hash": content_hash, "n_tokens": n_tokens,
-                 "length": length, "order": order, "samp_hash": samp_hash, "samp_doc": samp_doc},
+                 "length": length, "order": order, "samp_hash": samp_hash, "samp_doc": samp_doc,
+                 **{f"seg_{f}": getattr(segments, f) for f in ("doc", "key", "start", "end", "ntok")}},
                 {"read_stats": dataclasses.asdict(stats)},
             )
 
@@ -328,15 +356,15 @@ class LocalEngine:
         self._bp_spans: dict[int, list[tuple[int, int]]] = {}
         if opts.boilerplate and n:
             with reporter.stage("boilerplate", total=1, unit="") as bar:
-                take = pa.array(order, pa.int64())
-                bp = detect_boilerplate(
-                    table.column("doc_id").take(take).to_pylist(),
-                    table.column("text").take(take).to_pylist(),
-                    table.column("source").take(take).to_pylist(),
+                codes, names, sizes = _source_codes(table.column("source"), order)
+                bp = detect_from_segments(
+                    segments, n_tokens, codes, names, sizes,
+                    lambda docs: store.texts(order[np.asarray(docs, dtype=np.int64)]),
                     BoilerplateOptions(min_docs=opts.boilerplate_min_docs),
                 )
                 self._bp_spans = bp.spans
                 bar.advance()
+        del segments
 
         nonempty = n_tokens > 0
         if opts.bands is not None and opts.rows is not None:

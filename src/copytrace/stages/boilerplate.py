@@ -2,32 +2,55 @@
 
 Data contract
 -------------
-``detect_boilerplate(doc_ids, texts, sources, options=None) -> BoilerplateResult``
+The stage runs in four phases, so that an engine can stream documents
+through the first and last (map side) and aggregate in between; both the
+local and the Spark engine call these same functions.
 
-* ``doc_ids``, ``texts``, ``sources``: parallel sequences; a source may be
-  ``None`` (unknown).  Documents are referred to by their index in them.
-* ``BoilerplateResult.table``: a pyarrow table, one row per boilerplate
-  segment (sorted by doc_frequency descending, then text)::
+1. ``segment_batch(texts, doc_index, options, tokens=None) -> Segments``
+   (per batch of documents): the segments of every document with at least
+   ``min_words`` tokens — parallel arrays ``doc`` (the caller's document
+   number), ``key`` (uint64: a hash of the segment's normalized token
+   hashes), ``start``/``end`` (``str`` offsets into the text as read, end
+   exclusive) and ``ntok``.
+2. ``key_source_counts(segments, doc_source)`` → one row per (key, source)
+   with the number of distinct documents, and
+   ``select_candidates(keys, sources, counts, source_size, options)`` → the
+   candidate keys (the document-frequency rules below).  ``doc_source`` is
+   an int32 code per document, ``-1`` for an unknown source;
+   ``source_size[code]`` the documents of each source.
+3. ``story_check(candidates, key_docs, segments, doc_ntok, options)`` → the
+   boilerplate keys.  ``key_docs`` (:class:`KeyDocs`) maps every key found
+   in at least 2 documents to its sorted distinct documents; ``segments``
+   must hold (at least) the segments of the documents checked.
+4. ``document_spans(segments, texts, boiler_keys)`` → ``{doc: [(start,
+   end), ...]}`` (sorted, non-overlapping; adjacent boilerplate segments
+   separated only by whitespace are merged into one span), and
+   ``boilerplate_table(texts, doc_frequency, sources)`` the output table.
+
+``detect_boilerplate(doc_ids, texts, sources, options)`` runs all four on
+in-memory lists and returns a :class:`BoilerplateResult`:
+
+* ``table``: one row per boilerplate segment, sorted by doc_frequency
+  descending, then text::
 
       text           string         a representative occurrence, as read
+                                    (the first in the smallest document)
       doc_frequency  int64          documents that contain the segment
       sources        list<string>   the (known) sources of those documents, sorted
 
-* ``BoilerplateResult.spans``: ``{doc_index: [(start, end), ...]}`` — the
-  character spans (``str`` indices into the text as read, end exclusive,
-  sorted, non-overlapping) of boilerplate in each document that has some.
-  Adjacent boilerplate segments separated only by whitespace are merged into
-  one span.
-* ``mask_text(text, spans)`` replaces the characters of the spans with spaces
-  (newlines are kept), so offsets do not move: the masked text can go
-  through similarity and alignment and every offset still points into the
-  original text.
+* ``spans``: ``{doc_index: [(start, end), ...]}``.
+
+``mask_text(text, spans)`` replaces the characters of the spans with spaces
+(newlines are kept), so offsets do not move: the masked text can go through
+similarity and alignment and every offset still points into the original
+text.
 
 Segments and hashes
 -------------------
-Segments are the align stage's sentences (:func:`split_sentences`: sentences,
-lines that start with a capital, paragraphs).  A segment's key is a hash of
-the sequence of its *normalized* token hashes (normalize stage), so case,
+Segments are the align stage's sentences (:func:`split_sentences` in
+"capital" mode: sentences, lines that start with a capital, paragraphs),
+found for a whole batch in one regex pass.  A segment's key is a hash of the
+sequence of its *normalized* token hashes (normalize stage), so case,
 punctuation, curly quotes and spacing do not matter.  Segments of fewer than
 ``min_words`` tokens are ignored (a lone "Advertisement" or a site name is
 left to the copy detection, and "Read more." is not evidence of anything).
@@ -52,7 +75,8 @@ candidate's (``|D_g ∩ D_h| ≥ companion_overlap × max(|D_g|, |D_h|)``) —
 covers at most ``max_block_share`` of the document's words.  A reprinted
 story's sentences travel together and make up most of every document that
 holds them; an appeal's sentences travel together too, but sit next to a
-different story every time.
+different story every time.  (Only the first ``max_docs_checked`` documents
+of a candidate, in document order, are checked.)
 
 Why ``min_docs = 5`` rather than 3: stock sentences ("The company did not
 respond to a request for comment.") recur by chance in a handful of
@@ -63,21 +87,28 @@ newsletter box appears in dozens.  Lower it for small corpora.
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
+import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from copytrace.stages.align import split_sentences
-from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages.align import _BOUNDARY, _segment_spans
+from copytrace.stages.normalize import TokenBatch, _mix64, to_codepoints, tokenize_batch
 
 __all__ = [
     "BoilerplateOptions",
     "BoilerplateResult",
     "BOILERPLATE_SCHEMA",
+    "Segments",
+    "KeyDocs",
+    "segment_batch",
+    "key_source_counts",
+    "select_candidates",
+    "story_check",
+    "document_spans",
+    "boilerplate_table",
     "detect_boilerplate",
     "mask_text",
 ]
@@ -90,10 +121,14 @@ BOILERPLATE_SCHEMA = pa.schema(
     ]
 )
 
+# texts of a batch are joined with this separator for one regex pass; it is
+# whitespace only, so no boundary inside a text moves (see segment_batch)
+_JOIN = "\n\n"
+
 
 @dataclass(frozen=True)
 class BoilerplateOptions:
-    """Parameters of :func:`detect_boilerplate` (see the module doc)."""
+    """Parameters of the boilerplate stage (see the module doc)."""
 
     min_docs: int = 5
     min_source_fraction: float = 0.05
@@ -113,8 +148,372 @@ class BoilerplateResult:
         return {doc_ids[i]: s for i, s in self.spans.items()}
 
 
-def _seg_key(hashes: np.ndarray) -> int:
-    return int.from_bytes(hashlib.blake2b(hashes.tobytes(), digest_size=8).digest(), "little")
+@dataclass
+class Segments:
+    """Segments of documents (phase 1): parallel arrays, grouped by document
+    and in text order within a document."""
+
+    doc: np.ndarray  # int64, the caller's document number
+    key: np.ndarray  # uint64
+    start: np.ndarray  # int32, str offset (inclusive)
+    end: np.ndarray  # int32, str offset (exclusive)
+    ntok: np.ndarray  # int32
+
+    def __len__(self) -> int:
+        return int(self.doc.shape[0])
+
+    @staticmethod
+    def empty() -> "Segments":
+        z32 = np.zeros(0, dtype=np.int32)
+        return Segments(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64), z32, z32.copy(), z32.copy())
+
+    @staticmethod
+    def concat(parts: Sequence["Segments"]) -> "Segments":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Segments.empty()
+        return Segments(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                          ("doc", "key", "start", "end", "ntok")))
+
+    def take(self, idx: np.ndarray) -> "Segments":
+        return Segments(self.doc[idx], self.key[idx], self.start[idx], self.end[idx], self.ntok[idx])
+
+    def renumber(self, mapping: np.ndarray) -> "Segments":
+        """Documents renumbered by ``mapping[old] -> new``, then grouped by the
+        new number (text order kept within a document)."""
+        doc = mapping[self.doc]
+        o = np.argsort(doc, kind="stable")
+        return Segments(doc[o], self.key[o], self.start[o], self.end[o], self.ntok[o])
+
+
+@dataclass
+class KeyDocs:
+    """Keys found in at least 2 documents and their sorted distinct documents
+    (CSR: ``docs[ptr[i]:ptr[i+1]]`` for ``keys[i]``; ``keys`` sorted)."""
+
+    keys: np.ndarray  # uint64, sorted, unique
+    ptr: np.ndarray  # int64, len(keys) + 1
+    docs: np.ndarray  # int64
+
+    @staticmethod
+    def from_pairs(keys: np.ndarray, docs: np.ndarray) -> "KeyDocs":
+        """From (key, doc) pairs (duplicates allowed); keeps keys with ≥ 2 documents."""
+        k, d = _unique_key_doc(keys, docs)
+        if k.shape[0] == 0:
+            return KeyDocs(k, np.zeros(1, dtype=np.int64), d)
+        new = np.ones(k.shape[0], dtype=bool)
+        new[1:] = k[1:] != k[:-1]
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.append(starts, k.shape[0]))
+        keep_key = sizes >= 2
+        keep = np.repeat(keep_key, sizes)
+        ukeys = k[starts][keep_key]
+        ptr = np.zeros(ukeys.shape[0] + 1, dtype=np.int64)
+        np.cumsum(sizes[keep_key], out=ptr[1:])
+        return KeyDocs(ukeys, ptr, d[keep])
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Position of each key in ``self.keys``, or -1."""
+        if self.keys.shape[0] == 0:
+            return np.full(keys.shape[0], -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.shape[0] - 1)
+        return np.where(self.keys[pos] == keys, pos, -1)
+
+
+def _unique_key_doc(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    o = np.lexsort((docs, keys))
+    k, d = keys[o], docs[o]
+    keep = np.ones(k.shape[0], dtype=bool)
+    keep[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+    return k[keep], d[keep].astype(np.int64)
+
+
+# --------------------------------------------------------------------------
+# Phase 1: segments
+# --------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, nogil=True)
+def _segment_keys(hashes, tok_ptr):
+    k = tok_ptr.shape[0] - 1
+    out = np.empty(k, dtype=np.uint64)
+    for i in range(k):
+        h = np.uint64(0x243F6A8885A308D3)
+        for t in range(tok_ptr[i], tok_ptr[i + 1]):
+            h = _mix64(h ^ hashes[t])
+        out[i] = _mix64(h ^ np.uint64(tok_ptr[i + 1] - tok_ptr[i]))
+    return out
+
+
+def segment_batch(
+    texts: Sequence[str],
+    doc_index: np.ndarray | None = None,
+    options: BoilerplateOptions | None = None,
+    tokens: TokenBatch | None = None,
+) -> Segments:
+    """Phase 1: the segments (≥ ``min_words`` tokens) of a batch of texts.
+
+    ``doc_index[i]`` is the number recorded for ``texts[i]`` (default ``i``);
+    ``tokens`` the batch's tokens when the caller has them already.  The
+    texts are scanned as one string joined by blank lines: the separator is
+    whitespace, so every boundary before a text's last token is where a
+    per-text scan (:func:`split_sentences`) puts it."""
+    opt = options or BoilerplateOptions()
+    n = len(texts)
+    if doc_index is None:
+        doc_index = np.arange(n, dtype=np.int64)
+    doc_index = np.asarray(doc_index, dtype=np.int64)
+    if n == 0:
+        return Segments.empty()
+    if tokens is None:
+        tokens = tokenize_batch(list(texts))
+    n_tok = tokens.doc_offsets[1:] - tokens.doc_offsets[:-1]
+    if int(n_tok.sum()) == 0:
+        return Segments.empty()
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    text_off = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1] + len(_JOIN), out=text_off[1:])
+    joined = _JOIN.join(texts)
+    bounds = np.array([m.end() for m in _BOUNDARY["capital"].finditer(joined)], dtype=np.int64)
+    tok_doc = np.repeat(np.arange(n, dtype=np.int64), n_tok)
+    g_starts = tokens.starts.astype(np.int64) + text_off[tok_doc]
+    g_ends = tokens.ends.astype(np.int64) + text_off[tok_doc]
+    raw_seg = np.searchsorted(bounds, g_starts, side="right")
+    m = g_starts.shape[0]
+    first = np.empty(m, dtype=bool)
+    first[0] = True
+    np.not_equal(raw_seg[1:], raw_seg[:-1], out=first[1:])
+    first[tokens.doc_offsets[:-1][n_tok > 0]] = True  # a segment never spans two texts
+    starts_idx = np.flatnonzero(first)
+    tok_ptr = np.append(starts_idx, m).astype(np.int64)
+    ntok = np.diff(tok_ptr)
+    seg_doc = tok_doc[starts_idx]
+    edges = np.concatenate(([0], bounds, [len(joined)]))
+    raw_ids = raw_seg[starts_idx]
+    # a segment's raw extent stays inside its own text
+    raw_lo = np.maximum(edges[raw_ids], text_off[seg_doc])
+    raw_hi = np.minimum(edges[raw_ids + 1], text_off[seg_doc] + lengths[seg_doc])
+    spans = _segment_spans(to_codepoints(joined), raw_lo, raw_hi, g_starts[starts_idx], g_ends[tok_ptr[1:] - 1])
+    keys = _segment_keys(tokens.hashes, tok_ptr)
+    keep = ntok >= opt.min_words
+    base = text_off[seg_doc]
+    return Segments(
+        doc_index[seg_doc[keep]],
+        keys[keep],
+        (spans[keep, 0] - base[keep]).astype(np.int32),
+        (spans[keep, 1] - base[keep]).astype(np.int32),
+        ntok[keep].astype(np.int32),
+    )
+
+
+# --------------------------------------------------------------------------
+# Phase 2: candidates by document frequency
+# --------------------------------------------------------------------------
+
+
+def key_source_counts(segments: Segments, doc_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(keys, sources, counts)``: distinct documents per (key, source code),
+    sorted by key then source."""
+    k, d = _unique_key_doc(segments.key, segments.doc)
+    if k.shape[0] == 0:
+        return k, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    s = doc_source[d].astype(np.int64)
+    o = np.lexsort((s, k))
+    k, s = k[o], s[o]
+    new = np.ones(k.shape[0], dtype=bool)
+    new[1:] = (k[1:] != k[:-1]) | (s[1:] != s[:-1])
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, k.shape[0]))
+    return k[starts], s[starts], counts.astype(np.int64)
+
+
+def select_candidates(
+    keys: np.ndarray,
+    sources: np.ndarray,
+    counts: np.ndarray,
+    source_size: np.ndarray,
+    options: BoilerplateOptions | None = None,
+) -> np.ndarray:
+    """Candidate keys (sorted) from (key, source, distinct documents) rows
+    sorted by key (``source`` -1: unknown); the rules of the module doc."""
+    opt = options or BoilerplateOptions()
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=np.uint64)
+    new = np.ones(keys.shape[0], dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    group = np.cumsum(new) - 1
+    ukeys = keys[new]
+    n_groups = ukeys.shape[0]
+    df = np.bincount(group, weights=counts, minlength=n_groups).astype(np.int64)
+    known = sources >= 0
+    n_known = np.bincount(group[known], minlength=n_groups)
+    unknown = np.bincount(group[~known], weights=counts[~known], minlength=n_groups)
+    size = np.zeros(keys.shape[0], dtype=np.int64)
+    size[known] = source_size[sources[known]]
+    one_source = known & (counts >= opt.min_docs) & (counts >= opt.min_source_fraction * size)
+    by_source = np.bincount(group[one_source], minlength=n_groups) > 0
+    ok = (n_known >= opt.min_sources) | (unknown >= opt.min_docs) | by_source
+    ok &= df >= max(2, opt.min_docs)
+    return np.sort(ukeys[ok])
+
+
+# --------------------------------------------------------------------------
+# Phase 3: the story check
+# --------------------------------------------------------------------------
+
+
+def story_check(
+    candidates: np.ndarray,
+    key_docs: KeyDocs,
+    segments: Segments,
+    doc_ntok: np.ndarray,
+    options: BoilerplateOptions | None = None,
+) -> np.ndarray:
+    """The candidates (sorted uint64) that travel with different stories.
+
+    Candidates with the same document set share the verdict.  ``segments``
+    grouped by document (as :meth:`Segments.renumber` leaves them);
+    ``doc_ntok[d]``: tokens of document ``d``."""
+    opt = options or BoilerplateOptions()
+    candidates = np.sort(np.asarray(candidates, dtype=np.uint64))
+    if candidates.shape[0] == 0:
+        return candidates
+    pos = key_docs.lookup(candidates)
+    verdict: dict[bytes, bool] = {}
+    boiler = []
+    for key, p in zip(candidates.tolist(), pos.tolist()):
+        if p < 0:
+            continue
+        dset = key_docs.docs[key_docs.ptr[p]:key_docs.ptr[p + 1]]
+        sig = dset.tobytes()
+        if sig not in verdict:
+            verdict[sig] = _travels_alone(dset, key_docs, segments, doc_ntok, opt)
+        if verdict[sig]:
+            boiler.append(key)
+    return np.array(boiler, dtype=np.uint64)
+
+
+def _travels_alone(dset: np.ndarray, key_docs: KeyDocs, segments: Segments, doc_ntok: np.ndarray,
+                   opt: BoilerplateOptions) -> bool:
+    size = dset.shape[0]
+    checked = dset[: opt.max_docs_checked]
+    lo = np.searchsorted(segments.doc, checked, side="left")
+    hi = np.searchsorted(segments.doc, checked, side="right")
+    shares = []
+    for d, a, b in zip(checked.tolist(), lo.tolist(), hi.tolist()):
+        keys = segments.key[a:b]
+        ntok = segments.ntok[a:b]
+        # each key once per document, its first occurrence
+        _, first = np.unique(keys, return_index=True)
+        first.sort()
+        keys, ntok = keys[first], ntok[first]
+        p = key_docs.lookup(keys)
+        block = 0
+        for q, nt in zip(p.tolist(), ntok.tolist()):
+            if q < 0:
+                continue
+            other = key_docs.docs[key_docs.ptr[q]:key_docs.ptr[q + 1]]
+            inter = _intersect_size(other, dset)
+            if inter >= opt.companion_overlap * max(other.shape[0], size):
+                block += nt
+        shares.append(block / max(1, int(doc_ntok[d])))
+    return float(np.median(shares)) <= opt.max_block_share
+
+
+@nb.njit(cache=True, nogil=True)
+def _intersect_size(a, b):
+    """Common elements of two sorted unique arrays."""
+    i = j = c = 0
+    while i < a.shape[0] and j < b.shape[0]:
+        if a[i] == b[j]:
+            c += 1
+            i += 1
+            j += 1
+        elif a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return c
+
+
+# --------------------------------------------------------------------------
+# Phase 4: spans and the table
+# --------------------------------------------------------------------------
+
+
+def document_spans(
+    segments: Segments, texts: Sequence[str], boiler_keys: np.ndarray, doc_index: np.ndarray | None = None
+) -> dict[int, list[tuple[int, int]]]:
+    """Boilerplate spans of the documents ``doc_index`` (parallel to
+    ``texts``; default 0..len-1) from their segments."""
+    if doc_index is None:
+        doc_index = np.arange(len(texts), dtype=np.int64)
+    hit = np.isin(segments.key, boiler_keys)
+    if not hit.any():
+        return {}
+    seg = segments.take(np.flatnonzero(hit))
+    where = {int(d): i for i, d in enumerate(np.asarray(doc_index).tolist())}
+    out: dict[int, list[tuple[int, int]]] = {}
+    o = np.lexsort((seg.start, seg.doc))
+    docs, starts, ends = seg.doc[o], seg.start[o], seg.end[o]
+    bounds = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1], True])
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        d = int(docs[a])
+        if d not in where:
+            continue
+        out[d] = _merge(texts[where[d]], list(zip(starts[a:b].tolist(), ends[a:b].tolist())))
+    return out
+
+
+def representatives(segments: Segments, boiler_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For each boilerplate key (sorted): the document, start and end of its
+    first occurrence (smallest document, then first in the text)."""
+    hit = np.flatnonzero(np.isin(segments.key, boiler_keys))
+    k, d, s, e = segments.key[hit], segments.doc[hit], segments.start[hit], segments.end[hit]
+    o = np.lexsort((s, d, k))
+    k, d, s, e = k[o], d[o], s[o], e[o]
+    first = np.ones(k.shape[0], dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    return k[first], d[first], s[first], e[first]
+
+
+def boilerplate_table(texts: Sequence[str], doc_frequency: Sequence[int], sources: Sequence[list[str]]) -> pa.Table:
+    """The output table, sorted by doc_frequency descending then text."""
+    rows = sorted(zip(texts, doc_frequency, sources), key=lambda r: (-r[1], r[0]))
+    return pa.table(
+        {
+            "text": pa.array([r[0] for r in rows], pa.string()),
+            "doc_frequency": pa.array([int(r[1]) for r in rows], pa.int64()),
+            "sources": pa.array([sorted(r[2]) for r in rows], pa.list_(pa.string())),
+        },
+        schema=BOILERPLATE_SCHEMA,
+    )
+
+
+def table_rows(
+    boiler_keys: np.ndarray, key_docs: KeyDocs, doc_source: np.ndarray, source_names: Sequence[str]
+) -> tuple[list[int], list[list[str]]]:
+    """doc_frequency and sorted known source names of each boilerplate key."""
+    dfs: list[int] = []
+    srcs: list[list[str]] = []
+    for p in key_docs.lookup(boiler_keys).tolist():
+        docs = key_docs.docs[key_docs.ptr[p]:key_docs.ptr[p + 1]]
+        codes = np.unique(doc_source[docs])
+        dfs.append(int(docs.shape[0]))
+        srcs.append(sorted(source_names[c] for c in codes.tolist() if c >= 0))
+    return dfs, srcs
+
+
+def encode_sources(sources: Sequence[str | None]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """``(codes, names, sizes)``: an int32 code per document (-1 unknown),
+    the names by code (sorted) and the documents of each source."""
+    names = sorted({s for s in sources if s is not None})
+    code_of = {s: i for i, s in enumerate(names)}
+    codes = np.fromiter((code_of[s] if s is not None else -1 for s in sources), dtype=np.int32, count=len(sources))
+    sizes = np.bincount(codes[codes >= 0], minlength=len(names)).astype(np.int64)
+    return codes, names, sizes
 
 
 def detect_boilerplate(
@@ -123,124 +522,50 @@ def detect_boilerplate(
     sources: Sequence[str | None] | None = None,
     options: BoilerplateOptions | None = None,
 ) -> BoilerplateResult:
-    """Find the corpus's boilerplate segments (see the module doc)."""
+    """Find the corpus's boilerplate segments (all four phases in memory)."""
     opt = options or BoilerplateOptions()
     n = len(texts)
     if sources is None:
         sources = [None] * n
     if not (len(doc_ids) == n == len(sources)):
         raise ValueError("doc_ids, texts and sources must have the same length")
-    batch = tokenize_batch(list(texts))
-
-    # 1. segments of every document: key, span, word count
-    doc_segs: list[list[tuple[int, int, int, int]]] = []  # (key, start, end, ntok)
-    doc_ntok = np.zeros(n, dtype=np.int64)
-    seg_docs: dict[int, list[int]] = defaultdict(list)
-    for d in range(n):
-        toks = batch.doc(d)
-        doc_ntok[d] = len(toks)
-        segs: list[tuple[int, int, int, int]] = []
-        if len(toks):
-            spans = split_sentences(texts[d], toks)
-            lo = np.searchsorted(toks.starts, spans[:, 0], side="left")
-            hi = np.searchsorted(toks.ends, spans[:, 1], side="right")
-            seen: set[int] = set()
-            for (s, e), a, b in zip(spans.tolist(), lo.tolist(), hi.tolist()):
-                if b - a < opt.min_words:
-                    continue
-                key = _seg_key(toks.hashes[a:b])
-                segs.append((key, s, e, b - a))
-                if key not in seen:
-                    seen.add(key)
-                    seg_docs[key].append(d)
-        doc_segs.append(segs)
-
-    # 2. candidates by document frequency
-    source_size: dict[str, int] = defaultdict(int)
-    for s in sources:
-        if s is not None:
-            source_size[s] += 1
-    docsets = {k: v for k, v in seg_docs.items() if len(v) >= max(2, opt.min_docs)}
-    candidates: set[int] = set()
-    for key, docs in docsets.items():
-        per_source: dict[str | None, int] = defaultdict(int)
-        for d in docs:
-            per_source[sources[d]] += 1
-        known = [s for s in per_source if s is not None]
-        ok = len(known) >= opt.min_sources or per_source.get(None, 0) >= opt.min_docs
-        if not ok:
-            for s in known:
-                c = per_source[s]
-                if c >= opt.min_docs and c >= opt.min_source_fraction * source_size[s]:
-                    ok = True
-                    break
-        if ok:
-            candidates.add(key)
-
-    # 3. the story check: does the candidate travel with different stories?
-    # (segments with the same document set share the verdict)
-    shared = {k: frozenset(v) for k, v in seg_docs.items() if len(v) >= 2}
-    verdict_by_set: dict[frozenset, bool] = {}
-    boiler: set[int] = set()
-    for key in sorted(candidates):
-        dset = shared[key]
-        if dset not in verdict_by_set:
-            verdict_by_set[dset] = _travels_alone(dset, doc_segs, doc_ntok, shared, opt)
-        if verdict_by_set[dset]:
-            boiler.add(key)
-
-    # 4. outputs: per-document spans, and one row per segment
-    spans_out: dict[int, list[tuple[int, int]]] = {}
-    rep: dict[int, str] = {}
-    for d in range(n):
-        hits = [(s, e) for key, s, e, _ in doc_segs[d] if key in boiler]
-        for key, s, e, _ in doc_segs[d]:
-            if key in boiler and key not in rep:
-                rep[key] = texts[d][s:e]
-        if hits:
-            spans_out[d] = _merge(texts[d], sorted(hits))
-    rows = []
-    for key in boiler:
-        docs = seg_docs[key]
-        srcs = sorted({sources[d] for d in docs if sources[d] is not None})
-        rows.append((rep[key], len(docs), srcs))
-    rows.sort(key=lambda r: (-r[1], r[0]))
-    table = pa.table(
-        {
-            "text": pa.array([r[0] for r in rows], pa.string()),
-            "doc_frequency": pa.array([r[1] for r in rows], pa.int64()),
-            "sources": pa.array([r[2] for r in rows], pa.list_(pa.string())),
-        },
-        schema=BOILERPLATE_SCHEMA,
-    )
-    return BoilerplateResult(table, spans_out)
+    tokens = tokenize_batch(list(texts))
+    segs = segment_batch(texts, None, opt, tokens)
+    doc_ntok = np.diff(tokens.doc_offsets)
+    codes, names, sizes = encode_sources(sources)
+    return detect_from_segments(segs, doc_ntok, codes, names, sizes, lambda docs: [texts[d] for d in docs], opt)
 
 
-def _travels_alone(
-    dset: frozenset,
-    doc_segs: list[list[tuple[int, int, int, int]]],
+def detect_from_segments(
+    segs: Segments,
     doc_ntok: np.ndarray,
-    shared: dict[int, frozenset],
-    opt: BoilerplateOptions,
-) -> bool:
-    """True when the segments with this document set make up only a minor
-    part (≤ max_block_share) of the median document holding them."""
-    docs = sorted(dset)[: opt.max_docs_checked]
-    size = len(dset)
-    shares = []
-    for d in docs:
-        block = 0
-        counted: set[int] = set()
-        for key, _, _, ntok in doc_segs[d]:
-            other = shared.get(key)
-            if other is None or key in counted:
-                continue
-            inter = len(other & dset) if other is not dset else size
-            if inter >= opt.companion_overlap * max(len(other), size):
-                block += ntok
-                counted.add(key)
-        shares.append(block / max(1, int(doc_ntok[d])))
-    return float(np.median(shares)) <= opt.max_block_share
+    doc_source: np.ndarray,
+    source_names: Sequence[str],
+    source_size: np.ndarray,
+    fetch_texts: Callable[[list[int]], list[str]],
+    options: BoilerplateOptions | None = None,
+) -> BoilerplateResult:
+    """Phases 2–4 for segments already collected (grouped by document);
+    ``fetch_texts(docs)`` returns the texts of the given documents (only the
+    documents holding boilerplate are asked for)."""
+    opt = options or BoilerplateOptions()
+    keys, srcs, counts = key_source_counts(segs, doc_source)
+    cands = select_candidates(keys, srcs, counts, source_size, opt)
+    if cands.shape[0] == 0:
+        return BoilerplateResult(boilerplate_table([], [], []), {})
+    key_docs = KeyDocs.from_pairs(segs.key, segs.doc)
+    boiler = story_check(cands, key_docs, segs, doc_ntok, opt)
+    if boiler.shape[0] == 0:
+        return BoilerplateResult(boilerplate_table([], [], []), {})
+    hit = segs.take(np.flatnonzero(np.isin(segs.key, boiler)))
+    docs = np.unique(hit.doc)
+    texts = fetch_texts(docs.tolist())
+    spans = document_spans(hit, texts, boiler, docs)
+    rk, rd, rs, re_ = representatives(hit, boiler)
+    where = {int(d): i for i, d in enumerate(docs.tolist())}
+    rep_text = [texts[where[int(d)]][s:e] for d, s, e in zip(rd.tolist(), rs.tolist(), re_.tolist())]
+    dfs, srcs_ = table_rows(rk, key_docs, doc_source, source_names)
+    return BoilerplateResult(boilerplate_table(rep_text, dfs, srcs_), spans)
 
 
 def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
