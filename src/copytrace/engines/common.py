@@ -1,0 +1,229 @@
+"""What every engine shares: the engine output, the text store, the per-pair
+align task, and the assembly of the output tables from the stages' arrays.
+
+Only orchestration differs between engines (``local.py``, ``spark.py``); the
+arrays handed to :func:`build_tables` have the same contract everywhere:
+documents numbered 0..n-1 in doc-id order, verified pairs sorted by (a, b),
+and the align results (``pas``) as described there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pyarrow as pa
+
+from copytrace import schemas
+from copytrace.explain import Direction, direction
+from copytrace.stages.align import Alignment, align
+from copytrace.stages.boilerplate import BoilerplateResult, mask_text
+from copytrace.stages.cluster import Clusters
+from copytrace.stages.verify import VerifiedPairs
+
+__all__ = ["EngineOutput", "TextStore", "AlignItem", "align_chunk", "build_tables", "cluster_originals"]
+
+PASSAGE_KINDS = np.array(["verbatim", "reworded"])
+
+
+@dataclass
+class EngineOutput:
+    """What an engine hands to the writer: the three tables and the summary."""
+
+    documents: pa.Table
+    pairs: pa.Table
+    passages: pa.Table
+    summary: dict[str, Any]
+    store: "TextStore"
+    clusters: Clusters
+    order: np.ndarray = field(repr=False)  # sorted position -> store row
+    boilerplate: BoilerplateResult | None = None  # spans keyed by sorted position
+
+
+class TextStore:
+    """Texts of the collection in an Arrow IPC file, memory-mapped for reading."""
+
+    def __init__(self, path: Path, existing: bool = False) -> None:
+        self.path = path
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        if not existing:
+            self._writer = pa.ipc.new_file(str(path), schemas.TEXTS)
+        self._table: pa.Table | None = None
+        self._mmap: pa.MemoryMappedFile | None = None
+
+    def append(self, doc_ids: list[str], texts: list[str], sources: list, dates: list) -> None:
+        assert self._writer is not None
+        batch = pa.record_batch(
+            [
+                pa.array(doc_ids, pa.string()),
+                pa.array(texts, pa.large_string()),
+                pa.array(sources, pa.string()),
+                pa.array(dates, pa.string()),
+            ],
+            schema=schemas.TEXTS,
+        )
+        self._writer.write_batch(batch)
+
+    def seal(self) -> pa.Table:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._table is None:
+            self._mmap = pa.memory_map(str(self.path), "r")
+            self._table = pa.ipc.open_file(self._mmap).read_all()
+        return self._table
+
+    @property
+    def table(self) -> pa.Table:
+        return self.seal()
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        return self.table.column("text").take(pa.array(rows, pa.int64())).to_pylist()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._table = None
+        if self._mmap is not None:
+            self._mmap.close()
+            self._mmap = None
+
+
+AlignItem = tuple[str, str, list, list, "str | None", "str | None"]
+
+
+def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction]]:
+    """Align pairs with boilerplate masked out (offsets unchanged), and judge
+    their direction on the texts as read (wire credits count even when the
+    corpus repeats them)."""
+    out = []
+    for a, b, spans_a, spans_b, date_a, date_b in items:
+        al = align(mask_text(a, spans_a) if spans_a else a, mask_text(b, spans_b) if spans_b else b)
+        out.append((al, direction(a, b, al, date_a, date_b)))
+    return out
+
+
+def cluster_originals(
+    n: int, verified: VerifiedPairs, original: np.ndarray, confidence: np.ndarray, clusters: Clusters
+) -> np.ndarray:
+    """The likely original of each document's cluster (a document index).
+
+    Each pair votes with its direction confidence: +c for the side judged
+    original, -c for the other. In each cluster the document with the highest
+    total wins; ties (no evidence at all included) go to the representative,
+    then to the smallest index.
+    """
+    score = np.zeros(n, dtype=np.float64)
+    if len(verified):
+        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
+        np.add.at(score, verified.a, sign_a)
+        np.add.at(score, verified.b, -sign_a)
+    idx = np.arange(n, dtype=np.int64)
+    is_rep = (clusters.representative == idx).astype(np.int64)
+    order = np.lexsort((idx, -is_rep, -np.round(score, 9), clusters.root))
+    first = np.ones(n, dtype=bool)
+    first[1:] = clusters.root[order][1:] != clusters.root[order][:-1]
+    best_of_root = np.empty(n, dtype=np.int64)
+    best_of_root[clusters.root[order][first]] = order[first]
+    return best_of_root[clusters.root]
+
+
+
+def align_arrays(n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Direction]]]) -> dict[str, np.ndarray]:
+    """The align results of ``n_pairs`` verified pairs as the arrays
+    :func:`build_tables` takes (pairs not in ``results``: no passages,
+    coverage 0, direction unknown)."""
+    cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
+    coverage = np.zeros(n_pairs, dtype=np.float64)
+    original = np.zeros(n_pairs, dtype=np.int64)  # 0 unknown, 1 a, 2 b
+    reasons = [""] * n_pairs
+    confidence = np.zeros(n_pairs, dtype=np.float64)
+    for i, (al, dr) in results:
+        coverage[i] = max(al.coverage_a, al.coverage_b)
+        original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
+        confidence[i] = dr.confidence
+        reasons[i] = "; ".join(dr.reasons)
+        for p in al.passages:
+            cols["pair"].append(i)
+            cols["a_start"].append(p.a_start)
+            cols["a_end"].append(p.a_end)
+            cols["b_start"].append(p.b_start)
+            cols["b_end"].append(p.b_end)
+            cols["kind"].append(0 if p.kind == "verbatim" else 1)
+            cols["score"].append(float(p.score))
+    pas = {k: np.asarray(v, dtype=np.float64 if k == "score" else np.int64) for k, v in cols.items()}
+    pas["coverage"] = coverage
+    pas["original"] = original
+    pas["confidence"] = confidence
+    pas["reasons"] = np.array(reasons, dtype=np.str_) if reasons else np.zeros(0, dtype="<U1")
+    return pas
+
+
+def build_tables(
+    ids_sorted: pa.Array | pa.ChunkedArray,
+    length: np.ndarray,
+    clusters: Clusters,
+    verified: VerifiedPairs,
+    pas: dict[str, np.ndarray],
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """documents, pairs and passages tables.
+
+    ``ids_sorted``: doc ids in doc-id order; ``length`` characters per
+    document; ``pas``: the align results — per passage ``pair`` (index into
+    ``verified``), ``a_start``, ``a_end``, ``b_start``, ``b_end``, ``kind`` (0
+    verbatim, 1 reworded), ``score``; per pair ``coverage``, ``original`` (0
+    unknown, 1 a, 2 b), ``confidence``, ``reasons``."""
+    n = int(length.shape[0])
+    kinds = PASSAGE_KINDS
+    coverage = pas["coverage"]
+    root = clusters.root
+    cluster_original = cluster_originals(n, verified, pas["original"], pas["confidence"], clusters)
+    documents = pa.table(
+        {
+            "doc_id": ids_sorted,
+            "length": pa.array(length, pa.int64()),
+            "cluster_id": ids_sorted.take(pa.array(root, pa.int64())),
+            "is_representative": pa.array(clusters.representative == np.arange(n), pa.bool_()),
+            "n_copies": pa.array(clusters.size, pa.int64()),
+            "cluster_original": ids_sorted.take(pa.array(cluster_original, pa.int64())),
+        },
+        schema=schemas.DOCUMENTS,
+    )
+    similarity = np.maximum(verified.similarity, coverage) if len(verified) else np.zeros(0)
+    pairs = pa.table(
+        {
+            "doc_a": ids_sorted.take(pa.array(verified.a, pa.int64())),
+            "doc_b": ids_sorted.take(pa.array(verified.b, pa.int64())),
+            "jaccard": pa.array(verified.jaccard, pa.float64()),
+            "containment_a_in_b": pa.array(verified.containment_a_in_b, pa.float64()),
+            "containment_b_in_a": pa.array(verified.containment_b_in_a, pa.float64()),
+            "similarity": pa.array(similarity, pa.float64()),
+            "original": pa.array(np.array(["", "a", "b"])[pas["original"]], pa.string()),
+            "direction_confidence": pa.array(np.round(pas["confidence"], 6), pa.float64()),
+            "direction_reasons": pa.array(pas["reasons"].tolist(), pa.string()),
+        },
+        schema=schemas.PAIRS,
+    )
+    pair_of = pas["pair"]
+    passages = pa.table(
+        {
+            "doc_a": ids_sorted.take(pa.array(verified.a[pair_of], pa.int64())),
+            "doc_b": ids_sorted.take(pa.array(verified.b[pair_of], pa.int64())),
+            "a_start": pa.array(pas["a_start"], pa.int64()),
+            "a_end": pa.array(pas["a_end"], pa.int64()),
+            "b_start": pa.array(pas["b_start"], pa.int64()),
+            "b_end": pa.array(pas["b_end"], pa.int64()),
+            "kind": pa.array(kinds[pas["kind"]], pa.string()),
+            "score": pa.array(pas["score"], pa.float64()),
+        },
+        schema=schemas.PASSAGES,
+    )
+    if passages.num_rows:
+        passages = passages.sort_by(
+            [("doc_a", "ascending"), ("doc_b", "ascending"), ("a_start", "ascending"), ("b_start", "ascending")]
+        )
+
+    return documents, pairs, passages
