@@ -78,6 +78,9 @@ def find(
     out: str | os.PathLike | None = None,
     *,
     engine: str = "local",
+    spark_master: str | None = None,
+    spark_partitions: int | None = None,
+    spark_session: Any = None,
     **options: Any,
 ) -> Result:
     """Find the copies in a collection.
@@ -87,15 +90,30 @@ def find(
     output files into (optional).  ``options``: any field of
     :class:`~copytrace.options.FindOptions` or of
     :class:`~copytrace.stages.read.ReadOptions` (``id_field``, ``text_field`` …).
+    ``engine``: ``"local"`` (this machine) or ``"spark"`` (the same results on
+    Apache Spark: ``spark_master`` a master URL, default the active session
+    or ``local[*]``; ``spark_session`` an existing ``SparkSession``;
+    ``spark_partitions`` the shuffle partitions); inputs may then also be
+    Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     opts = _split_options(options)
-    if engine != "local":
-        raise OptionError(f"unknown engine {engine!r} (available: local)")
-    from copytrace.engines.local import LocalEngine
+    eng: Any
+    if engine == "local":
+        if spark_master is not None or spark_partitions is not None or spark_session is not None:
+            raise OptionError("spark_master/spark_partitions/spark_session need engine='spark'")
+        from copytrace.engines.local import LocalEngine
 
-    eng = LocalEngine(opts)
+        eng = LocalEngine(opts)
+    elif engine == "spark":
+        from copytrace.engines.spark import SparkEngine
+
+        if spark_partitions is not None and spark_partitions < 1:
+            raise OptionError(f"--spark-partitions must be at least 1, got {spark_partitions}")
+        eng = SparkEngine(opts, master=spark_master, spark=spark_session, partitions=spark_partitions)
+    else:
+        raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
     with Reporter(enabled=opts.progress) as reporter:
         try:
             output = eng.run(list(inputs), reporter)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-__all__ = ["Clusters", "cluster", "connected_components"]
+__all__ = ["Clusters", "cluster", "clusters_from_roots", "connected_components"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,14 @@ def connected_components(n_docs: int, pa: np.ndarray, pb: np.ndarray) -> np.ndar
 
 
 def cluster(n_docs: int, pa: np.ndarray, pb: np.ndarray, lengths: np.ndarray) -> Clusters:
-    root = connected_components(n_docs, pa, pb)
+    return clusters_from_roots(connected_components(n_docs, pa, pb), lengths)
+
+
+def clusters_from_roots(root: np.ndarray, lengths: np.ndarray) -> Clusters:
+    """Sizes and representatives from each document's component root (the
+    smallest index of its component, however the components were found)."""
+    root = np.asarray(root, dtype=np.int64)
+    n_docs = int(root.shape[0])
     size = np.bincount(root, minlength=n_docs)[root].astype(np.int64)
     # representative: max length, then min index, within each root
     idx = np.arange(n_docs, dtype=np.int64)

@@ -1,0 +1,878 @@
+"""The Spark engine: the same stages on Apache Spark, with the local engine's results.
+
+Orchestration only — every computation on documents is a function of
+``copytrace.stages`` (the very functions the local engine calls), run inside
+``mapInArrow`` over Arrow record batches on the executors:
+
+1. **read**: the inputs are planned on the driver (local paths with the read
+   stage's own planner; any Hadoop-compatible URI — ``hdfs://``, ``s3a://``,
+   ``file://`` — listed through Hadoop's ``FileSystem``), their bytes are read
+   by Spark's ``binaryFile`` source, and each file is parsed by
+   ``read.read_file_bytes`` (same ids, same skips and messages).  The first
+   document with an id wins, over files in the order given, as in ``read``.
+2. **numbering**: documents sorted by doc id get their index 0..n-1 (range
+   partitioning, then per-partition offsets).
+3. **normalize → fingerprint → boilerplate segments**: one ``mapInArrow``.
+4. **candidates**: exact duplicates by content hash (a ``groupBy``), LSH band
+   buckets and containment-sample buckets by shuffles; a bucket's pairs come
+   from the same rule as ``candidates._pairs_from_keys``.
+5. **boilerplate**: segment document frequencies by shuffles; the rules and
+   the story check (``boilerplate.select_candidates`` / ``story_check``) on
+   the driver over the few candidates and their documents.
+6. **verify** and **align**: pairs joined with both texts, then the stage
+   functions per batch.
+7. **cluster**: connected components by the large-star/small-star algorithm
+   (Kiveris et al., 2014) on DataFrames; the root of a component is its
+   smallest index, as in the local union-find.
+8. The driver collects the per-document and per-pair arrays and builds the
+   tables with ``engines.common.build_tables`` — so the output files are the
+   local engine's, byte for byte.
+
+The driver holds O(documents) integers and the pairs (not the texts, which go
+to a memory-mapped text store on local disk for the report and
+``deduplicated.jsonl``).  Each input file is read by one task and must fit in
+an executor's memory (Spark's ``binaryFile`` limit is 2 GiB): split very large
+JSONL files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from copytrace import __version__
+from copytrace.engines.common import EngineOutput, TextStore, align_arrays, align_chunk, build_tables
+from copytrace.errors import InputError, OptionError
+from copytrace.explain import Direction
+from copytrace.options import FindOptions
+from copytrace.progress import Reporter
+from copytrace.stages import boilerplate as bpl
+from copytrace.stages import candidates as cand
+from copytrace.stages.align import Alignment, Passage
+from copytrace.stages.cluster import clusters_from_roots
+from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
+from copytrace.stages.verify import VerifiedPairs
+
+__all__ = ["SparkEngine", "spark_session"]
+
+DEFAULT_MASTER = "local[*]"
+
+
+def spark_session(master: str | None = None, partitions: int | None = None) -> Any:
+    """The active Spark session (spark-submit, a notebook), or a new one on
+    ``master`` (default ``local[*]``) whose Python workers run this
+    interpreter."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise OptionError(
+            "the Spark engine needs PySpark: pip install 'copytrace[spark]' (and a Java 17+ runtime)"
+        ) from None
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master or DEFAULT_MASTER)
+        .appName("copytrace")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.adaptive.enabled", "true")
+    )
+    if partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    try:
+        spark = builder.getOrCreate()
+    except Exception as e:  # no Java, a bad master URL...
+        raise OptionError(f"cannot start Spark on {master or DEFAULT_MASTER}: {str(e).splitlines()[0]}") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+# --------------------------------------------------------------------------
+# Executor-side functions (module level: pickled by reference)
+# --------------------------------------------------------------------------
+
+READ_SCHEMA = (
+    "file_idx int, ordinal long, kind string, doc_id string, text string, source string, date string, "
+    "origin string, reason string, message string, err_file string, err_line long"
+)
+
+
+def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions) -> Iterator[pa.RecordBatch]:
+    from copytrace.stages.read import read_file_bytes
+
+    for rb in batches:
+        cols = rb.to_pydict()
+        for content, idx, fmt, display, gz, doc_id in zip(
+            cols["content"], cols["file_idx"], cols["fmt"], cols["display"], cols["gz"], cols["txt_id"]
+        ):
+            recs = read_file_bytes(content, FileSpec(fmt, display, gz, doc_id), ropts)
+            out: dict[str, list] = {k: [] for k in (
+                "file_idx", "ordinal", "kind", "doc_id", "text", "source", "date", "origin", "reason",
+                "message", "err_file", "err_line")}
+            for r in recs:
+                d = r.doc
+                e = r.error
+                out["file_idx"].append(idx)
+                out["ordinal"].append(r.ordinal)
+                out["kind"].append(r.kind)
+                out["doc_id"].append(d.doc_id if d else None)
+                out["text"].append(d.text if d else None)
+                out["source"].append(d.source if d else None)
+                out["date"].append(d.date if d else None)
+                out["origin"].append(d.origin if d else None)
+                out["reason"].append(r.reason)
+                out["message"].append(r.message if e is None else e.message)
+                out["err_file"].append(e.file if e else None)
+                out["err_line"].append(e.line if e else None)
+            yield pa.RecordBatch.from_pydict(out, schema=_arrow_schema(READ_SCHEMA))
+
+
+_SCHEMAS: dict[str, pa.Schema] = {}
+
+
+def _arrow_schema(ddl: str) -> pa.Schema:
+    """Arrow schema of a (flat, simple) Spark DDL string."""
+    if ddl not in _SCHEMAS:
+        types = {"int": pa.int32(), "long": pa.int64(), "string": pa.string(), "double": pa.float64(),
+                 "binary": pa.binary(), "boolean": pa.bool_(), "array<long>": pa.list_(pa.int64()),
+                 "array<int>": pa.list_(pa.int32())}
+        fields = []
+        for part in ddl.split(","):
+            name, typ = part.strip().split(" ", 1)
+            fields.append(pa.field(name, types[typ.strip()]))
+        _SCHEMAS[ddl] = pa.schema(fields)
+    return _SCHEMAS[ddl]
+
+
+FP_SCHEMA = (
+    "idx long, length long, n_tokens int, hash_a long, hash_b long, sig binary, samples array<long>, "
+    "seg_key array<long>, seg_start array<int>, seg_end array<int>, seg_ntok array<int>"
+)
+
+
+def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, seed: int, sample_rate: int,
+                 segments: bool, min_docs: int) -> Iterator[pa.RecordBatch]:
+    from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch
+    from copytrace.stages.normalize import tokenize_batch
+
+    params = FingerprintParams(ngram, num_perm, seed)
+    bp_opts = bpl.BoilerplateOptions(min_docs=min_docs)
+    schema = _arrow_schema(FP_SCHEMA)
+    for rb in batches:
+        idx = rb.column("idx").to_numpy(zero_copy_only=False).astype(np.int64)
+        texts = rb.column("text").to_pylist()
+        n = len(texts)
+        toks = tokenize_batch(texts)
+        fps = fingerprint_batch(toks, params, sample_rate)
+        samples = _lists(fps.sample_hashes.view(np.int64), fps.sample_docs, n) if sample_rate else [[]] * n
+        if segments:
+            seg = bpl.segment_batch(texts, np.arange(n, dtype=np.int64), bp_opts, toks)
+            seg_cols = [_lists(seg.key.view(np.int64), seg.doc, n), _lists(seg.start, seg.doc, n),
+                        _lists(seg.end, seg.doc, n), _lists(seg.ntok, seg.doc, n)]
+        else:
+            seg_cols = [[[]] * n] * 4
+        ch = fps.content_hash.view(np.int64)
+        sig = np.ascontiguousarray(fps.signatures, dtype=np.uint32)
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(idx, pa.int64()),
+                pa.array(np.fromiter((len(t) for t in texts), np.int64, n), pa.int64()),
+                pa.array(fps.n_tokens.astype(np.int32), pa.int32()),
+                pa.array(ch[:, 0], pa.int64()),
+                pa.array(ch[:, 1], pa.int64()),
+                pa.array([sig[i].tobytes() for i in range(n)], pa.binary()),
+                pa.array(samples, pa.list_(pa.int64())),
+                *[pa.array(c, t) for c, t in zip(seg_cols, [pa.list_(pa.int64())] + [pa.list_(pa.int32())] * 3)],
+            ],
+            schema=schema,
+        )
+
+
+def _lists(values: np.ndarray, owner: np.ndarray, n: int) -> list[list]:
+    """``values`` split by their owner (0..n-1, grouped in order) into n lists."""
+    counts = np.bincount(owner, minlength=n) if owner.shape[0] else np.zeros(n, dtype=np.int64)
+    o = np.argsort(owner, kind="stable")
+    vals = values[o].tolist()
+    out = []
+    pos = 0
+    for c in counts.tolist():
+        out.append(vals[pos:pos + c])
+        pos += c
+    return out
+
+
+def _band_keys(batches: Iterator[pa.RecordBatch], num_perm: int, bands: int, rows: int) -> Iterator[pa.RecordBatch]:
+    params = cand.LshParams(bands, rows)
+    for rb in batches:
+        idx = rb.column("idx").to_numpy(zero_copy_only=False).astype(np.int64)
+        n = idx.shape[0]
+        raw = b"".join(rb.column("sig").to_pylist())
+        sigs = np.frombuffer(raw, dtype=np.uint32).reshape(n, num_perm) if n else np.zeros((0, num_perm), np.uint32)
+        keys = cand.band_keys(sigs, params)  # (bands, n)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(np.repeat(np.arange(bands, dtype=np.int32), n), pa.int32()),
+             pa.array(keys.ravel().view(np.int64), pa.int64()),
+             pa.array(np.tile(idx, bands), pa.int64())],
+            names=["band", "key", "idx"],
+        )
+
+
+def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
+    """Pairs of each bucket (``docs``: its members), by the rule of
+    ``candidates._pairs_from_keys``: all pairs of a bucket of at most
+    ``max_bucket`` members, else its smallest member with each other one."""
+    for rb in batches:
+        a_out: list[np.ndarray] = []
+        b_out: list[np.ndarray] = []
+        for docs in rb.column("docs").to_pylist():
+            d = np.sort(np.asarray(docs, dtype=np.int64))
+            m = d.shape[0]
+            if m <= max_bucket:
+                i, j = np.triu_indices(m, 1)
+                a, b = d[i], d[j]
+            else:
+                a, b = np.full(m - 1, d[0]), d[1:]
+            a_out.append(np.minimum(a, b))
+            b_out.append(np.maximum(a, b))
+        a = np.concatenate(a_out) if a_out else np.zeros(0, np.int64)
+        b = np.concatenate(b_out) if b_out else np.zeros(0, np.int64)
+        yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64())], names=["a", "b"])
+
+
+def _masked(text: str, starts: list | None, ends: list | None) -> str:
+    return bpl.mask_text(text, list(zip(starts, ends))) if starts else text
+
+
+def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float) -> Iterator[pa.RecordBatch]:
+    from copytrace.stages.fingerprint import shingle_sets_batch
+    from copytrace.stages.normalize import tokenize_batch
+    from copytrace.stages.verify import verify_pairs
+
+    for rb in batches:
+        c = rb.to_pydict()
+        texts: dict[int, str] = {}
+        for side in ("a", "b"):
+            for i, t, s, e in zip(c[side], c[f"text_{side}"], c[f"bs_{side}"], c[f"be_{side}"]):
+                if i not in texts:
+                    texts[i] = _masked(t, s, e)
+        docs = np.array(sorted(texts), dtype=np.int64)
+        toks = tokenize_batch([texts[int(d)] for d in docs])
+        values, starts, sizes = shingle_sets_batch(toks, ngram)
+        la = np.searchsorted(docs, np.asarray(c["a"], dtype=np.int64))
+        lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
+        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, threshold)
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
+             pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
+             pa.array(v.containment_b_in_a, pa.float64())],
+            names=["a", "b", "jaccard", "cab", "cba"],
+        )
+
+
+ALIGN_SCHEMA = (
+    "i long, cov_a double, cov_b double, original string, confidence double, reasons string, "
+    "p_a_start array<long>, p_a_end array<long>, p_b_start array<long>, p_b_end array<long>, "
+    "p_kind array<int>, p_score array<double>"
+)
+
+
+def _align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for rb in batches:
+        c = rb.to_pydict()
+        items = [
+            (ta, tb, list(zip(sa or [], ea or [])), list(zip(sb or [], eb or [])), da, db)
+            for ta, tb, sa, ea, sb, eb, da, db in zip(
+                c["text_a"], c["text_b"], c["bs_a"], c["be_a"], c["bs_b"], c["be_b"], c["date_a"], c["date_b"])
+        ]
+        res = align_chunk(items)
+        out: dict[str, list] = {k: [] for k in (
+            "i", "cov_a", "cov_b", "original", "confidence", "reasons", "p_a_start", "p_a_end", "p_b_start",
+            "p_b_end", "p_kind", "p_score")}
+        for i, (al, dr) in zip(c["i"], res):
+            out["i"].append(i)
+            out["cov_a"].append(float(al.coverage_a))
+            out["cov_b"].append(float(al.coverage_b))
+            out["original"].append(dr.original)
+            out["confidence"].append(float(dr.confidence))
+            out["reasons"].append("\x1f".join(dr.reasons))
+            out["p_a_start"].append([p.a_start for p in al.passages])
+            out["p_a_end"].append([p.a_end for p in al.passages])
+            out["p_b_start"].append([p.b_start for p in al.passages])
+            out["p_b_end"].append([p.b_end for p in al.passages])
+            out["p_kind"].append([0 if p.kind == "verbatim" else 1 for p in al.passages])
+            out["p_score"].append([float(p.score) for p in al.passages])
+        yield pa.RecordBatch.from_pydict(out, schema=pa.schema([
+            ("i", pa.int64()), ("cov_a", pa.float64()), ("cov_b", pa.float64()), ("original", pa.string()),
+            ("confidence", pa.float64()), ("reasons", pa.string()), ("p_a_start", pa.list_(pa.int64())),
+            ("p_a_end", pa.list_(pa.int64())), ("p_b_start", pa.list_(pa.int64())),
+            ("p_b_end", pa.list_(pa.int64())), ("p_kind", pa.list_(pa.int32())),
+            ("p_score", pa.list_(pa.float64()))]))
+
+
+def _spans(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Merged boilerplate spans of each document from its boilerplate segments."""
+    for rb in batches:
+        c = rb.to_pydict()
+        out_s: list[list[int]] = []
+        out_e: list[list[int]] = []
+        for text, ss, es in zip(c["text"], c["starts"], c["ends"]):
+            merged = bpl._merge(text, sorted(zip(ss, es)))
+            out_s.append([s for s, _ in merged])
+            out_e.append([e for _, e in merged])
+        yield pa.RecordBatch.from_arrays(
+            [rb.column("idx"), pa.array(out_s, pa.list_(pa.int64())), pa.array(out_e, pa.list_(pa.int64()))],
+            names=["idx", "bs", "be"],
+        )
+
+
+# --------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------
+
+
+class SparkEngine:
+    """Runs `find` on Spark (``master``: a Spark master URL; default: the
+    active session, else ``local[*]``)."""
+
+    def __init__(self, options: FindOptions, master: str | None = None, spark: Any = None,
+                 partitions: int | None = None) -> None:
+        self.options = options
+        self.master = master
+        self.partitions = partitions
+        self._spark = spark
+        self._tmp: Path | None = None
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _plan(self, spark: Any, inputs: Sequence[str | os.PathLike]) -> list[tuple[str, FileSpec]]:
+        """(qualified Hadoop path, spec) of every input file, in reading order."""
+        ropts = self.options.read
+        jvm = spark._jvm
+        conf = spark._jsc.hadoopConfiguration()
+        HPath = jvm.org.apache.hadoop.fs.Path
+
+        def qualify(p: str) -> str:
+            hp = HPath(p)
+            return str(hp.getFileSystem(conf).makeQualified(hp).toString())
+
+        out: list[tuple[str, FileSpec]] = []
+        for item in inputs:
+            name = os.fsdecode(item)
+            if "://" in name and not name.startswith("file://"):
+                hp = HPath(name)
+                fs = hp.getFileSystem(conf)
+                if not fs.exists(hp):
+                    raise InputError(name, "no such file or directory")
+                if fs.getFileStatus(hp).isDirectory():
+                    root = str(fs.makeQualified(hp).toString()).rstrip("/") + "/"
+                    files = []
+                    it = fs.listFiles(hp, True)
+                    while it.hasNext():
+                        f = str(it.next().getPath().toString())
+                        if f.lower().endswith(".txt"):
+                            files.append((f[len(root):] if f.startswith(root) else f, f))
+                    if not files:
+                        raise InputError(name, "directory has no .txt files")
+                    for rel, f in sorted(files):
+                        out.append((f, FileSpec("txt", f, False, rel)))
+                else:
+                    out.append((qualify(name), spec_for(name, ropts)))
+            else:
+                local = name[len("file://"):] if name.startswith("file://") else name
+                for path, spec in plan_files([local], ropts):
+                    out.append((qualify(os.path.abspath(path)), spec))
+        return out
+
+    # -- the pipeline ---------------------------------------------------------------------------
+    def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+        from pyspark.sql.window import Window
+
+        opts = self.options
+        if opts.resume:
+            raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
+        t_start = time.perf_counter()
+        spark = self._spark or spark_session(self.master, self.partitions)
+        self._spark = spark
+        sc = spark.sparkContext
+        parts = self.partitions or max(4, 4 * sc.defaultParallelism)
+        if self.partitions or spark.conf.get("spark.sql.shuffle.partitions") == "200":
+            spark.conf.set("spark.sql.shuffle.partitions", str(parts))
+        self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=opts.work_dir))
+        persisted: list[Any] = []
+
+        def keep(df: Any) -> Any:
+            df = df.persist(StorageLevel.MEMORY_AND_DISK)
+            persisted.append(df)
+            return df
+
+        self._persisted = persisted
+        counts: dict[str, Any] = {}
+        stats = ReadStats()
+
+        # 1. read
+        with reporter.stage("read", total=1, unit="") as bar:
+            plan = self._plan(spark, inputs)
+            stats.files = len(plan)
+            plan_df = spark.createDataFrame(
+                [(p, i, s.fmt, s.display, s.gz, s.doc_id) for i, (p, s) in enumerate(plan)],
+                "path string, file_idx int, fmt string, display string, gz boolean, txt_id string",
+            )
+            raw = spark.read.format("binaryFile").load([p for p, _ in plan]).select("path", "content")
+            files = raw.join(F.broadcast(plan_df), "path")
+            n_found = files.count()
+            if n_found != len(plan):
+                got = {r.path for r in files.select("path").collect()}
+                missing = [p for p, _ in plan if p not in got]
+                raise InputError(missing[0] if missing else str(inputs[0]), "could not be read by Spark")
+            ropts = opts.read
+            events = keep(files.repartition(min(len(plan), parts)).mapInArrow(
+                lambda it: _read_files(it, ropts), READ_SCHEMA))
+            w = Window.partitionBy("doc_id").orderBy("file_idx", "ordinal")
+            docs_ev = events.where("kind = 'doc'").withColumn("rn", F.row_number().over(w))
+            dups = docs_ev.where("rn > 1").select(
+                "file_idx", "ordinal", F.lit("skip").alias("kind"), F.lit("duplicate_id").alias("reason"),
+                F.concat(F.col("origin"), F.lit(": duplicate_id: duplicate id "), F.col("doc_id"),
+                         F.lit(" (the first one is kept)")).alias("message"),
+                "doc_id", "origin")
+            errors = events.where("kind = 'error'").select("file_idx", "ordinal", "err_file", "err_line", "message")
+            if opts.read.on_error == "fail":
+                dup_err = dups.select("file_idx", "ordinal", F.col("origin").alias("err_file"),
+                                      F.lit(None).cast("long").alias("err_line"), "doc_id")
+                first_dup = dup_err.orderBy("file_idx", "ordinal").limit(1).collect()
+            else:
+                first_dup = []
+            first_err = errors.orderBy("file_idx", "ordinal").limit(1).collect()
+            cands_err = [(r.file_idx, r.ordinal, "e", r) for r in first_err] + \
+                        [(r.file_idx, r.ordinal, "d", r) for r in first_dup]
+            if cands_err:
+                _, _, kind, r = min(cands_err, key=lambda x: (x[0], x[1]))
+                if kind == "e":
+                    raise InputError(r.err_file, r.message, r.err_line)
+                file, _, line = r.err_file.rpartition(":")
+                raise InputError(file if file else r.err_file,
+                                 f"duplicate id {r.doc_id!r} (the first one is kept)",
+                                 int(line) if line.isdigit() else None)
+            skips = events.where("kind = 'skip'").select("file_idx", "ordinal", "reason", "message")
+            dup_msgs = dups.select("file_idx", "ordinal", "reason", "message")
+            all_skips = skips.unionByName(dup_msgs)
+            for r in all_skips.groupBy("reason").count().collect():
+                stats.skipped[r.reason] = int(r["count"])
+            # python repr of the id, as the local reader writes it
+            examples = all_skips.orderBy("file_idx", "ordinal").limit(MAX_EXAMPLES).collect()
+            stats.examples = [_python_repr_message(r.message) for r in examples]
+            for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
+                stats.warn(r.message)
+            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date")
+            bar.advance()
+
+        # 2. number documents in doc-id order
+        with reporter.stage("number", total=1, unit="") as bar:
+            ordered = keep(kept.orderBy("doc_id").withColumn("mid", F.monotonically_increasing_id()))
+            part_counts = {int(r.pid): int(r["count"]) for r in
+                           ordered.groupBy(F.shiftrightunsigned("mid", 33).alias("pid")).count().collect()}
+            offsets: dict[int, int] = {}
+            acc = 0
+            for pid in sorted(part_counts):
+                offsets[pid] = acc
+                acc += part_counts[pid]
+            n = acc
+            off_df = spark.createDataFrame(list(offsets.items()) or [(0, 0)], "pid long, off long")
+            docs = keep(
+                ordered.withColumn("pid", F.shiftrightunsigned("mid", 33))
+                .join(F.broadcast(off_df), "pid")
+                .select((F.col("off") + F.col("mid").bitwiseAND(F.lit((1 << 33) - 1))).alias("idx"),
+                        "doc_id", "text", "source", "date")
+            )
+            docs.count()
+            bar.advance()
+
+        # 3. normalize → fingerprint → segments
+        fp_params = (opts.ngram, opts.num_perm, opts.seed, opts.sample_rate if opts.containment else 0,
+                     opts.boilerplate, opts.boilerplate_min_docs)
+        with reporter.stage("fingerprint", total=1, unit="") as bar:
+            fp = keep(docs.select("idx", "text").mapInArrow(lambda it: _fingerprint(it, *fp_params), FP_SCHEMA))
+            per_doc = _to_arrow(fp.select("idx", "length", "n_tokens").orderBy("idx"))
+            length = per_doc.column("length").to_numpy().astype(np.int64)
+            n_tokens = per_doc.column("n_tokens").to_numpy().astype(np.int32)
+            assert length.shape[0] == n
+            stats.documents = n
+            stats.chars = int(length.sum())
+            bar.advance()
+
+        # boilerplate
+        bp: bpl.BoilerplateResult | None = None
+        spans_df = None
+        if opts.boilerplate and n:
+            with reporter.stage("boilerplate", total=1, unit="") as bar:
+                bp, spans_df = self._boilerplate(spark, docs, fp, n_tokens, keep)
+                bar.advance()
+
+        if opts.bands is not None and opts.rows is not None:
+            lsh = cand.LshParams(opts.bands, opts.rows)
+        else:
+            lsh = cand.optimal_params(opts.threshold, opts.num_perm)
+
+        # 4. candidates
+        with reporter.stage("candidates", total=3, unit="steps") as bar:
+            nonempty = fp.where("n_tokens > 0").select("idx", "hash_a", "hash_b")
+            heads = nonempty.groupBy("hash_a", "hash_b").agg(F.min("idx").alias("head"))
+            grouped = nonempty.join(heads, ["hash_a", "hash_b"])
+            exact_df = grouped.where("idx != head").select(F.col("head").alias("a"), F.col("idx").alias("b"))
+            head_ids = keep(grouped.where("idx = head").select("idx"))
+            exact = _pairs_array(exact_df)
+            bar.advance()
+            active = fp.join(head_ids, "idx")
+            num_perm, bands, rows, max_bucket = opts.num_perm, lsh.bands, lsh.rows, opts.max_bucket
+            keys = active.select("idx", "sig").mapInArrow(
+                lambda it: _band_keys(it, num_perm, bands, rows), "band int, key long, idx long")
+            buckets = keys.groupBy("band", "key").agg(F.collect_list("idx").alias("docs")).where(F.size("docs") >= 2)
+            lsh_df = buckets.select("docs").mapInArrow(lambda it: _bucket_pairs(it, max_bucket), "a long, b long")
+            lsh_df = keep(lsh_df.where("a != b").distinct())
+            n_lsh = lsh_df.count()
+            bar.advance()
+            if opts.containment:
+                samp = active.select("idx", F.explode("samples").alias("h"))
+                per = samp.groupBy("idx").agg(F.count("*").alias("ns"))
+                max_df = opts.max_df
+                sbuckets = samp.groupBy("h").agg(F.collect_list("idx").alias("docs")).where(
+                    (F.size("docs") >= 2) & (F.size("docs") <= max_df))
+                sp = sbuckets.select("docs").mapInArrow(lambda it: _bucket_pairs(it, max_df), "a long, b long")
+                shared = sp.groupBy("a", "b").agg(F.count("*").alias("shared"))
+                pa_ = per.select(F.col("idx").alias("a"), F.col("ns").alias("na"))
+                pb_ = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
+                smaller = F.least("na", "nb")
+                need = F.when(smaller < 2 * MIN_SHARED, F.lit(1)).otherwise(F.lit(MIN_SHARED))
+                cont_df = keep(
+                    shared.join(pa_, "a").join(pb_, "b")
+                    .where((F.col("shared") >= need)
+                           & (F.col("shared") >= F.ceil(F.lit(opts.threshold / 2.0) * smaller)))
+                    .where("a != b").select("a", "b")
+                )
+                n_cont = cont_df.count()
+                near_df = lsh_df.unionByName(cont_df).distinct()
+            else:
+                n_cont = 0
+                near_df = lsh_df
+            near_df = keep(near_df)
+            n_near = near_df.count()
+            bar.advance()
+            counts["candidate_pairs"] = {
+                "exact_duplicates": int(exact.shape[0]),
+                "lsh": int(n_lsh),
+                "containment": int(n_cont),
+                "near_total": int(n_near),
+            }
+
+        # texts with boilerplate spans, for verify and align
+        texts = docs.select("idx", "text", "date")
+        if spans_df is not None:
+            texts = texts.join(spans_df, "idx", "left")
+        else:
+            texts = texts.withColumn("bs", F.lit(None).cast("array<long>")).withColumn(
+                "be", F.lit(None).cast("array<long>"))
+        texts = keep(texts)
+
+        def with_texts(pairs_df: Any) -> Any:
+            ta = texts.select(F.col("idx").alias("a"), F.col("text").alias("text_a"), F.col("bs").alias("bs_a"),
+                              F.col("be").alias("be_a"), F.col("date").alias("date_a"))
+            tb = texts.select(F.col("idx").alias("b"), F.col("text").alias("text_b"), F.col("bs").alias("bs_b"),
+                              F.col("be").alias("be_b"), F.col("date").alias("date_b"))
+            return pairs_df.join(ta, "a").join(tb, "b")
+
+        # 5. verify
+        with reporter.stage("verify", total=1, unit="") as bar:
+            ngram, threshold = opts.ngram, opts.threshold
+            v_df = with_texts(near_df).mapInArrow(
+                lambda it: _verify(it, ngram, threshold), "a long, b long, jaccard double, cab double, cba double")
+            vt = _to_arrow(v_df)
+            ones = np.ones(exact.shape[0], dtype=np.float64)
+            parts_v = [VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())]
+            if vt.num_rows:
+                parts_v.append(VerifiedPairs(
+                    vt.column("a").to_numpy().astype(np.int64), vt.column("b").to_numpy().astype(np.int64),
+                    vt.column("jaccard").to_numpy(), vt.column("cab").to_numpy(), vt.column("cba").to_numpy()))
+            verified = VerifiedPairs.concat(parts_v)
+            if len(verified):
+                verified = verified.take(np.lexsort((verified.b, verified.a)))
+            bar.advance()
+
+        # 6. cluster: connected components in Spark
+        with reporter.stage("cluster", total=1, unit="") as bar:
+            root = np.arange(n, dtype=np.int64)
+            if len(verified):
+                edges = _edges_df(spark, verified, self._tmp)
+                rt = _to_arrow(connected_components(edges, keep))
+                root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
+            clusters = clusters_from_roots(root, length)
+            bar.advance()
+
+        # 7. align
+        results: list[tuple[int, tuple[Alignment, Direction]]] = []
+        if opts.align and len(verified):
+            with reporter.stage("align", total=1, unit="") as bar:
+                pairs_df = _edges_df(spark, verified, self._tmp, with_index=True)
+                al_df = with_texts(pairs_df).repartition(parts).mapInArrow(_align, ALIGN_SCHEMA)
+                at = _to_arrow(al_df).to_pylist()
+                for r in at:
+                    passages = [Passage(a0, a1, b0, b1, "verbatim" if k == 0 else "reworded", s)
+                                for a0, a1, b0, b1, k, s in zip(r["p_a_start"], r["p_a_end"], r["p_b_start"],
+                                                                r["p_b_end"], r["p_kind"], r["p_score"])]
+                    al = Alignment(passages, [], [], r["cov_a"], r["cov_b"])
+                    dr = Direction(r["original"], r["confidence"], r["reasons"].split("\x1f") if r["reasons"] else [])
+                    results.append((int(r["i"]), (al, dr)))
+                results.sort(key=lambda x: x[0])
+                bar.advance()
+        pas = align_arrays(len(verified), results)
+
+        # 8. tables, and the text store for the report and deduplicated.jsonl
+        with reporter.stage("collect", total=1, unit="") as bar:
+            store = TextStore(self._tmp / "texts.arrow")
+            for batch in _iter_arrow(docs.select("idx", "doc_id", "text", "source", "date").orderBy("idx")):
+                store.append(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(),
+                             batch.column("source").to_pylist(), batch.column("date").to_pylist())
+            table = store.seal()
+            assert table.num_rows == n
+            ids_sorted = table.column("doc_id")
+            documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
+            bar.advance()
+        for df in persisted:
+            df.unpersist()
+
+        n_in_clusters = int(np.count_nonzero(clusters.size > 1))
+        n_kept = int(np.count_nonzero(clusters.representative == np.arange(n)))
+        counts.update(
+            {
+                "documents": n,
+                "characters": int(length.sum()),
+                "documents_without_words": int(np.count_nonzero(n_tokens == 0)),
+                "exact_duplicate_documents": int(exact.shape[0]),
+                "verified_pairs": len(verified),
+                "clusters": clusters.n_clusters,
+                "documents_in_clusters": n_in_clusters,
+                "largest_cluster": int(clusters.size.max()) if n else 0,
+                "deduplicated_documents": n_kept,
+                "duplicates_removed": n - n_kept,
+                "dedup_rate": (n - n_kept) / n if n else 0.0,
+                "passages": passages.num_rows,
+                "boilerplate_segments": bp.table.num_rows if bp is not None else 0,
+                "documents_with_boilerplate": len(bp.spans) if bp is not None else 0,
+            }
+        )
+        summary: dict[str, Any] = {
+            "copytrace_version": __version__,
+            "engine": "spark",
+            "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
+            "inputs": [str(x) for x in inputs],
+            "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
+            "read": stats.to_dict(),
+            "counts": counts,
+            "timings_s": {},
+            "resumed_stages": [],
+        }
+        reporter.timings["total"] = time.perf_counter() - t_start
+        summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+        return EngineOutput(documents, pairs, passages, summary, store, clusters,
+                            np.arange(n, dtype=np.int64), bp)
+
+    def _boilerplate(self, spark: Any, docs: Any, fp: Any, n_tokens: np.ndarray, keep: Any) -> tuple[Any, Any]:
+        """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""
+        from pyspark.sql import functions as F
+
+        opts = self.options
+        bopt = bpl.BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
+        seg = keep(
+            fp.select("idx", F.explode(F.arrays_zip("seg_key", "seg_start", "seg_end", "seg_ntok")).alias("s"))
+            .select("idx", F.col("s.seg_key").alias("key"), F.col("s.seg_start").alias("start"),
+                    F.col("s.seg_end").alias("end"), F.col("s.seg_ntok").alias("ntok"))
+        )
+        # sources as codes (sorted names; -1 unknown)
+        src_rows = docs.groupBy("source").count().collect()
+        names = sorted(r.source for r in src_rows if r.source is not None)
+        code_of = {s: i for i, s in enumerate(names)}
+        sizes = np.zeros(len(names), dtype=np.int64)
+        for r in src_rows:
+            if r.source is not None:
+                sizes[code_of[r.source]] = int(r["count"])
+        codes_df = spark.createDataFrame([(s, i) for s, i in code_of.items()] or [("", -1)], "source string, code int")
+        doc_code = docs.select("idx", "source").join(F.broadcast(codes_df), "source", "left").select(
+            "idx", F.coalesce("code", F.lit(-1)).alias("code"))
+        key_doc = keep(seg.select("key", "idx").distinct().join(doc_code, "idx"))
+        ksc = key_doc.groupBy("key", "code").agg(F.count("*").alias("cnt"))
+        df_key = ksc.groupBy("key").agg(F.sum("cnt").alias("df")).where(F.col("df") >= max(2, bopt.min_docs))
+        rows = _to_arrow(ksc.join(df_key.select("key"), "key").orderBy("key", "code"))
+        empty = bpl.BoilerplateResult(bpl.boilerplate_table([], [], []), {})
+        if rows.num_rows == 0:
+            return empty, None
+        keys = rows.column("key").to_numpy().view(np.uint64)
+        # select_candidates expects rows sorted by key as uint64: re-sort
+        o = np.lexsort((rows.column("code").to_numpy(), keys))
+        cands = bpl.select_candidates(keys[o], rows.column("code").to_numpy().astype(np.int64)[o],
+                                      rows.column("cnt").to_numpy().astype(np.int64)[o], sizes, bopt)
+        if cands.shape[0] == 0:
+            return empty, None
+        cand_df = _df(spark, key=cands.view(np.int64))
+        cand_pairs = _to_arrow(key_doc.join(F.broadcast(cand_df), "key").select("key", "idx"))
+        ck = cand_pairs.column("key").to_numpy().view(np.uint64)
+        cd = cand_pairs.column("idx").to_numpy().astype(np.int64)
+        cand_kd = bpl.KeyDocs.from_pairs(ck, cd)
+        checked = set()
+        for p in range(cand_kd.keys.shape[0]):
+            checked.update(cand_kd.docs[cand_kd.ptr[p]:cand_kd.ptr[p] + bopt.max_docs_checked].tolist())
+        checked_df = _df(spark, idx=np.array(sorted(checked), np.int64))
+        cseg = _to_arrow(seg.join(F.broadcast(checked_df), "idx").orderBy("idx", "start"))
+        segments = bpl.Segments(
+            cseg.column("idx").to_numpy().astype(np.int64), cseg.column("key").to_numpy().view(np.uint64),
+            cseg.column("start").to_numpy().astype(np.int32), cseg.column("end").to_numpy().astype(np.int32),
+            cseg.column("ntok").to_numpy().astype(np.int32))
+        seg_keys_df = _df(spark, key=np.unique(segments.key).view(np.int64))
+        kp = _to_arrow(key_doc.join(seg_keys_df, "key").select("key", "idx"))
+        key_docs = bpl.KeyDocs.from_pairs(kp.column("key").to_numpy().view(np.uint64),
+                                          kp.column("idx").to_numpy().astype(np.int64))
+        boiler = bpl.story_check(cands, key_docs, segments, n_tokens, bopt)
+        if boiler.shape[0] == 0:
+            return empty, None
+        boiler_df = F.broadcast(_df(spark, key=boiler.view(np.int64)))
+        hits = keep(seg.join(boiler_df, "key"))
+        by_doc = hits.groupBy("idx").agg(F.collect_list("start").alias("starts"), F.collect_list("end").alias("ends"))
+        spans_df = keep(by_doc.join(docs.select("idx", "text"), "idx").select("idx", "text", "starts", "ends")
+                        .mapInArrow(_spans, "idx long, bs array<long>, be array<long>"))
+        st = _to_arrow(spans_df).to_pylist()
+        spans = {int(r["idx"]): list(zip(r["bs"], r["be"])) for r in st}
+        # the table: first occurrence's text, document frequency, known sources
+        first = _to_arrow(hits.select("key", "idx", "start", "end")).to_pydict()
+        best: dict[int, tuple[int, int, int]] = {}
+        for k, d, s, e in zip(first["key"], first["idx"], first["start"], first["end"]):
+            if k not in best or (d, s) < best[k][:2]:
+                best[k] = (d, s, e)
+        rep_docs = sorted({v[0] for v in best.values()})
+        rep_df = _df(spark, idx=np.array(rep_docs, np.int64))
+        rep_text = {int(r["idx"]): r["text"] for r in
+                    _to_arrow(docs.join(F.broadcast(rep_df), "idx").select("idx", "text")).to_pylist()}
+        agg = _to_arrow(key_doc.join(boiler_df, "key").join(doc_code.select("idx"), "idx").groupBy("key").agg(
+            F.count("*").alias("df")))
+        df_of = dict(zip(agg.column("key").to_pylist(), agg.column("df").to_pylist()))
+        srcs = _to_arrow(key_doc.join(boiler_df, "key").where("code >= 0").select("key", "code").distinct())
+        src_of: dict[int, list[str]] = {}
+        for k, c in zip(srcs.column("key").to_pylist(), srcs.column("code").to_pylist()):
+            src_of.setdefault(k, []).append(names[c])
+        ks = sorted(best)
+        table = bpl.boilerplate_table(
+            [rep_text[best[k][0]][best[k][1]:best[k][2]] for k in ks],
+            [int(df_of[k]) for k in ks],
+            [sorted(src_of.get(k, [])) for k in ks],
+        )
+        return bpl.BoilerplateResult(table, spans), spans_df.select("idx", "bs", "be")
+
+    def abort(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        for df in getattr(self, "_persisted", []):
+            try:
+                df.unpersist()
+            except Exception:  # the session may be gone
+                pass
+
+    def cleanup(self, store: TextStore) -> None:
+        store.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+MIN_SHARED = 2  # as candidates.containment_pairs
+
+
+def _python_repr_message(message: str) -> str:
+    """Duplicate-id messages are built in Spark with the raw id; the local
+    reader writes the id's Python repr."""
+    marker = ": duplicate_id: duplicate id "
+    if marker in message and message.endswith(" (the first one is kept)"):
+        head, _, rest = message.partition(marker)
+        doc_id = rest[: -len(" (the first one is kept)")]
+        return f"{head}{marker}{doc_id!r} (the first one is kept)"
+    return message
+
+
+def _to_arrow(df: Any) -> pa.Table:
+    return df.toArrow()
+
+
+def _df(spark: Any, **cols: np.ndarray) -> Any:
+    """A small DataFrame of numpy columns (driver → Spark, through Arrow)."""
+    return spark.createDataFrame(pa.table(cols))
+
+
+def _iter_arrow(df: Any, rows: int = 2000) -> Iterator[pa.Table]:
+    """The rows of ``df`` in order, a few thousand at a time (bounded driver memory)."""
+    buf: list[Any] = []
+    cols = df.columns
+    for r in df.toLocalIterator(prefetchPartitions=True):
+        buf.append(r)
+        if len(buf) >= rows:
+            yield pa.table({c: [x[c] for x in buf] for c in cols})
+            buf = []
+    if buf:
+        yield pa.table({c: [x[c] for x in buf] for c in cols})
+
+
+def _pairs_array(df: Any) -> np.ndarray:
+    t = _to_arrow(df)
+    if t.num_rows == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    return cand.merge_pairs(np.stack([t.column("a").to_numpy(), t.column("b").to_numpy()], axis=1).astype(np.int64))
+
+
+def _edges_df(spark: Any, verified: VerifiedPairs, tmp: Path, with_index: bool = False) -> Any:
+    """The verified pairs as a DataFrame (through a Parquet file: no per-row Python)."""
+    import pyarrow.parquet as pq
+
+    cols = {"a": verified.a.astype(np.int64), "b": verified.b.astype(np.int64)}
+    if with_index:
+        cols = {"i": np.arange(len(verified), dtype=np.int64), **cols}
+    path = tmp / ("pairs_i.parquet" if with_index else "edges.parquet")
+    pq.write_table(pa.table(cols), path)
+    return spark.read.parquet(str(path))
+
+
+def connected_components(edges: Any, keep: Any = None, max_iter: int = 100) -> Any:
+    """Connected components of an undirected graph by large-star/small-star
+    (Kiveris, Lattanzi, Mirrokni, Rastogi, Vassilvitskii, 2014).
+
+    ``edges``: DataFrame ``(a, b)`` of long; returns ``(v, r)`` for every
+    vertex of an edge, ``r`` the smallest vertex of its component."""
+    from pyspark.sql import functions as F
+
+    e = edges.select(F.least("a", "b").alias("u"), F.greatest("a", "b").alias("v")).where("u != v").distinct()
+    prev: Any = None
+    prev_count = -1
+    for _ in range(max_iter):
+        # large-star: each vertex's larger neighbours link to its neighbourhood's minimum
+        both = e.select("u", "v").unionByName(e.select(F.col("v").alias("u"), F.col("u").alias("v")))
+        m = both.groupBy("u").agg(F.min("v").alias("m")).select("u", F.least("m", "u").alias("m"))
+        e = both.where("v > u").join(m, "u").select(F.col("v").alias("x"), F.col("m").alias("y")).distinct()
+        e = e.select(F.least("x", "y").alias("u"), F.greatest("x", "y").alias("v")).where("u != v")
+        # small-star: each vertex and its smaller neighbours link to their minimum
+        m2 = e.groupBy("v").agg(F.min("u").alias("m"))
+        e = (e.join(m2, "v").select(F.col("u").alias("x"), F.col("m").alias("y"))
+             .unionByName(m2.select(F.col("v").alias("x"), F.col("m").alias("y"))))
+        e = e.select(F.least("x", "y").alias("u"), F.greatest("x", "y").alias("v")).where("u != v").distinct()
+        e = e.localCheckpoint(eager=True)
+        count = e.count()
+        if prev is not None and count == prev_count and e.join(prev, ["u", "v"], "left_anti").isEmpty():
+            break
+        prev, prev_count = e, count
+    # converged: every edge is (root, vertex)
+    r = e.groupBy("v").agg(F.min("u").alias("r"))
+    roots = r.select("r").distinct().select(F.col("r").alias("v"), F.col("r"))
+    return r.unionByName(roots).groupBy("v").agg(F.min("r").alias("r"))

@@ -1,0 +1,139 @@
+"""The Spark engine on a real local Spark session: the same output files as
+the local engine, byte for byte (documents, pairs, passages, boilerplate,
+deduplicated.jsonl) and the same counts, on corpora with empty texts,
+duplicates across input files, a 3-level chain of copies and site boilerplate.
+
+Skips (saying why) when PySpark or Java is missing; CI installs both."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS, make_copy, make_story, run_cli, write_jsonl
+
+pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
+if shutil.which("java") is None:
+    pytest.skip("no Java runtime on PATH (the Spark engine needs Java 17+)", allow_module_level=True)
+
+import copytrace  # noqa: E402
+from copytrace.engines.spark import spark_session  # noqa: E402
+from copytrace.errors import InputError  # noqa: E402
+
+APPEAL = (
+    "Your support helps us to tell the story. Your donation allows us to keep sending reporters. "
+    "We believe quality journalism should be available to everyone. Your support makes all the difference."
+)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    s = spark_session("local[2]", partitions=4)
+    yield s
+    s.stop()
+
+
+def _corpus(root: Path) -> list[Path]:
+    """Two JSONL files and a folder of .txt files with: reprints with edits,
+    a 3-level chain (a copy of a copy of a copy), exact duplicates, an id
+    present in both JSONL files (the first wins), empty and whitespace
+    texts, a broken line, and one site's appeal pasted into its stories."""
+    rng = random.Random(11)
+    a, b = [], []
+    for s in range(6):
+        story = make_story(rng, n_sentences=10)
+        a.append({"id": f"s{s}-orig", "text": story, "source": "wire", "date": f"2024-01-{s + 1:02d}"})
+        for c in range(2):
+            b.append({"id": f"s{s}-copy{c}", "text": make_copy(rng, story), "source": f"site{c}",
+                      "date": f"2024-01-{s + 2:02d}"})
+    chain = make_story(rng, n_sentences=14)
+    prev = chain
+    a.append({"id": "chain0", "text": chain, "source": "wire"})
+    for level in range(1, 4):
+        prev = make_copy(rng, prev, edit=0.08)
+        b.append({"id": f"chain{level}", "text": prev, "source": f"site{level}"})
+    for i in range(8):  # the site's appeal after different stories
+        story = make_story(rng, n_sentences=8)
+        head = story.split(".")[0] + "."
+        a.append({"id": f"indy{i}", "text": f"{head}\n{APPEAL}\n{story}", "source": "The Independent"})
+    exact = make_story(rng)
+    a.append({"id": "exact-1", "text": exact})
+    b.append({"id": "exact-2", "text": exact})
+    b.append({"id": "s0-orig", "text": make_story(rng)})  # same id as in a: skipped as duplicate_id
+    for i in range(10):
+        a.append({"id": f"unique{i}", "text": make_story(rng)})
+    a.append({"id": "empty", "text": ""})
+    a.append({"id": "blank", "text": "   \n "})
+    a.append({"id": "no-words", "text": "— … !!! ???"})
+    fa = write_jsonl(root / "a.jsonl", a)
+    fb = write_jsonl(root / "b.jsonl", b)
+    with fb.open("a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    txt = root / "txt"
+    txt.mkdir()
+    (txt / "exact-3.txt").write_text(exact, encoding="utf-8")
+    (txt / "seed-a.txt").write_text(sorted(SEEDS.glob("000_*.txt"))[0].read_text(encoding="utf-8"),
+                                    encoding="utf-8")
+    (txt / "seed-b.txt").write_text(sorted(SEEDS.glob("001_*.txt"))[0].read_text(encoding="utf-8"),
+                                    encoding="utf-8")
+    return [fa, fb, txt]
+
+
+OUTPUTS = ("documents.parquet", "pairs.parquet", "passages.parquet", "boilerplate.parquet", "deduplicated.jsonl")
+
+
+def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_path):
+    inputs = _corpus(tmp_path)
+    opts = dict(threshold=0.3, boilerplate_min_docs=4, source_field="source", date_field="date", progress=False)
+    local = copytrace.find(inputs, tmp_path / "local", **opts)
+    dist = copytrace.find(inputs, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
+    for name in OUTPUTS:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
+    ls, ss = local.summary, dist.summary
+    assert ss["engine"] == "spark" and ls["engine"] == "local"
+    assert ss["counts"] == ls["counts"]
+    assert ss["read"] == ls["read"]
+    # the corpus exercises what it should
+    c = ls["counts"]
+    assert ls["read"]["skipped"] == {"duplicate_id": 1, "empty_text": 2, "invalid_json": 1}
+    assert c["documents_without_words"] == 1 and c["exact_duplicate_documents"] == 2
+    assert c["boilerplate_segments"] >= 3 and c["documents_with_boilerplate"] >= 8  # the 8 stories (and the seed that the appeal came from)
+    docs = {r["doc_id"]: r for r in dist.documents.to_pylist()}
+    assert len({docs[f"chain{i}"]["cluster_id"] for i in range(4)}) == 1
+    assert docs["chain3"]["cluster_id"] == "chain0"
+    exact_ids = [i for i in docs if i.startswith("exact-") or i.endswith("exact-3.txt")]
+    assert len(exact_ids) == 3 and len({docs[i]["cluster_id"] for i in exact_ids}) == 1
+    assert len({docs[f"indy{i}"]["cluster_id"] for i in range(8)}) == 8  # the appeal does not chain them
+
+
+def test_spark_cli_and_connected_components(spark, tmp_path):
+    from copytrace.engines.spark import connected_components
+
+    # a path graph, a star, and two singletons' edges: components by their smallest vertex
+    edges = [(5, 6), (6, 7), (7, 8), (8, 1), (20, 21), (20, 22), (20, 23), (30, 31)]
+    df = spark.createDataFrame(edges, "a long, b long")
+    got = {r.v: r.r for r in connected_components(df).collect()}
+    assert got == {1: 1, 5: 1, 6: 1, 7: 1, 8: 1, 20: 20, 21: 20, 22: 20, 23: 20, 30: 30, 31: 30}
+
+
+def test_spark_engine_reports_bad_input_like_the_local_engine(spark, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "one two three four five six"}\n{oops\n', encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        copytrace.find([bad], engine="spark", spark_session=spark, on_error="fail", progress=False)
+    assert f"{bad}:2" in str(e.value) and "invalid JSON" in str(e.value)
+    with pytest.raises(InputError) as e:
+        copytrace.find([tmp_path / "missing.jsonl"], engine="spark", spark_session=spark, progress=False)
+    assert "no such file" in str(e.value)
+
+
+def test_cli_engine_spark(tmp_path):
+    r = run_cli("find", str(SEEDS), "--out", str(tmp_path / "o"), "--threshold", "0.2",
+                "--engine", "spark", "--spark-master", "local[1]", "--spark-partitions", "2", "-q")
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["engine"] == "spark" and summary["counts"]["clusters"] == 1
