@@ -82,3 +82,34 @@ def test_resume_needs_a_work_dir(tmp_path):
     write_jsonl(tmp_path / "x.jsonl", [{"id": "1", "text": "some words"}])
     r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--resume")
     assert r.returncode == 2 and b"--work-dir" in r.stderr
+
+
+def test_out_of_core_lsh_gives_the_in_memory_pairs(tmp_path):
+    """Under a small --memory-limit the band keys are spooled and DuckDB forms
+    the buckets out of core: the same output files, byte for byte."""
+    import random
+
+    import copytrace
+    from conftest import make_copy, make_story, write_jsonl
+
+    rng = random.Random(5)
+    docs = []
+    for s in range(1500):
+        story = make_story(rng, n_sentences=3)
+        docs.append({"id": f"d{s:05d}", "text": story})
+        if s % 3 == 0:
+            docs.append({"id": f"d{s:05d}-copy", "text": make_copy(rng, story)})
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    opts = dict(align=False, boilerplate=False, report=False, progress=False)
+    mem = copytrace.find([src], tmp_path / "mem", **opts)
+    ext = copytrace.find([src], tmp_path / "ext", memory_limit="1MB", work_dir=str(tmp_path / "w"), **opts)
+    assert mem.summary["lsh_out_of_core"] is False and ext.summary["lsh_out_of_core"] is True
+    assert (tmp_path / "w" / "buckets.duckdb").exists() and list((tmp_path / "w" / "bands").glob("*.parquet"))
+    for name in ("documents.parquet", "pairs.parquet"):
+        assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "ext" / name).read_bytes(), name
+    assert ext.summary["counts"]["verified_pairs"] >= 400
+    # resumed after the fingerprint stage, the spool is reused
+    again = copytrace.find([src], tmp_path / "ext2", memory_limit="1MB", work_dir=str(tmp_path / "w"),
+                           resume=True, **opts)
+    assert "fingerprint" in again.summary["resumed_stages"]
+    assert (tmp_path / "ext2" / "pairs.parquet").read_bytes() == (tmp_path / "mem" / "pairs.parquet").read_bytes()

@@ -55,6 +55,9 @@ def main() -> None:
               help="Where to keep intermediate files (default: a temporary directory).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run in --work-dir from its last finished stage.")
+@click.option("--memory-limit", default=None,
+              help="Memory for the LSH stage, e.g. 4GB (default: half of RAM); beyond a quarter of it, "
+                   "band buckets are formed out of core by DuckDB in --work-dir.")
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "spark"]),
               help="Where the pipeline runs: this machine, or Apache Spark (pip install 'copytrace[spark]').")
 @click.option("--spark-master", default=None,
@@ -67,7 +70,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
              max_bucket: int, do_align: bool, boilerplate: bool, boilerplate_min_docs: int, report: bool,
              workers: int, id_field: str, text_field: str,
              date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
-             work_dir: str | None, resume: bool, engine: str, spark_master: str | None,
+             work_dir: str | None, resume: bool, memory_limit: str | None, engine: str, spark_master: str | None,
              spark_partitions: int | None, quiet: bool) -> None:
     """Find the copies in a collection and write the results to --out.
 
@@ -85,7 +88,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
             boilerplate_min_docs=boilerplate_min_docs, report=report, workers=workers, id_field=id_field,
             text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
             on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,
-            engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
+            engine=engine, spark_master=spark_master, spark_partitions=spark_partitions, memory_limit=memory_limit,
         )
         if not quiet:
             c = res.summary["counts"]

@@ -33,6 +33,10 @@ class FindOptions:
                  must appear in
     report       write report.html with the output files
     workers      threads/processes (0: all cores)
+    memory_limit memory for the LSH stage, e.g. "4GB" (default: half of RAM):
+                 when the signatures and band keys would not fit in a quarter
+                 of it, band keys go to a spool in the work directory and
+                 DuckDB forms the buckets out of core (same pairs)
     work_dir     where intermediate files live (default: a temporary directory,
                  removed at the end); with ``resume`` a run continues there
                  from its last finished stage
@@ -53,6 +57,7 @@ class FindOptions:
     boilerplate_min_docs: int = 5
     report: bool = True
     workers: int = 0
+    memory_limit: str | None = None
     read: ReadOptions = field(default_factory=ReadOptions)
     work_dir: str | None = None
     resume: bool = False
@@ -82,8 +87,18 @@ class FindOptions:
             raise OptionError("--max-bucket must be at least 2")
         if self.workers < 0:
             raise OptionError("--workers must be 0 (all cores) or more")
+        if self.memory_limit is not None:
+            from copytrace.stages.buckets import parse_memory_limit
+
+            parse_memory_limit(self.memory_limit)  # raises a clear OptionError
         if self.resume and not self.work_dir:
             raise OptionError("--resume needs --work-dir (the directory of the interrupted run)")
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        from copytrace.stages.buckets import default_memory_limit, parse_memory_limit
+
+        return parse_memory_limit(self.memory_limit) if self.memory_limit else default_memory_limit()
 
     @property
     def n_workers(self) -> int:
@@ -96,6 +111,7 @@ class FindOptions:
         d.pop("work_dir")
         d.pop("resume")
         d.pop("workers")
+        d.pop("memory_limit")
         d.pop("report")
         d["read"] = {k: v for k, v in d["read"].items()}
         return d

@@ -40,11 +40,13 @@ from copytrace.engines.common import (
     align_chunk,
     build_tables,
 )
+from copytrace.errors import OptionError
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
 from copytrace.explain import Direction
 from copytrace.stages.align import Alignment
+from copytrace.stages.buckets import BandKeySpool, estimate_band_key_bytes, external_lsh_pairs
 from copytrace.stages.boilerplate import (
     BoilerplateOptions,
     BoilerplateResult,
@@ -170,10 +172,20 @@ class LocalEngine:
         fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
         ckpt = Checkpoints(work_dir, Checkpoints.make_key(inputs, opts.parameters()), opts.resume)
         counts: dict[str, Any] = {}
+        if opts.bands is not None and opts.rows is not None:
+            lsh = cand.LshParams(opts.bands, opts.rows)
+        else:
+            lsh = cand.optimal_params(opts.threshold, opts.num_perm)
+        memory_limit = opts.memory_limit_bytes
+        bands_dir = work_dir / "bands"
+        external = False  # LSH out of core: band keys spooled, signatures not kept
 
         # 1. read → normalize → fingerprint (streaming)
         if ckpt.has("fingerprint"):
             arrays, meta = ckpt.load("fingerprint")
+            external = bool(meta.get("lsh_external", False))
+            if external and not BandKeySpool.is_complete(bands_dir, lsh):
+                raise OptionError(f"{bands_dir}: the band-key spool of this run is incomplete; rerun without --resume")
             store = TextStore(work_dir / "texts.arrow", existing=True)
             table = store.seal()
             stats = ReadStats(**meta["read_stats"])
@@ -191,6 +203,8 @@ class LocalEngine:
             samp_h: list[np.ndarray] = []
             samp_d: list[np.ndarray] = []
             segs: list[Segments] = []
+            spool: BandKeySpool | None = None
+            sig_rows: list[int] = []  # first store row of each kept signature batch
             bp_opts = BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
             n_read = 0
             t_norm = t_fp = t_seg = 0.0
@@ -215,7 +229,19 @@ class LocalEngine:
                     t_norm += t1 - t0
                     t_fp += t2 - t1
                     t_seg += t3 - t2
-                    sigs.append(fps.signatures)
+                    if spool is not None:
+                        spool.append(np.arange(n_read, n_read + len(batch), dtype=np.int64), fps.signatures)
+                    else:
+                        sigs.append(fps.signatures)
+                        sig_rows.append(n_read)
+                        n_now = n_read + len(batch)
+                        need = n_now * opts.num_perm * 4 + estimate_band_key_bytes(n_now, lsh.bands)
+                        if need > memory_limit // 4:
+                            # from here on: band keys to disk, signatures dropped
+                            spool = BandKeySpool(bands_dir, lsh)
+                            for start, sg in zip(sig_rows, sigs):
+                                spool.append(np.arange(start, start + sg.shape[0], dtype=np.int64), sg)
+                            sigs, sig_rows = [], []
                     chashes.append(fps.content_hash)
                     ntoks.append(fps.n_tokens)
                     lengths.append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
@@ -239,7 +265,12 @@ class LocalEngine:
             def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
                 return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
 
-            signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
+            external = spool is not None
+            if spool is not None:
+                spool.close()
+                signatures = np.zeros((0, opts.num_perm), dtype=np.uint32)
+            else:
+                signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
             content_hash = cat(chashes, (0, 2), np.uint64)[order]
             n_tokens = cat(ntoks, (0,), np.int32)[order]
             length = cat(lengths, (0,), np.int64)[order]
@@ -252,7 +283,7 @@ class LocalEngine:
                 {"signatures": signatures, "content_hash": content_hash, "n_tokens": n_tokens,
                  "length": length, "order": order, "samp_hash": samp_hash, "samp_doc": samp_doc,
                  **{f"seg_{f}": getattr(segments, f) for f in ("doc", "key", "start", "end", "ntok")}},
-                {"read_stats": dataclasses.asdict(stats)},
+                {"read_stats": dataclasses.asdict(stats), "lsh_external": external},
             )
 
         # boilerplate: segments the corpus repeats around different stories
@@ -271,10 +302,6 @@ class LocalEngine:
         del segments
 
         nonempty = n_tokens > 0
-        if opts.bands is not None and opts.rows is not None:
-            lsh = cand.LshParams(opts.bands, opts.rows)
-        else:
-            lsh = cand.optimal_params(opts.threshold, opts.num_perm)
 
         if ckpt.has("verify"):
             arrays, meta = ckpt.load("verify")
@@ -288,7 +315,16 @@ class LocalEngine:
             with reporter.stage("candidates", total=3, unit="steps") as bar:
                 exact, is_head = cand.exact_groups(content_hash, nonempty)
                 bar.advance()
-                lsh_p = cand.lsh_pairs(signatures, lsh, is_head, opts.max_bucket)
+                if external:
+                    rank = np.empty(n, dtype=np.int64)
+                    rank[order] = np.arange(n, dtype=np.int64)
+                    lsh_p = external_lsh_pairs(
+                        bands_dir, rank, is_head, opts.max_bucket, db_path=work_dir / "buckets.duckdb",
+                        memory_limit=max(memory_limit // 2, 32 << 20), threads=opts.n_workers,
+                        temp_dir=work_dir / "duckdb-tmp",
+                    )
+                else:
+                    lsh_p = cand.lsh_pairs(signatures, lsh, is_head, opts.max_bucket)
                 bar.advance()
                 if opts.containment and samp_hash.shape[0]:
                     cont_p = cand.containment_pairs(
@@ -372,6 +408,7 @@ class LocalEngine:
             "engine": "local",
             "inputs": [str(x) for x in inputs],
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
+            "lsh_out_of_core": external,
             "read": stats.to_dict(),
             "counts": counts,
             "timings_s": {},
