@@ -381,6 +381,15 @@ def story_check(
     if candidates.shape[0] == 0:
         return candidates
     pos = key_docs.lookup(candidates)
+    # per segment, once: its key's entry in key_docs, and whether it is the
+    # first occurrence of its key in its document (a key counts once per document)
+    seg_kpos = key_docs.lookup(segments.key)
+    o = np.lexsort((np.arange(len(segments)), segments.key, segments.doc))
+    first_sorted = np.ones(o.shape[0], dtype=bool)
+    if o.shape[0]:
+        first_sorted[1:] = (segments.doc[o][1:] != segments.doc[o][:-1]) | (segments.key[o][1:] != segments.key[o][:-1])
+    seg_first = np.empty(o.shape[0], dtype=bool)
+    seg_first[o] = first_sorted
     verdict: dict[bytes, bool] = {}
     boiler = []
     for key, p in zip(candidates.tolist(), pos.tolist()):
@@ -389,42 +398,51 @@ def story_check(
         dset = key_docs.docs[key_docs.ptr[p]:key_docs.ptr[p + 1]]
         sig = dset.tobytes()
         if sig not in verdict:
-            verdict[sig] = _travels_alone(dset, key_docs, segments, doc_ntok, opt)
+            checked = dset[: opt.max_docs_checked]
+            lo = np.searchsorted(segments.doc, checked, side="left")
+            hi = np.searchsorted(segments.doc, checked, side="right")
+            block = _blocks(lo, hi, seg_kpos, segments.ntok, seg_first, key_docs.ptr, key_docs.docs, dset,
+                            opt.companion_overlap)
+            ntok = np.maximum(1, np.asarray([doc_ntok[d] for d in checked.tolist()], dtype=np.int64))
+            verdict[sig] = float(np.median(block / ntok)) <= opt.max_block_share
         if verdict[sig]:
             boiler.append(key)
     return np.array(boiler, dtype=np.uint64)
 
 
-def _travels_alone(dset: np.ndarray, key_docs: KeyDocs, segments: Segments, doc_ntok: np.ndarray,
-                   opt: BoilerplateOptions) -> bool:
+@nb.njit(cache=True, nogil=True)
+def _blocks(lo, hi, seg_kpos, seg_ntok, seg_first, kd_ptr, kd_docs, dset, overlap):
+    """Words of each checked document (segments ``lo[c]:hi[c]``) in segments
+    whose document set largely coincides with ``dset`` (the companion block)."""
     size = dset.shape[0]
-    checked = dset[: opt.max_docs_checked]
-    lo = np.searchsorted(segments.doc, checked, side="left")
-    hi = np.searchsorted(segments.doc, checked, side="right")
-    shares = []
-    for d, a, b in zip(checked.tolist(), lo.tolist(), hi.tolist()):
-        keys = segments.key[a:b]
-        ntok = segments.ntok[a:b]
-        # each key once per document, its first occurrence
-        _, first = np.unique(keys, return_index=True)
-        first.sort()
-        keys, ntok = keys[first], ntok[first]
-        p = key_docs.lookup(keys)
+    out = np.zeros(lo.shape[0], dtype=np.float64)
+    for c in range(lo.shape[0]):
         block = 0
-        for q, nt in zip(p.tolist(), ntok.tolist()):
-            if q < 0:
+        for s in range(lo[c], hi[c]):
+            q = seg_kpos[s]
+            if q < 0 or not seg_first[s]:
                 continue
-            other = key_docs.docs[key_docs.ptr[q]:key_docs.ptr[q + 1]]
+            other = kd_docs[kd_ptr[q]:kd_ptr[q + 1]]
             inter = _intersect_size(other, dset)
-            if inter >= opt.companion_overlap * max(other.shape[0], size):
-                block += nt
-        shares.append(block / max(1, int(doc_ntok[d])))
-    return float(np.median(shares)) <= opt.max_block_share
+            if inter >= overlap * max(other.shape[0], size):
+                block += seg_ntok[s]
+        out[c] = block
+    return out
 
 
 @nb.njit(cache=True, nogil=True)
 def _intersect_size(a, b):
-    """Common elements of two sorted unique arrays."""
+    """Common elements of two sorted unique arrays (binary search of the
+    smaller in the larger when their sizes differ a lot)."""
+    if a.shape[0] > b.shape[0]:
+        a, b = b, a
+    if a.shape[0] * 16 < b.shape[0]:
+        c = 0
+        for x in a:
+            k = np.searchsorted(b, x)
+            if k < b.shape[0] and b[k] == x:
+                c += 1
+        return c
     i = j = c = 0
     while i < a.shape[0] and j < b.shape[0]:
         if a[i] == b[j]:
