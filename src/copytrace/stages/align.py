@@ -96,6 +96,7 @@ import numba as nb
 import numpy as np
 
 from copytrace.stages.normalize import Tokens, tables, to_codepoints, tokenize
+from copytrace.stages.segment import boundaries
 
 __all__ = [
     "Passage",
@@ -387,6 +388,8 @@ _BOUNDARY_BASE = (
     # a blank line
     rf"|\n[{_SPACE}\r]*\n\s*"
 )
+# The reference definition of segment boundaries: stages/segment.py reproduces these
+# matches in a numba kernel (tests check them against each other).
 # the leading lookahead lets the scanner skip quickly to candidate characters
 _BOUNDARY = {
     "blank": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE})"),
@@ -444,8 +447,9 @@ def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray 
     if n == 0:
         z = np.zeros(0, dtype=np.int64)
         return _Segments(np.zeros((0, 2), dtype=np.int64), z, np.zeros(1, dtype=np.int64), z)
-    pat = _BOUNDARY[mode]
-    bounds = np.fromiter((m.end() for m in pat.finditer(text)), dtype=np.int64)
+    if cps is None:
+        cps = to_codepoints(text)
+    bounds = boundaries(cps, mode)
     raw_seg = np.searchsorted(bounds, tokens.starts, side="right")
     # segments that contain tokens, renumbered 0..k-1
     first = np.empty(n, dtype=bool)
@@ -460,8 +464,6 @@ def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray 
     raw_hi = edges[raw_ids + 1]
     tok_lo = tokens.starts[starts_idx].astype(np.int64)
     tok_hi = tokens.ends[tok_ptr[1:] - 1].astype(np.int64)
-    if cps is None:
-        cps = to_codepoints(text)
     spans = _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi)
     return _Segments(spans, tok_seg, tok_ptr, np.diff(tok_ptr))
 

@@ -94,8 +94,9 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from copytrace.stages.align import _BOUNDARY, _segment_spans
+from copytrace.stages.align import _segment_spans
 from copytrace.stages.normalize import TokenBatch, _mix64, to_codepoints, tokenize_batch
+from copytrace.stages.segment import boundaries
 
 __all__ = [
     "BoilerplateOptions",
@@ -276,7 +277,8 @@ def segment_batch(
     text_off = np.zeros(n, dtype=np.int64)
     np.cumsum(lengths[:-1] + len(_JOIN), out=text_off[1:])
     joined = _JOIN.join(texts)
-    bounds = np.array([m.end() for m in _BOUNDARY["capital"].finditer(joined)], dtype=np.int64)
+    cps = to_codepoints(joined)
+    bounds = boundaries(cps, "capital")
     tok_doc = np.repeat(np.arange(n, dtype=np.int64), n_tok)
     g_starts = tokens.starts.astype(np.int64) + text_off[tok_doc]
     g_ends = tokens.ends.astype(np.int64) + text_off[tok_doc]
@@ -295,7 +297,7 @@ def segment_batch(
     # a segment's raw extent stays inside its own text
     raw_lo = np.maximum(edges[raw_ids], text_off[seg_doc])
     raw_hi = np.minimum(edges[raw_ids + 1], text_off[seg_doc] + lengths[seg_doc])
-    spans = _segment_spans(to_codepoints(joined), raw_lo, raw_hi, g_starts[starts_idx], g_ends[tok_ptr[1:] - 1])
+    spans = _segment_spans(cps, raw_lo, raw_hi, g_starts[starts_idx], g_ends[tok_ptr[1:] - 1])
     keys = _segment_keys(tokens.hashes, tok_ptr)
     keep = ntok >= opt.min_words
     base = text_off[seg_doc]
