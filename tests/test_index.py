@@ -186,3 +186,124 @@ def test_cli_index_commands(tmp_path, docs):
     assert out.exit_code == 2 and "copytrace: error:" in out.output
     out = r.invoke(index_group, ["stats", str(tmp_path / "none.duckdb")])
     assert out.exit_code == 2 and "no index" in out.output
+
+
+# -- the in-memory candidate tables (index/memory.py) ----------------------------------------------
+def _answers(idx: Index, texts: list[str], **kw) -> list[list[dict]]:
+    return [[m.to_dict() for m in idx.query(t, limit=None, **kw)] for t in texts]
+
+
+def _same_as_sql(idx: Index, texts: list[str]) -> list[list[dict]]:
+    """Query answers from the in-memory tables, checked equal to those of the SQL tables."""
+    assert idx.memory
+    mem = _answers(idx, texts)
+    idx.memory = False
+    try:
+        sql = _answers(idx, texts)
+    finally:
+        idx.memory = True
+    assert mem == sql
+    return mem
+
+
+def test_memory_tables_follow_adds_removes_and_replaces(tmp_path, docs):
+    from copytrace.index.memory import Snapshot
+
+    texts = [d["text"] for d in docs] + [docs[0]["text"][: len(docs[0]["text"]) // 2]]
+    db = tmp_path / "m.duckdb"
+    with Index.create(db, threshold=0.4) as idx:
+        assert _answers(idx, texts[:2]) == [[], []]
+        assert isinstance(idx._snap, Snapshot)  # loaded by the first query, then kept up to date
+        for lo in range(0, len(docs), 3):  # many small adds: many segments, merged as they go
+            idx.add(docs[lo:lo + 3])
+            _same_as_sql(idx, texts[::7])
+        assert len(idx._snap.segments) < len(docs) // 3
+        full = _same_as_sql(idx, texts)
+        assert sum(map(len, full)) > len(docs)
+        # remove the most recently added document, then add another: its seq must not come back
+        last = docs[-1]
+        assert idx.remove([last["id"]]) == 1
+        idx.add([{"id": "newcomer", "text": docs[1]["text"] + " and one more sentence here for good measure"}])
+        got = _same_as_sql(idx, texts)
+        assert all(m["doc_id"] != last["id"] for ms in got for m in ms)
+        assert any(m["doc_id"] == "newcomer" for m in got[1])
+        # replace changes the text behind an id
+        idx.add([{"id": docs[2]["id"], "text": docs[3]["text"]}], on_duplicate="replace")
+        got = _same_as_sql(idx, texts)
+        assert any(m["doc_id"] == docs[2]["id"] for m in got[3])
+        # remove most documents: dead rows are compacted away
+        gone = [d["id"] for d in docs[: len(docs) * 3 // 4]]
+        idx.remove(gone)
+        assert idx._snap.dead_rows * 4 <= idx._snap.n_rows
+        got = _same_as_sql(idx, texts)
+        assert all(m["doc_id"] not in set(gone) for ms in got for m in ms)
+        # a failed add leaves the in-memory tables as they were
+        before = idx._snap
+
+        def boom() -> None:
+            raise RuntimeError("boom")
+
+        idx._before_commit = boom
+        with pytest.raises(RuntimeError):
+            idx.add(docs[:5])
+        del idx._before_commit
+        assert idx._snap is before
+        final = _same_as_sql(idx, texts)
+    with Index(db) as fresh:  # a new process-like open loads the same state from the file
+        assert _answers(fresh, texts) == final
+        assert fresh.query(texts[0], exclude=[docs[0]["id"]], limit=None) == [
+            m for m in fresh.query(texts[0], limit=None) if m.doc_id != docs[0]["id"]]
+
+
+def test_memory_tables_under_concurrent_writes(tmp_path, docs):
+    import threading
+
+    texts = [d["text"] for d in docs]
+    db = tmp_path / "c.duckdb"
+    errors: list[BaseException] = []
+    with Index.create(db) as idx:
+        idx.add(docs[: len(docs) // 2])
+        idx.query(texts[0])
+
+        def writer(w: int) -> None:
+            try:
+                for i, d in enumerate(docs):
+                    if i % 3 == w:
+                        idx.add([{"id": f"{d['id']}-w{w}", "text": d["text"] + f" writer {w}"}])
+                        if i % 2:
+                            idx.remove([f"{d['id']}-w{w}"])
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        def reader(k: int) -> None:
+            try:
+                for i in range(15):
+                    ms = idx.query(texts[(k * 5 + i) % len(texts)], limit=None)
+                    assert len({m.doc_id for m in ms}) == len(ms)
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+        threads += [threading.Thread(target=reader, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        expected_ids = {d["id"] for d in docs[: len(docs) // 2]} | {
+            f"{d['id']}-w{i % 3}" for i, d in enumerate(docs) if not i % 2}
+        assert set(idx.ids()) == expected_ids
+        final = _same_as_sql(idx, texts)
+    with Index(db) as fresh:
+        assert _answers(fresh, texts) == final
+
+
+def test_expand_ranges():
+    import numpy as np
+
+    from copytrace.index.memory import expand_ranges
+
+    pos, which = expand_ranges(np.array([3, 7, 7, 0]), np.array([5, 7, 9, 1]))
+    assert pos.tolist() == [3, 4, 7, 8, 0] and which.tolist() == [0, 0, 2, 2, 3]
+    pos, which = expand_ranges(np.array([1]), np.array([1]))
+    assert pos.shape == which.shape == (0,)

@@ -55,6 +55,7 @@ import json
 import math
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -64,6 +65,7 @@ import pyarrow as pa
 
 from copytrace import __version__
 from copytrace.errors import CopytraceError, OptionError
+from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
 from copytrace.stages.align import Passage, align
 from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, shingle_sets_batch
@@ -71,7 +73,7 @@ from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import Document
 from copytrace.stages.verify import verify_pairs
 
-__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "SCHEMA_VERSION"]
+__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "SCHEMA_VERSION", "verify_rows"]
 
 SCHEMA_VERSION = 1
 MIN_SHARED = 2  # as candidates.containment_pairs
@@ -232,6 +234,9 @@ class Index:
         seed: int = 42,
         sample_rate: int = 8,
         max_df: int = 64,
+        memory: bool = True,
+        db_threads: int | None = 1,
+        workers: int = 0,
     ) -> None:
         import duckdb
 
@@ -245,11 +250,21 @@ class Index:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as e:
             raise IndexStoreError(f"{self.path}: cannot open the index: {e}") from None
+        if db_threads is not None:
+            # point lookups and small batches: DuckDB's parallel scheduling costs more than it gains
+            self._con.execute(f"SET threads = {int(db_threads)}")
         self.read_only = read_only
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[Any] = []
         self._cursors_lock = threading.Lock()
+        self.memory = memory
+        self._snap: Snapshot | None = None  # in-memory candidate tables (memory.py), loaded at the first query
+        self._seq_floor = 0  # the next seq is at least this (seqs are never reused in this process)
+        self._pool: Any = None
+        self.workers = workers
+        if workers < 0:
+            raise OptionError(f"workers must be >= 0, got {workers}")
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "meta" not in tables:
             if tables:
@@ -265,6 +280,17 @@ class Index:
                                   f" (this copytrace reads {SCHEMA_VERSION})")
         self.fp_params = FingerprintParams(self.params["ngram"], self.params["num_perm"], self.params["seed"])
         self.lsh = cand.LshParams(self.params["bands"], self.params["rows"])
+        if workers:
+            self._start_workers(workers)
+
+    def _start_workers(self, n: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, wait
+
+        # spawn, never fork: this process holds DuckDB and threads
+        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        wait([pool.submit(_worker_ready) for _ in range(n)])
+        self._pool = pool
 
     @classmethod
     def create(cls, path: str | os.PathLike, **params: Any) -> "Index":
@@ -304,6 +330,9 @@ class Index:
         return cur
 
     def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         with self._cursors_lock:
             for c in self._cursors:
                 try:
@@ -334,23 +363,55 @@ class Index:
         with self._write_lock:
             con = self._con
             con.execute("BEGIN")
+            delta: list[Any] = []
             try:
                 seen: set[str] = set()
                 next_seq = int(con.execute("SELECT coalesce(max(seq), -1) + 1 FROM documents").fetchall()[0][0])
+                # never reuse a seq in this process: the in-memory tables may still hold a removed document's rows
+                next_seq = max(next_seq, self._seq_floor)
                 for chunk in _chunks((_as_doc(d) for d in docs), ADD_CHUNK):
-                    next_seq = self._add_chunk(chunk, res, seen, on_duplicate, next_seq)
+                    next_seq = self._add_chunk(chunk, res, seen, on_duplicate, next_seq, delta)
                 self._before_commit()
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            self._seq_floor = next_seq
+            self._apply(delta)
         return res
+
+    def _apply(self, delta: list[Any]) -> None:
+        """Publish a committed write to the in-memory tables (caller holds the write lock).
+
+        ``delta``: ``("remove", seqs)`` and ``("add", segment, seqs, n_samples)`` in order."""
+        snap = self._snap
+        if snap is None or not delta:
+            return
+        try:
+            for op in delta:
+                if op[0] == "remove":
+                    snap = snap.with_removed(op[1])
+                else:
+                    snap = snap.with_added(op[1], op[2], op[3], op[4])
+        except BaseException:
+            self._snap = None  # reloaded from the database at the next query
+            raise
+        self._snap = snap
+
+    def _snapshot(self) -> Snapshot:
+        snap = self._snap
+        if snap is None:
+            with self._write_lock:  # no write can commit while the tables are read
+                snap = self._snap
+                if snap is None:
+                    snap = self._snap = load_snapshot(self._con, self.lsh.bands)
+        return snap
 
     def _before_commit(self) -> None:
         """Test hook: runs inside the add transaction just before COMMIT."""
 
     def _add_chunk(self, chunk: list[Document], res: AddResult, seen: set[str], on_duplicate: str,
-                   next_seq: int) -> int:
+                   next_seq: int, delta: list[Any]) -> int:
         con = self._con
         keep: list[Document] = []
         if on_duplicate == "replace":
@@ -383,6 +444,7 @@ class Index:
             if on_duplicate == "replace":
                 old = [int(s) for _, s in existing]
                 self._delete_seqs(old)
+                delta.append(("remove", old))
                 res.replaced += len({i for i, _ in existing})
                 res.added -= len({i for i, _ in existing})
             else:
@@ -430,6 +492,12 @@ class Index:
                 con.execute(f"INSERT INTO {table} SELECT * FROM {name}")
             finally:
                 con.unregister(name)
+        if self._snap is not None:
+            delta.append(("add", Segment.build(
+                keys.reshape(-1), np.repeat(np.arange(bands, dtype=np.uint16), nonempty.shape[0]),
+                np.tile(seqs[nonempty], bands), fps.sample_hashes.astype(np.uint64), seqs[fps.sample_docs],
+                fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
+                doc_rows(fps.n_tokens, n_samples, bands)))
         res.added += n
         return next_seq + n
 
@@ -463,6 +531,8 @@ class Index:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            if seqs:
+                self._apply([("remove", seqs)])
         return len(seqs)
 
     # -- reading --------------------------------------------------------------------------------
@@ -534,6 +604,28 @@ class Index:
         if excl:
             excl_seqs = {int(r[0]) for r in cur.execute(
                 "SELECT seq FROM documents WHERE id = ANY(?)", [excl]).fetchall()}
+        if self.memory:
+            cands = self._candidates_memory(fps, threshold, excl_seqs)
+        else:
+            cands = self._candidates_sql(cur, fps, threshold, excl_seqs)
+        if not cands:
+            return []
+        return self._verify(cur, text, sorted(cands), threshold, limit, with_passages)
+
+    def _candidates_memory(self, fps: Any, threshold: float, excl_seqs: set[int]) -> set[int]:
+        snap = self._snapshot()
+        ha, hb = int(fps.content_hash[0, 0]), int(fps.content_hash[0, 1])
+        parts = [snap.exact(ha, hb), snap.band_candidates(cand.band_keys(fps.signatures, self.lsh)[:, 0])]
+        qh = np.unique(fps.sample_hashes)
+        if qh.shape[0]:
+            excl = np.fromiter(excl_seqs, np.int64, len(excl_seqs))
+            parts.append(containment_candidates(snap, qh.astype(np.uint64), excl, threshold,
+                                                int(self.params["max_df"]), MIN_SHARED))
+        cands = set(np.unique(np.concatenate(parts)).tolist())
+        return cands - excl_seqs
+
+    def _candidates_sql(self, cur: Any, fps: Any, threshold: float, excl_seqs: set[int]) -> set[int]:
+        """The candidates from the DuckDB tables (``memory=False``; the reference for the in-memory path)."""
         cands: set[int] = set()
         # exact duplicates
         ha, hb = int(fps.content_hash[0, 0]), int(fps.content_hash[0, 1])
@@ -571,30 +663,66 @@ class Index:
                         need = 1 if smaller < 2 * MIN_SHARED else MIN_SHARED
                         if s >= need and s >= math.ceil(threshold / 2.0 * smaller):
                             cands.add(d)
-        cands -= excl_seqs
-        if not cands:
-            return []
-        rows = cur.execute("SELECT seq, id, text, source, date, n_tokens FROM documents WHERE seq = ANY(?)",
-                           [sorted(cands)]).fetchall()
-        rows = [r for r in rows if r[5] > 0]
+        return cands - excl_seqs
+
+    def _verify(self, cur: Any, text: str, cands: list[int], threshold: float, limit: int | None,
+                with_passages: bool) -> list[Match]:
+        # a literal IN list (ints only) plans faster than `= ANY(?)` with a list parameter
+        rows = cur.execute("SELECT seq, id, text, source, date, n_tokens FROM documents WHERE seq IN ("
+                           + ",".join(str(int(c)) for c in cands) + ")").fetchall()
+        rows = [r[1:5] for r in rows if r[5] > 0]
         if not rows:
             return []
-        all_toks = tokenize_batch([text] + [r[2] for r in rows])
-        values, starts, sizes = _shingle_sets(all_toks, self.params["ngram"])
-        pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
-        v = verify_pairs(pairs, values, starts, sizes, threshold)
-        out: list[Match] = []
-        for k in range(len(v)):
-            j = int(v.b[k])
-            row = rows[j - 1]
-            cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
-            sim = max(cq, cd)
-            passages: list[Passage] = []
-            if with_passages:
-                al = align(text, row[2], tokens_a=all_toks.doc(0), tokens_b=all_toks.doc(j))
-                passages = list(al.passages)
-                sim = max(sim, al.coverage_a, al.coverage_b)
-            out.append(Match(row[1], round(float(sim), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
-                             round(cd, 6), passages, row[3], row[4]))
-        out.sort(key=lambda m: (-m.similarity, m.doc_id))
-        return out if limit is None else out[:limit]
+        pool = self._pool
+        if pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                return pool.submit(verify_rows, text, rows, threshold, self.params["ngram"], limit,
+                                   with_passages).result()
+            except BrokenProcessPool:  # a worker died (killed?): go on without the pool
+                warnings.warn("copytrace index: a query worker process died; querying in-process from now on",
+                              RuntimeWarning, stacklevel=2)
+                self._pool = None
+                self.workers = 0
+                pool.shutdown(wait=False, cancel_futures=True)
+        return verify_rows(text, rows, threshold, self.params["ngram"], limit, with_passages)
+
+
+def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
+                limit: int | None, with_passages: bool) -> list[Match]:
+    """Verify candidate documents ``rows`` (id, text, source, date; each with tokens) against the
+    query ``text`` exactly and align the passages: the CPU-bound end of a query, a pure function
+    (run in a worker process with ``Index(workers=...)``)."""
+    all_toks = tokenize_batch([text] + [r[1] for r in rows])
+    values, starts, sizes = _shingle_sets(all_toks, ngram)
+    pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
+    v = verify_pairs(pairs, values, starts, sizes, threshold)
+    out: list[Match] = []
+    for k in range(len(v)):
+        j = int(v.b[k])
+        row = rows[j - 1]
+        cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
+        sim = max(cq, cd)
+        passages: list[Passage] = []
+        if with_passages:
+            al = align(text, row[1], tokens_a=all_toks.doc(0), tokens_b=all_toks.doc(j))
+            passages = list(al.passages)
+            sim = max(sim, al.coverage_a, al.coverage_b)
+        out.append(Match(row[0], round(float(sim), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
+                         round(cd, 6), passages, row[2], row[3]))
+    out.sort(key=lambda m: (-m.similarity, m.doc_id))
+    return out if limit is None else out[:limit]
+
+
+def _worker_init() -> None:
+    """Query worker process: single-threaded kernels (one query is one small batch), loaded now."""
+    import numba
+
+    numba.set_num_threads(1)
+    t = "Worker processes load the kernels of copytrace before the first query arrives. " * 3
+    verify_rows(t, [("w", t, None, None)], 0.5, 5, None, True)
+
+
+def _worker_ready() -> bool:
+    return True

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from typing import Any
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -51,6 +53,17 @@ __all__ = ["create_app", "MAX_BODY_BYTES", "MAX_BATCH", "API_KEY_ENV"]
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 1000
 API_KEY_ENV = "COPYTRACE_API_KEY"
+
+
+def default_workers() -> int:
+    """Query worker processes by default: one CPU is left to the server process."""
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+def default_query_threads(workers: int) -> int:
+    """Queries in flight by default: two per worker process (one being verified/aligned there
+    while the server process finds the next one's candidates), two without workers."""
+    return 2 * max(1, workers)
 
 
 class DocumentIn(BaseModel):
@@ -139,8 +152,14 @@ def create_app(
     api_key: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_batch: int = MAX_BATCH,
+    query_threads: int | None = None,
 ) -> FastAPI:
-    """The FastAPI application serving ``index`` (an Index or the path of one)."""
+    """The FastAPI application serving ``index`` (an Index or the path of one).
+
+    ``query_threads``: queries in flight at once (default
+    :func:`default_query_threads` of the index's worker processes); the others
+    wait in arrival order (a FIFO bound instead of the whole thread pool
+    contending for the GIL, which stretches the long queries)."""
     idx = index if isinstance(index, Index) else Index(index)
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV) or None
@@ -195,10 +214,17 @@ def create_app(
         res = idx.add(docs, on_duplicate="replace" if replace else "skip")
         return res.to_dict()
 
-    @app.post("/query")
-    def query(req: QueryRequest) -> dict[str, Any]:
+    limiter = anyio.CapacityLimiter(query_threads or default_query_threads(idx.workers))
+
+    def run_query(req: QueryRequest) -> JSONResponse:
+        _single_threaded_kernels()
         matches = idx.query(req.text, threshold=req.threshold, limit=req.limit, with_passages=req.passages)
-        return {"matches": [m.to_dict() for m in matches]}
+        # plain JSON types already: skip FastAPI's recursive jsonable_encoder
+        return JSONResponse({"matches": [m.to_dict() for m in matches]})
+
+    @app.post("/query")
+    async def query(req: QueryRequest) -> JSONResponse:
+        return await anyio.to_thread.run_sync(run_query, req, limiter=limiter)
 
     @app.get("/documents/{doc_id:path}")
     def get_document(doc_id: str) -> dict[str, Any]:
@@ -224,19 +250,34 @@ def create_app(
     return app
 
 
+_tls = threading.local()
+
+
+def _single_threaded_kernels() -> None:
+    """One query is one document: numba's parallel kernels only add scheduling (and, with
+    several query threads, oversubscribe the CPUs); ``set_num_threads`` is per thread."""
+    if not getattr(_tls, "done", False):
+        import numba
+
+        numba.set_num_threads(1)
+        _tls.done = True
+
+
 def warm_up(idx: Index) -> None:
     """Compile/load the numba kernels before serving the first request."""
     idx.query("warm up the kernels of copytrace before the first request arrives here", limit=1)
 
 
 def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          log_level: str = "warning") -> None:
-    """Run the service on ``path`` until interrupted (one process)."""
+          log_level: str = "warning", workers: int | None = None, query_threads: int | None = None) -> None:
+    """Run the service on ``path`` until interrupted: one server process (the only one that
+    opens the DuckDB file) and ``workers`` query worker processes (default
+    :func:`default_workers`; 0: none) that verify and align the candidates."""
     import uvicorn
 
-    idx = Index(path)
+    idx = Index(path, workers=default_workers() if workers is None else workers)
     warm_up(idx)
-    app = create_app(idx, api_key=api_key)
+    app = create_app(idx, api_key=api_key, query_threads=query_threads)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
     finally:

@@ -87,6 +87,7 @@ newsletter box appears in dozens.  Lower it for small corpora.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -603,9 +604,17 @@ def mask_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
     kept): same length, same offsets."""
     if not spans:
         return text
-    chars = list(text)
-    for s, e in spans:
-        for i in range(max(0, s), min(len(chars), e)):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
+    parts = []
+    pos = 0
+    for s, e in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+        s = max(s, pos)
+        if e <= s:
+            continue
+        parts.append(text[pos:s])
+        parts.append(_NOT_NEWLINE.sub(" ", text[s:e]))
+        pos = e
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+_NOT_NEWLINE = re.compile(r"[^\n]")
