@@ -406,7 +406,7 @@ def story_check(
             hi = np.searchsorted(segments.doc, checked, side="right")
             block = _blocks(lo, hi, seg_kpos, segments.ntok, seg_first, key_docs.ptr, key_docs.docs, dset,
                             opt.companion_overlap)
-            ntok = np.maximum(1, np.asarray([doc_ntok[d] for d in checked.tolist()], dtype=np.int64))
+            ntok = np.maximum(1, doc_ntok[checked].astype(np.int64))
             verdict[sig] = float(np.median(block / ntok)) <= opt.max_block_share
         if verdict[sig]:
             boiler.append(key)
