@@ -7,7 +7,8 @@ For each size it generates one corpus with ``syndicate.py`` (ground truth
 known), then runs every tool in its own subprocess (so its peak RSS is its
 own) and scores the clusters with ``quality.py``:
 
-* ``copytrace``          ``copytrace find --no-align`` at the threshold/shingles below;
+* ``copytrace``          ``copytrace find --no-align --no-report`` at the threshold/shingles below
+                         (and ``--memory-limit`` when given);
 * ``copytrace+align``    the same with passage alignment on (its extra cost);
 * ``datasketch``         MinHash + MinHashLSH, at copytrace's threshold and shingles
                          (``update_batch``, candidates kept when the MinHash estimate
@@ -131,10 +132,13 @@ def run_rensa(path: Path, out: Path, threshold: float, ngram: int, num_perm: int
     _write_clusters(ids, _lsh_edges(mh, lsh, threshold), out)
 
 
-def run_copytrace(path: Path, out: Path, threshold: float, ngram: int, num_perm: int, align: bool) -> None:
+def run_copytrace(path: Path, out: Path, threshold: float, ngram: int, num_perm: int, align: bool,
+                  memory_limit: str | None = None) -> None:
     import copytrace
 
-    copytrace.find(path, out, threshold=threshold, ngram=ngram, num_perm=num_perm, align=align, progress=False)
+    # dedup against dedup: no report.html (the +align row adds alignment's cost)
+    copytrace.find(path, out, threshold=threshold, ngram=ngram, num_perm=num_perm, align=align, report=False,
+                   memory_limit=memory_limit, progress=False)
 
 
 def run_text_dedup(path: Path, out: Path, threshold: float, ngram: int, num_perm: int) -> None:
@@ -163,9 +167,9 @@ def _run_tool(args: argparse.Namespace) -> None:
     path, out = Path(args.input), Path(args.out)
     t, n, p = args.threshold, args.ngram, args.num_perm
     if args.run == "copytrace":
-        run_copytrace(path, out, t, n, p, align=False)
+        run_copytrace(path, out, t, n, p, align=False, memory_limit=args.memory_limit)
     elif args.run == "copytrace+align":
-        run_copytrace(path, out, t, n, p, align=True)
+        run_copytrace(path, out, t, n, p, align=True, memory_limit=args.memory_limit)
     elif args.run == "datasketch":
         run_datasketch(path, out, t, n, p)
     elif args.run == "datasketch(defaults)":
@@ -186,6 +190,8 @@ def _run_tool(args: argparse.Namespace) -> None:
 def measure(tool: str, corpus: Path, out: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--run", tool, "--input", str(corpus), "--out", str(out),
            "--threshold", str(args.threshold), "--ngram", str(args.ngram), "--num-perm", str(args.num_perm)]
+    if args.memory_limit:
+        cmd += ["--memory-limit", args.memory_limit]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -215,6 +221,7 @@ def main() -> None:
     ap.add_argument("--peers", default="rensa,datasketch,text-dedup")
     ap.add_argument("--edit-strength", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--memory-limit", default=None, help="copytrace's --memory-limit (e.g. 4GB)")
     ap.add_argument("--work", default=None, help="where corpora and outputs go (default: a temporary directory)")
     ap.add_argument("--run", help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
