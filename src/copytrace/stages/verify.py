@@ -11,8 +11,11 @@ For each pair (a, b):
 * ``jaccard`` = |A ∩ B| / |A ∪ B| over distinct word n-gram shingles;
 * ``containment_a_in_b`` = |A ∩ B| / |A| (how much of A is found in B), and
   ``containment_b_in_a`` likewise;
-* a pair is kept when ``max(jaccard, containment_a_in_b, containment_b_in_a)
-  >= threshold`` — a short copy inside a long document is a copy.
+* a pair is kept when ``jaccard >= threshold``, or when a containment either
+  way is ``>= threshold`` and the two share at least ``MIN_CONTAINED`` (3)
+  shingles — a short copy inside a long document is a copy, but one or two
+  shared n-grams (what is left of a tiny text once its boilerplate is
+  masked: a site name, a table row) are not evidence of copying.
 
 The measures are *exact* over the shingle sets (the MinHash estimate only
 chooses the candidates), so verification never lets LSH noise through.
@@ -26,7 +29,9 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-__all__ = ["VerifiedPairs", "pair_stats", "verify_pairs", "estimate_jaccard", "set_stats"]
+MIN_CONTAINED = 3
+
+__all__ = ["MIN_CONTAINED", "VerifiedPairs", "pair_stats", "verify_pairs", "estimate_jaccard", "set_stats"]
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,10 @@ def pair_stats(
     """Exact (jaccard, containment_a_in_b, containment_b_in_a) for pairs of
     documents whose shingle sets are laid out in ``values/starts/sizes``."""
     inter = _pair_stats_kernel(values, starts, sizes, pa, pb).astype(np.float64)
-    na = sizes[pa].astype(np.float64)
-    nb_ = sizes[pb].astype(np.float64)
+    return _measures(inter, sizes[pa].astype(np.float64), sizes[pb].astype(np.float64))
+
+
+def _measures(inter: np.ndarray, na: np.ndarray, nb_: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     union = na + nb_ - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         jac = np.where(union > 0, inter / union, 0.0)
@@ -145,8 +152,10 @@ def verify_pairs(
         return VerifiedPairs.empty()
     pa = np.ascontiguousarray(pairs[:, 0])
     pb = np.ascontiguousarray(pairs[:, 1])
-    jac, cab, cba = pair_stats(values, starts, sizes, pa, pb)
-    keep = np.maximum(jac, np.maximum(cab, cba)) >= threshold - 1e-12
+    inter = _pair_stats_kernel(values, starts, sizes, pa, pb)
+    jac, cab, cba = _measures(inter.astype(np.float64), sizes[pa].astype(np.float64), sizes[pb].astype(np.float64))
+    t = threshold - 1e-12
+    keep = (jac >= t) | ((np.maximum(cab, cba) >= t) & (inter >= MIN_CONTAINED))
     return VerifiedPairs(pa[keep], pb[keep], jac[keep], cab[keep], cba[keep])
 
 
