@@ -186,3 +186,28 @@ def test_concurrent_writers_and_readers(server, corpus):
     again = [{"id": f"w{w}-{i}", "text": "x y z"} for w in range(n_writers) for i in range(per_writer)]
     r = c.post("/documents", json={"documents": again}, headers=W)
     assert r.json()["added"] == 0 and r.json()["skipped"] == {"duplicate_id": n_writers * per_writer}
+
+
+def test_queries_follow_adds_replaces_and_deletes(server, corpus):
+    """The server answers from in-memory tables loaded at start: every committed write shows."""
+    c = httpx.Client(base_url=server, timeout=30)
+    base = corpus[1]["text"]
+    text = "An entirely new story about the harbour authority. " + base[::-1]
+    q = {"text": text, "limit": 1000, "passages": True}
+    assert all(m["doc_id"] != "fresh-1" for m in c.post("/query", json=q).json()["matches"])
+    assert c.post("/documents", json={"documents": [{"id": "fresh-1", "text": text}]}, headers=W).json()["added"] == 1
+    ms = c.post("/query", json=q).json()["matches"]
+    assert ms[0]["doc_id"] == "fresh-1" and ms[0]["similarity"] == 1.0 and ms[0]["passages"]
+    other = "Nothing like it: " + corpus[2]["text"]
+    r = c.post("/documents?replace=true", json={"documents": [{"id": "fresh-1", "text": other}]}, headers=W)
+    assert r.json()["replaced"] == 1
+    assert all(m["doc_id"] != "fresh-1" for m in c.post("/query", json=q).json()["matches"])
+    ms = c.post("/query", json={"text": other, "limit": 1000}).json()["matches"]
+    assert any(m["doc_id"] == "fresh-1" and m["similarity"] == 1.0 for m in ms)
+    assert c.delete("/documents/fresh-1", headers=W).json() == {"removed": 1}
+    ms = c.post("/query", json={"text": other, "limit": 1000}).json()["matches"]
+    assert all(m["doc_id"] != "fresh-1" for m in ms)
+    # added again under the same id: a new internal seq, found again
+    assert c.post("/documents", json={"documents": [{"id": "fresh-1", "text": text}]}, headers=W).json()["added"] == 1
+    assert c.post("/query", json=q).json()["matches"][0]["doc_id"] == "fresh-1"
+    assert c.delete("/documents/fresh-1", headers=W).status_code == 200

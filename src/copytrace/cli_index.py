@@ -199,12 +199,9 @@ def remove_cmd(db: str, ids: tuple[str, ...]) -> None:
 @click.option("--api-key", default=None, envvar="COPYTRACE_API_KEY", show_envvar=True,
               help="Require this key for writes (X-API-Key or Authorization: Bearer).")
 @click.option("--create", is_flag=True, help="Create DB (default parameters) when it does not exist.")
-@click.option("--workers", default=None, type=click.IntRange(min=0), envvar="COPYTRACE_WORKERS", show_envvar=True,
-              help="Query worker processes that verify and align candidates (default: CPUs - 1, at least 1; "
-                   "0: in the server process).")
 @click.option("--query-threads", default=None, type=click.IntRange(min=1), envvar="COPYTRACE_QUERY_THREADS",
-              show_envvar=True, help="Queries in flight at once; others wait in order (default: 2 per worker).")
-def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool, workers: int | None,
+              show_envvar=True, help="Queries computed at once; others wait in arrival order (default: 2).")
+def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool,
               query_threads: int | None) -> None:
     """Serve DB over HTTP: POST /documents, POST /query, GET /documents/{id}, a page at /, docs at /docs."""
 
@@ -216,6 +213,6 @@ def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool, 
             Index.create(db).close()
         click.echo(f"copytrace: serving {os.path.abspath(db)} on http://{host}:{port}/ "
                    f"(writes {'need the API key' if api_key else 'are open'})", err=True)
-        serve(db, host=host, port=port, api_key=api_key, workers=workers, query_threads=query_threads)
+        serve(db, host=host, port=port, api_key=api_key, query_threads=query_threads)
 
     _run(body)

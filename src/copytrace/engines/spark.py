@@ -90,6 +90,11 @@ def spark_session(master: str | None = None, partitions: int | None = None) -> A
     )
     if partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    if (master or DEFAULT_MASTER).startswith("local"):
+        # no web UI (its server's start-up), and Python workers forked from a daemon that has the
+        # stages imported already (see _daemon; on a cluster the executors' default daemon is kept)
+        builder = builder.config("spark.ui.enabled", "false").config(
+            "spark.python.daemon.module", "copytrace.engines.spark")
     try:
         spark = builder.getOrCreate()
     except Exception as e:  # no Java, a bad master URL...
@@ -108,34 +113,42 @@ READ_SCHEMA = (
 )
 
 
-def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions) -> Iterator[pa.RecordBatch]:
+def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
+                plan: dict[str, list[tuple[int, FileSpec]]]) -> Iterator[pa.RecordBatch]:
+    """Parse each file of ``(path, content)`` rows; ``plan``: path -> its (file index, spec) in the
+    inputs (an input given twice is read twice); a path not in it is not an input (the driver then
+    reports the input as unread)."""
     from copytrace.stages.read import read_file_bytes
 
     for rb in batches:
-        cols = rb.to_pydict()
-        for content, idx, fmt, display, gz, doc_id in zip(
-            cols["content"], cols["file_idx"], cols["fmt"], cols["display"], cols["gz"], cols["txt_id"]
-        ):
-            recs = read_file_bytes(content, FileSpec(fmt, display, gz, doc_id), ropts)
-            out: dict[str, list] = {k: [] for k in (
-                "file_idx", "ordinal", "kind", "doc_id", "text", "source", "date", "origin", "reason",
-                "message", "err_file", "err_line")}
-            for r in recs:
-                d = r.doc
-                e = r.error
-                out["file_idx"].append(idx)
-                out["ordinal"].append(r.ordinal)
-                out["kind"].append(r.kind)
-                out["doc_id"].append(d.doc_id if d else None)
-                out["text"].append(d.text if d else None)
-                out["source"].append(d.source if d else None)
-                out["date"].append(d.date if d else None)
-                out["origin"].append(d.origin if d else None)
-                out["reason"].append(r.reason)
-                out["message"].append(r.message if e is None else e.message)
-                out["err_file"].append(e.file if e else None)
-                out["err_line"].append(e.line if e else None)
-            yield pa.RecordBatch.from_pydict(out, schema=_arrow_schema(READ_SCHEMA))
+        paths = rb.column("path").to_pylist()
+        contents = rb.column("content")
+        for pos, path in enumerate(paths):
+            for idx, spec in plan.get(path, ()):
+                yield _file_events(idx, read_file_bytes(contents[pos].as_py(), spec, ropts))
+
+
+def _file_events(idx: int, recs: Any) -> pa.RecordBatch:
+    """The read events of one file, after a marker row (the driver checks that every input was read)."""
+    out: dict[str, list] = {name: [None] for name in (
+        "doc_id", "text", "source", "date", "origin", "reason", "message", "err_file", "err_line")}
+    out.update(file_idx=[idx], ordinal=[-1], kind=["file"])
+    for r in recs:
+        d = r.doc
+        e = r.error
+        out["file_idx"].append(idx)
+        out["ordinal"].append(r.ordinal)
+        out["kind"].append(r.kind)
+        out["doc_id"].append(d.doc_id if d else None)
+        out["text"].append(d.text if d else None)
+        out["source"].append(d.source if d else None)
+        out["date"].append(d.date if d else None)
+        out["origin"].append(d.origin if d else None)
+        out["reason"].append(r.reason)
+        out["message"].append(r.message if e is None else e.message)
+        out["err_file"].append(e.file if e else None)
+        out["err_line"].append(e.line if e else None)
+    return pa.RecordBatch.from_pydict(out, schema=_arrow_schema(READ_SCHEMA))
 
 
 _SCHEMAS: dict[str, pa.Schema] = {}
@@ -425,35 +438,44 @@ class SparkEngine:
         with reporter.stage("read", total=1, unit="") as bar:
             plan = self._plan(spark, inputs)
             stats.files = len(plan)
-            plan_df = spark.createDataFrame(
-                [(p, i, s.fmt, s.display, s.gz, s.doc_id) for i, (p, s) in enumerate(plan)],
-                "path string, file_idx int, fmt string, display string, gz boolean, txt_id string",
-            )
-            raw = spark.read.format("binaryFile").load([p for p, _ in plan]).select("path", "content")
-            files = raw.join(F.broadcast(plan_df), "path")
-            n_found = files.count()
-            if n_found != len(plan):
-                got = {r.path for r in files.select("path").collect()}
-                missing = [p for p, _ in plan if p not in got]
-                raise InputError(missing[0] if missing else str(inputs[0]), "could not be read by Spark")
+            plan_map: dict[str, list[tuple[int, FileSpec]]] = {}
+            for i, (p, s) in enumerate(plan):
+                plan_map.setdefault(p, []).append((i, s))
+            files = spark.read.format("binaryFile").load(list(plan_map)).select("path", "content")
             ropts = opts.read
+            bplan = sc.broadcast(plan_map)  # once per executor, not once per task (many .txt files)
             events = keep(files.repartition(min(len(plan), parts)).mapInArrow(
-                lambda it: _read_files(it, ropts), READ_SCHEMA))
+                lambda it: _read_files(it, ropts, bplan.value), READ_SCHEMA))
+            # the first document of each id wins; range-partitioned by id, so that the numbering's sort
+            # by id below needs no second shuffle of the texts
             w = Window.partitionBy("doc_id").orderBy("file_idx", "ordinal")
-            docs_ev = events.where("kind = 'doc'").withColumn("rn", F.row_number().over(w))
+            docs_ev = keep(events.where("kind = 'doc'").repartitionByRange(parts, "doc_id")
+                           .withColumn("rn", F.row_number().over(w)))
             dups = docs_ev.where("rn > 1").select(
                 "file_idx", "ordinal", F.lit("skip").alias("kind"), F.lit("duplicate_id").alias("reason"),
                 F.concat(F.col("origin"), F.lit(": duplicate_id: duplicate id "), F.col("doc_id"),
                          F.lit(" (the first one is kept)")).alias("message"),
                 "doc_id", "origin")
+            # one job for all the read statistics: files read, errors, warnings, skips by reason
+            tally: dict[tuple[str, str | None], int] = {
+                (r.kind, r.reason): int(r["count"]) for r in
+                events.where("kind != 'doc'").select("kind", "reason")
+                .unionByName(dups.select("kind", "reason")).groupBy("kind", "reason").count().collect()}
+            n_found = sum(c for (k, _), c in tally.items() if k == "file")
+            if n_found != len(plan):
+                got = {int(r.file_idx) for r in events.where("kind = 'file'").select("file_idx").collect()}
+                missing = [p for i, (p, _) in enumerate(plan) if i not in got]
+                raise InputError(missing[0] if missing else str(inputs[0]), "could not be read by Spark")
+            n_errors = sum(c for (k, _), c in tally.items() if k == "error")
+            n_dups = tally.get(("skip", "duplicate_id"), 0) if opts.read.on_error == "fail" else 0
             errors = events.where("kind = 'error'").select("file_idx", "ordinal", "err_file", "err_line", "message")
-            if opts.read.on_error == "fail":
+            if n_dups:
                 dup_err = dups.select("file_idx", "ordinal", F.col("origin").alias("err_file"),
                                       F.lit(None).cast("long").alias("err_line"), "doc_id")
                 first_dup = dup_err.orderBy("file_idx", "ordinal").limit(1).collect()
             else:
                 first_dup = []
-            first_err = errors.orderBy("file_idx", "ordinal").limit(1).collect()
+            first_err = errors.orderBy("file_idx", "ordinal").limit(1).collect() if n_errors else []
             cands_err = [(r.file_idx, r.ordinal, "e", r) for r in first_err] + \
                         [(r.file_idx, r.ordinal, "d", r) for r in first_dup]
             if cands_err:
@@ -464,16 +486,18 @@ class SparkEngine:
                 raise InputError(file if file else r.err_file,
                                  f"duplicate id {r.doc_id!r} (the first one is kept)",
                                  int(line) if line.isdigit() else None)
-            skips = events.where("kind = 'skip'").select("file_idx", "ordinal", "reason", "message")
-            dup_msgs = dups.select("file_idx", "ordinal", "reason", "message")
-            all_skips = skips.unionByName(dup_msgs)
-            for r in all_skips.groupBy("reason").count().collect():
-                stats.skipped[r.reason] = int(r["count"])
-            # python repr of the id, as the local reader writes it
-            examples = all_skips.orderBy("file_idx", "ordinal").limit(MAX_EXAMPLES).collect()
-            stats.examples = [_python_repr_message(r.message) for r in examples]
-            for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
-                stats.warn(r.message)
+            for (k, reason), c in tally.items():
+                if k == "skip":
+                    stats.skipped[reason] = stats.skipped.get(reason, 0) + c
+            if stats.skipped:
+                skips = events.where("kind = 'skip'").select("file_idx", "ordinal", "reason", "message")
+                all_skips = skips.unionByName(dups.select("file_idx", "ordinal", "reason", "message"))
+                # python repr of the id, as the local reader writes it
+                examples = all_skips.orderBy("file_idx", "ordinal").limit(MAX_EXAMPLES).collect()
+                stats.examples = [_python_repr_message(r.message) for r in examples]
+            if any(k == "warning" for k, _ in tally):
+                for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
+                    stats.warn(r.message)
             kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date")
             bar.advance()
 
@@ -495,7 +519,6 @@ class SparkEngine:
                 .select((F.col("off") + F.col("mid").bitwiseAND(F.lit((1 << 33) - 1))).alias("idx"),
                         "doc_id", "text", "source", "date")
             )
-            docs.count()
             bar.advance()
 
         # 3. normalize → fingerprint → segments
@@ -539,9 +562,7 @@ class SparkEngine:
                 lambda it: _band_keys(it, num_perm, bands, rows), "band int, key long, idx long")
             buckets = keys.groupBy("band", "key").agg(F.collect_list("idx").alias("docs")).where(F.size("docs") >= 2)
             lsh_df = buckets.select("docs").mapInArrow(lambda it: _bucket_pairs(it, max_bucket), "a long, b long")
-            lsh_df = keep(lsh_df.where("a != b").distinct())
-            n_lsh = lsh_df.count()
-            bar.advance()
+            lsh_df = lsh_df.where("a != b").select("a", "b", F.lit(1).alias("in_lsh"), F.lit(0).alias("in_cont"))
             if opts.containment:
                 samp = active.select("idx", F.explode("samples").alias("h"))
                 per = samp.groupBy("idx").agg(F.count("*").alias("ns"))
@@ -554,19 +575,21 @@ class SparkEngine:
                 pb_ = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
                 smaller = F.least("na", "nb")
                 need = F.when(smaller < 2 * MIN_SHARED, F.lit(1)).otherwise(F.lit(MIN_SHARED))
-                cont_df = keep(
+                cont_df = (
                     shared.join(pa_, "a").join(pb_, "b")
                     .where((F.col("shared") >= need)
                            & (F.col("shared") >= F.ceil(F.lit(opts.threshold / 2.0) * smaller)))
-                    .where("a != b").select("a", "b")
+                    .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"))
                 )
-                n_cont = cont_df.count()
-                near_df = lsh_df.unionByName(cont_df).distinct()
-            else:
-                n_cont = 0
-                near_df = lsh_df
-            near_df = keep(near_df)
-            n_near = near_df.count()
+                lsh_df = lsh_df.unionByName(cont_df)
+            bar.advance()
+            # the distinct pairs, and how many came from each source, in one job
+            near_src = keep(lsh_df.groupBy("a", "b").agg(F.max("in_lsh").alias("in_lsh"),
+                                                         F.max("in_cont").alias("in_cont")))
+            tot = near_src.agg(F.count("*").alias("n"), F.sum("in_lsh").alias("l"),
+                               F.sum("in_cont").alias("c")).collect()[0]
+            n_near, n_lsh, n_cont = int(tot["n"]), int(tot["l"] or 0), int(tot["c"] or 0)
+            near_df = near_src.select("a", "b")
             bar.advance()
             counts["candidate_pairs"] = {
                 "exact_duplicates": int(exact.shape[0]),
@@ -876,3 +899,30 @@ def connected_components(edges: Any, keep: Any = None, max_iter: int = 100) -> A
     r = e.groupBy("v").agg(F.min("u").alias("r"))
     roots = r.select("r").distinct().select(F.col("r").alias("v"), F.col("r"))
     return r.unionByName(roots).groupBy("v").agg(F.min("r").alias("r"))
+
+
+def _daemon() -> None:
+    """PySpark's worker daemon, with this module and the stages imported before it forks the
+    workers, so that each worker starts with numpy, numba and the kernels' modules loaded
+    (``spark.python.daemon.module``, set by :func:`spark_session` for local masters).  Nothing is
+    run here: numba's parallel kernels start threads, which must not exist before a fork."""
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):  # the daemon's stdout talks to the JVM
+        try:
+            import copytrace.engines.common  # noqa: F401
+            import copytrace.engines.spark  # noqa: F401
+            import copytrace.stages.align  # noqa: F401
+            import copytrace.stages.fingerprint  # noqa: F401
+            import copytrace.stages.normalize  # noqa: F401
+            import copytrace.stages.read  # noqa: F401
+            import copytrace.stages.verify  # noqa: F401
+        except Exception:  # the workers import what they need themselves
+            pass
+    from pyspark.daemon import manager
+
+    manager()
+
+
+if __name__ == "__main__":
+    _daemon()

@@ -42,6 +42,14 @@ document wins, as in ``read``: the first document with an id wins);
 ``on_duplicate="replace"`` replaces the stored document instead.  Empty texts
 are skipped (``empty_text``).
 
+In-memory candidate tables (``memory=True``, the default): at the first query
+the band keys, samples and content hashes are loaded into sorted numpy arrays
+(:mod:`copytrace.index.memory`) and every later write of this process is
+published to them after its COMMIT, so a query costs one SQL statement (the
+candidates' texts) instead of five; ``memory=False`` queries the tables with
+SQL (same results; the tests compare both).  ``db_threads`` (default 1):
+DuckDB's worker threads; point lookups are faster single-threaded.
+
 Concurrency: DuckDB lets ONE process open a file read-write (others may open
 it read-only only when no process writes).  Inside a process, writes are
 serialized by a lock on the main connection; every reading thread gets its own
@@ -51,11 +59,11 @@ the last committed state and never block on a write.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import threading
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -184,6 +192,24 @@ def _shingle_sets(toks: Any, ngram: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return shingle_sets_batch(toks, ngram)
 
 
+@contextlib.contextmanager
+def _single_threaded_kernels() -> Iterator[None]:
+    """A query is one document: numba's parallel kernels only add scheduling there, and on
+    busy CPUs a parallel region waits for its slowest (descheduled) thread.  The thread
+    count is per calling thread in numba, so this changes nothing for other threads."""
+    import numba
+
+    n = numba.get_num_threads()
+    if n == 1:
+        yield
+        return
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(n)
+
+
 def _as_doc(d: Any) -> Document:
     if isinstance(d, Document):
         return d
@@ -219,7 +245,9 @@ class Index:
 
     ``Index(path)`` opens an existing index (``create=True``: create it when
     missing, with the given parameters).  Thread-safe: writes are serialized,
-    reads run concurrently on per-thread cursors.
+    reads run concurrently on per-thread cursors.  ``memory``: candidates from
+    in-memory tables (module doc); ``db_threads``: DuckDB threads (None: its
+    default).
     """
 
     def __init__(
@@ -236,7 +264,6 @@ class Index:
         max_df: int = 64,
         memory: bool = True,
         db_threads: int | None = 1,
-        workers: int = 0,
     ) -> None:
         import duckdb
 
@@ -261,10 +288,6 @@ class Index:
         self.memory = memory
         self._snap: Snapshot | None = None  # in-memory candidate tables (memory.py), loaded at the first query
         self._seq_floor = 0  # the next seq is at least this (seqs are never reused in this process)
-        self._pool: Any = None
-        self.workers = workers
-        if workers < 0:
-            raise OptionError(f"workers must be >= 0, got {workers}")
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "meta" not in tables:
             if tables:
@@ -280,17 +303,6 @@ class Index:
                                   f" (this copytrace reads {SCHEMA_VERSION})")
         self.fp_params = FingerprintParams(self.params["ngram"], self.params["num_perm"], self.params["seed"])
         self.lsh = cand.LshParams(self.params["bands"], self.params["rows"])
-        if workers:
-            self._start_workers(workers)
-
-    def _start_workers(self, n: int) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, wait
-
-        # spawn, never fork: this process holds DuckDB and threads
-        pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-        wait([pool.submit(_worker_ready) for _ in range(n)])
-        self._pool = pool
 
     @classmethod
     def create(cls, path: str | os.PathLike, **params: Any) -> "Index":
@@ -330,9 +342,6 @@ class Index:
         return cur
 
     def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         with self._cursors_lock:
             for c in self._cursors:
                 try:
@@ -595,6 +604,11 @@ class Index:
             raise OptionError(f"threshold must be in (0, 1], got {threshold}")
         if limit is not None and limit < 1:
             raise OptionError(f"limit must be at least 1, got {limit}")
+        with _single_threaded_kernels():
+            return self._query(text, threshold, limit, with_passages, exclude)
+
+    def _query(self, text: str, threshold: float, limit: int | None, with_passages: bool,
+               exclude: Iterable[str]) -> list[Match]:
         toks, fps = _fingerprint([text], self.fp_params, self.params["sample_rate"])
         if fps.n_tokens[0] == 0:
             return []
@@ -673,27 +687,13 @@ class Index:
         rows = [r[1:5] for r in rows if r[5] > 0]
         if not rows:
             return []
-        pool = self._pool
-        if pool is not None:
-            from concurrent.futures.process import BrokenProcessPool
-
-            try:
-                return pool.submit(verify_rows, text, rows, threshold, self.params["ngram"], limit,
-                                   with_passages).result()
-            except BrokenProcessPool:  # a worker died (killed?): go on without the pool
-                warnings.warn("copytrace index: a query worker process died; querying in-process from now on",
-                              RuntimeWarning, stacklevel=2)
-                self._pool = None
-                self.workers = 0
-                pool.shutdown(wait=False, cancel_futures=True)
         return verify_rows(text, rows, threshold, self.params["ngram"], limit, with_passages)
 
 
 def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
                 limit: int | None, with_passages: bool) -> list[Match]:
     """Verify candidate documents ``rows`` (id, text, source, date; each with tokens) against the
-    query ``text`` exactly and align the passages: the CPU-bound end of a query, a pure function
-    (run in a worker process with ``Index(workers=...)``)."""
+    query ``text`` exactly and align the passages: the CPU-bound end of a query, a pure function."""
     all_toks = tokenize_batch([text] + [r[1] for r in rows])
     values, starts, sizes = _shingle_sets(all_toks, ngram)
     pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
@@ -714,15 +714,3 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
     out.sort(key=lambda m: (-m.similarity, m.doc_id))
     return out if limit is None else out[:limit]
 
-
-def _worker_init() -> None:
-    """Query worker process: single-threaded kernels (one query is one small batch), loaded now."""
-    import numba
-
-    numba.set_num_threads(1)
-    t = "Worker processes load the kernels of copytrace before the first query arrives. " * 3
-    verify_rows(t, [("w", t, None, None)], 0.5, 5, None, True)
-
-
-def _worker_ready() -> bool:
-    return True

@@ -21,10 +21,13 @@ unknown ids → 404.  Every error is JSON ``{"detail": ...}``.  With an API key
 stay open.
 
 Concurrency: one process (DuckDB allows one writing process per file), the
-endpoints are plain ``def`` functions run by the server's thread pool; the
-Index serializes writes with a lock and gives every reading thread its own
-DuckDB cursor, so queries run while a batch is being added and see only
-committed batches.  Why DuckDB rather than SQLite: one file holding columnar
+endpoints are plain ``def`` functions run by the server's thread pool, except
+``POST /query``, which runs at most ``query_threads`` queries at once (the
+others wait in arrival order; the GIL makes more threads slower, not faster);
+the Index serializes writes with a lock, queries find candidates in its
+in-memory tables (see ``copytrace.index.memory``; published after each commit)
+and read texts on their own DuckDB cursor, so queries run while a batch is
+being added and see only committed batches.  Why DuckDB rather than SQLite: one file holding columnar
 tables that are bulk-inserted from Arrow in one statement per table
 (thousands of documents per second with the band and sample rows), MVCC
 readers that never wait for the writer inside a process, and the same
@@ -35,7 +38,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 from typing import Any
 
 import anyio
@@ -53,17 +55,7 @@ __all__ = ["create_app", "MAX_BODY_BYTES", "MAX_BATCH", "API_KEY_ENV"]
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 1000
 API_KEY_ENV = "COPYTRACE_API_KEY"
-
-
-def default_workers() -> int:
-    """Query worker processes by default: one CPU is left to the server process."""
-    return max(1, min(8, (os.cpu_count() or 2) - 1))
-
-
-def default_query_threads(workers: int) -> int:
-    """Queries in flight by default: two per worker process (one being verified/aligned there
-    while the server process finds the next one's candidates), two without workers."""
-    return 2 * max(1, workers)
+QUERY_THREADS = 2  # queries in flight at once (the others wait in arrival order)
 
 
 class DocumentIn(BaseModel):
@@ -156,10 +148,11 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI application serving ``index`` (an Index or the path of one).
 
-    ``query_threads``: queries in flight at once (default
-    :func:`default_query_threads` of the index's worker processes); the others
-    wait in arrival order (a FIFO bound instead of the whole thread pool
-    contending for the GIL, which stretches the long queries)."""
+    ``query_threads``: queries in flight at once (default ``QUERY_THREADS``);
+    the others wait in arrival order: a FIFO bound instead of the whole thread
+    pool contending for the GIL (which, with many clients, stretches every
+    query, the long ones most).  Two: one query's DuckDB fetch overlaps
+    another's computation."""
     idx = index if isinstance(index, Index) else Index(index)
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV) or None
@@ -214,10 +207,9 @@ def create_app(
         res = idx.add(docs, on_duplicate="replace" if replace else "skip")
         return res.to_dict()
 
-    limiter = anyio.CapacityLimiter(query_threads or default_query_threads(idx.workers))
+    limiter = anyio.CapacityLimiter(query_threads or QUERY_THREADS)
 
     def run_query(req: QueryRequest) -> JSONResponse:
-        _single_threaded_kernels()
         matches = idx.query(req.text, threshold=req.threshold, limit=req.limit, with_passages=req.passages)
         # plain JSON types already: skip FastAPI's recursive jsonable_encoder
         return JSONResponse({"matches": [m.to_dict() for m in matches]})
@@ -250,32 +242,17 @@ def create_app(
     return app
 
 
-_tls = threading.local()
-
-
-def _single_threaded_kernels() -> None:
-    """One query is one document: numba's parallel kernels only add scheduling (and, with
-    several query threads, oversubscribe the CPUs); ``set_num_threads`` is per thread."""
-    if not getattr(_tls, "done", False):
-        import numba
-
-        numba.set_num_threads(1)
-        _tls.done = True
-
-
 def warm_up(idx: Index) -> None:
     """Compile/load the numba kernels before serving the first request."""
     idx.query("warm up the kernels of copytrace before the first request arrives here", limit=1)
 
 
 def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          log_level: str = "warning", workers: int | None = None, query_threads: int | None = None) -> None:
-    """Run the service on ``path`` until interrupted: one server process (the only one that
-    opens the DuckDB file) and ``workers`` query worker processes (default
-    :func:`default_workers`; 0: none) that verify and align the candidates."""
+          log_level: str = "warning", query_threads: int | None = None) -> None:
+    """Run the service on ``path`` until interrupted (one process)."""
     import uvicorn
 
-    idx = Index(path, workers=default_workers() if workers is None else workers)
+    idx = Index(path)
     warm_up(idx)
     app = create_app(idx, api_key=api_key, query_threads=query_threads)
     try:
