@@ -56,7 +56,7 @@ def main() -> None:
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run in --work-dir from its last finished stage.")
 @click.option("--memory-limit", default=None,
-              help="Memory for the LSH stage, e.g. 4GB (default: half of RAM); beyond a quarter of it, "
+              help="Memory for the LSH stage, e.g. 4GB (default: half of RAM); beyond an eighth of it, "
                    "band buckets are formed out of core by DuckDB in --work-dir.")
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "spark"]),
               help="Where the pipeline runs: this machine, or Apache Spark (pip install 'copytrace[spark]').")

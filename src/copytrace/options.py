@@ -34,7 +34,7 @@ class FindOptions:
     report       write report.html with the output files
     workers      threads/processes (0: all cores)
     memory_limit memory for the LSH stage, e.g. "4GB" (default: half of RAM):
-                 when the signatures and band keys would not fit in a quarter
+                 when the signatures and band keys would not fit in an eighth
                  of it, band keys go to a spool in the work directory and
                  DuckDB forms the buckets out of core (same pairs)
     work_dir     where intermediate files live (default: a temporary directory,

@@ -67,7 +67,7 @@ from copytrace.stages.verify import VerifiedPairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
 
-VERIFY_CHUNK_PAIRS = 200_000
+VERIFY_CHUNK_PAIRS = 50_000
 ALIGN_CHUNK_PAIRS = 64
 # below this many pairs, worker processes cost more to start than they save
 ALIGN_PROCESSES_MIN_PAIRS = 1500
@@ -236,7 +236,7 @@ class LocalEngine:
                         sig_rows.append(n_read)
                         n_now = n_read + len(batch)
                         need = n_now * opts.num_perm * 4 + estimate_band_key_bytes(n_now, lsh.bands)
-                        if need > memory_limit // 4:
+                        if need > memory_limit // 8:
                             # from here on: band keys to disk, signatures dropped
                             spool = BandKeySpool(bands_dir, lsh)
                             for start, sg in zip(sig_rows, sigs):

@@ -123,6 +123,8 @@ BOILERPLATE_SCHEMA = pa.schema(
     ]
 )
 
+FETCH_CHUNK_DOCS = 20_000  # documents whose texts phase 4 holds at once
+
 # texts of a batch are joined with this separator for one regex pass; it is
 # whitespace only, so no boundary inside a text moves (see segment_batch)
 _JOIN = "\n\n"
@@ -580,11 +582,19 @@ def detect_from_segments(
         return BoilerplateResult(boilerplate_table([], [], []), {})
     hit = segs.take(np.flatnonzero(np.isin(segs.key, boiler)))
     docs = np.unique(hit.doc)
-    texts = fetch_texts(docs.tolist())
-    spans = document_spans(hit, texts, boiler, docs)
     rk, rd, rs, re_ = representatives(hit, boiler)
-    where = {int(d): i for i, d in enumerate(docs.tolist())}
-    rep_text = [texts[where[int(d)]][s:e] for d, s, e in zip(rd.tolist(), rs.tolist(), re_.tolist())]
+    rep_text = [""] * rk.shape[0]
+    spans: dict[int, list[tuple[int, int]]] = {}
+    # texts are fetched a chunk of documents at a time: memory stays bounded
+    for lo in range(0, docs.shape[0], FETCH_CHUNK_DOCS):
+        chunk = docs[lo:lo + FETCH_CHUNK_DOCS]
+        texts = fetch_texts(chunk.tolist())
+        in_chunk = (hit.doc >= chunk[0]) & (hit.doc <= chunk[-1])
+        spans.update(document_spans(hit.take(np.flatnonzero(in_chunk)), texts, boiler, chunk))
+        pos = np.searchsorted(chunk, rd)
+        for i in np.flatnonzero((pos < chunk.shape[0]) & (chunk[np.minimum(pos, chunk.shape[0] - 1)] == rd)):
+            rep_text[i] = texts[int(pos[i])][int(rs[i]):int(re_[i])]
+        del texts
     dfs, srcs_ = table_rows(rk, key_docs, doc_source, source_names)
     return BoilerplateResult(boilerplate_table(rep_text, dfs, srcs_), spans)
 

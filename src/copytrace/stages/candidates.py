@@ -237,14 +237,62 @@ def containment_pairs(
     uniq, inv, df = np.unique(hashes, return_inverse=True, return_counts=True)
     ok = df[inv] <= max_df
     hashes, docs = hashes[ok], docs[ok]
-    pairs = _pairs_from_keys(hashes, docs, max_bucket=max_df)
-    if pairs.shape[0] == 0:
-        return pairs
-    code = (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
-    code, shared = np.unique(code, return_counts=True)
-    a = (code >> np.uint64(32)).astype(np.int64)
-    b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
-    smaller = np.minimum(per_doc[a], per_doc[b])
-    need = np.where(smaller < 2 * min_shared, 1, min_shared)
-    good = (shared >= need) & (shared >= np.ceil(threshold / 2.0 * smaller))
-    return np.stack([a[good], b[good]], axis=1)
+    if docs.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((docs, hashes))
+    sorted_keys = hashes[order]
+    sorted_docs = docs[order].astype(np.int64)
+    # buckets hold at most max_df documents here: all their pairs count.  The
+    # pairs are made and counted a range of first documents at a time, so
+    # memory stays bounded however many pairs the buckets hold.
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    sizes = np.diff(np.append(starts, sorted_keys.shape[0])).astype(np.int64)
+    total = int((sizes * (sizes - 1) // 2).sum())
+    n_chunks = max(1, -(-total // CONTAINMENT_PAIRS_PER_CHUNK))
+    bounds = np.linspace(0, n_docs, n_chunks + 1).astype(np.int64)
+    out = []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if hi <= lo:
+            continue
+        code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
+        if code.shape[0] == 0:
+            continue
+        code, shared = np.unique(code, return_counts=True)
+        a = (code >> np.uint64(32)).astype(np.int64)
+        b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        smaller = np.minimum(per_doc[a], per_doc[b])
+        need = np.where(smaller < 2 * min_shared, 1, min_shared)
+        good = (shared >= need) & (shared >= np.ceil(threshold / 2.0 * smaller))
+        out.append(np.stack([a[good], b[good]], axis=1))
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.concatenate(out)
+
+
+CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at once
+
+
+@nb.njit(cache=True, nogil=True)
+def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi):
+    """Codes ``(a << 32) | b`` of all pairs a < b within each bucket whose
+    first document ``a`` lies in ``[lo, hi)`` (documents sorted in buckets)."""
+    count = 0
+    for g in range(starts.shape[0]):
+        s = starts[g]
+        m = sizes[g]
+        for x in range(m - 1):
+            a = sorted_docs[s + x]
+            if lo <= a < hi:
+                count += m - 1 - x
+    out = np.empty(count, dtype=np.uint64)
+    k = 0
+    for g in range(starts.shape[0]):
+        s = starts[g]
+        m = sizes[g]
+        for x in range(m - 1):
+            a = sorted_docs[s + x]
+            if lo <= a < hi:
+                for y in range(x + 1, m):
+                    out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(sorted_docs[s + y])
+                    k += 1
+    return out
