@@ -143,17 +143,19 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
     table = output.store.table
     order = output.order
     keep = np.flatnonzero(output.clusters.representative == np.arange(order.shape[0]))
-    ids_sorted = output.documents.column("doc_id")
+    cluster_ids = output.documents.column("cluster_id")
     for lo in range(0, keep.shape[0], 2000):
         sel = keep[lo : lo + 2000]
         rows = table.take(pa.array(order[sel], pa.int64())).to_pylist()
-        for pos, row in zip(sel, rows):
+        # one take per chunk: indexing a chunked column per row walks its chunks
+        cids = cluster_ids.take(pa.array(sel, pa.int64())).to_pylist()
+        for pos, row, cid in zip(sel, rows, cids):
             rec: dict[str, Any] = {"id": row["doc_id"], "text": row["text"]}
             if row["source"] is not None:
                 rec["source"] = row["source"]
             if row["date"] is not None:
                 rec["date"] = row["date"]
-            rec["cluster_id"] = ids_sorted[int(output.clusters.root[pos])].as_py()
+            rec["cluster_id"] = cid
             rec["n_copies"] = int(output.clusters.size[pos])
             yield rec
 
