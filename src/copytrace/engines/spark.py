@@ -95,6 +95,14 @@ def spark_session(master: str | None = None, partitions: int | None = None) -> A
         # stages imported already (see _daemon; on a cluster the executors' default daemon is kept)
         builder = builder.config("spark.ui.enabled", "false").config(
             "spark.python.daemon.module", "copytrace.engines.spark")
+        if "spark.driver.memory" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+            # local mode runs the executors in the driver's JVM: Spark's default 1 GiB loses task
+            # results (TaskResultLost) on 100k documents; a quarter of RAM, 1 to 8 GiB
+            try:
+                ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            except (ValueError, OSError, AttributeError):
+                ram = 4 << 30
+            builder = builder.config("spark.driver.memory", f"{max(1, min(8, ram // 4 >> 30))}g")
     try:
         spark = builder.getOrCreate()
     except Exception as e:  # no Java, a bad master URL...
@@ -188,15 +196,20 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, s
         n = len(texts)
         toks = tokenize_batch(texts)
         fps = fingerprint_batch(toks, params, sample_rate)
-        samples = _lists(fps.sample_hashes.view(np.int64), fps.sample_docs, n) if sample_rate else [[]] * n
+        none = np.zeros(0, dtype=np.int64)
+        if sample_rate:
+            samples = _lists(fps.sample_hashes.view(np.int64), fps.sample_docs, n, np.int64)
+        else:
+            samples = _lists(none, none, n, np.int64)
         if segments:
             seg = bpl.segment_batch(texts, np.arange(n, dtype=np.int64), bp_opts, toks)
-            seg_cols = [_lists(seg.key.view(np.int64), seg.doc, n), _lists(seg.start, seg.doc, n),
-                        _lists(seg.end, seg.doc, n), _lists(seg.ntok, seg.doc, n)]
+            seg_cols = [_lists(seg.key.view(np.int64), seg.doc, n, np.int64), _lists(seg.start, seg.doc, n, np.int32),
+                        _lists(seg.end, seg.doc, n, np.int32), _lists(seg.ntok, seg.doc, n, np.int32)]
         else:
-            seg_cols = [[[]] * n] * 4
+            seg_cols = [_lists(none, none, n, np.int64)] + [_lists(none, none, n, np.int32)] * 3
         ch = fps.content_hash.view(np.int64)
         sig = np.ascontiguousarray(fps.signatures, dtype=np.uint32)
+        sig_offsets = np.arange(n + 1, dtype=np.int32) * np.int32(sig.shape[1] * 4 if n else 0)
         yield pa.RecordBatch.from_arrays(
             [
                 pa.array(idx, pa.int64()),
@@ -204,25 +217,23 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, s
                 pa.array(fps.n_tokens.astype(np.int32), pa.int32()),
                 pa.array(ch[:, 0], pa.int64()),
                 pa.array(ch[:, 1], pa.int64()),
-                pa.array([sig[i].tobytes() for i in range(n)], pa.binary()),
-                pa.array(samples, pa.list_(pa.int64())),
-                *[pa.array(c, t) for c, t in zip(seg_cols, [pa.list_(pa.int64())] + [pa.list_(pa.int32())] * 3)],
+                pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(sig_offsets), pa.py_buffer(sig.tobytes())]),
+                samples,
+                *seg_cols,
             ],
             schema=schema,
         )
 
 
-def _lists(values: np.ndarray, owner: np.ndarray, n: int) -> list[list]:
-    """``values`` split by their owner (0..n-1, grouped in order) into n lists."""
+def _lists(values: np.ndarray, owner: np.ndarray, n: int, dtype: Any) -> pa.ListArray:
+    """``values`` split by their owner (0..n-1) into n lists (each in the values' order), as an
+    Arrow list array built from offsets (no Python objects per value)."""
     counts = np.bincount(owner, minlength=n) if owner.shape[0] else np.zeros(n, dtype=np.int64)
     o = np.argsort(owner, kind="stable")
-    vals = values[o].tolist()
-    out = []
-    pos = 0
-    for c in counts.tolist():
-        out.append(vals[pos:pos + c])
-        pos += c
-    return out
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()),
+                                    pa.array(np.asarray(values)[o].astype(dtype, copy=False)))
 
 
 def _band_keys(batches: Iterator[pa.RecordBatch], num_perm: int, bands: int, rows: int) -> Iterator[pa.RecordBatch]:
@@ -662,7 +673,7 @@ class SparkEngine:
         # 8. tables, and the text store for the report and deduplicated.jsonl
         with reporter.stage("collect", total=1, unit="") as bar:
             store = TextStore(self._tmp / "texts.arrow")
-            for batch in _iter_arrow(docs.select("idx", "doc_id", "text", "source", "date").orderBy("idx")):
+            for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date"), n):
                 store.append(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(),
                              batch.column("source").to_pylist(), batch.column("date").to_pylist())
             table = store.seal()
@@ -836,17 +847,12 @@ def _df(spark: Any, **cols: np.ndarray) -> Any:
     return spark.createDataFrame(pa.table(cols))
 
 
-def _iter_arrow(df: Any, rows: int = 2000) -> Iterator[pa.Table]:
-    """The rows of ``df`` in order, a few thousand at a time (bounded driver memory)."""
-    buf: list[Any] = []
-    cols = df.columns
-    for r in df.toLocalIterator(prefetchPartitions=True):
-        buf.append(r)
-        if len(buf) >= rows:
-            yield pa.table({c: [x[c] for x in buf] for c in cols})
-            buf = []
-    if buf:
-        yield pa.table({c: [x[c] for x in buf] for c in cols})
+def _iter_ranges(df: Any, n: int, chunk: int = 50_000) -> Iterator[pa.Table]:
+    """The rows of ``df`` in ``idx`` order (0..n-1), by Arrow, an idx range at a time (bounded
+    driver memory: at most 64 ranges, each a job on the persisted ``df``)."""
+    step = max(chunk, -(-n // 64))
+    for lo in range(0, n, step):
+        yield _to_arrow(df.where((df.idx >= lo) & (df.idx < lo + step)).orderBy("idx"))
 
 
 def _pairs_array(df: Any) -> np.ndarray:
