@@ -301,7 +301,7 @@ def estimate(results: dict[str, dict], vol: dict[str, float], n: int, cores_here
     p("")
     p("4. But the driver does not scale, and today it is the limit (the engine is not yet ready for 1B):")
     drv = N * (8 + 4 + 8 + 8 + 8 + 8)
-    p(f"   - per-document arrays collected on the driver (length int64, n_tokens int32, root int64, and")
+    p("   - per-document arrays collected on the driver (length int64, n_tokens int32, root int64, and")
     p(f"     the cluster arrays of clusters_from_roots/build_tables ~3 x int64): ~44 B/doc x {N:.0e} = {drv / 1e9:.0f} GB")
     ids = N * 24
     p(f"   - doc ids in the output table (~24 B each with offsets): {ids / 1e9:.0f} GB; the Arrow documents table"
