@@ -67,7 +67,10 @@ from copytrace.stages.verify import VerifiedPairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
 
-VERIFY_CHUNK_PAIRS = 50_000
+# candidate pairs verified at once: each chunk re-reads and re-tokenizes the texts
+# of its documents (~40 kB per pair at the peak, both sides included)
+VERIFY_CHUNK_BYTES_PER_PAIR = 40_000
+VERIFY_CHUNK_PAIRS = (50_000, 400_000)  # bounds
 ALIGN_CHUNK_PAIRS = 64
 # below this many pairs, worker processes cost more to start than they save
 ALIGN_PROCESSES_MIN_PAIRS = 1500
@@ -344,8 +347,9 @@ class LocalEngine:
             # 4. verify (exact duplicates need no verification: identical token sequences)
             with reporter.stage("verify", total=max(1, near.shape[0]), unit="pairs") as bar:
                 parts = []
-                for lo in range(0, near.shape[0], VERIFY_CHUNK_PAIRS):
-                    chunk = near[lo : lo + VERIFY_CHUNK_PAIRS]
+                step = int(np.clip(memory_limit // VERIFY_CHUNK_BYTES_PER_PAIR, *VERIFY_CHUNK_PAIRS))
+                for lo in range(0, near.shape[0], step):
+                    chunk = near[lo : lo + step]
                     parts.append(self._verify_chunk(chunk, store, order, opts))
                     bar.advance(chunk.shape[0])
                 ones = np.ones(exact.shape[0], dtype=np.float64)
