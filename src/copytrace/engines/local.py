@@ -435,7 +435,7 @@ class LocalEngine:
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
         lb = np.searchsorted(docs, chunk[:, 1])
-        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, opts.threshold)
+        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, opts.threshold, opts.ngram)
         return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a)
 
     def _align_all(

@@ -295,7 +295,7 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float) -> 
         values, starts, sizes = shingle_sets_batch(toks, ngram)
         la = np.searchsorted(docs, np.asarray(c["a"], dtype=np.int64))
         lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
-        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, threshold)
+        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, threshold, ngram)
         yield pa.RecordBatch.from_arrays(
             [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),

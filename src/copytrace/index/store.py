@@ -697,7 +697,7 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
     all_toks = tokenize_batch([text] + [r[1] for r in rows])
     values, starts, sizes = _shingle_sets(all_toks, ngram)
     pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
-    v = verify_pairs(pairs, values, starts, sizes, threshold)
+    v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
     out: list[Match] = []
     for k in range(len(v)):
         j = int(v.b[k])

@@ -12,10 +12,11 @@ For each pair (a, b):
 * ``containment_a_in_b`` = |A ∩ B| / |A| (how much of A is found in B), and
   ``containment_b_in_a`` likewise;
 * a pair is kept when ``jaccard >= threshold``, or when a containment either
-  way is ``>= threshold`` and the two share at least ``MIN_CONTAINED`` (3)
-  shingles — a short copy inside a long document is a copy, but one or two
-  shared n-grams (what is left of a tiny text once its boilerplate is
-  masked: a site name, a table row) are not evidence of copying.
+  way is ``>= threshold`` and the shared shingles can span at least
+  ``MIN_CONTAINED_WORDS`` (5) words (``min_contained(ngram)``: 1 shingle of
+  5-grams, 3 of 3-grams) — a short copy inside a long document is a copy,
+  but one shared 3-gram (what is left of a tiny text once its boilerplate is
+  masked: a site name, a table row) is not evidence of copying.
 
 The measures are *exact* over the shingle sets (the MinHash estimate only
 chooses the candidates), so verification never lets LSH noise through.
@@ -29,9 +30,16 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-MIN_CONTAINED = 3
+MIN_CONTAINED_WORDS = 5
 
-__all__ = ["MIN_CONTAINED", "VerifiedPairs", "pair_stats", "verify_pairs", "estimate_jaccard", "set_stats"]
+
+def min_contained(ngram: int) -> int:
+    """Shared shingles a containment needs: enough n-grams to span
+    ``MIN_CONTAINED_WORDS`` words (1 for 5-grams, 3 for 3-grams)."""
+    return max(1, MIN_CONTAINED_WORDS + 1 - ngram)
+
+
+__all__ = ["MIN_CONTAINED_WORDS", "min_contained", "VerifiedPairs", "pair_stats", "verify_pairs", "estimate_jaccard", "set_stats"]
 
 
 @dataclass(frozen=True)
@@ -144,10 +152,12 @@ def verify_pairs(
     starts: np.ndarray,
     sizes: np.ndarray,
     threshold: float,
+    ngram: int = 5,
 ) -> VerifiedPairs:
     """Score candidate pairs exactly and keep those at or above ``threshold``
-    on Jaccard or on containment either way.  ``starts``/``sizes`` are indexed
-    by the document indices used in ``pairs``."""
+    on Jaccard or on containment either way (with ``min_contained(ngram)``
+    shared shingles).  ``starts``/``sizes`` are indexed by the document
+    indices used in ``pairs``."""
     if pairs.shape[0] == 0:
         return VerifiedPairs.empty()
     pa = np.ascontiguousarray(pairs[:, 0])
@@ -155,7 +165,7 @@ def verify_pairs(
     inter = _pair_stats_kernel(values, starts, sizes, pa, pb)
     jac, cab, cba = _measures(inter.astype(np.float64), sizes[pa].astype(np.float64), sizes[pb].astype(np.float64))
     t = threshold - 1e-12
-    keep = (jac >= t) | ((np.maximum(cab, cba) >= t) & (inter >= MIN_CONTAINED))
+    keep = (jac >= t) | ((np.maximum(cab, cba) >= t) & (inter >= min_contained(ngram)))
     return VerifiedPairs(pa[keep], pb[keep], jac[keep], cab[keep], cba[keep])
 
 
