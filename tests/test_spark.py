@@ -110,6 +110,19 @@ def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_pat
     assert len({docs[f"indy{i}"]["cluster_id"] for i in range(8)}) == 8  # the appeal does not chain them
 
 
+def test_uri_inputs_are_listed_through_hadoop(spark, tmp_path):
+    """A file:// URI goes through Hadoop's FileSystem listing (the path hdfs:// and
+    s3a:// inputs take): same documents and ids as the plain path."""
+    inputs = _corpus(tmp_path)
+    uris = [inputs[0].resolve().as_uri(), str(inputs[1]), inputs[2].resolve().as_uri()]
+    opts = dict(threshold=0.3, align=False, report=False, progress=False)
+    local = copytrace.find(inputs, tmp_path / "local", **opts)
+    dist = copytrace.find(uris, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
+    for name in ("documents.parquet", "pairs.parquet"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
+    assert dist.summary["read"]["files"] == local.summary["read"]["files"] == 5
+
+
 def test_spark_cli_and_connected_components(spark, tmp_path):
     from copytrace.engines.spark import connected_components
 

@@ -392,7 +392,7 @@ class SparkEngine:
         out: list[tuple[str, FileSpec]] = []
         for item in inputs:
             name = os.fsdecode(item)
-            if "://" in name and not name.startswith("file://"):
+            if "://" in name:  # a URI (file:// included): listed through Hadoop's FileSystem
                 hp = HPath(name)
                 fs = hp.getFileSystem(conf)
                 if not fs.exists(hp):
@@ -412,8 +412,7 @@ class SparkEngine:
                 else:
                     out.append((qualify(name), spec_for(name, ropts)))
             else:
-                local = name[len("file://"):] if name.startswith("file://") else name
-                for path, spec in plan_files([local], ropts):
+                for path, spec in plan_files([name], ropts):
                     out.append((qualify(os.path.abspath(path)), spec))
         return out
 
