@@ -307,3 +307,27 @@ def test_expand_ranges():
     assert pos.tolist() == [3, 4, 7, 8, 0] and which.tolist() == [0, 0, 2, 2, 3]
     pos, which = expand_ranges(np.array([1]), np.array([1]))
     assert pos.shape == which.shape == (0,)
+
+
+def test_limit_aligns_the_best_by_shingle_similarity(tmp_path):
+    """With more matches than ``limit``, the ``limit`` best by containment are
+    aligned and returned — the same matches, passages and scores as in the
+    unlimited answer."""
+    import random
+
+    from conftest import make_copy, make_story
+
+    rng = random.Random(4)
+    story = make_story(rng, n_sentences=12)
+    docs = [Document(f"c{i}", make_copy(rng, story, edit=0.03 * i)) for i in range(7)]
+    with Index.create(tmp_path / "l.duckdb") as idx:
+        idx.add(docs)
+        everything = idx.query(story, limit=None)
+        top = idx.query(story, limit=3)
+    assert len(everything) >= 5 and len(top) == 3
+    best = sorted(everything, key=lambda m: (-max(m.containment_query_in_doc, m.containment_doc_in_query), m.doc_id))
+    assert {m.doc_id for m in top} == {m.doc_id for m in best[:3]}
+    by_id = {m.doc_id: m for m in everything}
+    for m in top:
+        assert m == by_id[m.doc_id] and m.passages
+    assert [m.similarity for m in top] == sorted((m.similarity for m in top), reverse=True)

@@ -595,7 +595,10 @@ class Index:
         """Indexed documents that share at least ``threshold`` (default: the
         index's) of their shingles with ``text`` — Jaccard or containment either
         way — best first (similarity, then id); at most ``limit`` (None: all).
-        ``exclude``: ids never to return (e.g. the query's own id)."""
+        With passages and more verified matches than ``limit``, the ``limit``
+        best by shingle similarity (containment either way) are aligned and
+        returned (alignment is most of a query's cost); ``limit=None`` aligns
+        every match.  ``exclude``: ids never to return (e.g. the query's own id)."""
         if not isinstance(text, str):
             raise OptionError("query text must be a string")
         if threshold is None:
@@ -698,8 +701,14 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
     values, starts, sizes = _shingle_sets(all_toks, ngram)
     pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
     v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
+    order: list[int] = list(range(len(v)))
+    if with_passages and limit is not None and len(v) > limit:
+        # alignment (most of a query's CPU) only for the `limit` best by shingle similarity
+        shingle_sim = np.maximum(v.containment_a_in_b, v.containment_b_in_a)
+        ids = [rows[int(j) - 1][0] for j in v.b]
+        order = sorted(order, key=lambda k: (-float(shingle_sim[k]), ids[k]))[:limit]
     out: list[Match] = []
-    for k in range(len(v)):
+    for k in order:
         j = int(v.b[k])
         row = rows[j - 1]
         cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
