@@ -25,8 +25,9 @@ content hash, LSH band buckets and the containment sample give candidates
 (same filter as ``candidates.containment_pairs``: ``min_shared`` 2,
 ``threshold / 2`` of the smaller sample, shingles in more than ``max_df``
 documents ignored), shingle sets recomputed from the stored texts verify them
-exactly (``verify.verify_pairs``: kept when max(Jaccard, containment either
-way) >= threshold), and ``align`` gives the passages.  ``similarity`` is, as in
+exactly (``verify.verify_pairs``: kept when Jaccard, or a containment either
+way with shared shingles spanning 5 words, reaches the threshold), and
+``align`` gives the passages (for the ``limit`` best by shingle similarity).  ``similarity`` is, as in
 ``find``, max(containment either way, alignment coverage either way) — without
 passages, max(containment either way).  Differences from ``find`` on the same
 collection: none for a collection without exact duplicates and without LSH
