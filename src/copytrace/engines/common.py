@@ -23,7 +23,16 @@ from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages.cluster import Clusters
 from copytrace.stages.verify import VerifiedPairs
 
-__all__ = ["EngineOutput", "TextStore", "AlignItem", "align_chunk", "build_tables", "cluster_originals"]
+__all__ = [
+    "EngineOutput",
+    "TextStore",
+    "AlignItem",
+    "align_chunk",
+    "align_arrays",
+    "build_tables",
+    "cluster_originals",
+    "result_counts",
+]
 
 PASSAGE_KINDS = np.array(["verbatim", "reworded"])
 
@@ -227,3 +236,33 @@ def build_tables(
         )
 
     return documents, pairs, passages
+
+
+def result_counts(
+    length: np.ndarray,
+    n_tokens: np.ndarray,
+    exact: np.ndarray,
+    verified: VerifiedPairs,
+    clusters: Clusters,
+    passages: pa.Table,
+    bp: BoilerplateResult | None,
+) -> dict[str, Any]:
+    """The ``counts`` of summary.json (besides ``candidate_pairs``), the same for every engine."""
+    n = int(length.shape[0])
+    n_kept = int(np.count_nonzero(clusters.representative == np.arange(n)))
+    return {
+        "documents": n,
+        "characters": int(length.sum()),
+        "documents_without_words": int(np.count_nonzero(n_tokens == 0)),
+        "exact_duplicate_documents": int(exact.shape[0]),
+        "verified_pairs": len(verified),
+        "clusters": clusters.n_clusters,
+        "documents_in_clusters": int(np.count_nonzero(clusters.size > 1)),
+        "largest_cluster": int(clusters.size.max()) if n else 0,
+        "deduplicated_documents": n_kept,
+        "duplicates_removed": n - n_kept,
+        "dedup_rate": (n - n_kept) / n if n else 0.0,
+        "passages": passages.num_rows,
+        "boilerplate_segments": bp.table.num_rows if bp is not None else 0,
+        "documents_with_boilerplate": len(bp.spans) if bp is not None else 0,
+    }

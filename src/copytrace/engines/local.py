@@ -39,6 +39,7 @@ from copytrace.engines.common import (
     align_arrays,
     align_chunk,
     build_tables,
+    result_counts,
 )
 from copytrace.errors import OptionError
 from copytrace.options import FindOptions
@@ -387,26 +388,7 @@ class LocalEngine:
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
         documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
 
-        n_in_clusters = int(np.count_nonzero(clusters.size > 1))
-        n_kept = int(np.count_nonzero(clusters.representative == np.arange(n)))
-        counts.update(
-            {
-                "documents": n,
-                "characters": int(length.sum()),
-                "documents_without_words": int(np.count_nonzero(~nonempty)),
-                "exact_duplicate_documents": int(exact.shape[0]),
-                "verified_pairs": len(verified),
-                "clusters": clusters.n_clusters,
-                "documents_in_clusters": n_in_clusters,
-                "largest_cluster": int(clusters.size.max()) if n else 0,
-                "deduplicated_documents": n_kept,
-                "duplicates_removed": n - n_kept,
-                "dedup_rate": (n - n_kept) / n if n else 0.0,
-                "passages": passages.num_rows,
-                "boilerplate_segments": bp.table.num_rows if bp is not None else 0,
-                "documents_with_boilerplate": len(bp.spans) if bp is not None else 0,
-            }
-        )
+        counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "local",

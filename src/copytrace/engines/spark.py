@@ -47,9 +47,17 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from copytrace import __version__
-from copytrace.engines.common import EngineOutput, TextStore, align_arrays, align_chunk, build_tables
+from copytrace.engines.common import (
+    EngineOutput,
+    TextStore,
+    align_arrays,
+    align_chunk,
+    build_tables,
+    result_counts,
+)
 from copytrace.errors import InputError, OptionError
 from copytrace.explain import Direction
 from copytrace.options import FindOptions
@@ -253,25 +261,15 @@ def _band_keys(batches: Iterator[pa.RecordBatch], num_perm: int, bands: int, row
 
 
 def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
-    """Pairs of each bucket (``docs``: its members), by the rule of
-    ``candidates._pairs_from_keys``: all pairs of a bucket of at most
-    ``max_bucket`` members, else its smallest member with each other one."""
+    """Pairs of each bucket (``docs``: its members) — ``candidates._pairs_from_keys``
+    itself, with the bucket's row in the batch as its key."""
     for rb in batches:
-        a_out: list[np.ndarray] = []
-        b_out: list[np.ndarray] = []
-        for docs in rb.column("docs").to_pylist():
-            d = np.sort(np.asarray(docs, dtype=np.int64))
-            m = d.shape[0]
-            if m <= max_bucket:
-                i, j = np.triu_indices(m, 1)
-                a, b = d[i], d[j]
-            else:
-                a, b = np.full(m - 1, d[0]), d[1:]
-            a_out.append(np.minimum(a, b))
-            b_out.append(np.maximum(a, b))
-        a = np.concatenate(a_out) if a_out else np.zeros(0, np.int64)
-        b = np.concatenate(b_out) if b_out else np.zeros(0, np.int64)
-        yield pa.RecordBatch.from_arrays([pa.array(a, pa.int64()), pa.array(b, pa.int64())], names=["a", "b"])
+        col = rb.column("docs")
+        docs = col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
+        keys = pc.list_parent_indices(col).to_numpy(zero_copy_only=False).astype(np.uint64)
+        pairs = cand._pairs_from_keys(keys, docs, max_bucket)
+        yield pa.RecordBatch.from_arrays([pa.array(pairs[:, 0], pa.int64()), pa.array(pairs[:, 1], pa.int64())],
+                                         names=["a", "b"])
 
 
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
@@ -683,26 +681,7 @@ class SparkEngine:
         for df in persisted:
             df.unpersist()
 
-        n_in_clusters = int(np.count_nonzero(clusters.size > 1))
-        n_kept = int(np.count_nonzero(clusters.representative == np.arange(n)))
-        counts.update(
-            {
-                "documents": n,
-                "characters": int(length.sum()),
-                "documents_without_words": int(np.count_nonzero(n_tokens == 0)),
-                "exact_duplicate_documents": int(exact.shape[0]),
-                "verified_pairs": len(verified),
-                "clusters": clusters.n_clusters,
-                "documents_in_clusters": n_in_clusters,
-                "largest_cluster": int(clusters.size.max()) if n else 0,
-                "deduplicated_documents": n_kept,
-                "duplicates_removed": n - n_kept,
-                "dedup_rate": (n - n_kept) / n if n else 0.0,
-                "passages": passages.num_rows,
-                "boilerplate_segments": bp.table.num_rows if bp is not None else 0,
-                "documents_with_boilerplate": len(bp.spans) if bp is not None else 0,
-            }
-        )
+        counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "spark",
@@ -784,12 +763,14 @@ class SparkEngine:
         st = _to_arrow(spans_df).to_pylist()
         spans = {int(r["idx"]): list(zip(r["bs"], r["be"])) for r in st}
         # the table: first occurrence's text, document frequency, known sources
-        first = _to_arrow(hits.select("key", "idx", "start", "end")).to_pydict()
-        best: dict[int, tuple[int, int, int]] = {}
-        for k, d, s, e in zip(first["key"], first["idx"], first["start"], first["end"]):
-            if k not in best or (d, s) < best[k][:2]:
-                best[k] = (d, s, e)
-        rep_docs = sorted({v[0] for v in best.values()})
+        h = _to_arrow(hits.select("key", "idx", "start", "end"))
+        rk, rd, rs, re_ = bpl.representatives(bpl.Segments(
+            h.column("idx").to_numpy().astype(np.int64), h.column("key").to_numpy().view(np.uint64),
+            h.column("start").to_numpy().astype(np.int32), h.column("end").to_numpy().astype(np.int32),
+            np.zeros(h.num_rows, dtype=np.int32)), boiler)
+        best = {int(k): (int(d), int(s0), int(e0))
+                for k, d, s0, e0 in zip(rk.view(np.int64), rd, rs, re_)}  # key as Spark's signed long
+        rep_docs = np.unique(rd).tolist()
         rep_df = _df(spark, idx=np.array(rep_docs, np.int64))
         rep_text = {int(r["idx"]): r["text"] for r in
                     _to_arrow(docs.join(F.broadcast(rep_df), "idx").select("idx", "text")).to_pylist()}
