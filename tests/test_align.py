@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from copytrace.stages.align import Alignment, AlignOptions, Passage, align, split_sentences
+from copytrace.stages.align import Alignment, AlignOptions, Passage, align, prepare, split_sentences
 from copytrace.stages.normalize import tokenize
 
 SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
@@ -265,3 +265,18 @@ def test_short_weak_passages_need_a_higher_cosine() -> None:
     assert opts.short_chars > opts.min_passage_chars
     assert opts.short_cosine > opts.validate_cosine
     assert opts.merge_gap >= 0 and opts.merge_long >= opts.merge_gap
+
+
+def test_a_prepared_side_aligns_as_the_raw_text():
+    """prepare() once, align with many: the same alignments as from the raw texts, either side."""
+    a, b = _seed_texts()
+    others = [b, b[: len(b) // 2], a[200:], "Nothing at all in common with the story here."]
+    pa = prepare(a)
+    for o in others:
+        assert align(pa, o) == align(a, o)
+        assert align(o, pa) == align(o, a)
+        assert align(pa, prepare(o)) == align(a, o)
+    opt = AlignOptions(stem=False)
+    assert align(prepare(a, opt), b, opt) == align(a, b, opt)
+    with pytest.raises(ValueError, match="other AlignOptions"):
+        align(pa, b, opt)
