@@ -130,6 +130,20 @@ def _load(base: str, texts: list[str], clients: int, n_queries: int, max_s: floa
             "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of a process and its children (Linux /proc; None elsewhere)."""
+    try:
+        pids = [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        kb = 0
+        for p in pids:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    kb += int(line.split()[1])
+        return kb / 1024
+    except OSError:
+        return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=100_000)
@@ -140,6 +154,8 @@ def main() -> None:
     ap.add_argument("--no-passages", action="store_true", help="query without passage alignment")
     ap.add_argument("--builtin-generator", action="store_true", help="do not use benchmarks/syndicate.py")
     ap.add_argument("--db", default=None, help="index file (default: a temporary one)")
+    ap.add_argument("--query-processes", type=int, default=None,
+                    help="the server's query worker processes (default: its own default, one per CPU)")
     args = ap.parse_args()
 
     from copytrace.index import Index
@@ -167,7 +183,8 @@ def main() -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from copytrace.cli_index import serve_cmd; serve_cmd()", str(db),
-         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--port", str(port)] + ([] if args.query_processes is None else ["--query-processes", str(args.query_processes)]),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -175,7 +192,9 @@ def main() -> None:
         deadline = time.time() + 120
         while True:
             try:
-                if httpx.get(base + "/health", timeout=2).status_code == 200:
+                h = httpx.get(base + "/health", timeout=2)
+                if h.status_code == 200:
+                    workers = h.json().get("query_processes", 0)
                     break
             except httpx.HTTPError:
                 pass
@@ -188,6 +207,7 @@ def main() -> None:
         for c in [int(x) for x in args.clients.split(",")]:
             rows.append(_load(base, texts, c, args.queries, args.max_seconds, not args.no_passages))
             print(f"  {c} clients done", flush=True)
+        rss = _rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -195,10 +215,12 @@ def main() -> None:
     print()
     print(f"copytrace index/service benchmark: {len(docs):,} documents, CPUs {os.cpu_count()}, "
           f"LSH {stats['parameters']['bands']}x{stats['parameters']['rows']}, "
-          f"passages {'off' if args.no_passages else 'on'}")
+          f"passages {'off' if args.no_passages else 'on'}, query worker processes {workers}")
     print(f"{'metric':<34}{'value':>14}")
     print(f"{'add throughput (docs/s)':<34}{len(docs) / add_s:>14,.0f}")
     print(f"{'DB size per document (bytes)':<34}{size / len(docs):>14,.0f}")
+    if rss is not None:
+        print(f"{'server RSS with workers (MB)':<34}{rss:>14,.0f}")
     for r in rows:
         print(f"{'query @ %d clients p50 / p99 (ms)' % r['clients']:<34}"
               f"{r['p50_ms']:>6.1f} / {r['p99_ms']:<6.1f}  ({r['queries']} queries, {r['qps']:.0f}/s,"

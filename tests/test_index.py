@@ -203,15 +203,25 @@ def _same_as_sql(idx: Index, texts: list[str]) -> list[list[dict]]:
     finally:
         idx.memory = True
     assert mem == sql
+    # the text cache holds exactly the stored rows of live documents, within its budget
+    cached = dict(idx._texts)
+    if cached:
+        stored = {int(r[0]): tuple(r[1:]) for r in idx._con.execute(
+            "SELECT seq, id, text, source, date FROM documents").fetchall()}
+        assert all(stored.get(q) == row for q, row in cached.items())
+    stats = idx.text_cache_stats()
+    assert stats["documents"] == len(cached) and stats["bytes"] <= stats["limit_bytes"]
     return mem
 
 
-def test_memory_tables_follow_adds_removes_and_replaces(tmp_path, docs):
+@pytest.mark.parametrize("text_cache", ["none", "some", "all"])
+def test_memory_tables_follow_adds_removes_and_replaces(tmp_path, docs, text_cache):
     from copytrace.index.memory import Snapshot
 
     texts = [d["text"] for d in docs] + [docs[0]["text"][: len(docs[0]["text"]) // 2]]
     db = tmp_path / "m.duckdb"
-    with Index.create(db, threshold=0.4) as idx:
+    budget = {"none": 0, "some": sum(len(t) for t in texts) // 3, "all": 2**30}[text_cache]
+    with Index.create(db, threshold=0.4, text_cache_bytes=budget) as idx:
         assert _answers(idx, texts[:2]) == [[], []]
         assert isinstance(idx._snap, Snapshot)  # loaded by the first query, then kept up to date
         for lo in range(0, len(docs), 3):  # many small adds: many segments, merged as they go
@@ -220,6 +230,10 @@ def test_memory_tables_follow_adds_removes_and_replaces(tmp_path, docs):
         assert len(idx._snap.segments) < len(docs) // 3
         full = _same_as_sql(idx, texts)
         assert sum(map(len, full)) > len(docs)
+        n_cached = idx.text_cache_stats()["documents"]
+        assert n_cached == {"none": 0, "all": len(idx)}.get(text_cache, n_cached)
+        if text_cache == "some":
+            assert 0 < n_cached < len(idx)  # the first ones by seq, until the budget is spent
         # remove the most recently added document, then add another: its seq must not come back
         last = docs[-1]
         assert idx.remove([last["id"]]) == 1
@@ -249,19 +263,22 @@ def test_memory_tables_follow_adds_removes_and_replaces(tmp_path, docs):
         del idx._before_commit
         assert idx._snap is before
         final = _same_as_sql(idx, texts)
-    with Index(db) as fresh:  # a new process-like open loads the same state from the file
+        if text_cache == "all":  # every add and remove since was published to the cache
+            assert idx.text_cache_stats()["documents"] == len(idx)
+    with Index(db, text_cache_bytes=budget) as fresh:  # a new process-like open loads the same state
         assert _answers(fresh, texts) == final
         assert fresh.query(texts[0], exclude=[docs[0]["id"]], limit=None) == [
             m for m in fresh.query(texts[0], limit=None) if m.doc_id != docs[0]["id"]]
 
 
-def test_memory_tables_under_concurrent_writes(tmp_path, docs):
+@pytest.mark.parametrize("text_cache_bytes", [0, 2**30])
+def test_memory_tables_under_concurrent_writes(tmp_path, docs, text_cache_bytes):
     import threading
 
     texts = [d["text"] for d in docs]
     db = tmp_path / "c.duckdb"
     errors: list[BaseException] = []
-    with Index.create(db) as idx:
+    with Index.create(db, text_cache_bytes=text_cache_bytes) as idx:
         idx.add(docs[: len(docs) // 2])
         idx.query(texts[0])
 

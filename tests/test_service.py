@@ -40,7 +40,7 @@ def server(tmp_path_factory):
     env = {**os.environ, "COPYTRACE_API_KEY": KEY}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from copytrace.cli_index import serve_cmd; serve_cmd()",
-         str(db), "--host", "127.0.0.1", "--port", str(port)],
+         str(db), "--host", "127.0.0.1", "--port", str(port), "--query-processes", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -73,7 +73,9 @@ def test_add_query_get_delete(server, corpus):
     assert r.json()["added"] == len(corpus)
     r = c.post("/documents", json={"documents": corpus[:2]}, headers={"Authorization": f"Bearer {KEY}"})
     assert r.json()["skipped"] == {"duplicate_id": 2}
-    assert c.get("/health").json()["documents"] >= len(corpus)
+    health = c.get("/health").json()
+    assert health["documents"] >= len(corpus)
+    assert health["query_processes"] == 2  # verification and alignment run in worker processes
     d0 = corpus[0]
     r = c.post("/query", json={"text": d0["text"]})
     assert r.status_code == 200

@@ -200,9 +200,15 @@ def remove_cmd(db: str, ids: tuple[str, ...]) -> None:
               help="Require this key for writes (X-API-Key or Authorization: Bearer).")
 @click.option("--create", is_flag=True, help="Create DB (default parameters) when it does not exist.")
 @click.option("--query-threads", default=None, type=click.IntRange(min=1), envvar="COPYTRACE_QUERY_THREADS",
-              show_envvar=True, help="Queries computed at once; others wait in arrival order (default: 2).")
+              show_envvar=True, help="Queries looked up at once; others wait in arrival order (default: 2).")
+@click.option("--query-processes", default=None, type=click.IntRange(min=0), envvar="COPYTRACE_QUERY_PROCESSES",
+              show_envvar=True,
+              help="Worker processes that verify and align queries (default: one per CPU; 0: in the server).")
+@click.option("--text-cache-mb", default=256, show_default=True, type=click.IntRange(min=0),
+              envvar="COPYTRACE_TEXT_CACHE_MB", show_envvar=True,
+              help="MiB of document texts kept in memory (queries read the others from DB; 0: none).")
 def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool,
-              query_threads: int | None) -> None:
+              query_threads: int | None, query_processes: int | None, text_cache_mb: int) -> None:
     """Serve DB over HTTP: POST /documents, POST /query, GET /documents/{id}, a page at /, docs at /docs."""
 
     def body() -> None:
@@ -213,6 +219,7 @@ def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool,
             Index.create(db).close()
         click.echo(f"copytrace: serving {os.path.abspath(db)} on http://{host}:{port}/ "
                    f"(writes {'need the API key' if api_key else 'are open'})", err=True)
-        serve(db, host=host, port=port, api_key=api_key, query_threads=query_threads)
+        serve(db, host=host, port=port, api_key=api_key, query_threads=query_threads,
+              query_processes=query_processes, text_cache_bytes=text_cache_mb * 2**20)
 
     _run(body)

@@ -48,7 +48,13 @@ the band keys, samples and content hashes are loaded into sorted numpy arrays
 (:mod:`copytrace.index.memory`) and every later write of this process is
 published to them after its COMMIT, so a query costs one SQL statement (the
 candidates' texts) instead of five; ``memory=False`` queries the tables with
-SQL (same results; the tests compare both).  ``db_threads`` (default 1):
+SQL (same results; the tests compare both).  With ``text_cache_bytes`` the
+texts themselves (up to that many bytes, in ``seq`` order, then the added
+ones while there is room) are kept with the tables and published the same
+way, and a query reads from DuckDB only the candidates not cached: at 100k
+news-length documents the texts take ~150 MB, and the SQL round trip they
+save (~1 ms, the largest single cost of a query's lookup half) is a fifth of
+a query's CPU.  ``db_threads`` (default 1):
 DuckDB's worker threads; point lookups are faster single-threaded.
 
 Concurrency: DuckDB lets ONE process open a file read-write (others may open
@@ -64,6 +70,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +83,7 @@ from copytrace import __version__
 from copytrace.errors import CopytraceError, OptionError
 from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
-from copytrace.stages.align import Passage, align
+from copytrace.stages.align import Passage, align, prepare
 from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, shingle_sets_batch
 from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import Document
@@ -248,7 +255,9 @@ class Index:
     missing, with the given parameters).  Thread-safe: writes are serialized,
     reads run concurrently on per-thread cursors.  ``memory``: candidates from
     in-memory tables (module doc); ``db_threads``: DuckDB threads (None: its
-    default).
+    default); ``text_cache_bytes``: keep up to this many bytes of document texts
+    in memory with those tables (the service's default is 256 MiB), so that
+    queries whose candidates are all cached make no SQL round trip at all.
     """
 
     def __init__(
@@ -265,6 +274,7 @@ class Index:
         max_df: int = 64,
         memory: bool = True,
         db_threads: int | None = 1,
+        text_cache_bytes: int = 0,
     ) -> None:
         import duckdb
 
@@ -288,6 +298,12 @@ class Index:
         self._cursors_lock = threading.Lock()
         self.memory = memory
         self._snap: Snapshot | None = None  # in-memory candidate tables (memory.py), loaded at the first query
+        if text_cache_bytes < 0:
+            raise OptionError(f"text_cache_bytes must be at least 0, got {text_cache_bytes}")
+        self.text_cache_bytes = text_cache_bytes if memory else 0
+        # seq -> (id, text, source, date), loaded with the snapshot, at most text_cache_bytes of texts
+        self._texts: dict[int, tuple[str, str, str | None, str | None]] = {}
+        self._text_bytes = 0
         self._seq_floor = 0  # the next seq is at least this (seqs are never reused in this process)
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "meta" not in tables:
@@ -393,7 +409,8 @@ class Index:
     def _apply(self, delta: list[Any]) -> None:
         """Publish a committed write to the in-memory tables (caller holds the write lock).
 
-        ``delta``: ``("remove", seqs)`` and ``("add", segment, seqs, n_samples)`` in order."""
+        ``delta``: ``("remove", seqs)`` and ``("add", segment, seqs, n_samples, rows, docs)`` in
+        order (``docs``: the added documents' (id, text, source, date), for the text cache)."""
         snap = self._snap
         if snap is None or not delta:
             return
@@ -401,12 +418,53 @@ class Index:
             for op in delta:
                 if op[0] == "remove":
                     snap = snap.with_removed(op[1])
+                    for q in op[1]:
+                        self._uncache(q)
                 else:
                     snap = snap.with_added(op[1], op[2], op[3], op[4])
+                    for q, row in zip(op[2].tolist(), op[5]):
+                        self._cache(q, row)
         except BaseException:
             self._snap = None  # reloaded from the database at the next query
+            self._texts, self._text_bytes = {}, 0
             raise
         self._snap = snap
+
+    def _cache(self, seq: int, row: tuple[str, str, str | None, str | None]) -> bool:
+        """Keep a document's row in memory if the text cache has room (caller holds the write lock)."""
+        size = sys.getsizeof(row[1])
+        if self._text_bytes + size > self.text_cache_bytes:
+            return False
+        self._texts[seq] = row
+        self._text_bytes += size
+        return True
+
+    def _uncache(self, seq: int) -> None:
+        row = self._texts.pop(seq, None)
+        if row is not None:
+            self._text_bytes -= sys.getsizeof(row[1])
+
+    def _load_texts(self) -> None:
+        """Fill the text cache from the database, in seq order, until it is full (write lock held)."""
+        self._texts, self._text_bytes = {}, 0
+        if not self.text_cache_bytes:
+            return
+        cur = self._con.cursor()
+        try:
+            cur.execute("SELECT seq, id, text, source, date FROM documents WHERE n_tokens > 0 ORDER BY seq")
+            while True:
+                batch = cur.fetchmany(10_000)
+                if not batch:
+                    return
+                for seq, *row in batch:
+                    if not self._cache(int(seq), tuple(row)):  # type: ignore[arg-type]
+                        return
+        finally:
+            cur.close()
+
+    def text_cache_stats(self) -> dict[str, int]:
+        """Documents and bytes of text held in memory (0 before the first query loads the tables)."""
+        return {"documents": len(self._texts), "bytes": self._text_bytes, "limit_bytes": self.text_cache_bytes}
 
     def _snapshot(self) -> Snapshot:
         snap = self._snap
@@ -414,7 +472,9 @@ class Index:
             with self._write_lock:  # no write can commit while the tables are read
                 snap = self._snap
                 if snap is None:
-                    snap = self._snap = load_snapshot(self._con, self.lsh.bands)
+                    snap = load_snapshot(self._con, self.lsh.bands)
+                    self._load_texts()
+                    self._snap = snap
         return snap
 
     def _before_commit(self) -> None:
@@ -507,7 +567,8 @@ class Index:
                 keys.reshape(-1), np.repeat(np.arange(bands, dtype=np.uint16), nonempty.shape[0]),
                 np.tile(seqs[nonempty], bands), fps.sample_hashes.astype(np.uint64), seqs[fps.sample_docs],
                 fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
-                doc_rows(fps.n_tokens, n_samples, bands)))
+                doc_rows(fps.n_tokens, n_samples, bands),
+                [(d.doc_id, d.text, d.source, d.date) for d in keep]))
         res.added += n
         return next_seq + n
 
@@ -599,23 +660,37 @@ class Index:
         With passages and more verified matches than ``limit``, the ``limit``
         best by shingle similarity (containment either way) are aligned and
         returned (alignment is most of a query's cost); ``limit=None`` aligns
-        every match.  ``exclude``: ids never to return (e.g. the query's own id)."""
-        if not isinstance(text, str):
-            raise OptionError("query text must be a string")
+        every match.  ``exclude``: ids never to return (e.g. the query's own id).
+
+        The same as ``verify_rows(text, *self.candidate_rows(text, threshold,
+        exclude=exclude), limit, with_passages)``: the service runs the second,
+        CPU-bound half in worker processes."""
+        _check_query(text, threshold, limit)
+        with _single_threaded_kernels():
+            rows, threshold, ngram = self._candidate_rows(text, threshold, exclude)
+            if not rows:
+                return []
+            return verify_rows(text, rows, threshold, ngram, limit, with_passages)
+
+    def candidate_rows(
+        self, text: str, threshold: float | None = None, *, exclude: Iterable[str] = ()
+    ) -> tuple[list[tuple[str, str, str | None, str | None]], float, int]:
+        """The first half of :meth:`query`: the candidate documents of ``text``
+        (``(id, text, source, date)`` rows, from the exact hash, the LSH bands
+        and the containment sample), with the threshold and n-gram size that
+        :func:`verify_rows` needs to finish the query."""
+        _check_query(text, threshold, None)
+        with _single_threaded_kernels():
+            return self._candidate_rows(text, threshold, exclude)
+
+    def _candidate_rows(self, text: str, threshold: float | None, exclude: Iterable[str]
+                        ) -> tuple[list[tuple[str, str, str | None, str | None]], float, int]:
         if threshold is None:
             threshold = float(self.params["threshold"])
-        if not 0.0 < threshold <= 1.0:
-            raise OptionError(f"threshold must be in (0, 1], got {threshold}")
-        if limit is not None and limit < 1:
-            raise OptionError(f"limit must be at least 1, got {limit}")
-        with _single_threaded_kernels():
-            return self._query(text, threshold, limit, with_passages, exclude)
-
-    def _query(self, text: str, threshold: float, limit: int | None, with_passages: bool,
-               exclude: Iterable[str]) -> list[Match]:
+        ngram = int(self.params["ngram"])
         toks, fps = _fingerprint([text], self.fp_params, self.params["sample_rate"])
         if fps.n_tokens[0] == 0:
-            return []
+            return [], threshold, ngram
         cur = self._cursor()
         excl = list(dict.fromkeys(exclude))
         excl_seqs: set[int] = set()
@@ -627,8 +702,23 @@ class Index:
         else:
             cands = self._candidates_sql(cur, fps, threshold, excl_seqs)
         if not cands:
-            return []
-        return self._verify(cur, text, sorted(cands), threshold, limit, with_passages)
+            return [], threshold, ngram
+        rows: list[tuple[str, str, str | None, str | None]] = []
+        missing: list[int] = []
+        texts = self._texts if self.memory else {}  # rows of documents alive at the snapshot or later
+        for c in sorted(cands):
+            row = texts.get(c)
+            if row is None:
+                missing.append(c)
+            else:
+                rows.append(row)
+        if missing:
+            # a literal IN list (ints only) plans faster than `= ANY(?)` with a list parameter; every
+            # candidate has tokens (documents without are in no band bucket, no sample, and no text
+            # with tokens has their content hash), and the rows' order does not matter to verify_rows
+            rows += cur.execute("SELECT id, text, source, date FROM documents WHERE seq IN ("
+                                + ",".join(str(int(c)) for c in missing) + ")").fetchall()
+        return rows, threshold, ngram
 
     def _candidates_memory(self, fps: Any, threshold: float, excl_seqs: set[int]) -> set[int]:
         snap = self._snapshot()
@@ -683,21 +773,21 @@ class Index:
                             cands.add(d)
         return cands - excl_seqs
 
-    def _verify(self, cur: Any, text: str, cands: list[int], threshold: float, limit: int | None,
-                with_passages: bool) -> list[Match]:
-        # a literal IN list (ints only) plans faster than `= ANY(?)` with a list parameter
-        rows = cur.execute("SELECT seq, id, text, source, date, n_tokens FROM documents WHERE seq IN ("
-                           + ",".join(str(int(c)) for c in cands) + ")").fetchall()
-        rows = [r[1:5] for r in rows if r[5] > 0]
-        if not rows:
-            return []
-        return verify_rows(text, rows, threshold, self.params["ngram"], limit, with_passages)
+def _check_query(text: Any, threshold: float | None, limit: int | None) -> None:
+    if not isinstance(text, str):
+        raise OptionError("query text must be a string")
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise OptionError(f"threshold must be in (0, 1], got {threshold}")
+    if limit is not None and limit < 1:
+        raise OptionError(f"limit must be at least 1, got {limit}")
 
 
 def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
                 limit: int | None, with_passages: bool) -> list[Match]:
     """Verify candidate documents ``rows`` (id, text, source, date; each with tokens) against the
     query ``text`` exactly and align the passages: the CPU-bound end of a query, a pure function."""
+    if not rows:
+        return []
     all_toks = tokenize_batch([text] + [r[1] for r in rows])
     values, starts, sizes = _shingle_sets(all_toks, ngram)
     pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
@@ -709,6 +799,7 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
         ids = [rows[int(j) - 1][0] for j in v.b]
         order = sorted(order, key=lambda k: (-float(shingle_sim[k]), ids[k]))[:limit]
     out: list[Match] = []
+    query = prepare(text, tokens=all_toks.doc(0)) if with_passages and order else None
     for k in order:
         j = int(v.b[k])
         row = rows[j - 1]
@@ -716,7 +807,7 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
         sim = max(cq, cd)
         passages: list[Passage] = []
         if with_passages:
-            al = align(text, row[1], tokens_a=all_toks.doc(0), tokens_b=all_toks.doc(j))
+            al = align(query, row[1], tokens_b=all_toks.doc(j))
             passages = list(al.passages)
             sim = max(sim, al.coverage_a, al.coverage_b)
         out.append(Match(row[0], round(float(sim), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
