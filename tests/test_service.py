@@ -213,3 +213,50 @@ def test_queries_follow_adds_replaces_and_deletes(server, corpus):
     assert c.post("/documents", json={"documents": [{"id": "fresh-1", "text": text}]}, headers=W).json()["added"] == 1
     assert c.post("/query", json=q).json()["matches"][0]["doc_id"] == "fresh-1"
     assert c.delete("/documents/fresh-1", headers=W).status_code == 200
+
+
+def test_page_in_a_real_browser_shows_matches_side_by_side(server, corpus):
+    """The page at / in headless Chromium: paste a text, search, click a match: the marks on both
+    sides are the passages that POST /query returns, over the right texts."""
+    chromium = os.environ.get("COPYTRACE_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists() and not os.environ.get("CI"):
+        pytest.skip(f"{chromium} not found (apt-get install -y chromium); CI is not set")
+    if not os.environ.get("CI"):
+        pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    from playwright.sync_api import sync_playwright
+
+    c = httpx.Client(base_url=server, timeout=30)
+    c.post("/documents", json={"documents": corpus}, headers=W)  # already there when run after the others
+    copy = next(d for d in corpus if d["id"].startswith("story") and not d["id"].endswith("-copy0"))
+    query = "Pasted into a newsroom tool:\n\n" + copy["text"]
+    want = c.post("/query", json={"text": query, "limit": 10}).json()["matches"]
+    assert want and all(m["passages"] for m in want)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server + "/")
+            page.fill("#q", query)
+            page.click("#go")
+            page.wait_for_selector("tr.m")
+            rows = page.locator("tr.m td:first-child").all_text_contents()
+            assert rows == [m["doc_id"] for m in want]
+            page.locator("tr.m").nth(0).click()
+            page.wait_for_selector("#side[style*='flex']")
+            m0 = want[0]
+            doc_text = c.get(f"/documents/{m0['doc_id']}").json()["text"]
+            marks_a = page.locator("#ta mark").all_text_contents()
+            marks_b = page.locator("#tb mark").all_text_contents()
+            ps = sorted(m0["passages"], key=lambda q: q["a_start"])
+            assert marks_a == [query[q["a_start"]:q["a_end"]] for q in ps]
+            assert sorted(marks_b) == sorted(doc_text[q["b_start"]:q["b_end"]] for q in m0["passages"])
+            assert "Pasted into a newsroom tool" not in "".join(marks_a)  # the addition is not a passage
+            assert page.locator("#hb").text_content().startswith(m0["doc_id"])
+            page.fill("#q", "")
+            page.click("#go")
+            page.wait_for_selector("#status.err")  # an empty text: the API's 422, shown as an error
+            assert errors == []
+        finally:
+            browser.close()
