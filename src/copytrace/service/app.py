@@ -164,7 +164,10 @@ def create_app(
     query, the long ones most).  Two: one query's DuckDB fetch overlaps
     another's computation.  ``query_processes``: worker processes that verify
     and align (started with the app, stopped with it; 0: none, queries are
-    computed in the server process)."""
+    computed in the server process).  The workers are started with the
+    ``spawn`` method, which re-imports the main module: a script that serves
+    this app with workers must guard its entry point with
+    ``if __name__ == "__main__":`` (``copytrace serve`` does)."""
     idx = index if isinstance(index, Index) else Index(index, text_cache_bytes=TEXT_CACHE_BYTES)
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV) or None
