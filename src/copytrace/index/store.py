@@ -410,7 +410,8 @@ class Index:
         """Publish a committed write to the in-memory tables (caller holds the write lock).
 
         ``delta``: ``("remove", seqs)`` and ``("add", segment, seqs, n_samples, rows, docs)`` in
-        order (``docs``: the added documents' (id, text, source, date), for the text cache)."""
+        order (``docs``: the added documents' (id, text, source, date), for the text cache; None
+        for a document without tokens)."""
         snap = self._snap
         if snap is None or not delta:
             return
@@ -423,7 +424,8 @@ class Index:
                 else:
                     snap = snap.with_added(op[1], op[2], op[3], op[4])
                     for q, row in zip(op[2].tolist(), op[5]):
-                        self._cache(q, row)
+                        if row is not None:
+                            self._cache(q, row)
         except BaseException:
             self._snap = None  # reloaded from the database at the next query
             self._texts, self._text_bytes = {}, 0
@@ -568,7 +570,8 @@ class Index:
                 np.tile(seqs[nonempty], bands), fps.sample_hashes.astype(np.uint64), seqs[fps.sample_docs],
                 fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
                 doc_rows(fps.n_tokens, n_samples, bands),
-                [(d.doc_id, d.text, d.source, d.date) for d in keep]))
+                [(d.doc_id, d.text, d.source, d.date) if t > 0 else None  # never a candidate
+                 for d, t in zip(keep, fps.n_tokens.tolist())]))
         res.added += n
         return next_seq + n
 

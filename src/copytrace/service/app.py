@@ -28,12 +28,16 @@ GIL makes more threads slower, not faster) and then verifies and aligns them
 in ``query_processes`` worker processes (:mod:`copytrace.service.workers`;
 0: in the server process).  The Index serializes writes with a lock, queries
 find candidates in its in-memory tables (see ``copytrace.index.memory``;
-published after each commit) and read texts on their own DuckDB cursor, so
-queries run while a batch is being added and see only committed batches.  Why DuckDB rather than SQLite: one file holding columnar
-tables that are bulk-inserted from Arrow in one statement per table
-(thousands of documents per second with the band and sample rows), MVCC
-readers that never wait for the writer inside a process, and the same
-Arrow-native toolchain as the rest of copytrace.
+published after each commit) and read the texts not in its text cache on
+their own DuckDB cursor, so queries run while a batch is being added and see
+only committed batches.
+
+Why DuckDB rather than SQLite: one file holding columnar tables that are
+bulk-inserted from Arrow in one statement per table (thousands of documents
+per second with the band and sample rows), MVCC readers that never wait for
+the writer inside a process, and the same Arrow-native toolchain as the rest
+of copytrace.  Its cost, ~1 ms per point lookup of a few rows, is what the
+text cache saves.
 """
 
 from __future__ import annotations
