@@ -66,6 +66,7 @@ from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
 from copytrace.stages.align import Alignment, Passage
 from copytrace.stages.cluster import clusters_from_roots
+from copytrace.stages import read
 from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
 from copytrace.stages.verify import VerifiedPairs
 
@@ -461,8 +462,7 @@ class SparkEngine:
                            .withColumn("rn", F.row_number().over(w)))
             dups = docs_ev.where("rn > 1").select(
                 "file_idx", "ordinal", F.lit("skip").alias("kind"), F.lit("duplicate_id").alias("reason"),
-                F.concat(F.col("origin"), F.lit(": duplicate_id: duplicate id "), F.col("doc_id"),
-                         F.lit(" (the first one is kept)")).alias("message"),
+                F.lit(None).cast("string").alias("message"),  # formatted on the driver, as the read stage does
                 "doc_id", "origin")
             # one job for all the read statistics: files read, errors, warnings, skips by reason
             tally: dict[tuple[str, str | None], int] = {
@@ -491,18 +491,18 @@ class SparkEngine:
                 if kind == "e":
                     raise InputError(r.err_file, r.message, r.err_line)
                 file, _, line = r.err_file.rpartition(":")
-                raise InputError(file if file else r.err_file,
-                                 f"duplicate id {r.doc_id!r} (the first one is kept)",
+                raise InputError(file if file else r.err_file, read.duplicate_id_detail(r.doc_id),
                                  int(line) if line.isdigit() else None)
             for (k, reason), c in tally.items():
                 if k == "skip":
                     stats.skipped[reason] = stats.skipped.get(reason, 0) + c
             if stats.skipped:
-                skips = events.where("kind = 'skip'").select("file_idx", "ordinal", "reason", "message")
-                all_skips = skips.unionByName(dups.select("file_idx", "ordinal", "reason", "message"))
-                # python repr of the id, as the local reader writes it
+                cols = ("file_idx", "ordinal", "reason", "message", "origin", "doc_id")
+                all_skips = events.where("kind = 'skip'").select(*cols).unionByName(dups.select(*cols))
                 examples = all_skips.orderBy("file_idx", "ordinal").limit(MAX_EXAMPLES).collect()
-                stats.examples = [_python_repr_message(r.message) for r in examples]
+                stats.examples = [r.message if r.message is not None else
+                                  read.skip_message(r.origin, r.reason, read.duplicate_id_detail(r.doc_id))
+                                  for r in examples]
             if any(k == "warning" for k, _ in tally):
                 for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
                     stats.warn(r.message)
@@ -807,17 +807,6 @@ class SparkEngine:
 MIN_SHARED = 2  # as candidates.containment_pairs
 
 
-def _python_repr_message(message: str) -> str:
-    """Duplicate-id messages are built in Spark with the raw id; the local
-    reader writes the id's Python repr."""
-    marker = ": duplicate_id: duplicate id "
-    if marker in message and message.endswith(" (the first one is kept)"):
-        head, _, rest = message.partition(marker)
-        doc_id = rest[: -len(" (the first one is kept)")]
-        return f"{head}{marker}{doc_id!r} (the first one is kept)"
-    return message
-
-
 def _to_arrow(df: Any) -> pa.Table:
     return df.toArrow()
 
@@ -902,7 +891,7 @@ def _daemon() -> None:
             import copytrace.stages.fingerprint  # noqa: F401
             import copytrace.stages.normalize  # noqa: F401
             import copytrace.stages.read  # noqa: F401
-            import copytrace.stages.verify  # noqa: F401
+            import copytrace.stages.verify  # noqa: F401  (imported for its compiled kernels)
         except Exception:  # the workers import what they need themselves
             pass
     from pyspark.daemon import manager

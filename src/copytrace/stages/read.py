@@ -451,6 +451,16 @@ def _batches(
         yield batch
 
 
+def skip_message(where: str, reason: str, detail: str) -> str:
+    """A skipped record's message in the read statistics (``where``: ``file`` or ``file:line``)."""
+    return f"{where}: {reason}: {detail}"
+
+
+def duplicate_id_detail(doc_id: str) -> str:
+    """Why a later document with an id already read is skipped."""
+    return f"duplicate id {doc_id!r} (the first one is kept)"
+
+
 class _Reader:
     def __init__(self, options: ReadOptions, stats: ReadStats) -> None:
         self.o = options
@@ -470,8 +480,7 @@ class _Reader:
         """A bad record: raise (on_error=fail) or count it."""
         if self.o.on_error == "fail":
             raise InputError(file, detail, line)
-        where = file if line is None else f"{file}:{line}"
-        self.stats.skip(reason, f"{where}: {reason}: {detail}")
+        self.stats.skip(reason, skip_message(file if line is None else f"{file}:{line}", reason, detail))
 
     def make(
         self,
@@ -529,7 +538,7 @@ class _Reader:
             self.bad("bad_unicode", file, line, "an unpaired surrogate escape (\\ud800-\\udfff)")
             return None
         if doc_id in self.seen:
-            self.bad("duplicate_id", file, line, f"duplicate id {doc_id!r} (the first one is kept)")
+            self.bad("duplicate_id", file, line, duplicate_id_detail(doc_id))
             return None
         self.seen.add(doc_id)
         origin = file if line is None else f"{file}:{line}"
