@@ -31,6 +31,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from copytrace.stages.candidates import containment_passes
+
 __all__ = ["Segment", "Snapshot", "load_snapshot", "empty_snapshot", "expand_ranges", "containment_candidates",
            "doc_rows"]
 
@@ -249,8 +251,4 @@ def containment_candidates(snap: Snapshot, qh: np.ndarray, excl: np.ndarray, thr
     if not docs.shape[0]:
         return _EMPTY_I64
     smaller = np.minimum(qh.shape[0], snap.n_samples[docs])
-    need = np.where(smaller < 2 * min_shared, 1, min_shared)
-    # the same float operations as math.ceil(threshold / 2.0 * smaller)
-    half = threshold / 2.0
-    frac = np.ceil(half * smaller.astype(np.float64)).astype(np.int64)
-    return docs[(shared >= need) & (shared >= frac)]
+    return docs[containment_passes(shared, smaller, threshold, min_shared)]

@@ -44,6 +44,7 @@ __all__ = [
     "exact_groups",
     "lsh_pairs",
     "containment_pairs",
+    "containment_passes",
     "merge_pairs",
 ]
 
@@ -260,13 +261,19 @@ def containment_pairs(
         code, shared = np.unique(code, return_counts=True)
         a = (code >> np.uint64(32)).astype(np.int64)
         b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        smaller = np.minimum(per_doc[a], per_doc[b])
-        need = np.where(smaller < 2 * min_shared, 1, min_shared)
-        good = (shared >= need) & (shared >= np.ceil(threshold / 2.0 * smaller))
+        good = containment_passes(shared, np.minimum(per_doc[a], per_doc[b]), threshold, min_shared)
         out.append(np.stack([a[good], b[good]], axis=1))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
     return np.concatenate(out)
+
+
+def containment_passes(shared: np.ndarray, smaller: np.ndarray, threshold: float, min_shared: int) -> np.ndarray:
+    """The containment-sample filter: pairs sharing ``shared`` sampled shingles, the smaller
+    sample of the two holding ``smaller``, are candidates when they share ``min_shared`` (1
+    when the smaller sample has fewer than ``2 * min_shared``) and half the threshold of it."""
+    need = np.where(smaller < 2 * min_shared, 1, min_shared)
+    return (shared >= need) & (shared >= np.ceil(threshold / 2.0 * np.asarray(smaller, np.float64)))
 
 
 CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at once
