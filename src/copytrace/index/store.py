@@ -52,7 +52,7 @@ SQL (same results; the tests compare both).  With ``text_cache_bytes`` the
 texts themselves (up to that many bytes, in ``seq`` order, then the added
 ones while there is room) are kept with the tables and published the same
 way, and a query reads from DuckDB only the candidates not cached: at 100k
-news-length documents the texts take ~150 MB, and the SQL round trip they
+news-length documents the texts take ~115 MB, and the SQL round trip they
 save (~1 ms, the largest single cost of a query's lookup half) is a fifth of
 a query's CPU.  ``db_threads`` (default 1):
 DuckDB's worker threads; point lookups are faster single-threaded.
