@@ -70,6 +70,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import __version__
+from copytrace.duckdb_util import connect, file_kind
 from copytrace.errors import CopytraceError, OptionError
 from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
@@ -174,6 +176,36 @@ CREATE INDEX samples_hash ON samples (hash);
 
 _compute_lock = threading.Lock()
 _needs_compute_lock: bool | None = None
+
+
+_KIND_MESSAGES = {
+    "sqlite": "a SQLite database, not a copytrace index",
+    "empty": "an empty file, not a copytrace index",
+    "other": "not a copytrace index (not a DuckDB file)",
+    "directory": "a directory, not a copytrace index",
+}
+
+
+def _check_file_kind(path: Path) -> None:
+    """Refuse an existing file that is not a DuckDB database before DuckDB opens it (which
+    would initialise an empty file, or look for an extension to read a SQLite one)."""
+    kind = file_kind(path)
+    if kind in _KIND_MESSAGES:
+        raise IndexStoreError(f"{path}: {_KIND_MESSAGES[kind]}")
+
+
+def _open_error(path: Path, e: Exception) -> str:
+    """One line for a failed open; the lock held by another process (a running
+    `copytrace serve`, typically) gets its own explanation."""
+    msg = str(e)
+    if "lock" in msg.lower() and ("conflicting" in msg.lower() or "could not set" in msg.lower()):
+        m = re.search(r"\(PID (\d+)\)", msg)
+        who = f" (process {m.group(1)})" if m else ""
+        return (f"{path}: the index is in use by another process{who}, such as a running `copytrace serve`: "
+                f"use the server's HTTP API (POST /documents, POST /query, GET|DELETE /documents/ID) "
+                f"or stop the server first")
+    first = msg.strip().splitlines()[0] if msg.strip() else type(e).__name__
+    return f"{path}: cannot open the index: {first}"
 
 
 def _fingerprint(texts: list[str], params: FingerprintParams, sample_rate: int) -> tuple[Any, Any]:
@@ -284,10 +316,12 @@ class Index:
             raise IndexStoreError(f"{self.path}: no index there (create it with `copytrace index create`)")
         if read_only and not exists:
             raise IndexStoreError(f"{self.path}: no index there")
+        if exists:
+            _check_file_kind(self.path)
         try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
+            self._con = connect(self.path, read_only=read_only)
         except duckdb.Error as e:
-            raise IndexStoreError(f"{self.path}: cannot open the index: {e}") from None
+            raise IndexStoreError(_open_error(self.path, e)) from None
         if db_threads is not None:
             # point lookups and small batches: DuckDB's parallel scheduling costs more than it gains
             self._con.execute(f"SET threads = {int(db_threads)}")
@@ -307,11 +341,9 @@ class Index:
         self._seq_floor = 0  # the next seq is at least this (seqs are never reused in this process)
         tables = {r[0] for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "meta" not in tables:
-            if tables:
+            if tables or exists:  # only a file this call created becomes an index
                 self._con.close()
                 raise IndexStoreError(f"{self.path}: a DuckDB file, but not a copytrace index")
-            if read_only:
-                raise IndexStoreError(f"{self.path}: not a copytrace index")
             self._init_schema(threshold, ngram, num_perm, seed, sample_rate, max_df)
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'params'").fetchall()
         self.params: dict[str, Any] = json.loads(rows[0][0])

@@ -54,6 +54,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from copytrace.duckdb_util import connect
 from copytrace.errors import OptionError
 from copytrace.stages.candidates import LshParams, band_keys
 
@@ -357,7 +358,7 @@ def external_lsh_pairs(
         if stale.exists():
             stale.unlink()
     codes = _CodeSet()
-    con = duckdb.connect(str(db_path))
+    con = connect(db_path)  # extension autoinstall/autoload off (duckdb_util)
     try:
         con.execute(f"SET memory_limit = '{max(1, int(memory_limit))}B'")
         con.execute(f"SET temp_directory = '{_sql_str(str(temp_dir))}'")
