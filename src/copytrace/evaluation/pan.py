@@ -371,8 +371,20 @@ def _truth_name(susp: str, src: str) -> str:
     return f"{os.path.splitext(susp)[0]}-{os.path.splitext(src)[0]}.xml"
 
 
+def _unsafe_name(name: str) -> str | None:
+    """Why a document name from a pairs file could lead outside its folder (None: it cannot).
+    The detection XML is named after both documents, so such a name would also write outside
+    the output directory."""
+    if os.path.isabs(name) or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "is an absolute path"
+    if any(part == ".." for part in re.split(r"[/\\]", name)):
+        return "leads out of its folder ('..')"
+    return None
+
+
 def _read_pairs(pairs_file: Path) -> list[tuple[int, str, str]]:
-    """(line number, susp name, src name) of every non-blank line."""
+    """(line number, susp name, src name) of every non-blank line; a name that is absolute or
+    contains '..' is an error naming the line (:func:`_unsafe_name`)."""
     out = []
     with open(pairs_file, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -381,6 +393,12 @@ def _read_pairs(pairs_file: Path) -> list[tuple[int, str, str]]:
                 continue
             if len(fields) != 2:
                 raise InputError(str(pairs_file), "expected 'SUSP_NAME SRC_NAME'", line=lineno)
+            for name in fields:
+                why = _unsafe_name(name)
+                if why:
+                    raise InputError(str(pairs_file), f"document name {name!r} {why}: names must be relative "
+                                     "to their folder, without '..' (the detection XML is named after them and "
+                                     "must stay inside the output directory)", line=lineno)
             out.append((lineno, fields[0], fields[1]))
     return out
 
@@ -706,6 +724,8 @@ def align_pairs_file(
         out = Path(out_dir) / _truth_name(susp, src)
         tasks.append((susp, src, str(sp), str(rp), str(out)))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for t in tasks:  # names in subfolders (`sub/a.txt`) write into the same subfolders of out_dir
+        Path(t[4]).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
     jobs = jobs or _default_jobs()
     if jobs <= 1 or len(tasks) <= 1:
         _init_worker(align_fn)
