@@ -3,8 +3,6 @@ outside --out (nor a read outside --susp-dir/--src-dir)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
