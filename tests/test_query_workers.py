@@ -91,6 +91,33 @@ def test_a_dead_worker_costs_no_answer(index_and_corpus, pool):
 
 def test_default_processes_and_bad_counts():
     n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert default_processes() == (n if n > 1 else 0)
+    assert default_processes() == max(1, n)  # at least one: a deadline stops only a process
     with pytest.raises(ValueError, match="at least 1"):
         QueryPool(0)
+
+
+def test_a_query_past_its_deadline_is_stopped_and_its_worker_replaced(index_and_corpus, pool):
+    from copytrace.service.workers import QueryTimeout
+
+    idx, corpus = index_and_corpus
+    d = corpus[0]
+    rows, threshold, ngram = idx.candidate_rows(d["text"])
+    want = query_body(d["text"], rows, threshold, ngram, 10, True)
+    patho = "lorem " * 40_000  # alignment of repeats: many seconds of work
+    restarts, pids = pool.restarts, pool.pids()
+
+    async def run():
+        slow = asyncio.ensure_future(pool.run(patho, [("p", patho, None, None)], 0.5, 5, 10, True,
+                                              deadline=time.monotonic() + 1.0))
+        await asyncio.sleep(0.2)
+        normal = await pool.run(d["text"], rows, threshold, ngram, 10, True)  # the other worker answers
+        t0 = time.monotonic()
+        with pytest.raises(QueryTimeout):
+            await slow
+        return normal, time.monotonic() - t0
+
+    normal, waited = asyncio.run(run())
+    assert normal == want and waited < 1.5
+    assert pool.restarts == restarts + 1 and pool.timeouts >= 1
+    assert len(pool.pids()) == 2 and set(pool.pids()) != set(pids)
+    assert asyncio.run(pool.run(d["text"], rows, threshold, ngram, 10, True)) == want

@@ -207,19 +207,29 @@ def remove_cmd(db: str, ids: tuple[str, ...]) -> None:
 @click.option("--text-cache-mb", default=256, show_default=True, type=click.IntRange(min=0),
               envvar="COPYTRACE_TEXT_CACHE_MB", show_envvar=True,
               help="MiB of document texts kept in memory (queries read the others from DB; 0: none).")
+@click.option("--query-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              envvar="COPYTRACE_QUERY_TIMEOUT", show_envvar=True,
+              help="Seconds a query may take; past them it is stopped and answered with 503.")
 def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool,
-              query_threads: int | None, query_processes: int | None, text_cache_mb: int) -> None:
+              query_threads: int | None, query_processes: int | None, text_cache_mb: int,
+              query_timeout: float) -> None:
     """Serve DB over HTTP: POST /documents, POST /query, GET /documents/{id}, a page at /, docs at /docs."""
 
     def body() -> None:
+        from copytrace.errors import OptionError
         from copytrace.index import Index
-        from copytrace.service.app import serve
+        from copytrace.service.app import API_KEY_ENV, serve
 
+        env_key = os.environ.get(API_KEY_ENV)
+        if api_key is not None and not api_key.strip() or api_key is None and env_key is not None:
+            # click ignores an empty environment variable: an empty key must not mean open writes
+            raise OptionError(f"the API key (--api-key or {API_KEY_ENV}) is empty: give a key, or leave both "
+                              "out for open writes")
         if create and not Path(db).exists():
             Index.create(db).close()
         click.echo(f"copytrace: serving {os.path.abspath(db)} on http://{host}:{port}/ "
                    f"(writes {'need the API key' if api_key else 'are open'})", err=True)
         serve(db, host=host, port=port, api_key=api_key, query_threads=query_threads,
-              query_processes=query_processes, text_cache_bytes=text_cache_mb * 2**20)
+              query_processes=query_processes, text_cache_bytes=text_cache_mb * 2**20, query_timeout=query_timeout)
 
     _run(body)

@@ -46,6 +46,7 @@ import contextlib
 import os
 import secrets
 import sys
+import time
 from functools import partial
 from typing import Any, AsyncIterator
 
@@ -59,9 +60,9 @@ from copytrace import __version__
 from copytrace.errors import CopytraceError
 from copytrace.index import Index
 from copytrace.index.store import _single_threaded_kernels
-from copytrace.service.workers import QueryPool, default_processes, query_body
+from copytrace.service.workers import QueryPool, QueryTimeout, default_processes, query_body
 
-__all__ = ["create_app", "MAX_BODY_BYTES", "MAX_BATCH", "API_KEY_ENV"]
+__all__ = ["create_app", "MAX_BODY_BYTES", "MAX_BATCH", "API_KEY_ENV", "QUERY_TIMEOUT_S"]
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_BATCH = 1000
@@ -69,6 +70,8 @@ API_KEY_ENV = "COPYTRACE_API_KEY"
 QUERY_THREADS = 2  # queries in flight at once (the others wait in arrival order)
 SWITCH_INTERVAL_S = 0.0002  # sys.setswitchinterval in `serve`
 TEXT_CACHE_BYTES = 256 * 2**20  # texts the served index keeps in memory (Index(text_cache_bytes=))
+MAX_HEADER_BYTES = 64 * 1024  # request line + headers (uvicorn's h11 limit)
+QUERY_TIMEOUT_S = 10.0  # a query's deadline (`serve --query-timeout`); ordinary queries take milliseconds
 
 
 class DocumentIn(BaseModel):
@@ -159,6 +162,7 @@ def create_app(
     max_batch: int = MAX_BATCH,
     query_threads: int | None = None,
     query_processes: int = 0,
+    query_timeout: float | None = QUERY_TIMEOUT_S,
 ) -> FastAPI:
     """The FastAPI application serving ``index`` (an Index or the path of one).
 
@@ -171,17 +175,35 @@ def create_app(
     computed in the server process).  The workers are started with the
     ``spawn`` method, which re-imports the main module: a script that serves
     this app with workers must guard its entry point with
-    ``if __name__ == "__main__":`` (``copytrace serve`` does)."""
-    idx = index if isinstance(index, Index) else Index(index, text_cache_bytes=TEXT_CACHE_BYTES)
+    ``if __name__ == "__main__":`` (``copytrace serve`` does).
+
+    ``query_timeout``: every ``POST /query`` is answered within this many
+    seconds (None: no deadline); past it the answer is 503 with the reason, and
+    the worker process computing it is stopped and replaced, so the other
+    clients keep being served.  Without worker processes the 503 still comes at
+    the deadline, but the computation cannot be stopped and runs on in the
+    server process.
+
+    ``api_key``: None reads ``COPYTRACE_API_KEY`` (unset: writes are open); an
+    empty or blank key is refused (ValueError) rather than taken as "no key"."""
     if api_key is None:
-        api_key = os.environ.get(API_KEY_ENV) or None
+        env_key = os.environ.get(API_KEY_ENV)
+        if env_key is not None and not env_key.strip():
+            raise ValueError(f"{API_KEY_ENV} is set but empty: give a key, or unset it for open writes")
+        api_key = env_key
+    elif not api_key.strip():
+        raise ValueError("the API key is empty: give a key, or none for open writes")
     if query_processes < 0:
         raise ValueError(f"query_processes must be at least 0, got {query_processes}")
+    if query_timeout is not None and not query_timeout > 0:
+        raise ValueError(f"query_timeout must be above 0 seconds, got {query_timeout}")
+    idx = index if isinstance(index, Index) else Index(index, text_cache_bytes=TEXT_CACHE_BYTES)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.query_pool = (await anyio.to_thread.run_sync(QueryPool, query_processes)
                                 if query_processes else None)
+        app.state.query_timeouts = 0
         try:
             yield
         finally:
@@ -190,9 +212,11 @@ def create_app(
                 app.state.query_pool = None
 
     app = FastAPI(title="copytrace", version=__version__,
-                  description="Has this text been published before, and where?", lifespan=lifespan)
+                  description="Has this text been published before, and where?", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)  # /docs: below, offline
     app.state.index = idx
     app.state.query_pool = None
+    app.state.query_timeouts = 0
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -235,6 +259,7 @@ def create_app(
         return {"status": "ok", "documents": len(idx), "version": __version__,
                 "query_processes": pool.processes if pool is not None else 0,
                 "query_process_restarts": pool.restarts if pool is not None else 0,
+                "query_timeout_s": query_timeout, "query_timeouts": app.state.query_timeouts,
                 "text_cache": idx.text_cache_stats()}
 
     @app.post("/documents", dependencies=[Depends(require_key)])
@@ -252,17 +277,32 @@ def create_app(
         with _single_threaded_kernels():
             return query_body(req.text, rows, threshold, ngram, req.limit, req.passages)
 
+    def timed_out() -> JSONResponse:
+        app.state.query_timeouts += 1
+        return JSONResponse(
+            {"detail": f"query not answered within its {query_timeout:g} s deadline (serve --query-timeout): "
+                       "the text and its candidates need too much work (very long or highly repetitive "
+                       "texts); its computation was stopped"},
+            status_code=503, headers={"Retry-After": "1"})
+
     @app.post("/query")
     async def query(req: QueryRequest) -> Response:
         # the body is encoded by query_body (plain JSON types: no recursive jsonable_encoder)
+        deadline = None if query_timeout is None else time.monotonic() + query_timeout
         pool: QueryPool | None = app.state.query_pool
-        if pool is None:
-            body = await anyio.to_thread.run_sync(query_inline, req, limiter=limiter)
-        else:
-            rows, threshold, ngram = await anyio.to_thread.run_sync(
-                partial(idx.candidate_rows, req.text, req.threshold), limiter=limiter)
-            body = (await pool.run(req.text, rows, threshold, ngram, req.limit, req.passages) if rows
-                    else b'{"matches":[]}')
+        try:
+            with anyio.fail_after(query_timeout):  # None: no deadline
+                if pool is None:
+                    body = await anyio.to_thread.run_sync(query_inline, req, limiter=limiter,
+                                                          abandon_on_cancel=True)
+                else:
+                    rows, threshold, ngram = await anyio.to_thread.run_sync(
+                        partial(idx.candidate_rows, req.text, req.threshold), limiter=limiter,
+                        abandon_on_cancel=True)
+                    body = (await pool.run(req.text, rows, threshold, ngram, req.limit, req.passages,
+                                           deadline=deadline) if rows else b'{"matches":[]}')
+        except (TimeoutError, QueryTimeout):
+            return timed_out()
         return Response(body, media_type="application/json")
 
     @app.get("/documents/{doc_id:path}")
@@ -279,13 +319,33 @@ def create_app(
             raise HTTPException(404, f"no document with id {doc_id!r}")
         return {"removed": n}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page() -> str:
-        from copytrace.service.page import PAGE
+    from copytrace.service.page import PAGE
+    from copytrace.service.security import SecurityHeaders, csp_for_html, docs_asset, docs_html
 
-        return PAGE
+    page_csp = csp_for_html(PAGE)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(PAGE, headers={"Content-Security-Policy": page_csp})
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        got = docs_html(app.openapi_url or "/openapi.json", f"{app.title} — API")
+        if got is None:
+            raise HTTPException(404, "API docs need the swagger-ui-bundle package: pip install 'copytrace[serve]'")
+        return HTMLResponse(got[0], headers={"Content-Security-Policy": got[1]})
+
+    @app.get("/docs-assets/{name}", include_in_schema=False)
+    def docs_assets(name: str) -> Response:
+        from fastapi.responses import FileResponse
+
+        got = docs_asset(name)
+        if got is None:
+            raise HTTPException(404, f"no asset {name!r}")
+        return FileResponse(got[0], media_type=got[1], headers={"Cache-Control": "public, max-age=86400"})
 
     app.add_middleware(_BodyLimit, limit=max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -296,21 +356,29 @@ def warm_up(idx: Index) -> None:
 
 def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
           log_level: str = "warning", query_threads: int | None = None,
-          query_processes: int | None = None, text_cache_bytes: int = TEXT_CACHE_BYTES) -> None:
+          query_processes: int | None = None, text_cache_bytes: int = TEXT_CACHE_BYTES,
+          query_timeout: float | None = QUERY_TIMEOUT_S) -> None:
     """Run the service on ``path`` until interrupted (one server process, and
-    ``query_processes`` query workers; None: one per CPU, none on one CPU).
-    ``text_cache_bytes``: texts kept in memory (:class:`~copytrace.index.Index`)."""
+    ``query_processes`` query workers; None: one per CPU).
+    ``text_cache_bytes``: texts kept in memory (:class:`~copytrace.index.Index`);
+    ``query_timeout``: each query's deadline in seconds (:func:`create_app`).
+
+    HTTP is parsed by h11 with at most ``MAX_HEADER_BYTES`` of request line and
+    headers (a longer request is refused with 400 before it is buffered further):
+    uvicorn's faster httptools parser has no such limit."""
     import uvicorn
 
     idx = Index(path, text_cache_bytes=text_cache_bytes)
-    warm_up(idx)
-    # the server's threads (event loop, candidate lookups, the worker pool's feeder) hand the GIL
-    # over every 0.2 ms instead of 5: measured, p99 at 8 clients ~10% lower on 2 CPUs
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
-    if query_processes is None:
-        query_processes = default_processes()
-    app = create_app(idx, api_key=api_key, query_threads=query_threads, query_processes=query_processes)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
+        warm_up(idx)
+        if query_processes is None:
+            query_processes = default_processes()
+        app = create_app(idx, api_key=api_key, query_threads=query_threads, query_processes=query_processes,
+                         query_timeout=query_timeout)
+        # the server's threads (event loop, candidate lookups, the workers' waiters) hand the GIL
+        # over every 0.2 ms instead of 5: measured, p99 at 8 clients ~10% lower on 2 CPUs
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, http="h11",
+                    h11_max_incomplete_event_size=MAX_HEADER_BYTES)
     finally:
         idx.close()

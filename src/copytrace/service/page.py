@@ -1,7 +1,10 @@
 """The small web page served at ``/``: paste a text, see its matches side by side.
 
 Self-contained (inline CSS and JS, no CDN); talks to ``POST /query`` and
-``GET /documents/{id}``.
+``GET /documents/{id}``.  Served with a Content-Security-Policy that allows its
+one ``<script>`` and one ``<style>`` by hash (``security.csp_for_html``), so no
+``style=`` attributes or inline event handlers here: styles go in the
+``<style>`` block, and handlers are set from the script.
 """
 
 PAGE = r"""<!doctype html>
@@ -16,16 +19,17 @@ textarea{width:100%;height:10em;font-family:inherit}
 mark{background:#ffe08a}mark.reworded{background:#bfe3ff}
 table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left}
 tr.m{cursor:pointer}tr.m:hover,tr.sel{background:#f3f3f3}.err{color:#b00}small{color:#666}
+#th{width:8em}#lim{width:5em}#side{display:none}
 </style></head><body>
 <h1>copytrace</h1>
 <p>Paste a text: the indexed documents it copies, or that copy it, with the shared passages
 (<mark>verbatim</mark>, <mark class="reworded">reworded</mark>).</p>
 <textarea id="q" placeholder="Paste a text here"></textarea>
-<p>Threshold <input id="th" type="number" min="0.01" max="1" step="0.05" placeholder="index default" style="width:8em">
-Limit <input id="lim" type="number" min="1" max="1000" value="10" style="width:5em">
+<p>Threshold <input id="th" type="number" min="0.01" max="1" step="0.05" placeholder="index default">
+Limit <input id="lim" type="number" min="1" max="1000" value="10">
 <button id="go">Search</button> <span id="status"></span></p>
 <table id="res"></table>
-<div class="row" id="side" style="display:none">
+<div class="row" id="side">
  <div class="col"><h3>Your text</h3><div class="text" id="ta"></div></div>
  <div class="col"><h3 id="hb">Document</h3><div class="text" id="tb"></div></div>
 </div>
