@@ -20,6 +20,11 @@ def main() -> None:
     \b
     copytrace find DIR_OR_FILES... --out OUT   group the copies in a collection
     copytrace compare A B                      align what two texts share
+    copytrace align --pairs FILE ...           align listed pairs (PAN evaluation format)
+    copytrace index create|add|query|...  DB   a persistent index: has this been published before?
+    copytrace serve DB                         the index over HTTP (API, page, docs)
+
+    `copytrace COMMAND --help` tells more.
     """
 
 
@@ -74,8 +79,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
              spark_partitions: int | None, quiet: bool) -> None:
     """Find the copies in a collection and write the results to --out.
 
-    INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .csv,
-    .parquet), or - for JSONL on standard input.
+    INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .ndjson,
+    .csv, .parquet), or - for JSONL on standard input.
     """
 
     def body() -> None:
@@ -167,6 +172,8 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
             from copytrace.report.terminal import render_comparison
 
             render_comparison(cmp, names[0], names[1], Console(), threshold=threshold)
+        if html_path:  # on stderr with --json, so that stdout stays JSON
+            click.echo(f"HTML view written to {Path(html_path).resolve()}", err=as_json)
 
     _run(body)
 
@@ -196,7 +203,7 @@ def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int,
                 n = align_pairs_file(pairs_file, susp_dir, src_dir, out, jobs=jobs or None,
                                      on_pair=bar.advance)
         if not quiet:
-            click.echo(f"{n} pairs aligned in {rep.timings['align']:.1f}s; detections in {Path(out).resolve()}/")
+            click.echo(f"{_n(n, 'pair')} aligned in {rep.timings['align']:.1f}s; detections in {Path(out).resolve()}/")
 
     _run(body)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from copytrace.cli_common import _run, reader_options
+from copytrace.cli_common import _n, _run, reader_options
 
 __all__ = ["index_group", "serve_cmd"]
 
@@ -85,7 +85,7 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
             res = idx.add(docs, on_duplicate="replace" if replace else "skip")
             n = len(idx)
         read_skipped = stats.to_dict().get("skipped", {})
-        parts = [f"{res.added} documents added"]
+        parts = [f"{_n(res.added, 'document')} added"]
         if res.replaced:
             parts.append(f"{res.replaced} replaced")
         skipped = {**read_skipped}
@@ -93,7 +93,7 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
             skipped[k] = skipped.get(k, 0) + v
         if skipped:
             parts.append("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
-        click.echo("; ".join(parts) + f"; {n} documents in {db}")
+        click.echo("; ".join(parts) + f"; {_n(n, 'document')} in {db}")
 
     _run(body)
 
@@ -168,7 +168,7 @@ def stats_cmd(db: str, as_json: bool) -> None:
             return
         p = s["parameters"]
         bpd = f"{s['bytes_per_document']:.0f}" if s["bytes_per_document"] else "-"
-        click.echo(f"{s['path']}: {s['documents']} documents, {s['characters']} characters, "
+        click.echo(f"{s['path']}: {_n(s['documents'], 'document')}, {_n(s['characters'], 'character')}, "
                    f"{s['file_bytes']} bytes on disk ({bpd} per document)\n"
                    f"threshold {p['threshold']}, ngram {p['ngram']}, num_perm {p['num_perm']}, seed {p['seed']}, "
                    f"LSH {p['bands']}×{p['rows']}, sample 1/{p['sample_rate']}, max_df {p['max_df']}")
@@ -180,14 +180,27 @@ def stats_cmd(db: str, as_json: bool) -> None:
 @click.argument("db", type=click.Path(dir_okay=False))
 @click.option("--id", "ids", multiple=True, required=True, help="Id of a document to remove (repeatable).")
 def remove_cmd(db: str, ids: tuple[str, ...]) -> None:
-    """Remove documents from DB by id (one transaction)."""
+    """Remove documents from DB by id (one transaction).
+
+    The ids that are stored are removed; if any id is not, it is named and
+    the command exits with status 1.
+    """
 
     def body() -> None:
+        import sys
+
         from copytrace.index import Index
 
+        wanted = list(dict.fromkeys(ids))
         with Index(db) as idx:
-            n = idx.remove(ids)
-        click.echo(f"{n} of {len(set(ids))} documents removed")
+            unknown = [i for i in wanted if i not in idx]
+            n = idx.remove(wanted)
+        click.echo(f"{n} of {_n(len(wanted), 'document')} removed")
+        if unknown:
+            shown = ", ".join(repr(i) for i in unknown[:10]) + (f" and {len(unknown) - 10} more"
+                                                               if len(unknown) > 10 else "")
+            click.echo(f"copytrace: error: no document with id {shown} in {db}", err=True)
+            sys.exit(1)
 
     _run(body)
 
