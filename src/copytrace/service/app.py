@@ -15,10 +15,14 @@ Endpoints (OpenAPI docs at ``/docs``):
 Limits and errors: bodies over ``max_body_bytes`` (default 10 MB) → 413;
 batches over ``max_batch`` documents (default 1000) → 413; invalid JSON → 400;
 a body that is not UTF-8 → 400; wrong types / missing or empty fields → 422;
-unknown ids → 404.  Every error is JSON ``{"detail": ...}``.  With an API key
-(``api_key=`` or ``COPYTRACE_API_KEY``), writes (POST/DELETE /documents) need
-``X-API-Key: KEY`` or ``Authorization: Bearer KEY`` (401 otherwise); reads
-stay open.
+unknown ids → 404; a query not answered within ``query_timeout`` seconds → 503
+(its worker process is killed and replaced: see :mod:`copytrace.service.workers`).
+Every error is JSON ``{"detail": ...}``.  With an API key (``api_key=`` or
+``COPYTRACE_API_KEY``; an empty one is refused), writes (POST/DELETE /documents)
+need ``X-API-Key: KEY`` or ``Authorization: Bearer KEY`` (401 otherwise); reads
+stay open.  ``serve`` limits the request line and headers to ``MAX_HEADER_BYTES``;
+every answer carries a Content-Security-Policy and ``nosniff``, and ``/docs`` is
+served with local assets (:mod:`copytrace.service.security`).
 
 Concurrency: one server process owns the index (DuckDB allows one writing
 process per file); the endpoints are plain ``def`` functions run by the
