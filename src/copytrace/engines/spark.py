@@ -58,7 +58,7 @@ from copytrace.engines.common import (
     build_tables,
     result_counts,
 )
-from copytrace.errors import InputError, OptionError
+from copytrace.errors import InputError, OptionError, printable
 from copytrace.explain import Direction
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
@@ -686,7 +686,7 @@ class SparkEngine:
             "copytrace_version": __version__,
             "engine": "spark",
             "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
-            "inputs": [str(x) for x in inputs],
+            "inputs": [printable(str(x)) for x in inputs],
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
             "read": stats.to_dict(),
             "counts": counts,

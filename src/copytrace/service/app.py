@@ -302,6 +302,9 @@ def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, ap
     ``text_cache_bytes``: texts kept in memory (:class:`~copytrace.index.Index`)."""
     import uvicorn
 
+    from copytrace.config import PORT
+
+    PORT("port", port)
     idx = Index(path, text_cache_bytes=text_cache_bytes)
     warm_up(idx)
     # the server's threads (event loop, candidate lookups, the worker pool's feeder) hand the GIL
