@@ -127,6 +127,12 @@ def test_index_create_checks_like_find(tmp_path):
         assert idx.config == cfg and idx.params["ngram"] == 3
     with copytrace.Index(tmp_path / "l.db", read_only=True) as idx:
         assert idx.config == cfg
+        with pytest.raises(OptionError, match="^threshold must be a number in"):
+            idx.query("some text", threshold="x")
+        with pytest.raises(OptionError, match="^limit must be in 1.."):
+            idx.query("some text", limit=0)
+    _one_line_error(run_cli("index", "query", str(tmp_path / "l.db"), "--text", "a b c", "--threshold", "5"),
+                    "--threshold must be in (0, 1], got 5")
 
 
 def test_python_api_raises_option_error_naming_the_parameter(corpus):

@@ -111,7 +111,7 @@ def find(
         from copytrace.engines.spark import SparkEngine
 
         if spark_partitions is not None and spark_partitions < 1:
-            raise OptionError(f"--spark-partitions must be at least 1, got {spark_partitions}")
+            raise OptionError(f"spark_partitions must be at least 1, got {spark_partitions}", param="spark_partitions")
         eng = SparkEngine(opts, master=spark_master, spark=spark_session, partitions=spark_partitions)
     else:
         raise OptionError(f"unknown engine {engine!r} (available: local, spark)")

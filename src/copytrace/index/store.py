@@ -80,7 +80,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import __version__
-from copytrace.config import FingerprintConfig, IntRange
+from copytrace.config import FingerprintConfig, IntRange, check_value
 from copytrace.errors import CopytraceError, OptionError
 from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
@@ -807,10 +807,9 @@ class Index:
 def _check_query(text: Any, threshold: float | None, limit: int | None) -> None:
     if not isinstance(text, str):
         raise OptionError("query text must be a string")
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise OptionError(f"threshold must be in (0, 1], got {threshold}")
-    if limit is not None and limit < 1:
-        raise OptionError(f"limit must be at least 1, got {limit}")
+    if threshold is not None:
+        check_value(FingerprintConfig, "threshold", threshold)  # the rule of `find` and `index create`
+    IntRange(1, none_ok=True)("limit", limit)
 
 
 def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
