@@ -49,6 +49,20 @@ def make_copy(rng: random.Random, story: str, edit: float = 0.05) -> str:
     return f"Site {rng.randint(1, 9)} News\n\n{text}"
 
 
+def make_footer_corpus(n_stories: int = 150, n_reprints: int = 8, seed: int = 5):
+    """One source's short, distinct stories (~90 words), each followed by the
+    same ~300-word footer, plus a wire story reprinted verbatim by
+    ``n_reprints`` other sources.  Returns (docs: list[dict(id, text,
+    source)], footer, wire)."""
+    rng = random.Random(seed)
+    footer = make_story(rng, n_sentences=17)
+    wire = make_story(rng, n_sentences=12)
+    docs = [{"id": f"gazette{i:03d}", "text": f"{make_story(rng, n_sentences=5)}\n\n{footer}",
+             "source": "The Gazette"} for i in range(n_stories)]
+    docs += [{"id": f"wire{i}", "text": wire, "source": f"Site {i}"} for i in range(n_reprints)]
+    return docs, footer, wire
+
+
 def make_corpus(n_stories: int = 8, copies: int = 3, uniques: int = 10, seed: int = 0):
     """Returns (docs: list[dict(id, text)], truth: dict[id -> story])."""
     rng = random.Random(seed)

@@ -9,7 +9,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from conftest import SEEDS, make_copy, make_story
+from conftest import SEEDS, make_copy, make_footer_corpus, make_story
 from copytrace.stages.boilerplate import BoilerplateOptions, detect_boilerplate, mask_text
 from copytrace.stages.normalize import tokenize
 
@@ -145,3 +145,36 @@ def test_find_flags_the_appeal_and_keeps_it_out_of_pairs_and_passages(tmp_path):
     res2 = copytrace.find(tmp_path / "c.jsonl", source_field="source", boilerplate=False, threshold=0.2,
                           progress=False)
     assert any(sum(m.startswith("indy") for m in v) > 2 for v in res2.clusters().values())
+
+
+def test_long_footer_under_short_stories_is_boilerplate(tmp_path):
+    """A ~300-word footer under ~150 short stories of one source covers most of
+    each document, yet it sits next to a different story every time: it is
+    boilerplate (issue 12), and joins no stories; a story reprinted verbatim
+    across sources is still a story."""
+    import copytrace
+    from conftest import write_jsonl
+
+    docs, footer, wire = make_footer_corpus()
+    ids, texts, sources = ([d[k] for d in docs] for k in ("id", "text", "source"))
+    n_tok = [len(tokenize(t).starts) for t in texts[:150]]
+    assert sum(len(tokenize(footer).starts) / n > 0.7 for n in n_tok) > 100  # the footer dominates
+    res = detect_boilerplate(ids, texts, sources)
+    found = " ".join(r["text"] for r in res.table.to_pylist())
+    for sent in footer.split(". ")[:3]:
+        assert sent.split("\n")[-1][:40] in found
+    assert wire.split(".")[0] not in found
+    assert set(res.spans) == set(range(150))
+    # with fewer stories than min_stories, or without sources, the long-block rule does not apply
+    assert detect_boilerplate(ids[:8], texts[:8], sources[:8], BoilerplateOptions(min_docs=5)).spans == {}
+    assert detect_boilerplate(ids, texts, None).spans == {}
+
+    write_jsonl(tmp_path / "c.jsonl", docs)
+    out = copytrace.find(tmp_path / "c.jsonl", tmp_path / "out", source_field="source", progress=False)
+    assert out.summary["counts"]["documents_with_boilerplate"] == 150
+    clusters = list(out.clusters().values())
+    assert not any(sum(m.startswith("gazette") for m in v) > 1 for v in clusters)
+    assert sorted(m for v in clusters for m in v) == [f"wire{i}" for i in range(8)]
+    # with --no-boilerplate the footer chains the stories together (what the rule prevents)
+    off = copytrace.find(tmp_path / "c.jsonl", source_field="source", boilerplate=False, progress=False)
+    assert max(sum(m.startswith("gazette") for m in v) for v in off.clusters().values()) > 100

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, make_copy, make_story, run_cli, write_jsonl
+from conftest import SEEDS, make_copy, make_footer_corpus, make_story, run_cli, write_jsonl
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
@@ -108,6 +108,19 @@ def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_pat
     exact_ids = [i for i in docs if i.startswith("exact-") or i.endswith("exact-3.txt")]
     assert len(exact_ids) == 3 and len({docs[i]["cluster_id"] for i in exact_ids}) == 1
     assert len({docs[f"indy{i}"]["cluster_id"] for i in range(8)}) == 8  # the appeal does not chain them
+
+
+def test_spark_flags_a_long_footer_like_the_local_engine(spark, tmp_path):
+    """The long-block boilerplate rule (a footer longer than the stories under it) on both engines."""
+    docs, _, _ = make_footer_corpus(n_stories=40, n_reprints=5)
+    inp = write_jsonl(tmp_path / "c.jsonl", docs)
+    opts = dict(source_field="source", align=False, report=False, progress=False)
+    local = copytrace.find(inp, tmp_path / "local", **opts)
+    copytrace.find(inp, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
+    for name in OUTPUTS:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
+    assert local.summary["counts"]["documents_with_boilerplate"] == 40
+    assert sorted(m for v in local.clusters().values() for m in v) == [f"wire{i}" for i in range(5)]
 
 
 def test_uri_inputs_are_listed_through_hadoop(spark, tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
+from copytrace.config import FingerprintConfig, check_value
 from copytrace.errors import OptionError
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
@@ -110,7 +111,7 @@ def find(
         from copytrace.engines.spark import SparkEngine
 
         if spark_partitions is not None and spark_partitions < 1:
-            raise OptionError(f"--spark-partitions must be at least 1, got {spark_partitions}")
+            raise OptionError(f"spark_partitions must be at least 1, got {spark_partitions}", param="spark_partitions")
         eng = SparkEngine(opts, master=spark_master, spark=spark_session, partitions=spark_partitions)
     else:
         raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
@@ -259,10 +260,11 @@ def compare(
     a: str | os.PathLike,
     b: str | os.PathLike,
     *,
-    ngram: int = 5,
+    ngram: int = FingerprintConfig.ngram,
     align_options: AlignOptions | None = None,
 ) -> Comparison:
     """Compare two texts (``str``) or files (``pathlib.Path``)."""
+    check_value(FingerprintConfig, "ngram", ngram)
     text_a, text_b = _as_text(a), _as_text(b)
     ta, tb = tokenize(text_a), tokenize(text_b)
     jac, cab, cba = set_stats(shingles(ta, ngram), shingles(tb, ngram))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from copytrace import __version__
 
-from copytrace.cli_common import _n, _run, reader_options  # noqa: E402
+from copytrace.cli_common import _n, _run, click_options, reader_options  # noqa: E402
+from copytrace.config import FingerprintConfig, check_value
+from copytrace.options import FindOptions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -31,38 +34,8 @@ def main() -> None:
 @main.command("find")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
-@click.option("--threshold", default=0.5, show_default=True, type=float,
-              help="Keep pairs whose Jaccard or containment (either way) of shingles reaches this.")
-@click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
-@click.option("--num-perm", default=128, show_default=True, type=int, help="MinHash permutations.")
-@click.option("--seed", default=42, show_default=True, type=int, help="Seed of the MinHash permutations.")
-@click.option("--bands", type=int, default=None, help="LSH bands (default: chosen from --threshold).")
-@click.option("--rows", type=int, default=None, help="LSH rows per band (with --bands).")
-@click.option("--containment/--no-containment", default=True, show_default=True,
-              help="Also find short copies inside long documents.")
-@click.option("--sample-rate", default=8, show_default=True, type=int,
-              help="1-in-N shingle sample for containment candidates.")
-@click.option("--max-df", default=64, show_default=True, type=int,
-              help="Ignore sampled shingles found in more documents than this.")
-@click.option("--max-bucket", default=64, show_default=True, type=int,
-              help="LSH buckets larger than this link their members to one member only.")
-@click.option("--align/--no-align", "do_align", default=True, show_default=True,
-              help="Align the shared passages of every pair.")
-@click.option("--boilerplate/--no-boilerplate", default=True, show_default=True,
-              help="Detect passages the corpus repeats (appeals, newsletter boxes, bylines) and leave "
-                   "them out of similarity and alignment.")
-@click.option("--boilerplate-min-docs", default=5, show_default=True, type=int,
-              help="Documents a segment must recur in to count as boilerplate.")
-@click.option("--report/--no-report", default=True, show_default=True, help="Write report.html.")
-@click.option("--workers", default=0, show_default=True, type=int, help="Threads/processes; 0 = all cores.")
+@click_options(FindOptions)  # every FindOptions field, in field order (config.py: how to add one)
 @reader_options(on_error_help="skip and count them in summary.json, or stop at the first")
-@click.option("--work-dir", default=None, type=click.Path(file_okay=False),
-              help="Where to keep intermediate files (default: a temporary directory).")
-@click.option("--resume", is_flag=True,
-              help="Continue an interrupted run in --work-dir from its last finished stage.")
-@click.option("--memory-limit", default=None,
-              help="Memory for the LSH stage, e.g. 4GB (default: half of RAM); beyond an eighth of it, "
-                   "band buckets are formed out of core by DuckDB in --work-dir.")
 @click.option("--engine", default="local", show_default=True, type=click.Choice(["local", "spark"]),
               help="Where the pipeline runs: this machine, or Apache Spark (pip install 'copytrace[spark]').")
 @click.option("--spark-master", default=None,
@@ -70,13 +43,8 @@ def main() -> None:
 @click.option("--spark-partitions", default=None, type=int,
               help="Shuffle partitions for --engine spark (default: 4 x the cores Spark has).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
-def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, num_perm: int, seed: int,
-             bands: int | None, rows: int | None, containment: bool, sample_rate: int, max_df: int,
-             max_bucket: int, do_align: bool, boilerplate: bool, boilerplate_min_docs: int, report: bool,
-             workers: int, id_field: str, text_field: str,
-             date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
-             work_dir: str | None, resume: bool, memory_limit: str | None, engine: str, spark_master: str | None,
-             spark_partitions: int | None, quiet: bool) -> None:
+def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str | None,
+             spark_partitions: int | None, quiet: bool, fmt: str, **options: Any) -> None:
     """Find the copies in a collection and write the results to --out.
 
     INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .ndjson,
@@ -86,15 +54,9 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
     def body() -> None:
         from copytrace.api import find
 
-        res = find(
-            list(inputs), out, threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
-            bands=bands, rows=rows, containment=containment, sample_rate=sample_rate, max_df=max_df,
-            max_bucket=max_bucket, align=do_align, boilerplate=boilerplate,
-            boilerplate_min_docs=boilerplate_min_docs, report=report, workers=workers, id_field=id_field,
-            text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
-            on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,
-            engine=engine, spark_master=spark_master, spark_partitions=spark_partitions, memory_limit=memory_limit,
-        )
+        # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt)
+        res = find(list(inputs), out, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
+                   progress=not quiet, format=fmt, **options)
         if not quiet:
             c = res.summary["counts"]
             skipped = res.summary["read"].get("skipped", {})
@@ -121,8 +83,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
 @click.option("--text-a", default=None, help="Text A given inline instead of FILE_A.")
 @click.option("--text-b", default=None, help="Text B given inline instead of FILE_B.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
-@click.option("--threshold", default=0.5, show_default=True, type=float,
+@click_options(FingerprintConfig, only=("ngram",))
+@click.option("--threshold", default=FingerprintConfig.threshold, show_default=True, type=float,
               help="Similarity at which the verdict says COPIES.")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
               help="Also write a side-by-side HTML view of the pair to this file.")
@@ -135,7 +97,9 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
 
     def body() -> None:
         from copytrace.api import compare
-        from copytrace.errors import OptionError
+        from copytrace.errors import OptionError, printable
+
+        check_value(FingerprintConfig, "threshold", threshold)  # ngram: checked by compare()
 
         args = [file_a, file_b]
         texts: list[str | Path] = []
@@ -156,7 +120,7 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 if f is None:
                     raise OptionError(f"give text {label} as a file or with --text-{label.lower()}")
                 texts.append(Path(f))
-                names.append(f)
+                names.append(printable(f))
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
         cmp = compare(texts[0], texts[1], ngram=ngram)

@@ -1,15 +1,20 @@
-"""What every `copytrace` command shares: turning errors into one clear line."""
+"""What every `copytrace` command shares: turning errors into one clear line,
+the reader flags, and click options generated from parameter dataclasses
+(:func:`click_options`; how to add an option: :mod:`copytrace.config`)."""
 
 from __future__ import annotations
 
 import os
 import sys
 import traceback
+import dataclasses
+import typing
 from typing import Any, Callable
 
 import click
 
-from copytrace.errors import CopytraceError
+from copytrace.config import spec_of
+from copytrace.errors import CopytraceError, OptionError
 
 DEBUG_ENV = "COPYTRACE_DEBUG"
 
@@ -22,6 +27,9 @@ def _run(fn: Callable[[], Any]) -> Any:
     """Run a command body: our errors become one clear line, never a traceback."""
     try:
         return fn()
+    except OptionError as e:
+        click.echo(f"copytrace: error: {e.for_cli()}", err=True)
+        sys.exit(2)
     except CopytraceError as e:
         click.echo(f"copytrace: error: {e}", err=True)
         sys.exit(2)
@@ -62,6 +70,50 @@ def reader_options(on_error_help: str) -> Callable[[Callable[..., Any]], Callabl
                      help=f"Bad records: {on_error_help}."),
         click.option("--encoding", default="utf-8", show_default=True, help="Encoding of .txt inputs."),
     ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for opt in reversed(options):
+            fn = opt(fn)
+        return fn
+
+    return decorate
+
+
+_CLICK_TYPES: dict[Any, Any] = {int: click.INT, float: click.FLOAT, str: click.STRING}
+
+
+def click_options(cls: type, only: tuple[str, ...] | None = None, *,
+                  extra_help: dict[str, str] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Click options for the parameter fields of dataclass ``cls`` (those with
+    a :class:`~copytrace.config.Spec` and ``cli=True``; ``only``: these, in
+    this order), in field order: flag ``--field-name``, the field's default,
+    help and type; a bool is ``--x/--no-x`` (or a switch).  The command's
+    function receives each as a keyword named like the field.  Values are
+    validated by the dataclass, not by click (so messages are the same from
+    Python and from the CLI).  ``extra_help[name]`` is appended to a help."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    names = only if only is not None else tuple(fields)
+    options = []
+    for name in names:
+        f = fields[name]
+        spec = spec_of(cls, name)
+        if spec is None or not spec.cli:
+            continue
+        flag = spec.flag_name(name)
+        help_ = spec.help + (f" {extra_help[name]}" if extra_help and name in extra_help else "")
+        hint = hints[name]
+        base = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        kind = base[0]
+        default = f.default
+        if kind is bool:
+            decl = f"{flag}/--no-{flag[2:]}" if spec.negatable else flag
+            options.append(click.option(decl, name, default=default, show_default=spec.negatable,
+                                        is_flag=True, help=help_))
+            continue
+        ctype = click.Path(file_okay=False) if spec.path == "dir" else _CLICK_TYPES.get(kind, click.STRING)
+        options.append(click.option(flag, name, default=default, type=ctype, show_default=default is not None,
+                                    help=help_))
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         for opt in reversed(options):

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from copytrace.cli_common import _n, _run, reader_options
+from copytrace.cli_common import _n, _run, click_options, reader_options
+from copytrace.config import PORT, FingerprintConfig
 
 __all__ = ["index_group", "serve_cmd"]
 
@@ -36,24 +38,15 @@ def index_group() -> None:
 
 @index_group.command("create")
 @click.argument("db", type=click.Path(dir_okay=False))
-@click.option("--threshold", default=0.5, show_default=True, type=float,
-              help="Default query threshold; also chooses the LSH bands/rows.")
-@click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
-@click.option("--num-perm", default=128, show_default=True, type=int, help="MinHash permutations.")
-@click.option("--seed", default=42, show_default=True, type=int, help="Seed of the MinHash permutations.")
-@click.option("--sample-rate", default=8, show_default=True, type=int,
-              help="1-in-N shingle sample for containment candidates.")
-@click.option("--max-df", default=64, show_default=True, type=int,
-              help="Ignore sampled shingles found in more documents than this.")
-def create_cmd(db: str, threshold: float, ngram: int, num_perm: int, seed: int, sample_rate: int,
-               max_df: int) -> None:
+@click_options(FingerprintConfig, extra_help={"threshold": "In the index: the default query threshold; it also "
+                                                            "chooses the LSH bands/rows."})
+def create_cmd(db: str, **params: Any) -> None:
     """Create a new, empty index file DB."""
 
     def body() -> None:
         from copytrace.index import Index
 
-        with Index.create(db, threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
-                          sample_rate=sample_rate, max_df=max_df) as idx:
+        with Index.create(db, **params) as idx:
             p = idx.params
             click.echo(f"Created {db} (threshold {p['threshold']}, ngram {p['ngram']}, num_perm {p['num_perm']},"
                        f" LSH {p['bands']}×{p['rows']})")
@@ -253,6 +246,7 @@ def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool,
         from copytrace.index import Index
         from copytrace.service.app import API_KEY_ENV, serve
 
+        PORT("port", port)  # before --create makes a file (serve() checks it too)
         env_key = os.environ.get(API_KEY_ENV)
         if api_key is not None and not api_key.strip() or api_key is None and env_key is not None:
             # click ignores an empty environment variable: an empty key must not mean open writes

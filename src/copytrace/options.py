@@ -1,4 +1,10 @@
-"""Options of `copytrace find`, shared by the CLI, the Python API and every engine."""
+"""Options of `copytrace find`, shared by the CLI, the Python API and every engine.
+
+Each field is defined once, with its default, help and constraint (see
+:mod:`copytrace.config`, which also says how to add an option): the ``find``
+flags are generated from these fields, ``copytrace.find`` takes them as
+keywords, and the fingerprint parameters come from ``FingerprintConfig``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from copytrace.config import FingerprintConfig, IntRange, inherit, param, validate
 from copytrace.errors import OptionError
 from copytrace.stages.read import ReadOptions
 
@@ -14,85 +21,67 @@ __all__ = ["FindOptions"]
 
 @dataclass(frozen=True)
 class FindOptions:
-    """What `find` does; every field has a CLI flag of the same name.
+    """What `find` does.
 
-    threshold    keep pairs whose Jaccard or containment (either way) of word
-                 n-gram shingles is at least this (0..1]
-    ngram        words per shingle
-    num_perm     MinHash permutations
-    seed         seed of the MinHash permutations (same seed → same output)
-    bands, rows  LSH banding; by default chosen from the threshold
-    containment  also look for short copies inside long documents
-    sample_rate  1-in-N shingle sample used for containment candidates
-    max_df       sampled shingles in more documents than this are not evidence
-    max_bucket   LSH buckets larger than this link members to one member only
-    align        align passages of every verified pair
-    boilerplate  detect passages that recur across the corpus (appeals,
-                 newsletter boxes, bylines) and leave them out of similarity
-                 and alignment; ``boilerplate_min_docs``: documents a segment
-                 must appear in
-    report       write report.html with the output files
-    workers      threads/processes (0: all cores)
-    memory_limit memory for the LSH stage, e.g. "4GB" (default: half of RAM):
-                 when the signatures and band keys would not fit in an eighth
-                 of it, band keys go to a spool in the work directory and
-                 DuckDB forms the buckets out of core (same pairs)
-    work_dir     where intermediate files live (default: a temporary directory,
-                 removed at the end); with ``resume`` a run continues there
-                 from its last finished stage
+    Every field but ``read`` and ``progress`` is a ``find`` flag of the same
+    name (``--num-perm`` for ``num_perm``) and a keyword of
+    ``copytrace.find``; its default, help text and constraint are in its
+    definition below (the fingerprint parameters': in
+    :class:`~copytrace.config.FingerprintConfig`).  ``read``: how inputs are
+    read (:class:`~copytrace.stages.read.ReadOptions`); ``progress``:
+    progress bars.  With ``work_dir`` and ``resume`` a run continues there
+    from its last finished stage; ``memory_limit``: when the signatures and
+    band keys would not fit in an eighth of it, band keys go to a spool in the
+    work directory and DuckDB forms the buckets out of core (same pairs).
     """
 
-    threshold: float = 0.5
-    ngram: int = 5
-    num_perm: int = 128
-    seed: int = 42
-    bands: int | None = None
-    rows: int | None = None
-    containment: bool = True
-    sample_rate: int = 8
-    max_df: int = 64
-    max_bucket: int = 64
-    align: bool = True
-    boilerplate: bool = True
-    boilerplate_min_docs: int = 5
-    report: bool = True
-    workers: int = 0
-    memory_limit: str | None = None
-    read: ReadOptions = field(default_factory=ReadOptions)
-    work_dir: str | None = None
-    resume: bool = False
-    progress: bool = True
+    threshold: float = inherit(FingerprintConfig, "threshold")
+    ngram: int = inherit(FingerprintConfig, "ngram")
+    num_perm: int = inherit(FingerprintConfig, "num_perm")
+    seed: int = inherit(FingerprintConfig, "seed")
+    bands: int | None = param(None, "LSH bands (default: chosen from --threshold).", IntRange(1, 4096, none_ok=True))
+    rows: int | None = param(None, "LSH rows per band (with --bands).", IntRange(1, 4096, none_ok=True))
+    containment: bool = param(True, "Also find short copies inside long documents.")
+    sample_rate: int = inherit(FingerprintConfig, "sample_rate")
+    max_df: int = inherit(FingerprintConfig, "max_df")
+    max_bucket: int = param(64, "LSH buckets larger than this link their members to one member only.", IntRange(2))
+    align: bool = param(True, "Align the shared passages of every pair.")
+    boilerplate: bool = param(True, "Detect passages the corpus repeats (appeals, newsletter boxes, bylines) and "
+                                    "leave them out of similarity and alignment.")
+    boilerplate_min_docs: int = param(5, "Documents a segment must recur in to count as boilerplate.", IntRange(2))
+    report: bool = param(True, "Write report.html.")
+    workers: int = param(0, "Threads/processes; 0 = all cores.", IntRange(0, 4096))
+    memory_limit: str | None = param(None, "Memory for the LSH stage, e.g. 4GB (default: half of RAM); beyond an "
+                                           "eighth of it, band buckets are formed out of core by DuckDB in --work-dir.")
+    read: ReadOptions = field(default_factory=ReadOptions)  # flags: cli_common.reader_options
+    work_dir: str | None = param(None, "Where to keep intermediate files (default: a temporary directory).",
+                                 path="dir")
+    resume: bool = param(False, "Continue an interrupted run in --work-dir from its last finished stage.",
+                         negatable=False)
+    progress: bool = param(True, "Progress bars.", cli=False)  # the CLI's -q/--quiet
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.threshold <= 1.0:
-            raise OptionError(f"--threshold must be in (0, 1], got {self.threshold}")
-        if self.ngram < 1:
-            raise OptionError(f"--ngram must be at least 1, got {self.ngram}")
-        if not 1 <= self.num_perm <= 4096:
-            raise OptionError(f"--num-perm must be in 1..4096, got {self.num_perm}")
+        validate(self)
         if (self.bands is None) != (self.rows is None):
-            raise OptionError("--bands and --rows go together")
-        if self.bands is not None and self.rows is not None:
-            if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
-                raise OptionError(
-                    f"--bands × --rows must be at most --num-perm ({self.num_perm}), got {self.bands}×{self.rows}"
-                )
-        if self.sample_rate < 1:
-            raise OptionError("--sample-rate must be at least 1")
-        if self.max_df < 2:
-            raise OptionError("--max-df must be at least 2")
-        if self.boilerplate_min_docs < 2:
-            raise OptionError("--boilerplate-min-docs must be at least 2")
-        if self.max_bucket < 2:
-            raise OptionError("--max-bucket must be at least 2")
-        if self.workers < 0:
-            raise OptionError("--workers must be 0 (all cores) or more")
+            raise OptionError("bands and rows go together", param="bands", cli="--bands and --rows go together")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise OptionError(
+                f"bands × rows must be at most num_perm ({self.num_perm}), got {self.bands}×{self.rows}",
+                param="bands",
+                cli=f"--bands × --rows must be at most --num-perm ({self.num_perm}), got {self.bands}×{self.rows}",
+            )
         if self.memory_limit is not None:
             from copytrace.stages.buckets import parse_memory_limit
 
             parse_memory_limit(self.memory_limit)  # raises a clear OptionError
         if self.resume and not self.work_dir:
-            raise OptionError("--resume needs --work-dir (the directory of the interrupted run)")
+            raise OptionError("resume needs work_dir (the directory of the interrupted run)", param="resume",
+                              cli="--resume needs --work-dir (the directory of the interrupted run)")
+
+    @property
+    def fingerprint(self) -> FingerprintConfig:
+        """The fingerprint parameters (what an index would store)."""
+        return FingerprintConfig.of(self)
 
     @property
     def memory_limit_bytes(self) -> int:

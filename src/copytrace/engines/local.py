@@ -41,7 +41,7 @@ from copytrace.engines.common import (
     build_tables,
     result_counts,
 )
-from copytrace.errors import OptionError
+from copytrace.errors import OptionError, printable
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
@@ -392,7 +392,7 @@ class LocalEngine:
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "local",
-            "inputs": [str(x) for x in inputs],
+            "inputs": [printable(str(x)) for x in inputs],
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
             "lsh_out_of_core": external,
             "read": stats.to_dict(),

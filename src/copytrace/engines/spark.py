@@ -58,7 +58,7 @@ from copytrace.engines.common import (
     build_tables,
     result_counts,
 )
-from copytrace.errors import InputError, OptionError
+from copytrace.errors import InputError, OptionError, printable
 from copytrace.explain import Direction
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
@@ -686,7 +686,7 @@ class SparkEngine:
             "copytrace_version": __version__,
             "engine": "spark",
             "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
-            "inputs": [str(x) for x in inputs],
+            "inputs": [printable(str(x)) for x in inputs],
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
             "read": stats.to_dict(),
             "counts": counts,
@@ -730,8 +730,10 @@ class SparkEngine:
         keys = rows.column("key").to_numpy().view(np.uint64)
         # select_candidates expects rows sorted by key as uint64: re-sort
         o = np.lexsort((rows.column("code").to_numpy(), keys))
-        cands = bpl.select_candidates(keys[o], rows.column("code").to_numpy().astype(np.int64)[o],
-                                      rows.column("cnt").to_numpy().astype(np.int64)[o], sizes, bopt)
+        cand_rows = (keys[o], rows.column("code").to_numpy().astype(np.int64)[o],
+                     rows.column("cnt").to_numpy().astype(np.int64)[o], sizes, bopt)
+        cands = bpl.select_candidates(*cand_rows)
+        single = bpl.single_source_candidates(*cand_rows)
         if cands.shape[0] == 0:
             return empty, None
         cand_df = _df(spark, key=cands.view(np.int64))
@@ -752,7 +754,7 @@ class SparkEngine:
         kp = _to_arrow(key_doc.join(seg_keys_df, "key").select("key", "idx"))
         key_docs = bpl.KeyDocs.from_pairs(kp.column("key").to_numpy().view(np.uint64),
                                           kp.column("idx").to_numpy().astype(np.int64))
-        boiler = bpl.story_check(cands, key_docs, segments, n_tokens, bopt)
+        boiler = bpl.story_check(cands, key_docs, segments, n_tokens, bopt, single)
         if boiler.shape[0] == 0:
             return empty, None
         boiler_df = F.broadcast(_df(spark, key=boiler.view(np.int64)))

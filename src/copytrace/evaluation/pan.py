@@ -73,6 +73,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from ..config import IntRange
 from ..errors import InputError, OptionError
 from ..stages.write import atomic_path
 
@@ -97,6 +98,7 @@ __all__ = [
 
 #: The engine that :func:`run_corpus` uses when given none.
 DEFAULT_ALIGN = "copytrace.stages.align:align"
+JOBS = IntRange(0, 4096, none_ok=True)  # worker processes (0 or None: one per CPU)
 
 TRUTH_FEATURE = "plagiarism"
 DETECTION_FEATURE = "detected-plagiarism"
@@ -386,8 +388,12 @@ def _read_pairs(pairs_file: Path) -> list[tuple[int, str, str]]:
     """(line number, susp name, src name) of every non-blank line; a name that is absolute or
     contains '..' is an error naming the line (:func:`_unsafe_name`)."""
     out = []
-    with open(pairs_file, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with open(pairs_file, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(str(pairs_file), f"not UTF-8 text (byte {e.start + 1} of the line)", line=lineno) from None
             fields = line.split()
             if not fields:
                 continue
@@ -711,7 +717,9 @@ def align_pairs_file(
     """Align the pairs listed in ``pairs_file`` (lines "susp.txt src.txt") and
     write one PAN detection XML per pair, ``<susp stem>-<src stem>.xml``, into
     ``out_dir``.  Returns the number of pairs.  Missing documents are an
-    :class:`InputError` naming the pairs-file line, raised before any work."""
+    :class:`InputError` naming the pairs-file line, raised before any work.
+    ``jobs``: worker processes (None or 0: one per CPU)."""
+    JOBS("jobs", jobs)
     pairs_path = Path(pairs_file)
     if not pairs_path.is_file():
         raise InputError(str(pairs_path), "no such pairs file")

@@ -81,6 +81,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import __version__
+from copytrace.config import FingerprintConfig, IntRange, check_value
 from copytrace.duckdb_util import connect, file_kind
 from copytrace.errors import CopytraceError, OptionError
 from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
@@ -265,6 +266,22 @@ def _as_doc(d: Any) -> Document:
     raise OptionError(f"not a document: {type(d).__name__} (give Document or dict(id, text, source?, date?))")
 
 
+def _stored_params(rows: list[Any]) -> dict[str, Any]:
+    """The parameters row of ``meta``, checked for its schema version (not yet its values)."""
+    if not rows:
+        raise IndexStoreError("no parameters row")
+    try:
+        params = json.loads(rows[0][0])
+    except (TypeError, ValueError):
+        raise IndexStoreError("the parameters are not JSON") from None
+    if not isinstance(params, dict):
+        raise IndexStoreError("the parameters are not a JSON object")
+    if params.get("schema_version") != SCHEMA_VERSION:
+        raise IndexStoreError(f"index schema version {params.get('schema_version')!r}"
+                              f" (this copytrace reads {SCHEMA_VERSION})")
+    return params
+
+
 def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
     buf: list[Any] = []
     for x in items:
@@ -284,7 +301,10 @@ class Index:
     >>> idx.query("some text")                                    # doctest: +SKIP
 
     ``Index(path)`` opens an existing index (``create=True``: create it when
-    missing, with the given parameters).  Thread-safe: writes are serialized,
+    missing, with the parameters ``config``, a
+    :class:`~copytrace.config.FingerprintConfig`, or its fields as keywords:
+    ``threshold=``, ``ngram=`` …; the stored parameters are validated on
+    opening, as ``self.config``).  Thread-safe: writes are serialized,
     reads run concurrently on per-thread cursors.  ``memory``: candidates from
     in-memory tables (module doc); ``db_threads``: DuckDB threads (None: its
     default); ``text_cache_bytes``: keep up to this many bytes of document texts
@@ -298,18 +318,22 @@ class Index:
         *,
         create: bool = False,
         read_only: bool = False,
-        threshold: float = 0.5,
-        ngram: int = 5,
-        num_perm: int = 128,
-        seed: int = 42,
-        sample_rate: int = 8,
-        max_df: int = 64,
+        config: FingerprintConfig | None = None,
         memory: bool = True,
         db_threads: int | None = 1,
         text_cache_bytes: int = 0,
+        **params: Any,
     ) -> None:
         import duckdb
 
+        # the parameters of a new index: ``config``, or its fields as keywords (threshold=, ngram= …)
+        unknown = set(params) - set(FingerprintConfig.names())
+        if unknown:
+            raise OptionError(f"unknown index parameter(s): {', '.join(sorted(unknown))}"
+                              f" (available: {', '.join(FingerprintConfig.names())})")
+        if config is not None and params:
+            raise OptionError("give the index parameters as config= or as keywords, not both")
+        new_config = config if config is not None else FingerprintConfig(**params)
         self.path = Path(path)
         exists = self.path.exists()
         if not exists and not create:
@@ -344,13 +368,22 @@ class Index:
             if tables or exists:  # only a file this call created becomes an index
                 self._con.close()
                 raise IndexStoreError(f"{self.path}: a DuckDB file, but not a copytrace index")
-            self._init_schema(threshold, ngram, num_perm, seed, sample_rate, max_df)
+            self._init_schema(new_config)
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'params'").fetchall()
-        self.params: dict[str, Any] = json.loads(rows[0][0])
-        if self.params.get("schema_version") != SCHEMA_VERSION:
-            raise IndexStoreError(f"{self.path}: index schema version {self.params.get('schema_version')}"
-                                  f" (this copytrace reads {SCHEMA_VERSION})")
-        self.fp_params = FingerprintParams(self.params["ngram"], self.params["num_perm"], self.params["seed"])
+        try:
+            self.params: dict[str, Any] = _stored_params(rows)
+            self.config = FingerprintConfig.from_mapping(self.params)
+            for name in ("bands", "rows"):
+                IntRange(1, self.config.num_perm)(name, self.params.get(name))
+            if self.params["bands"] * self.params["rows"] > self.config.num_perm:
+                raise OptionError(f"bands × rows is more than num_perm ({self.config.num_perm})")
+        except IndexStoreError as e:
+            self._con.close()
+            raise IndexStoreError(f"{self.path}: {e}") from None
+        except OptionError as e:
+            self._con.close()
+            raise IndexStoreError(f"{self.path}: the index's stored parameters are invalid: {e}") from None
+        self.fp_params = FingerprintParams(self.config.ngram, self.config.num_perm, self.config.seed)
         self.lsh = cand.LshParams(self.params["bands"], self.params["rows"])
 
     @classmethod
@@ -360,18 +393,13 @@ class Index:
             raise IndexStoreError(f"{path}: already exists")
         return cls(path, create=True, **params)
 
-    def _init_schema(self, threshold: float, ngram: int, num_perm: int, seed: int, sample_rate: int,
-                     max_df: int) -> None:
-        from copytrace.options import FindOptions
-
-        # same validation and messages as `find`
-        FindOptions(threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed, sample_rate=sample_rate,
-                    max_df=max_df)
-        lsh = cand.optimal_params(threshold, num_perm)
+    def _init_schema(self, config: FingerprintConfig) -> None:
+        c = config  # validated on construction, with the same messages as `find`
+        lsh = cand.optimal_params(c.threshold, c.num_perm)
         params = {
-            "schema_version": SCHEMA_VERSION, "copytrace_version": __version__, "threshold": threshold,
-            "ngram": ngram, "num_perm": num_perm, "seed": seed, "bands": lsh.bands, "rows": lsh.rows,
-            "sample_rate": sample_rate, "max_df": max_df, "min_shared": MIN_SHARED,
+            "schema_version": SCHEMA_VERSION, "copytrace_version": __version__, "threshold": c.threshold,
+            "ngram": c.ngram, "num_perm": c.num_perm, "seed": c.seed, "bands": lsh.bands, "rows": lsh.rows,
+            "sample_rate": c.sample_rate, "max_df": c.max_df, "min_shared": MIN_SHARED,
         }
         self._con.execute("BEGIN")
         for stmt in _SCHEMA.strip().split(";"):
@@ -811,10 +839,9 @@ class Index:
 def _check_query(text: Any, threshold: float | None, limit: int | None) -> None:
     if not isinstance(text, str):
         raise OptionError("query text must be a string")
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise OptionError(f"threshold must be in (0, 1], got {threshold}")
-    if limit is not None and limit < 1:
-        raise OptionError(f"limit must be at least 1, got {limit}")
+    if threshold is not None:
+        check_value(FingerprintConfig, "threshold", threshold)  # the rule of `find` and `index create`
+    IntRange(1, none_ok=True)("limit", limit)
 
 
 def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,

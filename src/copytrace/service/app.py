@@ -372,6 +372,9 @@ def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, ap
     uvicorn's faster httptools parser has no such limit."""
     import uvicorn
 
+    from copytrace.config import PORT
+
+    PORT("port", port)
     idx = Index(path, text_cache_bytes=text_cache_bytes)
     try:
         warm_up(idx)

@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numba as nb
@@ -226,6 +226,38 @@ class AlignOptions:
     merge_gap: int = 5
     merge_short: int = 0
     merge_long: int = 25
+
+    def __post_init__(self) -> None:
+        """Each field checked: an OptionError names a bad one ("seed_cosine must be in [0, 1], got 2")."""
+        for name, default, check in _align_checks():
+            value = getattr(self, name)
+            if value is not default and value != default:  # the defaults are valid (and align() is hot)
+                check(name, value)
+
+
+@lru_cache(maxsize=1)
+def _align_checks() -> tuple:
+    """(field, default, constraint) of every AlignOptions field."""
+    from copytrace.config import FloatRange, IntRange, OneOf
+
+    share, count = FloatRange(0.0, 1.0), IntRange(0)
+    checks = {"split_newlines": OneOf(("capital", "blank", "always")), "ngram": IntRange(1, 64),
+              "min_verbatim_tokens": IntRange(1), "min_block": IntRange(1), "summary_ratio": FloatRange(1.0, 1e6),
+              **dict.fromkeys(("merge_gap", "merge_short", "merge_long"), IntRange(-(2**31), 2**31 - 1)),
+              **dict.fromkeys(("min_seed_tokens", "max_gap", "min_gap", "summary_min_seeds", "summary_gap",
+                               "summary_short_gap", "short_chars", "min_passage_chars", "min_passage_side",
+                               "verbatim_fringe", "verbatim_gap"), count),
+              **dict.fromkeys(("seed_cosine", "seed_dice", "edge_cosine", "validate_cosine", "summary_whole",
+                               "summary_validate", "summary_explained", "summary_explained_cosine",
+                               "summary_short_coverage", "summary_cosine", "summary_dice", "short_cosine",
+                               "verbatim_fraction", "verbatim_trim", "verbatim_trim_share"), share)}
+    by_type = {"int": IntRange(-(2**31), 2**31 - 1), "float": FloatRange(-1e300, 1e300), "bool": OneOf((True, False))}
+    out = []
+    for f in fields(AlignOptions):
+        check = checks.get(f.name) or by_type.get(str(f.type))  # a new field: its type at least
+        if check is not None:
+            out.append((f.name, f.default, check))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,10 @@ local and the Spark engine call these same functions.
    candidate keys (the document-frequency rules below).  ``doc_source`` is
    an int32 code per document, ``-1`` for an unknown source;
    ``source_size[code]`` the documents of each source.
-3. ``story_check(candidates, key_docs, segments, doc_ntok, options)`` → the
-   boilerplate keys.  ``key_docs`` (:class:`KeyDocs`) maps every key found
+3. ``story_check(candidates, key_docs, segments, doc_ntok, options,
+   single_source)`` → the boilerplate keys (``single_source``: the
+   candidates of ``single_source_candidates``, from the same rows as
+   ``select_candidates``).  ``key_docs`` (:class:`KeyDocs`) maps every key found
    in at least 2 documents to its sorted distinct documents; ``segments``
    must hold (at least) the segments of the documents checked.
 4. ``document_spans(segments, texts, boiler_keys)`` → ``{doc: [(start,
@@ -78,6 +80,19 @@ holds them; an appeal's sentences travel together too, but sit next to a
 different story every time.  (Only the first ``max_docs_checked`` documents
 of a candidate, in document order, are checked.)
 
+The long-block rule.  A long footer (a legal notice, a newsletter box of
+300 words) under short stories makes up most of each document, like a
+reprinted story does.  What tells it apart is what sits next to it: a
+different story every time.  So a candidate that meets the one-source rule
+(``single_source_candidates``) and fails the share test is boilerplate all
+the same when, among its checked documents, at least ``min_stories`` — and
+at least half — hold ``min_story_words`` words of their own (in segments
+found in no other document of the candidate's set).  A story reprinted
+across sources fails the one-source rule; reprints within one source share
+their text with each other, so they have no story of their own.  Without
+known sources the rule does not apply: a story that a hundred outlets
+reprinted, each adding text of its own, would look the same.
+
 Why ``min_docs = 5`` rather than 3: stock sentences ("The company did not
 respond to a request for comment.") recur by chance in a handful of
 unrelated stories; three documents is within reach of chance, five from the
@@ -108,6 +123,7 @@ __all__ = [
     "segment_batch",
     "key_source_counts",
     "select_candidates",
+    "single_source_candidates",
     "story_check",
     "document_spans",
     "boilerplate_table",
@@ -141,6 +157,8 @@ class BoilerplateOptions:
     max_block_share: float = 0.6
     companion_overlap: float = 0.5
     max_docs_checked: int = 64  # documents sampled per candidate for the story check
+    min_story_words: int = 25  # long-block rule: words of a document's own story
+    min_stories: int = 10  # long-block rule: documents with a story of their own
 
 
 @dataclass
@@ -334,18 +352,10 @@ def key_source_counts(segments: Segments, doc_source: np.ndarray) -> tuple[np.nd
     return k[starts], s[starts], counts.astype(np.int64)
 
 
-def select_candidates(
-    keys: np.ndarray,
-    sources: np.ndarray,
-    counts: np.ndarray,
-    source_size: np.ndarray,
-    options: BoilerplateOptions | None = None,
-) -> np.ndarray:
-    """Candidate keys (sorted) from (key, source, distinct documents) rows
-    sorted by key (``source`` -1: unknown); the rules of the module doc."""
-    opt = options or BoilerplateOptions()
-    if keys.shape[0] == 0:
-        return np.zeros(0, dtype=np.uint64)
+def _candidate_rules(
+    keys: np.ndarray, sources: np.ndarray, counts: np.ndarray, source_size: np.ndarray, opt: BoilerplateOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(unique keys, is a candidate, meets the one-source rule)`` per key."""
     new = np.ones(keys.shape[0], dtype=bool)
     new[1:] = keys[1:] != keys[:-1]
     group = np.cumsum(new) - 1
@@ -361,7 +371,40 @@ def select_candidates(
     by_source = np.bincount(group[one_source], minlength=n_groups) > 0
     ok = (n_known >= opt.min_sources) | (unknown >= opt.min_docs) | by_source
     ok &= df >= max(2, opt.min_docs)
+    return ukeys, ok, ok & by_source
+
+
+def select_candidates(
+    keys: np.ndarray,
+    sources: np.ndarray,
+    counts: np.ndarray,
+    source_size: np.ndarray,
+    options: BoilerplateOptions | None = None,
+) -> np.ndarray:
+    """Candidate keys (sorted) from (key, source, distinct documents) rows
+    sorted by key (``source`` -1: unknown); the rules of the module doc."""
+    opt = options or BoilerplateOptions()
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=np.uint64)
+    ukeys, ok, _ = _candidate_rules(keys, sources, counts, source_size, opt)
     return np.sort(ukeys[ok])
+
+
+def single_source_candidates(
+    keys: np.ndarray,
+    sources: np.ndarray,
+    counts: np.ndarray,
+    source_size: np.ndarray,
+    options: BoilerplateOptions | None = None,
+) -> np.ndarray:
+    """The candidates (sorted) that meet the one-source rule (same rows as
+    :func:`select_candidates`): only these may pass the story check as a
+    long block (module doc)."""
+    opt = options or BoilerplateOptions()
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=np.uint64)
+    ukeys, _, single = _candidate_rules(keys, sources, counts, source_size, opt)
+    return np.sort(ukeys[single])
 
 
 # --------------------------------------------------------------------------
@@ -375,16 +418,22 @@ def story_check(
     segments: Segments,
     doc_ntok: np.ndarray,
     options: BoilerplateOptions | None = None,
+    single_source: np.ndarray | None = None,
 ) -> np.ndarray:
     """The candidates (sorted uint64) that travel with different stories.
 
     Candidates with the same document set share the verdict.  ``segments``
     grouped by document (as :meth:`Segments.renumber` leaves them);
-    ``doc_ntok[d]``: tokens of document ``d``."""
+    ``doc_ntok[d]``: tokens of document ``d``; ``single_source``: the
+    candidates of :func:`single_source_candidates` (None: none), the only
+    ones the long-block rule may flag."""
     opt = options or BoilerplateOptions()
     candidates = np.sort(np.asarray(candidates, dtype=np.uint64))
     if candidates.shape[0] == 0:
         return candidates
+    single = np.zeros(candidates.shape[0], dtype=bool)
+    if single_source is not None and len(single_source):
+        single = np.isin(candidates, np.asarray(single_source, dtype=np.uint64))
     pos = key_docs.lookup(candidates)
     # per segment, once: its key's entry in key_docs, and whether it is the
     # first occurrence of its key in its document (a key counts once per document)
@@ -395,21 +444,26 @@ def story_check(
         first_sorted[1:] = (segments.doc[o][1:] != segments.doc[o][:-1]) | (segments.key[o][1:] != segments.key[o][:-1])
     seg_first = np.empty(o.shape[0], dtype=bool)
     seg_first[o] = first_sorted
-    verdict: dict[bytes, bool] = {}
+    verdict: dict[tuple[bytes, bool], bool] = {}
     boiler = []
-    for key, p in zip(candidates.tolist(), pos.tolist()):
+    for key, p, one in zip(candidates.tolist(), pos.tolist(), single.tolist(), strict=True):
         if p < 0:
             continue
         dset = key_docs.docs[key_docs.ptr[p]:key_docs.ptr[p + 1]]
-        sig = dset.tobytes()
+        sig = (dset.tobytes(), one)
         if sig not in verdict:
             checked = dset[: opt.max_docs_checked]
             lo = np.searchsorted(segments.doc, checked, side="left")
             hi = np.searchsorted(segments.doc, checked, side="right")
-            block = _blocks(lo, hi, seg_kpos, segments.ntok, seg_first, key_docs.ptr, key_docs.docs, dset,
-                            opt.companion_overlap)
+            block, own = _blocks(lo, hi, seg_kpos, segments.ntok, seg_first, key_docs.ptr, key_docs.docs, dset,
+                                 opt.companion_overlap)
             ntok = np.maximum(1, doc_ntok[checked].astype(np.int64))
-            verdict[sig] = float(np.median(block / ntok)) <= opt.max_block_share
+            is_boiler = float(np.median(block / ntok)) <= opt.max_block_share
+            if not is_boiler and one:
+                # the long-block rule: next to a story of its own in many documents of one source
+                with_story = own >= opt.min_story_words
+                is_boiler = int(with_story.sum()) >= opt.min_stories and 2 * int(with_story.sum()) >= own.shape[0]
+            verdict[sig] = is_boiler
         if verdict[sig]:
             boiler.append(key)
     return np.array(boiler, dtype=np.uint64)
@@ -417,22 +471,30 @@ def story_check(
 
 @nb.njit(cache=True, nogil=True)
 def _blocks(lo, hi, seg_kpos, seg_ntok, seg_first, kd_ptr, kd_docs, dset, overlap):
-    """Words of each checked document (segments ``lo[c]:hi[c]``) in segments
-    whose document set largely coincides with ``dset`` (the companion block)."""
+    """Per checked document (segments ``lo[c]:hi[c]``): the words in segments
+    whose document set largely coincides with ``dset`` (the companion block),
+    and the words in segments found in no other document of ``dset`` (its own
+    text)."""
     size = dset.shape[0]
     out = np.zeros(lo.shape[0], dtype=np.float64)
+    own = np.zeros(lo.shape[0], dtype=np.int64)
     for c in range(lo.shape[0]):
         block = 0
         for s in range(lo[c], hi[c]):
+            if not seg_first[s]:
+                continue
             q = seg_kpos[s]
-            if q < 0 or not seg_first[s]:
+            if q < 0:  # in no other document at all
+                own[c] += seg_ntok[s]
                 continue
             other = kd_docs[kd_ptr[q]:kd_ptr[q + 1]]
             inter = _intersect_size(other, dset)
             if inter >= overlap * max(other.shape[0], size):
                 block += seg_ntok[s]
+            elif inter <= 1:
+                own[c] += seg_ntok[s]
         out[c] = block
-    return out
+    return out, own
 
 
 @nb.njit(cache=True, nogil=True)
@@ -576,8 +638,9 @@ def detect_from_segments(
     cands = select_candidates(keys, srcs, counts, source_size, opt)
     if cands.shape[0] == 0:
         return BoilerplateResult(boilerplate_table([], [], []), {})
+    single = single_source_candidates(keys, srcs, counts, source_size, opt)
     key_docs = KeyDocs.from_pairs(segs.key, segs.doc)
-    boiler = story_check(cands, key_docs, segs, doc_ntok, opt)
+    boiler = story_check(cands, key_docs, segs, doc_ntok, opt, single)
     if boiler.shape[0] == 0:
         return BoilerplateResult(boilerplate_table([], [], []), {})
     hit = segs.take(np.flatnonzero(np.isin(segs.key, boiler)))

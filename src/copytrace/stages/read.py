@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import IO, Any, Iterable, Iterator, Sequence
 
-from copytrace.errors import InputError, OptionError
+from copytrace.errors import InputError, OptionError, printable
 
 __all__ = [
     "Document",
@@ -297,7 +297,7 @@ def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> lis
             files = _walk_txt(name)
             if not files:
                 raise InputError(name, "directory has no .txt files")
-            plan.extend(_Source("txt", full, full, False, rel) for rel, full in files)
+            plan.extend(_Source("txt", full, printable(full), False, rel) for rel, full in files)
         elif os.path.exists(name):
             plan.append(_file_source(name, options))
         else:
@@ -316,7 +316,8 @@ def _walk_txt(root: str) -> list[tuple[str, str]]:
         for fn in filenames:
             if fn.lower().endswith(".txt"):
                 full = os.path.join(dirpath, fn)
-                found.append((PurePath(os.path.relpath(full, root)).as_posix(), full))
+                # a name that is not valid UTF-8 becomes a printable id (bad bytes as \xNN)
+                found.append((printable(PurePath(os.path.relpath(full, root)).as_posix()), full))
     found.sort()
     return found
 
@@ -338,8 +339,8 @@ def _file_source(name: str, options: ReadOptions) -> _Source:
         fmt = _EXTENSIONS[ext]
     if fmt == "parquet" and gz:
         raise InputError(name, "a gzipped Parquet file cannot be read: decompress it first")
-    doc_id = PurePath(name).as_posix() if fmt == "txt" else None
-    return _Source(fmt, name, name, gz, doc_id)
+    doc_id = printable(PurePath(name).as_posix()) if fmt == "txt" else None
+    return _Source(fmt, name, printable(name), gz, doc_id)
 
 
 # --------------------------------------------------------------------------
