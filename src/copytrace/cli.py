@@ -90,6 +90,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
             on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,
             engine=engine, spark_master=spark_master, spark_partitions=spark_partitions, memory_limit=memory_limit,
         )
+        for w in res.summary.get("warnings", []) + res.summary["read"].get("warnings", []):
+            click.echo(f"copytrace: warning: {w}", err=True)
         if not quiet:
             c = res.summary["counts"]
             skipped = res.summary["read"].get("skipped", {})

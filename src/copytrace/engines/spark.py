@@ -431,7 +431,10 @@ class SparkEngine:
         parts = self.partitions or max(4, 4 * sc.defaultParallelism)
         if self.partitions or spark.conf.get("spark.sql.shuffle.partitions") == "200":
             spark.conf.set("spark.sql.shuffle.partitions", str(parts))
-        self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=opts.work_dir))
+        from copytrace.engines.workdir import owned_work_dir
+
+        work_root = owned_work_dir(opts.work_dir) if opts.work_dir else None  # never the user's folder itself
+        self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=work_root))
         persisted: list[Any] = []
 
         def keep(df: Any) -> Any:
@@ -692,6 +695,7 @@ class SparkEngine:
             "counts": counts,
             "timings_s": {},
             "resumed_stages": [],
+            "warnings": [],
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
