@@ -20,6 +20,7 @@ from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
 from copytrace.stages.read import ReadOptions, read_text_file
 from copytrace.stages.verify import set_stats
+from copytrace.stages.output_set import GUARANTEE, staged_outputs
 from copytrace.stages.write import write_json, write_jsonl, write_parquet
 
 __all__ = ["Result", "Comparison", "find", "compare", "write_outputs"]
@@ -124,12 +125,15 @@ def find(
             out_dir = None
             if out is not None:
                 out_dir = Path(out)
-                with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
-                    write_outputs(output, out_dir, bar, report=opts.report)
-                output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
-                written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
-                output.summary["outputs"] = {name: str(out_dir / name) for name in written}
-                write_json(output.summary, out_dir / "summary.json")
+                # the new set is written aside and swapped in whole (stages.output_set)
+                with staged_outputs(out_dir, OUTPUT_FILES) as stage:
+                    with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
+                        write_outputs(output, stage.path, bar, report=opts.report)
+                    output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
+                    written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
+                    output.summary["outputs"] = {name: str(out_dir / name) for name in written}
+                    output.summary["output_guarantee"] = GUARANTEE[stage.mode]
+                    write_json(output.summary, stage.path / "summary.json")
         finally:
             eng.cleanup(output.store)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
@@ -177,12 +181,10 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
 
 
 def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True) -> None:
-    """Write the output files of a run (each atomically; summary.json is written
-    last by the caller, so its presence marks a complete output)."""
+    """Write the output files of a run into ``out_dir`` (each atomically).
+    ``find`` gives a staging folder here (``stages.output_set``), writes
+    summary.json there last, and swaps the whole set into ``--out``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stale = out_dir / "summary.json"
-    if stale.exists():
-        stale.unlink()  # the directory is being rewritten: not complete until the new summary
     write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
@@ -203,8 +205,6 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
             out_dir / "report.html", output.documents, output.pairs, output.passages, texts,
             output.summary, boilerplate=spans,
         )
-    elif (out_dir / "report.html").exists():
-        (out_dir / "report.html").unlink()  # a stale report would describe another run
     if bar is not None:
         bar.advance(1)
 
