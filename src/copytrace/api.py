@@ -18,7 +18,7 @@ from copytrace.progress import Reporter
 from copytrace.stages.align import AlignOptions, Passage, align
 from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
-from copytrace.stages.read import ReadOptions, read_text_file
+from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
 from copytrace.stages.output_set import GUARANTEE, staged_outputs
 from copytrace.stages.write import write_json, write_jsonl, write_parquet
@@ -222,6 +222,7 @@ class Comparison:
     only_in_b: list[tuple[int, int]]
     text_a: str = field(repr=False, default="")
     text_b: str = field(repr=False, default="")
+    encodings: tuple[str | None, str | None] = field(repr=False, default=(None, None))  # files' encodings
 
     def is_copy(self, threshold: float = 0.5) -> bool:
         return self.similarity >= threshold
@@ -249,10 +250,11 @@ class Comparison:
         }
 
 
-def _as_text(x: str | os.PathLike) -> str:
+def _as_text(x: str | os.PathLike, encoding: str) -> tuple[str, str | None]:
+    """The text, and the encoding it was decoded from (None for a str)."""
     if isinstance(x, os.PathLike):
-        return read_text_file(x)
-    return x
+        return decode_text_file(x, encoding)
+    return x, None
 
 
 def compare(
@@ -261,9 +263,12 @@ def compare(
     *,
     ngram: int = 5,
     align_options: AlignOptions | None = None,
+    encoding: str = "auto",
 ) -> Comparison:
-    """Compare two texts (``str``) or files (``pathlib.Path``)."""
-    text_a, text_b = _as_text(a), _as_text(b)
+    """Compare two texts (``str``) or files (``pathlib.Path``).  Files are
+    decoded with ``encoding`` (``auto``: UTF-8 when valid, else detected);
+    ``Comparison.encodings`` says which was used."""
+    (text_a, enc_a), (text_b, enc_b) = _as_text(a, encoding), _as_text(b, encoding)
     ta, tb = tokenize(text_a), tokenize(text_b)
     jac, cab, cba = set_stats(shingles(ta, ngram), shingles(tb, ngram))
     al = align(text_a, text_b, align_options, tokens_a=ta, tokens_b=tb)
@@ -278,4 +283,5 @@ def compare(
         only_in_b=[(int(s), int(e)) for s, e in al.only_in_b],
         text_a=text_a,
         text_b=text_b,
+        encodings=(enc_a, enc_b),
     )

@@ -389,6 +389,7 @@ class SparkEngine:
             return str(hp.getFileSystem(conf).makeQualified(hp).toString())
 
         out: list[tuple[str, FileSpec]] = []
+        self._notes: list[str] = []  # warnings about files not read (as the read stage gives them)
         for item in inputs:
             name = os.fsdecode(item)
             if "://" in name:  # a URI (file:// included): listed through Hadoop's FileSystem
@@ -411,7 +412,7 @@ class SparkEngine:
                 else:
                     out.append((qualify(name), spec_for(name, ropts)))
             else:
-                for path, spec in plan_files([name], ropts):
+                for path, spec in plan_files([name], ropts, self._notes):
                     out.append((qualify(os.path.abspath(path)), spec))
         return out
 
@@ -450,6 +451,18 @@ class SparkEngine:
         with reporter.stage("read", total=1, unit="") as bar:
             plan = self._plan(spark, inputs)
             stats.files = len(plan)
+            for note in self._notes:
+                stats.warn(note)
+            # entries that are not regular files (a named pipe called x.txt) are counted, never opened
+            special_examples = []
+            for _, spec in plan:
+                if spec.fmt == "special":
+                    detail = read.special_file_detail(spec.display) + "; not opened"
+                    if opts.read.on_error == "fail":
+                        raise InputError(spec.display, detail)
+                    stats.skipped["not_a_regular_file"] = stats.skipped.get("not_a_regular_file", 0) + 1
+                    special_examples.append(read.skip_message(spec.display, "not_a_regular_file", detail))
+            plan = [(path, spec) for path, spec in plan if spec.fmt != "special"]
             plan_map: dict[str, list[tuple[int, FileSpec]]] = {}
             for i, (p, s) in enumerate(plan):
                 plan_map.setdefault(p, []).append((i, s))
@@ -506,6 +519,7 @@ class SparkEngine:
                 stats.examples = [r.message if r.message is not None else
                                   read.skip_message(r.origin, r.reason, read.duplicate_id_detail(r.doc_id))
                                   for r in examples]
+            stats.examples = (special_examples + stats.examples)[:MAX_EXAMPLES]
             if any(k == "warning" for k, _ in tally):
                 for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
                     stats.warn(r.message)
