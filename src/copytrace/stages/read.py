@@ -383,18 +383,28 @@ def _walk_txt(root: str) -> tuple[list[tuple[str, str, bool]], str]:
                     regular = False
                 found.append((PurePath(os.path.relpath(full, root)).as_posix(), full, regular))
             else:
-                base = lower[:-3] if lower.endswith(".gz") else lower
-                ext = os.path.splitext(base)[1] + (".gz" if lower.endswith(".gz") else "")
-                key = ext if ext not in ("", ".gz") else "without extension"
+                key = extension_key(fn)
                 other[key] = other.get(key, 0) + 1
     found.sort()
-    note = ""
-    if other:
-        kinds = sorted(other.items(), key=lambda kv: (-kv[1], kv[0]))
-        shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
-        total = sum(other.values())
-        note = f"{total} {'file' if total == 1 else 'files'} ignored ({shown}); known formats: {KNOWN_FORMATS}"
-    return found, note
+    return found, ignored_note(other)
+
+
+def extension_key(name: str) -> str:
+    """How a file not read from a directory is counted: ``.sgm``, ``.jsonl.gz``, ``without extension``."""
+    lower = name.lower()
+    base = lower[:-3] if lower.endswith(".gz") else lower
+    ext = os.path.splitext(base)[1] + (".gz" if lower.endswith(".gz") else "")
+    return ext if ext not in ("", ".gz") else "without extension"
+
+
+def ignored_note(counts: dict[str, int]) -> str:
+    """The warning about the files of a directory that are not read ("" if none)."""
+    if not counts:
+        return ""
+    kinds = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
+    total = sum(counts.values())
+    return f"{total} {'file' if total == 1 else 'files'} ignored ({shown}); known formats: {KNOWN_FORMATS}"
 
 
 def _file_source(name: str, options: ReadOptions) -> _Source:
