@@ -55,10 +55,28 @@ def test_compare_errors_are_one_line(tmp_path):
     assert r.returncode == 2 and b"missing.txt" in r.stderr and b"Traceback" not in r.stderr
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"caf\xe9")
-    r = run_cli("compare", str(A), str(bad))
-    assert r.returncode == 2 and b"bad.txt" in r.stderr and b"Traceback" not in r.stderr
+    r = run_cli("compare", str(A), str(bad), "--encoding", "utf-8")
+    assert r.returncode == 2 and b"bad.txt:1: not valid UTF-8" in r.stderr and b"Traceback" not in r.stderr
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(bytes(range(256)) * 4)  # no encoding fits
+    r = run_cli("compare", str(A), str(binary))
+    assert r.returncode == 2 and b"binary.txt:2: not valid UTF-8" in r.stderr and b"Traceback" not in r.stderr
     r = run_cli("compare", str(A))
     assert r.returncode == 2 and b"text B" in r.stderr
+
+
+def test_compare_a_windows_1252_file_with_no_flag(tmp_path):
+    a = A.read_text(encoding="utf-8")
+    legacy = tmp_path / "b-cp1252.txt"
+    legacy.write_bytes(a.encode("cp1252"))  # curly quotes and dashes become single cp1252 bytes
+    assert b"\x92" in legacy.read_bytes() or b"\x93" in legacy.read_bytes() or b"\x96" in legacy.read_bytes()
+    r = run_cli("compare", str(A), str(legacy), "--json")
+    assert r.returncode == 0, r.stderr.decode()
+    assert f"{legacy} is not UTF-8; decoded as cp1252".encode() in r.stderr
+    out = json.loads(r.stdout)
+    assert out["similarity"] == 1.0
+    # offsets are character offsets into the decoded text: the same as in the UTF-8 original
+    assert any(p["a_start"] == p["b_start"] and p["a_end"] == p["b_end"] == len(a) for p in out["passages"])
 
 
 def test_align_command_writes_pan_xml(tmp_path):

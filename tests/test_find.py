@@ -160,7 +160,7 @@ def test_cli_bad_input_is_counted_or_reported_never_a_traceback(tmp_path):
     (d / "empty.txt").write_bytes(b"")
     (d / "ok.txt").write_text("a fine text file", encoding="utf-8")
 
-    r = run_cli("find", str(src), str(d), "--out", str(tmp_path / "out"), "--quiet")
+    r = run_cli("find", str(src), str(d), "--out", str(tmp_path / "out"), "--quiet", "--encoding", "utf-8")
     assert r.returncode == 0, r.stderr.decode()
     assert b"Traceback" not in r.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -173,7 +173,7 @@ def test_cli_bad_input_is_counted_or_reported_never_a_traceback(tmp_path):
     examples = "\n".join(summary["read"]["examples"])
     assert f"{src}:2" in examples and "latin1.txt" in examples
 
-    r = run_cli("find", str(src), "--out", str(tmp_path / "out2"), "--on-error", "fail")
+    r = run_cli("find", str(src), "--out", str(tmp_path / "out2"), "--on-error", "fail", "--encoding", "utf-8")
     assert r.returncode == 2
     err = r.stderr.decode()
     assert err.startswith("copytrace: error:") and f"{src}:2" in err and "Traceback" not in err
@@ -186,10 +186,13 @@ def test_cli_missing_input_and_bad_option(tmp_path):
     write_jsonl(tmp_path / "x.jsonl", [{"id": "1", "text": "t"}])
     r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "out"), "--threshold", "1.5")
     assert r.returncode == 2 and b"--threshold" in r.stderr
+    # a wrong field name stops with the fields the records have (not "0 documents read", exit 0)
     r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--text-field", "body")
-    assert r.returncode == 0
-    s = json.loads((tmp_path / "o" / "summary.json").read_text())
-    assert s["read"]["skipped"] == {"missing_text": 1}
+    assert r.returncode == 2
+    assert r.stderr.decode().strip() == (
+        f"copytrace: error: {tmp_path / 'x.jsonl'}: no 'body' field; the records have: id, text — use --text-field text"
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_output_files_get_ordinary_permissions(tmp_path):
@@ -238,3 +241,22 @@ def test_failed_run_leaves_no_temporary_work_dir(tmp_path, monkeypatch):
     with pytest.raises(InputError):
         copytrace.find(bad, on_error="fail", progress=False)
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_cli_find_reads_legacy_encodings_and_reports_them(tmp_path):
+    story = (SEEDS / "000_9c66197dbdb99078.txt").read_text(encoding="utf-8")
+    d = tmp_path / "d"
+    d.mkdir()
+    text = story.replace("\u2019", "'") + "\nCafé, naïve façade — déjà vu.\n"
+    (d / "a.txt").write_bytes(text.encode("cp1252", errors="replace"))
+    (d / "b.txt").write_text(text, encoding="utf-8")
+    (d / "c.sgm").write_text("<REUTERS/>", encoding="utf-8")
+    r = run_cli("find", str(d), "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 0, r.stderr.decode()
+    err = r.stderr.decode()
+    assert f"{d / 'a.txt'}: not UTF-8; decoded as cp1252" in err
+    assert f"{d}: 1 file ignored (1 .sgm); known formats:" in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert any("a.txt: not UTF-8; decoded as cp1252" in w for w in summary["read"]["warnings"])
+    assert any("1 file ignored (1 .sgm)" in w for w in summary["read"]["warnings"])
+    assert summary["counts"]["documents"] == 2 and summary["counts"]["verified_pairs"] == 1

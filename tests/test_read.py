@@ -35,6 +35,11 @@ def read(inputs, stats: ReadStats | None = None, **kw) -> list[Document]:
     return read_all([str(p) for p in inputs], ReadOptions(**kw), stats)
 
 
+def read_strict(inputs, stats: ReadStats | None = None, **kw) -> list[Document]:
+    """Reading with encoding="utf-8": bytes that are not UTF-8 are bad records."""
+    return read(inputs, stats, encoding="utf-8", **kw)
+
+
 # --------------------------------------------------------------------------
 # Formats
 
@@ -248,7 +253,7 @@ def test_bad_jsonl_line_is_counted(tmp_path: Path, reason: str) -> None:
     f = tmp_path / "in.jsonl"
     f.write_bytes(GOOD + BAD_JSONL[reason] + b'{"id": "after", "text": "also kept"}\n')
     stats = ReadStats()
-    docs = read([f], stats, max_doc_chars=100)
+    docs = read_strict([f], stats, max_doc_chars=100)
     assert [d.doc_id for d in docs] == ["good", "after"]
     assert stats.skipped == {reason: 1}
     assert stats.examples[0].startswith(f"{f}:2: {reason}: ")
@@ -260,7 +265,7 @@ def test_bad_jsonl_line_fails(tmp_path: Path, reason: str) -> None:
     f = tmp_path / "in.jsonl"
     f.write_bytes(GOOD + BAD_JSONL[reason])
     with pytest.raises(InputError) as e:
-        read([f], on_error="fail", max_doc_chars=100)
+        read_strict([f], on_error="fail", max_doc_chars=100)
     assert (e.value.file, e.value.line) == (str(f), 2)
     assert str(e.value).startswith(f"{f}:2: ")
 
@@ -270,7 +275,7 @@ def test_messages_say_what_is_wrong(tmp_path: Path) -> None:
     bad = BAD_JSONL
     f.write_bytes(GOOD + bad["not_utf8"] + bad["invalid_json"] + bad["duplicate_id"])
     stats = ReadStats()
-    read([f], stats)
+    read_strict([f], stats)
     offset = len(GOOD) + BAD_JSONL["not_utf8"].index(b"\xe9")
     assert f"byte offset {offset}" in stats.examples[0] and "\\xe9" in stats.examples[0]
     assert "invalid JSON" in stats.examples[1] and "column" in stats.examples[1]
@@ -301,7 +306,7 @@ def test_bad_txt_files(tmp_path: Path) -> None:
     (root / "d.txt").write_bytes(b"x" * 50)
     (root / "e.txt").write_bytes(b"y" * 500)  # over 4 * max_doc_chars bytes: not even decoded
     stats = ReadStats()
-    docs = read([root], stats, max_doc_chars=20)
+    docs = read_strict([root], stats, max_doc_chars=20)
     assert [d.doc_id for d in docs] == ["a.txt"]
     assert stats.skipped == {"not_utf8": 1, "empty_text": 1, "too_large": 2}
     b = os.path.join(str(root), "b.txt")
@@ -311,7 +316,7 @@ def test_bad_txt_files(tmp_path: Path) -> None:
     )
     assert stats.files == 5
     with pytest.raises(InputError) as e:
-        read([root], on_error="fail", max_doc_chars=20)
+        read_strict([root], on_error="fail", max_doc_chars=20)
     assert (e.value.file, e.value.line) == (b, 2)
 
 
@@ -328,7 +333,7 @@ def test_bad_csv_rows(tmp_path: Path) -> None:
         b"8,fine\n"
     )
     stats = ReadStats()
-    docs = read([f], stats)
+    docs = read_strict([f], stats)
     assert [d.doc_id for d in docs] == ["1", "8"]
     assert stats.skipped == {
         "not_utf8": 1,
@@ -340,7 +345,7 @@ def test_bad_csv_rows(tmp_path: Path) -> None:
     assert [m.split(": ")[0].rsplit(":", 1)[1] for m in stats.examples] == ["3", "5", "6", "7", "8"]
     assert "byte offset 30" in stats.examples[0]
     with pytest.raises(InputError) as e:
-        read([f], on_error="fail")
+        read_strict([f], on_error="fail")
     assert e.value.line == 3
 
 
@@ -448,7 +453,7 @@ def test_read_text_file(tmp_path: Path) -> None:
     g = tmp_path / "bad.txt"
     g.write_bytes(b"ok\nok\nbad \xc3\x28 here")
     with pytest.raises(InputError) as e:
-        read_text_file(g)
+        read_text_file(g, encoding="utf-8")
     assert (e.value.file, e.value.line) == (str(g), 3)
     assert "byte offset 10" in str(e.value)
     with pytest.raises(InputError, match="no such file"):
@@ -479,3 +484,160 @@ def test_directory_with_other_format_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(InputError, match="directory"):
         read([tmp_path], format="jsonl")
+
+
+# --------------------------------------------------------------------------
+# encoding="auto" (the default): UTF-8 when valid, else detected, and said so
+
+FRENCH = (
+    "Le café coûte 3 € — « très cher », dit-il. Où est la gare ? Ça va très bien, merci.\n"
+    "Naïve façade, déjà vu : l'élève a reçu un cœur en pâte d'amande.\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-16"])
+def test_auto_encoding_txt(tmp_path: Path, encoding: str) -> None:
+    text = FRENCH if encoding != "latin-1" else "".join(c if ord(c) < 256 else "-" for c in FRENCH)
+    f = tmp_path / "d" / "legacy.txt"
+    f.parent.mkdir()
+    f.write_bytes(text.encode(encoding))
+    (tmp_path / "d" / "plain.txt").write_bytes("déjà UTF-8".encode())
+    stats = ReadStats()
+    docs = read([tmp_path / "d"], stats)
+    assert [d.text for d in docs] == [text, "déjà UTF-8"]  # character offsets index the decoded text
+    assert len(stats.warnings) == 1  # only the file that is not UTF-8
+    assert "legacy.txt: not UTF-8; decoded as" in stats.warnings[0]
+    # a codec given explicitly is used strictly
+    stats = ReadStats()
+    assert read([f], stats, encoding="utf-8") == [] and stats.skipped == {"not_utf8": 1}
+
+
+def test_auto_encoding_jsonl_and_csv_lines(tmp_path: Path) -> None:
+    j = tmp_path / "a.jsonl"
+    rows = [{"id": "1", "text": "plain ascii"}, {"id": "2", "text": FRENCH}, {"id": "3", "text": "déjà"}]
+    j.write_bytes(b"".join(json.dumps(r, ensure_ascii=False).encode("cp1252") + b"\n" for r in rows))
+    stats = ReadStats()
+    assert [d.text for d in read([j], stats)] == [r["text"] for r in rows]
+    assert stats.skipped == {} and "a.jsonl: not UTF-8" in stats.warnings[0] and "cp1252" in stats.warnings[0]
+    c = tmp_path / "a.csv"
+    c.write_bytes(("id,text\n1,plain\n2,\"" + FRENCH + "\"\n").encode("cp1252"))
+    stats = ReadStats()
+    assert [d.text for d in read([c], stats)] == ["plain", FRENCH]
+    assert "a.csv: not UTF-8" in stats.warnings[0]
+
+
+def test_undecodable_file_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "binary.txt"
+    f.write_bytes(b"line one\n" + bytes(range(256)) * 8)
+    stats = ReadStats()
+    assert read([f], stats) == []
+    assert stats.skipped == {"not_utf8": 1}
+    assert stats.examples[0].startswith(f"{f}:3: not_utf8: not valid UTF-8 at byte offset 137 (line 3)")
+    assert "no other encoding fits" in stats.examples[0]
+    with pytest.raises(InputError) as e:
+        read_text_file(f)
+    assert (e.value.file, e.value.line) == (str(f), 3)
+
+
+# --------------------------------------------------------------------------
+# Directories: special files are never opened, other files are never silently dropped
+
+
+def test_named_pipe_in_a_directory_is_a_counted_skip(tmp_path: Path) -> None:
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "a.txt").write_text("a regular file", encoding="utf-8")
+    os.mkfifo(root / "x.txt")  # reading it would block forever
+    stats = ReadStats()
+    docs = read([root], stats)  # returns: the pipe is not opened
+    assert [d.doc_id for d in docs] == ["a.txt"]
+    assert stats.skipped == {"not_a_regular_file": 1}
+    assert stats.examples == [f"{root / 'x.txt'}: not_a_regular_file: a named pipe (FIFO), not a regular file;"
+                              " not opened"]
+    with pytest.raises(InputError, match="named pipe"):
+        read([root], on_error="fail")
+
+
+def test_unknown_files_in_a_directory_are_reported(tmp_path: Path) -> None:
+    root = tmp_path / "reuters"
+    root.mkdir()
+    for i in range(22):
+        (root / f"reut2-{i:03d}.sgm").write_text("<REUTERS>", encoding="utf-8")
+    (root / "README.txt").write_text("the readme", encoding="utf-8")
+    (root / "all.jsonl.gz").write_bytes(b"")
+    stats = ReadStats()
+    docs = read([root], stats)
+    assert [d.doc_id for d in docs] == ["README.txt"]
+    assert stats.warnings == [
+        f"{root}: 23 files ignored (22 .sgm, 1 .jsonl.gz); known formats: .txt in a directory; .txt, .jsonl,"
+        " .ndjson, .csv (each optionally .gz) and .parquet given as files"
+    ]
+    (root / "README.txt").unlink()
+    with pytest.raises(InputError, match=r"no \.txt files \(23 files ignored \(22 \.sgm"):
+        read([root])
+
+
+# --------------------------------------------------------------------------
+# Wrong field names stop with the fields present and the option to use
+
+
+def test_jsonl_without_the_text_field_stops_with_the_fields_present(tmp_path: Path) -> None:
+    f = write_jsonl(tmp_path / "a.jsonl", [
+        {"id": str(i), "content": f"story number {i} " * 20, "url": f"http://x/{i}"} for i in range(300)])
+    with pytest.raises(InputError) as e:
+        read([f])
+    assert str(e.value) == (
+        f"{f}: no 'text' field in 100 of the first 100 records; the records have: id, content, url"
+        " — use --text-field content"
+    ) or str(e.value) == f"{f}: no 'text' field; the records have: id, content, url — use --text-field content"
+    assert [d.doc_id for d in read([f], text_field="content")][:2] == ["0", "1"]
+    # a few records without it are ordinary skips
+    g = write_jsonl(tmp_path / "b.jsonl", [{"id": "1", "text": "t"}, {"id": "2", "text": "u"}, {"id": "3"}])
+    stats = ReadStats()
+    assert len(read([g], stats)) == 2 and stats.skipped == {"missing_text": 1}
+
+
+def test_jsonl_without_the_id_field(tmp_path: Path) -> None:
+    f = write_jsonl(tmp_path / "a.jsonl", [{"doc_id": "1", "text": "t"}, {"doc_id": "2", "text": "u"}])
+    with pytest.raises(InputError, match="no 'id' field; the records have: doc_id, text — use --id-field doc_id"):
+        read([f])
+
+
+def test_parquet_without_the_text_column(tmp_path: Path) -> None:
+    f = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"id": ["a"], "content": ["words"], "url": ["u"]}), f)
+    with pytest.raises(InputError, match=r"no column 'text' \(text_field\).*— use --text-field content"):
+        read([f])
+
+
+# --------------------------------------------------------------------------
+# CSV: an unterminated quote does not merge the following rows into one document
+
+
+def test_csv_unterminated_quote_is_reported_and_reading_goes_on(tmp_path: Path) -> None:
+    rows = [f'{i},"story {i} text, with a comma"' for i in range(1, 51)]
+    rows[9] = '10,"story 10 has a quote that never closes'
+    body = "id,text\n" + "\n".join(rows) + "\n"
+    f = tmp_path / "a.csv"
+    f.write_text(body, encoding="utf-8")
+    stats = ReadStats()
+    docs = read([f], stats)
+    assert [d.doc_id for d in docs] == [str(i) for i in range(1, 51) if i != 10]
+    assert all(d.text.startswith(f"story {d.doc_id} text") and "\n" not in d.text for d in docs)
+    assert stats.skipped == {"invalid_csv": 1}
+    assert stats.examples[0].startswith(f"{f}:11: invalid_csv: unterminated quote")
+    with pytest.raises(InputError, match="unterminated quote") as e:
+        read([f], on_error="fail")
+    assert e.value.line == 11
+    # unquoted rows after it: everything to the end would be swallowed
+    plain = "id,text\n1,first\n2,\"opens here\n3,third row\n4,fourth row\n"
+    g = tmp_path / "b.csv"
+    g.write_text(plain, encoding="utf-8")
+    stats = ReadStats()
+    assert [d.doc_id for d in read([g], stats)] == ["1", "3", "4"]
+    # a quoted field over several lines is not mistaken for one
+    ok = 'id,text\n1,"para one\n2,not a record, just text\n\nthe end"\n2,second\n'
+    h = tmp_path / "c.csv"
+    h.write_text(ok, encoding="utf-8")
+    stats = ReadStats()
+    assert [d.doc_id for d in read([h], stats)] == ["1", "2"] and stats.skipped == {}

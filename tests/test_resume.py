@@ -27,17 +27,17 @@ def test_resume_after_each_stage_gives_the_fresh_result(tmp_path):
     work = tmp_path / "work"
     first = copytrace.find(src, tmp_path / "o1", work_dir=str(work), progress=False)
     assert first.summary["resumed_stages"] == []
-    state = json.loads((work / "checkpoints.json").read_text())
+    state = json.loads((work / "copytrace-work" / "checkpoints.json").read_text())
     assert set(state["done"]) == {"fingerprint", "verify", "align"}
     # as if interrupted after each stage in turn: forget the later checkpoints
     for keep in (["fingerprint", "verify"], ["fingerprint"]):
         state["done"] = {k: v for k, v in state["done"].items() if k in keep}
-        (work / "checkpoints.json").write_text(json.dumps(state))
+        (work / "copytrace-work" / "checkpoints.json").write_text(json.dumps(state))
         out = tmp_path / f"o-{len(keep)}"
         res = copytrace.find(src, out, work_dir=str(work), resume=True, progress=False)
         assert res.summary["resumed_stages"] == keep
         _same_outputs(tmp_path / "fresh", out)
-        state = json.loads((work / "checkpoints.json").read_text())
+        state = json.loads((work / "copytrace-work" / "checkpoints.json").read_text())
 
 
 def test_changed_input_or_parameters_start_afresh(tmp_path):
@@ -66,7 +66,7 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
-        if (work / "verify.npz").exists():
+        if (work / "copytrace-work" / "verify.npz").exists():
             proc.send_signal(signal.SIGKILL)  # a hard kill, as by the OOM killer
             break
         time.sleep(0.005)
@@ -104,7 +104,8 @@ def test_out_of_core_lsh_gives_the_in_memory_pairs(tmp_path):
     mem = copytrace.find([src], tmp_path / "mem", **opts)
     ext = copytrace.find([src], tmp_path / "ext", memory_limit="1MB", work_dir=str(tmp_path / "w"), **opts)
     assert mem.summary["lsh_out_of_core"] is False and ext.summary["lsh_out_of_core"] is True
-    assert (tmp_path / "w" / "buckets.duckdb").exists() and list((tmp_path / "w" / "bands").glob("*.parquet"))
+    w = tmp_path / "w" / "copytrace-work"
+    assert (w / "buckets.duckdb").exists() and list((w / "bands").glob("*.parquet"))
     for name in ("documents.parquet", "pairs.parquet"):
         assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "ext" / name).read_bytes(), name
     assert ext.summary["counts"]["verified_pairs"] >= 400
@@ -113,3 +114,58 @@ def test_out_of_core_lsh_gives_the_in_memory_pairs(tmp_path):
                            resume=True, **opts)
     assert "fingerprint" in again.summary["resumed_stages"]
     assert (tmp_path / "ext2" / "pairs.parquet").read_bytes() == (tmp_path / "mem" / "pairs.parquet").read_bytes()
+
+
+def test_work_dir_never_touches_the_users_files(tmp_path):
+    docs, _ = make_corpus(seed=15)
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    work = tmp_path / "mine"
+    work.mkdir()
+    users = {"experiment.npz": b"user data 1", "texts.arrow": b"user data 2", "checkpoints.json": b"{}"}
+    for name, data in users.items():
+        (work / name).write_bytes(data)
+    copytrace.find(src, tmp_path / "o1", work_dir=str(work), progress=False)
+    copytrace.find(src, tmp_path / "o2", work_dir=str(work), resume=True, progress=False)
+    copytrace.find(src, tmp_path / "o3", work_dir=str(work), threshold=0.7, progress=False)  # a fresh start
+    for name, data in users.items():
+        assert (work / name).read_bytes() == data, name
+    assert sorted(p.name for p in work.iterdir()) == sorted([*users, "copytrace-work"])
+    assert (work / "copytrace-work" / ".copytrace-work").is_file()
+
+
+def test_a_foreign_copytrace_work_folder_is_refused(tmp_path):
+    docs, _ = make_corpus(seed=16)
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    foreign = tmp_path / "w" / "copytrace-work"
+    foreign.mkdir(parents=True)
+    (foreign / "fingerprint.npz").write_bytes(b"not ours")
+    r = run_cli("find", str(src), "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w"), "-q")
+    assert r.returncode == 2
+    assert b"was not made by copytrace" in r.stderr
+    assert (foreign / "fingerprint.npz").read_bytes() == b"not ours"
+
+
+def test_a_damaged_checkpoint_is_recomputed(tmp_path):
+    docs, _ = make_corpus(seed=17)
+    src = write_jsonl(tmp_path / "c.jsonl", docs)
+    copytrace.find(src, tmp_path / "fresh", progress=False)
+    work = tmp_path / "work"
+    copytrace.find(src, tmp_path / "o1", work_dir=str(work), progress=False)
+    ckpt = work / "copytrace-work"
+    # truncate the verify checkpoint, as a kill -9 or a full disk could
+    data = (ckpt / "verify.npz").read_bytes()
+    (ckpt / "verify.npz").write_bytes(data[: len(data) // 2])
+    r = run_cli("find", str(src), "--out", str(tmp_path / "o2"), "--work-dir", str(work), "--resume")
+    assert r.returncode == 0, r.stderr.decode()
+    assert b"checkpoint 'verify'" in r.stderr and b"damaged" in r.stderr
+    summary = json.loads((tmp_path / "o2" / "summary.json").read_text())
+    assert summary["resumed_stages"] == ["fingerprint"]
+    assert any("verify" in w and "recomputing verify, align" in w for w in summary["warnings"])
+    _same_outputs(tmp_path / "fresh", tmp_path / "o2")
+    # a damaged text store invalidates the fingerprint stage and all after it
+    store = ckpt / "texts.arrow"
+    store.write_bytes(store.read_bytes()[:-100])
+    res = copytrace.find(src, tmp_path / "o3", work_dir=str(work), resume=True, progress=False)
+    assert res.summary["resumed_stages"] == []
+    assert any("texts.arrow" in w for w in res.summary["warnings"])
+    _same_outputs(tmp_path / "fresh", tmp_path / "o3")

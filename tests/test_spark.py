@@ -8,6 +8,7 @@ Skips (saying why) when PySpark or Java is missing; CI installs both."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -80,6 +81,10 @@ def _corpus(root: Path) -> list[Path]:
                                     encoding="utf-8")
     (txt / "seed-b.txt").write_text(sorted(SEEDS.glob("001_*.txt"))[0].read_text(encoding="utf-8"),
                                     encoding="utf-8")
+    # read alike by both engines: a legacy encoding, a named pipe, a file of an unknown format
+    (txt / "legacy.txt").write_bytes(("Café, naïve façade — déjà vu. " + make_story(rng)).encode("cp1252"))
+    os.mkfifo(txt / "pipe.txt")
+    (txt / "notes.sgm").write_text("<REUTERS/>", encoding="utf-8")
     return [fa, fb, txt]
 
 
@@ -99,7 +104,9 @@ def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_pat
     assert ss["read"] == ls["read"]
     # the corpus exercises what it should
     c = ls["counts"]
-    assert ls["read"]["skipped"] == {"duplicate_id": 1, "empty_text": 2, "invalid_json": 1}
+    assert ls["read"]["skipped"] == {"duplicate_id": 1, "empty_text": 2, "invalid_json": 1, "not_a_regular_file": 1}
+    assert any("legacy.txt: not UTF-8; decoded as cp1252" in w for w in ls["read"]["warnings"])
+    assert any("1 file ignored (1 .sgm)" in w for w in ls["read"]["warnings"])
     assert c["documents_without_words"] == 1 and c["exact_duplicate_documents"] == 2
     assert c["boilerplate_segments"] >= 3 and c["documents_with_boilerplate"] >= 8  # the 8 stories (and the seed that the appeal came from)
     docs = {r["doc_id"]: r for r in dist.documents.to_pylist()}
@@ -133,7 +140,9 @@ def test_uri_inputs_are_listed_through_hadoop(spark, tmp_path):
     dist = copytrace.find(uris, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
     for name in ("documents.parquet", "pairs.parquet"):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
-    assert dist.summary["read"]["files"] == local.summary["read"]["files"] == 5
+    dr, lr = dist.summary["read"], local.summary["read"]  # the same, but for URIs in place of paths
+    assert dr["files"] == lr["files"] == 7 and dr["skipped"] == lr["skipped"]
+    assert [w.replace("file://", "") for w in dr["warnings"]] == lr["warnings"]
 
 
 def test_spark_cli_and_connected_components(spark, tmp_path):

@@ -19,8 +19,9 @@ from copytrace.progress import Reporter
 from copytrace.stages.align import AlignOptions, Passage, align
 from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
-from copytrace.stages.read import ReadOptions, read_text_file
+from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
+from copytrace.stages.output_set import GUARANTEE, staged_outputs
 from copytrace.stages.write import write_json, write_jsonl, write_parquet
 
 __all__ = ["Result", "Comparison", "find", "compare", "write_outputs"]
@@ -125,12 +126,15 @@ def find(
             out_dir = None
             if out is not None:
                 out_dir = Path(out)
-                with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
-                    write_outputs(output, out_dir, bar, report=opts.report)
-                output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
-                written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
-                output.summary["outputs"] = {name: str(out_dir / name) for name in written}
-                write_json(output.summary, out_dir / "summary.json")
+                # the new set is written aside and swapped in whole (stages.output_set)
+                with staged_outputs(out_dir, OUTPUT_FILES) as stage:
+                    with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
+                        write_outputs(output, stage.path, bar, report=opts.report)
+                    output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
+                    written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
+                    output.summary["outputs"] = {name: str(out_dir / name) for name in written}
+                    output.summary["output_guarantee"] = GUARANTEE[stage.mode]
+                    write_json(output.summary, stage.path / "summary.json")
         finally:
             eng.cleanup(output.store)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
@@ -178,12 +182,10 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
 
 
 def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True) -> None:
-    """Write the output files of a run (each atomically; summary.json is written
-    last by the caller, so its presence marks a complete output)."""
+    """Write the output files of a run into ``out_dir`` (each atomically).
+    ``find`` gives a staging folder here (``stages.output_set``), writes
+    summary.json there last, and swaps the whole set into ``--out``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stale = out_dir / "summary.json"
-    if stale.exists():
-        stale.unlink()  # the directory is being rewritten: not complete until the new summary
     write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
@@ -204,8 +206,6 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
             out_dir / "report.html", output.documents, output.pairs, output.passages, texts,
             output.summary, boilerplate=spans,
         )
-    elif (out_dir / "report.html").exists():
-        (out_dir / "report.html").unlink()  # a stale report would describe another run
     if bar is not None:
         bar.advance(1)
 
@@ -223,6 +223,7 @@ class Comparison:
     only_in_b: list[tuple[int, int]]
     text_a: str = field(repr=False, default="")
     text_b: str = field(repr=False, default="")
+    encodings: tuple[str | None, str | None] = field(repr=False, default=(None, None))  # files' encodings
 
     def is_copy(self, threshold: float = 0.5) -> bool:
         return self.similarity >= threshold
@@ -250,10 +251,11 @@ class Comparison:
         }
 
 
-def _as_text(x: str | os.PathLike) -> str:
+def _as_text(x: str | os.PathLike, encoding: str) -> tuple[str, str | None]:
+    """The text, and the encoding it was decoded from (None for a str)."""
     if isinstance(x, os.PathLike):
-        return read_text_file(x)
-    return x
+        return decode_text_file(x, encoding)
+    return x, None
 
 
 def compare(
@@ -262,10 +264,13 @@ def compare(
     *,
     ngram: int = FingerprintConfig.ngram,
     align_options: AlignOptions | None = None,
+    encoding: str = "auto",
 ) -> Comparison:
-    """Compare two texts (``str``) or files (``pathlib.Path``)."""
+    """Compare two texts (``str``) or files (``pathlib.Path``).  Files are
+    decoded with ``encoding`` (``auto``: UTF-8 when valid, else detected);
+    ``Comparison.encodings`` says which was used."""
     check_value(FingerprintConfig, "ngram", ngram)
-    text_a, text_b = _as_text(a), _as_text(b)
+    (text_a, enc_a), (text_b, enc_b) = _as_text(a, encoding), _as_text(b, encoding)
     ta, tb = tokenize(text_a), tokenize(text_b)
     jac, cab, cba = set_stats(shingles(ta, ngram), shingles(tb, ngram))
     al = align(text_a, text_b, align_options, tokens_a=ta, tokens_b=tb)
@@ -280,4 +285,5 @@ def compare(
         only_in_b=[(int(s), int(e)) for s, e in al.only_in_b],
         text_a=text_a,
         text_b=text_b,
+        encodings=(enc_a, enc_b),
     )

@@ -57,6 +57,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
         # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt)
         res = find(list(inputs), out, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
                    progress=not quiet, format=fmt, **options)
+        for w in res.summary.get("warnings", []) + res.summary["read"].get("warnings", []):
+            click.echo(f"copytrace: warning: {w}", err=True)
         if not quiet:
             c = res.summary["counts"]
             skipped = res.summary["read"].get("skipped", {})
@@ -88,11 +90,14 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
               help="Similarity at which the verdict says COPIES.")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
               help="Also write a side-by-side HTML view of the pair to this file.")
+@click.option("--encoding", default="auto", show_default=True,
+              help="Encoding of the files: auto = UTF-8 when valid, else detected; or a codec name.")
 def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text_b: str | None,
-                as_json: bool, ngram: int, threshold: float, html_path: str | None) -> None:
+                as_json: bool, ngram: int, threshold: float, html_path: str | None, encoding: str) -> None:
     """Compare two texts: similarity, aligned passages, what each has alone.
 
-    Offsets are character offsets into the files as read (UTF-8 decoded).
+    Offsets are character offsets into the files as decoded (UTF-8, or the
+    encoding detected or given with --encoding).
     """
 
     def body() -> None:
@@ -123,7 +128,11 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 names.append(printable(f))
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
-        cmp = compare(texts[0], texts[1], ngram=ngram)
+        cmp = compare(texts[0], texts[1], ngram=ngram, encoding=encoding)
+        for name, enc in zip(names, cmp.encodings):
+            if enc not in (None, "utf-8"):
+                click.echo(f"copytrace: note: {name} is not UTF-8; decoded as {enc} (detected)"
+                           if encoding == "auto" else f"copytrace: note: {name} decoded as {enc}", err=True)
         if html_path:
             from copytrace.report.html import write_pair_report
 

@@ -68,7 +68,9 @@ def reader_options(on_error_help: str) -> Callable[[Callable[..., Any]], Callabl
                      type=click.Choice(["auto", "txt", "jsonl", "csv", "parquet"]), help="Input format."),
         click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
                      help=f"Bad records: {on_error_help}."),
-        click.option("--encoding", default="utf-8", show_default=True, help="Encoding of .txt inputs."),
+        click.option("--encoding", default="auto", show_default=True,
+                     help="Encoding of .txt/.jsonl/.csv inputs: auto = UTF-8 when valid, else detected per file "
+                          "(reported in summary.json warnings); or a codec name such as cp1252."),
     ]
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -78,6 +78,8 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
             docs = (d for batch in iter_batches(list(inputs), ropts, stats) for d in batch)
             res = idx.add(docs, on_duplicate="replace" if replace else "skip")
             n = len(idx)
+        for w in stats.warnings:  # files not read, encodings detected
+            click.echo(f"copytrace: warning: {w}", err=True)
         read_skipped = stats.to_dict().get("skipped", {})
         parts = [f"{_n(res.added, 'document')} added"]
         if res.replaced:

@@ -41,6 +41,7 @@ from copytrace.engines.common import (
     build_tables,
     result_counts,
 )
+from copytrace.engines.workdir import owned_work_dir
 from copytrace.errors import OptionError, printable
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
@@ -84,27 +85,70 @@ class Checkpoints:
     ``checkpoints.json`` records a key — a hash of the parameters that shape
     the results and of the inputs (path, size, modification time) — and the
     finished stages; each stage's arrays sit in ``<stage>.npz`` (written
-    atomically before the stage is recorded).  A key that does not match,
-    or stdin as input, means a fresh start.
+    atomically before the stage is recorded), and the SHA-256 of that file
+    (and, for ``fingerprint``, of the text store) is recorded with it.  A key
+    that does not match, or stdin as input, means a fresh start.  On resume a
+    checkpoint whose file is missing, truncated or altered (checksum
+    mismatch) is dropped with the stages after it, those stages are
+    recomputed, and ``warnings`` says so.  ``work_dir`` is copytrace's own
+    subfolder (``copytrace.engines.workdir``): only its files are cleaned.
     """
+
+    STAGES = ("fingerprint", "verify", "align")
+    EXTRA_FILES = {"fingerprint": ("texts.arrow",)}  # files a stage's checkpoint depends on
 
     def __init__(self, work_dir: Path, key: str | None, resume: bool) -> None:
         self.work_dir = work_dir
         self.key = key
         self.path = work_dir / "checkpoints.json"
-        self.state: dict[str, Any] = {"key": key, "done": {}}
+        self.state: dict[str, Any] = {"key": key, "done": {}, "sha256": {}}
         self.resumed: list[str] = []
+        self.warnings: list[str] = []
         if resume and key is not None and self.path.exists():
             try:
                 old = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 old = {}
-            if old.get("key") == key:
+                self.warnings.append(f"{self.path}: unreadable; all stages recomputed")
+            if isinstance(old, dict) and old.get("key") == key and isinstance(old.get("done"), dict):
+                old.setdefault("sha256", {})
                 self.state = old
+                self._drop_damaged()
         if not self.state["done"]:
             for f in work_dir.glob("*.npz"):
                 f.unlink()
             self._write_state()
+
+    def _drop_damaged(self) -> None:
+        """Keep only the finished stages whose files match their checksums (and
+        the stages before them)."""
+        for i, stage in enumerate(self.STAGES):
+            if stage not in self.state["done"]:
+                continue
+            problem = self._check(stage)
+            if problem is not None:
+                later = [s for s in self.STAGES[i:] if s in self.state["done"]]
+                for s in later:
+                    self.state["done"].pop(s, None)
+                    self.state["sha256"].pop(s, None)
+                self.warnings.append(
+                    f"checkpoint {stage!r} in {self.work_dir} is damaged ({problem}); "
+                    f"recomputing {', '.join(later)}"
+                )
+                self._write_state()
+                return
+
+    def _check(self, stage: str) -> str | None:
+        sums = self.state["sha256"].get(stage)
+        if not isinstance(sums, dict):
+            return "no checksum recorded"
+        for name in (f"{stage}.npz", *self.EXTRA_FILES.get(stage, ())):
+            f = self.work_dir / name
+            if not f.is_file():
+                return f"{name} is missing"
+            if sums.get(name) != _sha256(f):
+                return f"{name} does not match its checksum"
+        return None
 
     @staticmethod
     def make_key(inputs: Sequence[str | os.PathLike], params: dict[str, Any]) -> str | None:
@@ -137,14 +181,28 @@ class Checkpoints:
         target = self.work_dir / f"{stage}.npz"
         tmp = self.work_dir / f".{stage}.tmp.npz"
         np.savez(tmp, **arrays)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, target)
+        sums = {f"{stage}.npz": _sha256(target)}
+        for name in self.EXTRA_FILES.get(stage, ()):
+            sums[name] = _sha256(self.work_dir / name)
         self.state["done"][stage] = meta
+        self.state["sha256"][stage] = sums
         self._write_state()
 
     def _write_state(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, sort_keys=True), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(self.state, sort_keys=True))
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, self.path)
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _source_codes(column: pa.ChunkedArray, order: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -167,8 +225,7 @@ class LocalEngine:
     def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
         opts = self.options
         numba.set_num_threads(max(1, min(opts.n_workers, numba.config.NUMBA_NUM_THREADS)))
-        work_dir = Path(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="copytrace-"))
-        work_dir.mkdir(parents=True, exist_ok=True)
+        work_dir = owned_work_dir(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="copytrace-"))
         self._owns_work_dir = opts.work_dir is None
         self.work_dir = work_dir
         stats = ReadStats()
@@ -399,6 +456,7 @@ class LocalEngine:
             "counts": counts,
             "timings_s": {},
             "resumed_stages": list(ckpt.resumed),
+            "warnings": list(ckpt.warnings),
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}

@@ -130,6 +130,20 @@ READ_SCHEMA = (
 )
 
 
+def _regular(uri: str) -> bool:
+    """False for a file:// entry that is not a regular file (a named pipe): it must not be opened.
+    Other file systems (hdfs://, s3a://) hold regular files only."""
+    if not uri.startswith("file:"):
+        return True
+    import stat
+    from urllib.parse import unquote, urlparse
+
+    try:
+        return stat.S_ISREG(os.stat(unquote(urlparse(uri).path)).st_mode)
+    except OSError:
+        return False
+
+
 def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
                 plan: dict[str, list[tuple[int, FileSpec]]]) -> Iterator[pa.RecordBatch]:
     """Parse each file of ``(path, content)`` rows; ``plan``: path -> its (file index, spec) in the
@@ -389,6 +403,7 @@ class SparkEngine:
             return str(hp.getFileSystem(conf).makeQualified(hp).toString())
 
         out: list[tuple[str, FileSpec]] = []
+        self._notes: list[str] = []  # warnings about files not read (as the read stage gives them)
         for item in inputs:
             name = os.fsdecode(item)
             if "://" in name:  # a URI (file:// included): listed through Hadoop's FileSystem
@@ -399,19 +414,26 @@ class SparkEngine:
                 if fs.getFileStatus(hp).isDirectory():
                     root = str(fs.makeQualified(hp).toString()).rstrip("/") + "/"
                     files = []
+                    other: dict[str, int] = {}
                     it = fs.listFiles(hp, True)
                     while it.hasNext():
                         f = str(it.next().getPath().toString())
                         if f.lower().endswith(".txt"):
                             files.append((f[len(root):] if f.startswith(root) else f, f))
+                        else:
+                            key = read.extension_key(f.rsplit("/", 1)[-1])
+                            other[key] = other.get(key, 0) + 1
+                    note = read.ignored_note(other)
                     if not files:
-                        raise InputError(name, "directory has no .txt files")
+                        raise InputError(name, "directory has no .txt files" + (f" ({note})" if note else ""))
+                    if note:
+                        self._notes.append(f"{name}: {note}")
                     for rel, f in sorted(files):
-                        out.append((f, FileSpec("txt", f, False, rel)))
+                        out.append((f, FileSpec("txt" if _regular(f) else "special", f, False, rel)))
                 else:
                     out.append((qualify(name), spec_for(name, ropts)))
             else:
-                for path, spec in plan_files([name], ropts):
+                for path, spec in plan_files([name], ropts, self._notes):
                     out.append((qualify(os.path.abspath(path)), spec))
         return out
 
@@ -431,7 +453,10 @@ class SparkEngine:
         parts = self.partitions or max(4, 4 * sc.defaultParallelism)
         if self.partitions or spark.conf.get("spark.sql.shuffle.partitions") == "200":
             spark.conf.set("spark.sql.shuffle.partitions", str(parts))
-        self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=opts.work_dir))
+        from copytrace.engines.workdir import owned_work_dir
+
+        work_root = owned_work_dir(opts.work_dir) if opts.work_dir else None  # never the user's folder itself
+        self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=work_root))
         persisted: list[Any] = []
 
         def keep(df: Any) -> Any:
@@ -447,13 +472,26 @@ class SparkEngine:
         with reporter.stage("read", total=1, unit="") as bar:
             plan = self._plan(spark, inputs)
             stats.files = len(plan)
+            for note in self._notes:
+                stats.warn(note)
+            # entries that are not regular files (a named pipe called x.txt) are counted, never opened
+            special_examples: list[tuple[int, str]] = []  # (file index, message), in reading order
+            for i, (_, spec) in enumerate(plan):
+                if spec.fmt == "special":
+                    detail = read.special_file_detail(spec.display) + "; not opened"
+                    if opts.read.on_error == "fail":
+                        raise InputError(spec.display, detail)
+                    stats.skipped["not_a_regular_file"] = stats.skipped.get("not_a_regular_file", 0) + 1
+                    special_examples.append((i, read.skip_message(spec.display, "not_a_regular_file", detail)))
             plan_map: dict[str, list[tuple[int, FileSpec]]] = {}
             for i, (p, s) in enumerate(plan):
-                plan_map.setdefault(p, []).append((i, s))
+                if s.fmt != "special":
+                    plan_map.setdefault(p, []).append((i, s))
             files = spark.read.format("binaryFile").load(list(plan_map)).select("path", "content")
             ropts = opts.read
             bplan = sc.broadcast(plan_map)  # once per executor, not once per task (many .txt files)
-            events = keep(files.repartition(min(len(plan), parts)).mapInArrow(
+            n_regular = len(plan) - len(special_examples)
+            events = keep(files.repartition(max(1, min(n_regular, parts))).mapInArrow(
                 lambda it: _read_files(it, ropts, bplan.value), READ_SCHEMA))
             # the first document of each id wins; range-partitioned by id, so that the numbering's sort
             # by id below needs no second shuffle of the texts
@@ -470,9 +508,9 @@ class SparkEngine:
                 events.where("kind != 'doc'").select("kind", "reason")
                 .unionByName(dups.select("kind", "reason")).groupBy("kind", "reason").count().collect()}
             n_found = sum(c for (k, _), c in tally.items() if k == "file")
-            if n_found != len(plan):
+            if n_found != n_regular:
                 got = {int(r.file_idx) for r in events.where("kind = 'file'").select("file_idx").collect()}
-                missing = [p for i, (p, _) in enumerate(plan) if i not in got]
+                missing = [p for i, (p, sp) in enumerate(plan) if i not in got and sp.fmt != "special"]
                 raise InputError(missing[0] if missing else str(inputs[0]), "could not be read by Spark")
             n_errors = sum(c for (k, _), c in tally.items() if k == "error")
             n_dups = tally.get(("skip", "duplicate_id"), 0) if opts.read.on_error == "fail" else 0
@@ -500,9 +538,10 @@ class SparkEngine:
                 cols = ("file_idx", "ordinal", "reason", "message", "origin", "doc_id")
                 all_skips = events.where("kind = 'skip'").select(*cols).unionByName(dups.select(*cols))
                 examples = all_skips.orderBy("file_idx", "ordinal").limit(MAX_EXAMPLES).collect()
-                stats.examples = [r.message if r.message is not None else
-                                  read.skip_message(r.origin, r.reason, read.duplicate_id_detail(r.doc_id))
-                                  for r in examples]
+                merged = [(int(r.file_idx), r.message if r.message is not None else
+                           read.skip_message(r.origin, r.reason, read.duplicate_id_detail(r.doc_id)))
+                          for r in examples] + special_examples
+                stats.examples = [m for _, m in sorted(merged, key=lambda x: x[0])][:MAX_EXAMPLES]
             if any(k == "warning" for k, _ in tally):
                 for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
                     stats.warn(r.message)
@@ -692,6 +731,7 @@ class SparkEngine:
             "counts": counts,
             "timings_s": {},
             "resumed_stages": [],
+            "warnings": [],
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}

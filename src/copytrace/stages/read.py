@@ -25,7 +25,11 @@ Inputs (each item of ``inputs``), in the order given:
 
 * a directory: every ``*.txt`` file below it (recursively, case-insensitive
   suffix, symlinked directories not followed), in sorted order of the id,
-  which is the path relative to the directory with ``/`` separators;
+  which is the path relative to the directory with ``/`` separators.  Only
+  regular files are opened: a ``.txt`` entry that is a named pipe, socket,
+  device or broken link is a counted skip (``not_a_regular_file``).  Other
+  files there are not read, and one warning per directory counts them by
+  extension ("22 files ignored (22 .sgm); known formats: ...");
 * a ``.txt`` file: one document whose id is the path as given (``/``
   separators, ``./`` dropped);
 * ``.jsonl`` / ``.ndjson``: one JSON object per line (blank lines ignored);
@@ -38,6 +42,27 @@ A ``.gz`` suffix on any of the line formats (``.jsonl.gz``, ``.ndjson.gz``,
 ``.csv.gz``, ``.txt.gz``) reads through gzip.  ``ReadOptions.format`` overrides
 detection by extension (the ``.gz`` suffix still means gzip).
 
+Encodings: ``ReadOptions.encoding="auto"`` (the default) decodes UTF-8 when
+the bytes are valid UTF-8; otherwise the encoding is detected with
+charset-normalizer (near-ties go to cp1252, the commonest legacy encoding) —
+for a .txt file from its bytes, for JSONL/CSV once per file from its lines
+that are not UTF-8 (those lines only are decoded with it; the encoding must
+split lines as bytes, so UTF-16 JSONL is an error) — and each such file gets
+a warning naming the encoding used.  Offsets are character offsets into the
+decoded text.  Bytes no encoding fits are ``not_utf8``.  Any other value is
+a codec used strictly.
+
+Wrong field names: when most of a JSONL file's first 100 records (or of all
+its records, if fewer) lack the id or the text field, reading stops with an
+``InputError`` listing the fields the records have and the option to use
+("no 'text' field; the records have: id, content, url — use --text-field
+content"); a CSV or Parquet file without the column stops the same way.
+
+A CSV row whose quote is never closed as a field swallows the lines after
+it; when such a row (one that fails a strict re-parse) takes in lines that
+parse as records of their own, it is skipped as ``invalid_csv`` ("unterminated
+quote", at the line it starts on) and reading goes on at the first of them.
+
 Streaming: JSONL and CSV are read line by line, Parquet record batch by record
 batch (only the needed columns), so at most one batch of raw text is held.
 
@@ -46,7 +71,7 @@ Bad records never raise a traceback and are never dropped silently: with
 first 20 messages, ``"file:line: reason: detail"``, go to
 ``ReadStats.examples``); with ``on_error="fail"`` the first raises
 ``InputError(file, detail, line)``.  Reasons: ``invalid_json``,
-``not_an_object``, ``missing_id``, ``bad_id_type``, ``missing_text``,
+``not_an_object``, ``not_a_regular_file``, ``missing_id``, ``bad_id_type``, ``missing_text``,
 ``bad_text_type``, ``bad_unicode`` (a JSON ``\\ud800``-style unpaired
 surrogate), ``not_utf8`` (``bad_encoding`` for a non-UTF-8 ``encoding``),
 ``empty_text``, ``too_large``, ``duplicate_id``, ``invalid_csv``.
@@ -66,8 +91,11 @@ import csv
 import gzip
 import json
 import os
+import re
+import stat
 import sys
 import zlib
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -87,11 +115,15 @@ __all__ = [
     "iter_batches",
     "read_all",
     "read_text_file",
+    "decode_text_file",
+    "detect_encoding",
+    "AUTO",
     "FORMATS",
     "MAX_EXAMPLES",
 ]
 
 FORMATS = ("auto", "txt", "jsonl", "csv", "parquet")
+AUTO = "auto"  # the encoding option's default
 ON_ERROR = ("skip", "fail")
 MAX_EXAMPLES = 20  # messages kept in ReadStats.examples / warnings
 
@@ -138,7 +170,7 @@ class ReadOptions:
     source_field: str | None = None
     format: str = "auto"  # auto | txt | jsonl | csv | parquet
     on_error: str = "skip"  # skip: count + remember example; fail: raise InputError
-    encoding: str = "utf-8"
+    encoding: str = "auto"  # auto: UTF-8 when valid, else detected per file (charset-normalizer)
     batch_docs: int = 1000  # max docs per yielded batch
     batch_chars: int = 32_000_000  # max total text chars per batch (a bigger doc goes alone)
     max_doc_chars: int = 50_000_000  # bigger docs: skipped as "too_large"
@@ -162,10 +194,16 @@ class ReadOptions:
                 raise OptionError(f"{name} must be a non-empty field name or None, not {value!r}")
         if self.id_field == self.text_field:
             raise OptionError(f"id_field and text_field are both {self.id_field!r}")
-        try:
-            codecs.lookup(self.encoding)
-        except (LookupError, TypeError):
-            raise OptionError(f"unknown encoding {self.encoding!r}") from None
+        _check_encoding(self.encoding)
+
+
+def _check_encoding(encoding: Any) -> None:
+    if encoding == AUTO:
+        return
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise OptionError(f"unknown encoding {encoding!r} (use 'auto' or a Python codec name)") from None
 
 
 @dataclass
@@ -222,8 +260,12 @@ def iter_batches(
     before any is read; records are read lazily as batches are consumed.
     ``stats`` (if given) is updated as batches are yielded.
     """
-    plan = _plan(inputs, options)
-    return _batches(plan, options, stats if stats is not None else ReadStats())
+    stats = stats if stats is not None else ReadStats()
+    notes: list[str] = []
+    plan = _plan(inputs, options, notes)
+    for note in notes:
+        stats.warn(note)
+    return _batches(plan, options, stats)
 
 
 def read_all(
@@ -235,17 +277,21 @@ def read_all(
     return [doc for batch in iter_batches(inputs, options, stats) for doc in batch]
 
 
-def read_text_file(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
-    """One file decoded (UTF-8 by default, BOM dropped, newlines untouched).
+def read_text_file(path: str | os.PathLike[str], encoding: str = AUTO) -> str:
+    """One file decoded (``auto``: UTF-8 when valid, else detected; BOM
+    dropped, newlines untouched).
 
     Raises ``InputError`` naming the file (and the byte offset and line of
     the first byte that does not decode) if it cannot be read.
     """
+    return decode_text_file(path, encoding)[0]
+
+
+def decode_text_file(path: str | os.PathLike[str], encoding: str = AUTO) -> tuple[str, str]:
+    """``read_text_file``, and the encoding used (``"utf-8"`` or, with
+    ``auto``, the one detected)."""
     name = os.fsdecode(path)
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise OptionError(f"unknown encoding {encoding!r}") from None
+    _check_encoding(encoding)
     if os.path.isdir(name):
         raise InputError(name, "is a directory, not a text file")
     try:
@@ -273,7 +319,11 @@ class _Source:
     doc_id: str | None = None  # txt only
 
 
-def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> list[_Source]:
+def _plan(
+    inputs: Sequence[str | os.PathLike[str]], options: ReadOptions, notes: list[str] | None = None
+) -> list[_Source]:
+    """The sources to read; ``notes`` gets a warning per directory that holds
+    files not read (never dropped silently)."""
     if isinstance(inputs, (str, bytes, os.PathLike)):
         inputs = [inputs]  # type: ignore[list-item]
     items = list(inputs)
@@ -294,10 +344,13 @@ def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> lis
                     f"is a directory, which is read as .txt files, but format={options.format!r}"
                     " was asked for",
                 )
-            files = _walk_txt(name)
+            files, ignored = _walk_txt(name)
             if not files:
-                raise InputError(name, "directory has no .txt files")
-            plan.extend(_Source("txt", full, printable(full), False, rel) for rel, full in files)
+                raise InputError(name, "directory has no .txt files" + (f" ({ignored})" if ignored else ""))
+            if ignored and notes is not None:
+                notes.append(f"{name}: {ignored}")
+            plan.extend(_Source("txt" if regular else "special", full, printable(full), False, rel)
+                        for rel, full, regular in files)
         elif os.path.exists(name):
             plan.append(_file_source(name, options))
         else:
@@ -305,21 +358,54 @@ def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> lis
     return plan
 
 
-def _walk_txt(root: str) -> list[tuple[str, str]]:
-    """(id, path) of every .txt file below root, sorted by id."""
+KNOWN_FORMATS = ".txt in a directory; .txt, .jsonl, .ndjson, .csv (each optionally .gz) and .parquet given as files"
+
+
+def _walk_txt(root: str) -> tuple[list[tuple[str, str, bool]], str]:
+    """(id, path, is a regular file) of every .txt entry below root, sorted by
+    id; and a note on the other files there, which are not read ("" if none).
+    A .txt entry that is not a regular file (a named pipe, a socket, a
+    device, a broken link) is listed to be counted as a skip, never opened."""
 
     def onerror(err: OSError) -> None:
         raise InputError(err.filename or root, f"cannot list directory: {err.strerror or err}")
 
     found = []
+    other: dict[str, int] = {}
     for dirpath, _dirnames, filenames in os.walk(root, onerror=onerror):
         for fn in filenames:
-            if fn.lower().endswith(".txt"):
-                full = os.path.join(dirpath, fn)
+            full = os.path.join(dirpath, fn)
+            lower = fn.lower()
+            if lower.endswith(".txt"):
+                try:
+                    regular = stat.S_ISREG(os.stat(full).st_mode)
+                except OSError:
+                    regular = False
                 # a name that is not valid UTF-8 becomes a printable id (bad bytes as \xNN)
-                found.append((printable(PurePath(os.path.relpath(full, root)).as_posix()), full))
+                found.append((printable(PurePath(os.path.relpath(full, root)).as_posix()), full, regular))
+            else:
+                key = extension_key(fn)
+                other[key] = other.get(key, 0) + 1
     found.sort()
-    return found
+    return found, ignored_note(other)
+
+
+def extension_key(name: str) -> str:
+    """How a file not read from a directory is counted: ``.sgm``, ``.jsonl.gz``, ``without extension``."""
+    lower = name.lower()
+    base = lower[:-3] if lower.endswith(".gz") else lower
+    ext = os.path.splitext(base)[1] + (".gz" if lower.endswith(".gz") else "")
+    return ext if ext not in ("", ".gz") else "without extension"
+
+
+def ignored_note(counts: dict[str, int]) -> str:
+    """The warning about the files of a directory that are not read ("" if none)."""
+    if not counts:
+        return ""
+    kinds = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{n} {ext}" for ext, n in kinds[:8]) + (", ..." if len(kinds) > 8 else "")
+    total = sum(counts.values())
+    return f"{total} {'file' if total == 1 else 'files'} ignored ({shown}); known formats: {KNOWN_FORMATS}"
 
 
 def _file_source(name: str, options: ReadOptions) -> _Source:
@@ -355,11 +441,13 @@ class _DecodeFailure(Exception):
 
 
 def _is_utf8(encoding: str) -> bool:
-    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+    return encoding == AUTO or codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
 def _line_codec(encoding: str) -> str:
     """The codec for pieces of a file: utf-8-sig would drop a BOM per piece."""
+    if encoding == AUTO:
+        return "utf-8"
     name = codecs.lookup(encoding).name
     return "utf-8" if name == "utf-8-sig" else name
 
@@ -381,18 +469,68 @@ def _bad_bytes(data: bytes, start: int, end: int) -> str:
     return repr(data[start : min(end, start + 8)])
 
 
-def _decode_whole(data: bytes, encoding: str) -> str:
-    """A whole file: BOM dropped (UTF-8), raises _DecodeFailure with offset and line."""
+# Among nearly equal guesses (charset-normalizer's "chaos" within the margin:
+# short Western texts often tie with cp1250/cp1257), the legacy encoding most
+# such files use (the WHATWG default for "latin-1" and "windows-1252" alike).
+_PREFERRED = ("cp1252",)
+_PREFER_MARGIN = 0.05
+_PREFER_MARGIN_SHORT = 0.12
+_DETECT_SAMPLE = 1 << 18
+
+
+def detect_encoding(data: bytes, line_split: bool = False) -> str | None:
+    """The encoding charset-normalizer finds for bytes that are not UTF-8
+    (None if nothing fits).  Ties between equally plausible encodings go to
+    cp1252.  ``line_split``: only encodings in which lines split as bytes."""
+    from charset_normalizer import from_bytes
+
+    def guess(sample: bytes) -> str | None:
+        matches = [m for m in from_bytes(sample) if not line_split or _ascii_compatible(m.encoding)]
+        if not matches:
+            return None
+        least = min(m.chaos for m in matches)
+        margin = _PREFER_MARGIN if len(sample) >= 2048 else _PREFER_MARGIN_SHORT  # short: guesses are shaky
+        for m in matches:  # each match lists the encodings that give the very same text
+            if m.chaos <= least + margin:
+                for name in m.could_be_from_charset:
+                    if codecs.lookup(name).name in _PREFERRED:
+                        return name
+        return matches[0].encoding
+
+    enc = None
+    if len(data) > _DETECT_SAMPLE:
+        cut = data.rfind(b"\n", 0, _DETECT_SAMPLE)
+        enc = guess(data[: cut + 1 if cut > 0 else _DETECT_SAMPLE])
+        if enc is not None:
+            try:
+                data.decode(enc)
+                return enc
+            except UnicodeDecodeError:
+                enc = None
+    return guess(data)
+
+
+def _decode_whole(data: bytes, encoding: str) -> tuple[str, str]:
+    """A whole file: BOM dropped (UTF-8); the text and the encoding used.
+    Raises _DecodeFailure with offset and line."""
     codec = _line_codec(encoding)
     skip = 3 if _is_utf8(encoding) and data.startswith(_BOM) else 0
     try:
-        return (data[skip:] if skip else data).decode(codec)
+        return (data[skip:] if skip else data).decode(codec), codec
     except UnicodeDecodeError as e:
+        if encoding == AUTO and not skip:
+            found = detect_encoding(data)
+            if found is not None:
+                try:
+                    return data.decode(found), codecs.lookup(found).name
+                except UnicodeDecodeError:
+                    pass
         offset = skip + e.start
         line = data[:offset].decode(codec, "replace").count("\n") + 1
         raise _DecodeFailure(
             f"not valid {_encoding_label(encoding)} at byte offset {offset} (line {line}):"
-            f" {_bad_bytes(data, offset, skip + e.end)}",
+            f" {_bad_bytes(data, offset, skip + e.end)}"
+            + ("; no other encoding fits either" if encoding == AUTO else ""),
             line,
         ) from None
 
@@ -405,6 +543,37 @@ def _raise_csv_field_limit() -> None:
             csv.field_size_limit(limit)
         except OverflowError:
             limit //= 2
+
+
+_ID_LIKE = re.compile(r"\S{1,200}")
+
+
+def _record_like(line: str, ncols: int, i_id: int) -> bool:
+    """Whether one physical line parses alone as a whole record of the file:
+    the header's number of fields and an id-like value (no blank)."""
+    try:
+        fields = next(csv.reader([line]), None)
+    except csv.Error:
+        return False
+    return fields is not None and len(fields) == ncols and bool(_ID_LIKE.fullmatch(fields[i_id]))
+
+
+def _swallowed_records(lines: list[tuple[int, str]], ncols: int, i_id: int) -> int:
+    """For a row that spans several lines: 0 if its quoting is sound;
+    otherwise (a quote that is never closed as a field: the strict parse
+    fails) the position of the first line after the first that looks like a
+    record of its own — reading resumes there.  0 too if no line does (the
+    row is then kept as the lenient parser read it)."""
+    try:
+        for _ in csv.reader([ln for _, ln in lines], strict=True):
+            pass
+        return 0
+    except csv.Error:
+        pass
+    for k in range(1, len(lines)):
+        if _record_like(lines[k][1], ncols, i_id):
+            return k
+    return 0
 
 
 def _stringify(value: Any) -> str | None:
@@ -457,9 +626,107 @@ def skip_message(where: str, reason: str, detail: str) -> str:
     return f"{where}: {reason}: {detail}"
 
 
+def encoding_note(where: str, encoding: str, lines: bool = False) -> str:
+    """The warning for a file that was not UTF-8 and was decoded as ``encoding`` (``auto``)."""
+    what = "its lines that are not UTF-8 decoded" if lines else "decoded"
+    return f"{where}: not UTF-8; {what} as {encoding} (detected; set --encoding if that is wrong)"
+
+
+def special_file_detail(path: str) -> str:
+    """What a directory entry that is not a regular file is."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a broken link or an unreadable entry, not a regular file"
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"{kind}, not a regular file"
+
+
+def missing_field_detail(field: str, option: str, present: Sequence[str], suggestion: str | None,
+                         what: str = "field", share: str = "") -> str:
+    """The one-line message for a field the records lack: the fields they have
+    and, when one fits, the option to use (JSONL, CSV and Parquet alike)."""
+    shown = ", ".join(present[:30]) + (", ..." if len(present) > 30 else "")
+    flag = "--" + option.replace("_", "-")
+    msg = f"no {field!r} {what}{share}; the records have: {shown or '(nothing)'}"
+    return msg + (f" — use {flag} {suggestion}" if suggestion else f" — set {flag}")
+
+
+_TEXT_NAMES = ("text", "content", "body", "raw_content", "article", "full_text", "document", "story", "txt")
+_ID_NAMES = ("id", "doc_id", "docid", "_id", "uid", "uuid", "guid", "key", "url", "name")
+
+
+def suggest_field(option: str, present: Sequence[str], taken: str,
+                  lengths: dict[str, float] | None = None) -> str | None:
+    """A likely field for ``option`` (``id_field``/``text_field``) among
+    ``present``: by name, and for text by the longest string values seen."""
+    names = [n for n in present if n != taken]
+    if option == "text_field":
+        if lengths:
+            best = max(names, key=lambda n: (lengths.get(n, 0.0), n), default=None)
+            if best is not None and lengths.get(best, 0.0) > 0:
+                return best
+        known = _TEXT_NAMES
+    else:
+        known = _ID_NAMES
+    lower = {n.lower(): n for n in names}
+    for k in known:
+        if k in lower:
+            return lower[k]
+    return None
+
+
 def duplicate_id_detail(doc_id: str) -> str:
     """Why a later document with an id already read is skipped."""
     return f"duplicate id {doc_id!r} (the first one is kept)"
+
+
+class _FieldCheck:
+    """Wrong field names stop the read instead of skipping every record: when
+    most of the first ``SAMPLE`` records (or of a shorter file) lack the id or
+    text field, InputError lists the fields the records have and the option
+    to use."""
+
+    SAMPLE = 100
+
+    def __init__(self, options: ReadOptions, display: str) -> None:
+        self.o = options
+        self.display = display
+        self.records = 0
+        self.missing = {"id_field": 0, "text_field": 0}
+        self.present: dict[str, None] = {}
+        self.lengths: dict[str, float] = {}
+        self.done = False
+
+    def add(self, obj: dict) -> None:
+        if self.done:
+            return
+        self.records += 1
+        for opt, name in (("id_field", self.o.id_field), ("text_field", self.o.text_field)):
+            if name not in obj:
+                self.missing[opt] += 1
+        for k, v in obj.items():
+            if len(self.present) < 200:
+                self.present.setdefault(str(k), None)
+            if isinstance(v, str):
+                self.lengths[str(k)] = self.lengths.get(str(k), 0.0) + len(v)
+        if self.records >= self.SAMPLE:
+            self.check()
+
+    def check(self, final: bool = False) -> None:
+        if self.done or not self.records:
+            return
+        self.done = True
+        for opt, name, other in (("text_field", self.o.text_field, self.o.id_field),
+                                 ("id_field", self.o.id_field, self.o.text_field)):
+            m = self.missing[opt]
+            if 2 * m > self.records:
+                present = list(self.present)
+                share = "" if m == self.records else (
+                    f" in {m} of {self.records} records" if final else f" in {m} of the first {self.records} records")
+                raise InputError(self.display, missing_field_detail(
+                    name, opt, present, suggest_field(opt, present, other, self.lengths), share=share))
 
 
 class _Reader:
@@ -471,6 +738,9 @@ class _Reader:
         self.codec = _line_codec(options.encoding)
         self.decode_reason = "not_utf8" if self.utf8 else "bad_encoding"
         self.label = _encoding_label(options.encoding)
+        self.auto = options.encoding == AUTO
+        self.fallback: str | None = None  # auto: the file's detected encoding, once a line is not UTF-8
+        self.src: _Source | None = None
         # A JSON line may escape one character as 12 bytes (\\ud83d\\ude00); a longer line
         # cannot hold an acceptable text, and is skipped without being held whole.
         self.line_limit = 12 * options.max_doc_chars + (1 << 20)
@@ -550,7 +820,11 @@ class _Reader:
     def documents(self, plan: Iterable[_Source]) -> Iterator[Document]:
         for src in plan:
             self.stats.files += 1
-            if src.fmt == "txt":
+            self.src, self.fallback = src, None
+            if src.fmt == "special":
+                self.bad("not_a_regular_file", src.display, None,
+                         special_file_detail(src.path or src.display) + "; not opened")
+            elif src.fmt == "txt":
                 doc = self.read_txt(src)
                 if doc is not None:
                     yield doc
@@ -599,11 +873,13 @@ class _Reader:
             )
             return None
         try:
-            text = _decode_whole(data, self.o.encoding)
+            text, used = _decode_whole(data, self.o.encoding)
         except _DecodeFailure as e:
             self.bad(self.decode_reason, src.display, e.line, e.detail + "; file skipped")
             return None
         del data
+        if self.auto and used != "utf-8":
+            self.stats.warn(encoding_note(src.display, used))
         return self.make(src.display, None, src.doc_id, text)
 
     def raw_lines(self, f: IO[bytes], src: _Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
@@ -646,16 +922,51 @@ class _Reader:
         try:
             return raw.decode(self.codec), ""
         except UnicodeDecodeError as e:
+            if self.auto:
+                enc = self.line_fallback(raw)
+                if enc is not None:
+                    try:
+                        return raw.decode(enc), ""
+                    except UnicodeDecodeError:
+                        pass
             return None, (
                 f"not valid {self.label} at byte offset {start + e.start}"
                 f" (column {e.start + 1} of the line): {_bad_bytes(raw, e.start, e.end)}"
             )
+
+    def line_fallback(self, raw: bytes) -> str | None:
+        """auto: the encoding of this line-based file's non-UTF-8 lines,
+        detected once per file from its first MiB of such lines (from this
+        line on, for standard input); warned about once."""
+        if self.fallback is None:
+            sample: list[bytes] = []
+            src = self.src
+            if src is not None and src.path is not None:
+                try:
+                    with self.open(src) as f:
+                        budget = 1 << 20
+                        for line in iter(lambda: f.readline(1 << 16), b""):
+                            budget -= len(line)
+                            if budget < 0:
+                                break
+                            try:
+                                line.decode("utf-8")
+                            except UnicodeDecodeError:
+                                sample.append(line)
+                except (OSError, EOFError, zlib.error, InputError):
+                    pass
+            found = detect_encoding(b"".join(sample or [raw]), line_split=True)
+            self.fallback = codecs.lookup(found).name if found else ""
+            if found and src is not None:
+                self.stats.warn(encoding_note(src.display, self.fallback, lines=True))
+        return self.fallback or None
 
     def read_jsonl(self, src: _Source) -> Iterator[Document]:
         o = self.o
         id_f, text_f, date_f, source_f = o.id_field, o.text_field, o.date_field, o.source_field
         seen_date = seen_source = False
         records = 0
+        fields = _FieldCheck(o, src.display)
         with self.open(src) as f:
             for lineno, start, raw in self.raw_lines(f, src, self.line_limit):
                 line, detail = self.decode_line(raw, start)
@@ -681,6 +992,7 @@ class _Reader:
                     self.bad("not_an_object", src.display, lineno, detail)
                     continue
                 records += 1
+                fields.add(obj)
                 date = obj.get(date_f) if date_f else None
                 source = obj.get(source_f) if source_f else None
                 seen_date = seen_date or date_f in obj
@@ -696,6 +1008,7 @@ class _Reader:
                 )
                 if doc is not None:
                     yield doc
+        fields.check(final=True)
         if records:
             if date_f and not seen_date:
                 self.stats.warn(f"{src.display}: no record has the date field {date_f!r}")
@@ -709,9 +1022,13 @@ class _Reader:
         out: dict[str, str | None] = {}
         for opt, col in (("id_field", o.id_field), ("text_field", o.text_field)):
             if col not in names:
+                other = o.text_field if opt == "id_field" else o.id_field
+                hint = suggest_field(opt, names, other)
+                flag = "--" + opt.replace("_", "-")
                 raise InputError(
                     src.display,
-                    f"no column {col!r} ({opt}); the columns are: {shown or '(none)'}",
+                    f"no column {col!r} ({opt}); the columns are: {shown or '(none)'}"
+                    + (f" — use {flag} {hint}" if hint else ""),
                     1 if src.fmt == "csv" else None,
                 )
             out[opt] = col
@@ -725,17 +1042,29 @@ class _Reader:
     def read_csv(self, src: _Source) -> Iterator[Document]:
         _raise_csv_field_limit()
         bad_lines: dict[int, str] = {}
+        pending: list[tuple[int, str]] = []  # the physical lines of the row being parsed
+        pushback: deque[tuple[int, str]] = deque()  # lines to parse again (after a swallowing quote)
 
-        def decoded(lines: Iterator[tuple[int, int, bytes]]) -> Iterator[str]:
-            for lineno, start, raw in lines:
-                line, detail = self.decode_line(raw, start)
-                if line is None:
-                    bad_lines[lineno] = detail + "; row skipped"
-                    line = raw.decode(self.codec, "replace")  # parsed to keep in step, then skipped
-                yield line
+        def feed(lines: Iterator[tuple[int, int, bytes]]) -> Iterator[str]:
+            while True:
+                if pushback:
+                    item = pushback.popleft()
+                else:
+                    nxt = next(lines, None)
+                    if nxt is None:
+                        return
+                    lineno, start, raw = nxt
+                    line, detail = self.decode_line(raw, start)
+                    if line is None:
+                        bad_lines[lineno] = detail + "; row skipped"
+                        line = raw.decode(self.codec, "replace")  # parsed to keep in step, then skipped
+                    item = (lineno, line)
+                pending.append(item)
+                yield item[1]
 
         with self.open(src) as f:
-            reader = csv.reader(decoded(self.raw_lines(f, src, -1)))
+            raw_lines = self.raw_lines(f, src, -1)
+            reader = csv.reader(feed(raw_lines))
             try:
                 header = next(reader)
             except StopIteration:
@@ -744,6 +1073,7 @@ class _Reader:
                 raise InputError(src.display, f"cannot parse the header row: {e}", 1) from None
             if bad_lines:
                 raise InputError(src.display, "header row: " + bad_lines[min(bad_lines)], 1)
+            pending.clear()
             cols = self.columns(src, header)
             index = {}
             for opt, col in cols.items():
@@ -754,34 +1084,59 @@ class _Reader:
                 index["date_field"],
                 index["source_field"],
             )
-            prev = reader.line_num
+            assert i_id is not None and i_text is not None
+            last = 1
             while True:
-                first = prev + 1
                 try:
                     row = next(reader)
                 except StopIteration:
+                    if pushback:  # lines a swallowing quote took in up to the end: read them again
+                        reader = csv.reader(feed(raw_lines))
+                        continue
                     break
                 except csv.Error as e:
-                    prev = reader.line_num
+                    first = pending[0][0] if pending else last + 1
+                    for n, _ in pending:
+                        bad_lines.pop(n, None)
+                    last = pending[-1][0] if pending else last
+                    pending.clear()
                     self.bad("invalid_csv", src.display, first, f"invalid CSV: {e}")
                     continue
-                prev = reader.line_num
-                if bad_lines:
-                    hits = sorted(n for n in bad_lines if n <= prev)
-                    if hits:
-                        detail = bad_lines[hits[0]]
-                        for n in hits:
-                            del bad_lines[n]
-                        self.bad(self.decode_reason, src.display, first, detail)
+                lines = pending[:]
+                pending.clear()
+                if not lines:
+                    break
+                first, last = lines[0][0], lines[-1][0]
+                if len(lines) > 1:
+                    k = _swallowed_records(lines, len(header), i_id)
+                    if k:
+                        for n, _ in lines[:k]:
+                            bad_lines.pop(n, None)
+                        pushback.extend(lines[k:])
+                        last = lines[k - 1][0]
+                        looks = sum(1 for _, ln in lines[k:] if _record_like(ln, len(header), i_id))
+                        self.bad(
+                            "invalid_csv", src.display, first,
+                            f"unterminated quote: the row runs over {len(lines)} lines, taking in {looks} "
+                            f"that look like records of their own (the first: line {lines[k][0]}); "
+                            f"row skipped, reading goes on at line {lines[k][0]}",
+                        )
                         continue
+                hits = [n for n, _ in lines if n in bad_lines]
+                if hits:
+                    detail = bad_lines[hits[0]]
+                    for n in hits:
+                        del bad_lines[n]
+                    self.bad(self.decode_reason, src.display, first, detail)
+                    continue
                 if not row:
                     continue  # a blank line
                 n = len(row)
                 doc = self.make(
                     src.display,
                     first,
-                    row[i_id] if i_id < n else _MISSING,  # type: ignore[operator]
-                    row[i_text] if i_text < n else _MISSING,  # type: ignore[operator]
+                    row[i_id] if i_id < n else _MISSING,
+                    row[i_text] if i_text < n else _MISSING,
                     row[i_date] if i_date is not None and i_date < n else None,
                     row[i_source] if i_source is not None and i_source < n else None,
                 )
@@ -863,11 +1218,16 @@ class FileSpec:
     doc_id: str | None = None  # txt only
 
 
-def plan_files(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> list[tuple[str, FileSpec]]:
+def plan_files(
+    inputs: Sequence[str | os.PathLike[str]], options: ReadOptions, notes: list[str] | None = None
+) -> list[tuple[str, FileSpec]]:
     """``(path, spec)`` of every file the inputs name, in reading order —
-    exactly the files (and ids of .txt files) ``iter_batches`` reads."""
+    exactly the files (and ids of .txt files) ``iter_batches`` reads.  A spec
+    of format ``"special"`` is an entry that is not a regular file: it must
+    not be opened, only counted (``special_file_detail``).  ``notes`` gets
+    the warnings ``iter_batches`` would give about files not read."""
     out = []
-    for src in _plan(inputs, options):
+    for src in _plan(inputs, options, notes):
         if src.path is None:
             raise OptionError("standard input cannot be read by this engine: give files")
         out.append((src.path, FileSpec(src.fmt, src.display, src.gz, src.doc_id)))

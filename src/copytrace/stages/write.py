@@ -2,8 +2,8 @@
 
 Every writer writes to a temporary file in the target directory, flushes it
 to disk, then renames it over the target (``os.replace``), so a reader never
-sees a half-written file and an interrupted run leaves the previous output
-intact.  Parquet files are written with fixed settings (zstd, no statistics
+sees a half-written file.  That a whole output *directory* is replaced as one
+set (never a mix of two runs) is ``copytrace.stages.output_set``'s job.  Parquet files are written with fixed settings (zstd, no statistics
 that vary) so that equal tables give byte-identical files.
 """
 
