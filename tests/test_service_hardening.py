@@ -237,3 +237,22 @@ def test_an_empty_api_key_is_refused(tmp_path):
                             "or leave both out for open writes\n")
     with pytest.raises(ValueError, match="empty"):
         create_app(db, api_key="")
+
+
+def test_without_worker_processes_the_deadline_still_answers(tmp_path):
+    """--query-processes 0: the 503 comes at the deadline and says the computation goes on."""
+    db = tmp_path / "inline.duckdb"
+    normal = "a normal text about the weather in spring and the rain that fell all week long"
+    with Index.create(db) as idx:
+        idx.add([{"id": "p", "text": _repetitive("lorem", 40_000)}, {"id": "n", "text": normal}])
+    proc, base = _start(db, "--query-processes", "0", "--query-timeout", "1")
+    try:
+        t0 = time.monotonic()
+        r = httpx.post(base + "/query", json={"text": _repetitive("lorem", 50_000)}, timeout=60)
+        took = time.monotonic() - t0
+        assert r.status_code == 503 and "goes on in the server process" in r.json()["detail"]
+        assert 0.8 <= took <= 2.5
+        r = httpx.post(base + "/query", json={"text": normal}, timeout=60)
+        assert r.status_code == 200 and r.json()["matches"][0]["doc_id"] == "n"
+    finally:
+        _stop(proc)
