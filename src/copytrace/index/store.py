@@ -344,7 +344,13 @@ class Index:
             if tables or exists:  # only a file this call created becomes an index
                 self._con.close()
                 raise IndexStoreError(f"{self.path}: a DuckDB file, but not a copytrace index")
-            self._init_schema(threshold, ngram, num_perm, seed, sample_rate, max_df)
+            try:
+                self._init_schema(threshold, ngram, num_perm, seed, sample_rate, max_df)
+            except BaseException:  # bad parameters: the file this call created goes again
+                self._con.close()
+                for created in (self.path, Path(str(self.path) + ".wal")):
+                    created.unlink(missing_ok=True)
+                raise
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'params'").fetchall()
         self.params: dict[str, Any] = json.loads(rows[0][0])
         if self.params.get("schema_version") != SCHEMA_VERSION:
