@@ -139,3 +139,15 @@ def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
             proc.kill()
     r = run_cli("index", "stats", str(db))  # stopped: usable again
     assert r.returncode == 0, r.stderr.decode()
+
+
+def test_create_with_bad_parameters_leaves_no_file(tmp_path):
+    from copytrace.errors import OptionError
+
+    db = tmp_path / "bad.duckdb"
+    with pytest.raises(OptionError, match="threshold"):
+        Index.create(db, threshold=5)
+    assert list(tmp_path.iterdir()) == []
+    Index.create(db).close()  # the name is free for a good one
+    with Index(db, read_only=True) as idx:
+        assert idx.params["threshold"] == 0.5

@@ -368,7 +368,13 @@ class Index:
             if tables or exists:  # only a file this call created becomes an index
                 self._con.close()
                 raise IndexStoreError(f"{self.path}: a DuckDB file, but not a copytrace index")
-            self._init_schema(new_config)
+            try:
+                self._init_schema(new_config)
+            except BaseException:  # the file this call created goes again
+                self._con.close()
+                for created in (self.path, Path(str(self.path) + ".wal")):
+                    created.unlink(missing_ok=True)
+                raise
         rows = self._con.execute("SELECT value FROM meta WHERE key = 'params'").fetchall()
         try:
             self.params: dict[str, Any] = _stored_params(rows)

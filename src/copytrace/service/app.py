@@ -281,12 +281,14 @@ def create_app(
         with _single_threaded_kernels():
             return query_body(req.text, rows, threshold, ngram, req.limit, req.passages)
 
-    def timed_out() -> JSONResponse:
+    def timed_out(stopped: bool) -> JSONResponse:
         app.state.query_timeouts += 1
+        what = ("its computation was stopped" if stopped else
+                "its computation goes on in the server process (worker processes would stop it)")
         return JSONResponse(
             {"detail": f"query not answered within its {query_timeout:g} s deadline (serve --query-timeout): "
-                       "the text and its candidates need too much work (very long or highly repetitive "
-                       "texts); its computation was stopped"},
+                       f"the text and its candidates need too much work (very long or highly repetitive "
+                       f"texts); {what}"},
             status_code=503, headers={"Retry-After": "1"})
 
     @app.post("/query")
@@ -306,7 +308,7 @@ def create_app(
                     body = (await pool.run(req.text, rows, threshold, ngram, req.limit, req.passages,
                                            deadline=deadline) if rows else b'{"matches":[]}')
         except (TimeoutError, QueryTimeout):
-            return timed_out()
+            return timed_out(stopped=pool is not None)
         return Response(body, media_type="application/json")
 
     @app.get("/documents/{doc_id:path}")
