@@ -198,6 +198,12 @@ def staged_outputs(out_dir: str | os.PathLike[str], names: Sequence[str]) -> Ite
     recover(out, names)
     exists = out.is_dir()
     only_ours = not exists or all(_ours(e, names) for e in os.listdir(out))
+    try:
+        cwd = Path.cwd()
+        if out == cwd or out in cwd.parents:
+            only_ours = False  # exchanging the working directory away would strand this process
+    except OSError:
+        pass
     stage: StagingDir | None = None
     if only_ours and _renameat2() is not None:
         try:
