@@ -181,7 +181,7 @@ def test_cli_index_commands(tmp_path, docs):
     out = r.invoke(index_group, ["stats", db])
     assert out.exit_code == 0 and f"{len(docs)} documents" in out.output
     out = r.invoke(index_group, ["remove", db, "--id", docs[0]["id"], "--id", "nope"])
-    assert out.exit_code == 0 and "1 of 2" in out.output
+    assert out.exit_code == 1 and "1 of 2" in out.output and "no document with id 'nope'" in out.output
     out = r.invoke(index_group, ["query", db])
     assert out.exit_code == 2 and "copytrace: error:" in out.output
     out = r.invoke(index_group, ["stats", str(tmp_path / "none.duckdb")])
