@@ -15,7 +15,8 @@ import pytest
 import copytrace
 from conftest import SEEDS, run_cli, write_jsonl
 from copytrace.config import FingerprintConfig, spec_of
-from copytrace.errors import CopytraceError, OptionError
+from copytrace.errors import OptionError
+from copytrace.index import IndexStoreError
 from copytrace.options import FindOptions
 
 SEED_A = sorted(SEEDS.glob("000_*.txt"))[0]
@@ -109,9 +110,9 @@ def test_an_index_with_edited_parameters_is_refused(tmp_path, changes, expect):
     db = tmp_path / "i.db"
     copytrace.Index.create(db).close()
     _edit_params(db, **changes)
-    with pytest.raises(CopytraceError, match="stored parameters are invalid") as e:
+    with pytest.raises(OptionError, match="stored parameters are invalid") as e:
         copytrace.Index(db)
-    assert expect in str(e.value)
+    assert expect in str(e.value) and isinstance(e.value, IndexStoreError)
     _one_line_error(run_cli("index", "stats", str(db)), "stored parameters are invalid", expect)
 
 

@@ -130,6 +130,21 @@ def test_spark_flags_a_long_footer_like_the_local_engine(spark, tmp_path):
     assert sorted(m for v in local.clusters().values() for m in v) == [f"wire{i}" for i in range(5)]
 
 
+def test_spark_refuses_a_file_name_that_is_not_utf8_in_one_line(spark, tmp_path):
+    """Py4J cannot carry such a name to Hadoop: a clear InputError, not a broken session."""
+    import os
+
+    bad = os.path.join(os.fsencode(tmp_path), b"story-\xff.txt")
+    try:
+        with open(bad, "w", encoding="utf-8") as fh:
+            fh.write(make_story(random.Random(1)))
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    with pytest.raises(InputError, match=r"story-\\xff\.txt: the file name is not valid UTF-8"):
+        copytrace.find(tmp_path, engine="spark", spark_session=spark, progress=False)
+    assert spark.range(3).count() == 3  # the session still works
+
+
 def test_uri_inputs_are_listed_through_hadoop(spark, tmp_path):
     """A file:// URI goes through Hadoop's FileSystem listing (the path hdfs:// and
     s3a:// inputs take): same documents and ids as the plain path."""

@@ -4,10 +4,10 @@ the reader flags, and click options generated from parameter dataclasses
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import traceback
-import dataclasses
 import typing
 from typing import Any, Callable
 

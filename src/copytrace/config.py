@@ -195,14 +195,6 @@ def spec_of(cls_or_obj: Any, name: str) -> Spec | None:
     raise KeyError(name)
 
 
-def default_of(cls: type, name: str) -> Any:
-    """The default of field ``name`` of dataclass ``cls``."""
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            return f.default
-    raise KeyError(name)
-
-
 def validate(obj: Any) -> None:
     """Check every parameter field of a dataclass instance (first failure raises)."""
     for f in dataclasses.fields(obj):

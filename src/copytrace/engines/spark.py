@@ -399,6 +399,9 @@ class SparkEngine:
         HPath = jvm.org.apache.hadoop.fs.Path
 
         def qualify(p: str) -> str:
+            if printable(p) != p:  # Py4J cannot send the surrogate escapes of bytes that are not UTF-8
+                raise InputError(p, "the file name is not valid UTF-8, which Spark cannot open: rename the "
+                                    "file, or use --engine local")
             hp = HPath(p)
             return str(hp.getFileSystem(conf).makeQualified(hp).toString())
 

@@ -92,7 +92,7 @@ from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import Document
 from copytrace.stages.verify import verify_pairs
 
-__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "SCHEMA_VERSION", "verify_rows"]
+__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "IndexParamsError", "SCHEMA_VERSION", "verify_rows"]
 
 SCHEMA_VERSION = 1
 MIN_SHARED = 2  # as candidates.containment_pairs
@@ -102,6 +102,12 @@ SKIP_EXAMPLES = 100
 
 class IndexStoreError(CopytraceError):
     """An index that cannot be opened, created or used."""
+
+
+class IndexParamsError(IndexStoreError, OptionError):
+    """An index whose stored parameters are invalid (edited by hand): both an
+    index error and an option error, as the same values given to ``create``
+    would be."""
 
 
 @dataclass
@@ -388,7 +394,7 @@ class Index:
             raise IndexStoreError(f"{self.path}: {e}") from None
         except OptionError as e:
             self._con.close()
-            raise IndexStoreError(f"{self.path}: the index's stored parameters are invalid: {e}") from None
+            raise IndexParamsError(f"{self.path}: the index's stored parameters are invalid: {e}") from None
         self.fp_params = FingerprintParams(self.config.ngram, self.config.num_perm, self.config.seed)
         self.lsh = cand.LshParams(self.params["bands"], self.params["rows"])
 
