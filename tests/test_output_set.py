@@ -181,3 +181,28 @@ def test_a_failed_write_leaves_the_previous_set(tmp_path, runs, mode):
     assert _which_set(out, ref, src) == "A"
     assert not [e for e in os.listdir(out) if e.startswith(".")]
     assert not [e for e in os.listdir(out.parent) if ".copytrace-" in e]
+
+
+def test_stale_temporaries_of_earlier_runs_are_cleaned_and_nothing_else(tmp_path, runs):
+    src, ref = runs
+    out = tmp_path / "out"
+    out.mkdir()
+    # left by a run killed as writing began (an older copytrace wrote temporaries in --out itself)
+    (out / ".documents.parquet.k2j4f.tmp").write_bytes(b"partial")
+    stale_inner = out / f"{STAGING_PREFIX}abc123"
+    stale_inner.mkdir()
+    (stale_inner / ".copytrace-staging").write_text("x")
+    (stale_inner / "pairs.parquet").write_bytes(b"half")
+    stale_sibling = tmp_path / ".out.copytrace-staging-zz9"
+    stale_sibling.mkdir()
+    (stale_sibling / "documents.parquet").write_bytes(b"half")
+    # the user's: similar names, but not copytrace's
+    (out / ".documents.parquet.bak").write_bytes(b"mine")
+    (tmp_path / ".out.copytrace-staging-mine").mkdir()
+    (tmp_path / ".out.copytrace-staging-mine" / "thesis.tex").write_bytes(b"mine")
+    copytrace.find(src["A"], out, progress=False)
+    assert _which_set(out, ref, src) == "A"
+    assert not (out / ".documents.parquet.k2j4f.tmp").exists() and not stale_inner.exists()
+    assert not stale_sibling.exists()
+    assert (out / ".documents.parquet.bak").read_bytes() == b"mine"
+    assert (tmp_path / ".out.copytrace-staging-mine" / "thesis.tex").read_bytes() == b"mine"

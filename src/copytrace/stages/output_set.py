@@ -229,8 +229,21 @@ def staged_outputs(out_dir: str | os.PathLike[str], names: Sequence[str]) -> Ite
         if stage.mode == "per-file":
             _commit_per_file(stage.path, out, names)
     except BaseException:
-        shutil.rmtree(stage.path, ignore_errors=True)
+        _discard(stage.path, names)
         raise
+
+
+def _discard(path: Path, names: Sequence[str]) -> None:
+    """Remove a staging folder after a failure, unless it holds a committed
+    set (the next run rolls it forward) or anything that is not copytrace's."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    if COMMIT in entries:
+        return
+    if all(_ours(e, names) or e in (STAGING_MARKER, f"{COMMIT}.tmp") for e in entries):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _inner_staging(out: Path) -> StagingDir:

@@ -558,12 +558,25 @@ def _record_like(line: str, ncols: int, i_id: int) -> bool:
     return fields is not None and len(fields) == ncols and bool(_ID_LIKE.fullmatch(fields[i_id]))
 
 
+def _may_be_record(line: str, ncols: int, i_id: int) -> bool:
+    """A necessary condition for ``_record_like``, without parsing: enough
+    commas, and (id first) no blank before the first one."""
+    if line.count(",") < ncols - 1:
+        return False
+    if i_id == 0:
+        head = line.split(",", 1)[0]
+        return bool(head) and not any(c.isspace() for c in head.strip('"'))
+    return True
+
+
 def _swallowed_records(lines: list[tuple[int, str]], ncols: int, i_id: int) -> int:
     """For a row that spans several lines: 0 if its quoting is sound;
     otherwise (a quote that is never closed as a field: the strict parse
     fails) the position of the first line after the first that looks like a
     record of its own — reading resumes there.  0 too if no line does (the
     row is then kept as the lenient parser read it)."""
+    if not any(_may_be_record(ln, ncols, i_id) for _, ln in lines[1:]):
+        return 0  # cheap test first: the strict parse costs as much as the parse itself
     try:
         for _ in csv.reader([ln for _, ln in lines], strict=True):
             pass
