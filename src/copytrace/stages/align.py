@@ -444,29 +444,54 @@ class _Segments:
     ntok: np.ndarray  # tokens per segment
 
 
+@nb.njit(cache=True, nogil=True)
+def _segments_kernel(cps, bounds, starts, ends, text_len):
+    """Segments holding tokens, from the boundary positions (sorted) and the
+    token spans: each token's segment, each segment's first token, and each
+    segment's char span without surrounding whitespace."""
+    n = starts.shape[0]
+    tok_seg = np.empty(n, dtype=np.int64)
+    ptr = np.empty(n + 1, dtype=np.int64)
+    raw_lo = np.empty(n, dtype=np.int64)
+    raw_hi = np.empty(n, dtype=np.int64)
+    nbd = bounds.shape[0]
+    b = 0  # boundaries <= the current token's start
+    k = -1
+    prev_raw = -1
+    for t in range(n):
+        st = starts[t]
+        while b < nbd and bounds[b] <= st:
+            b += 1
+        if b != prev_raw:
+            k += 1
+            ptr[k] = t
+            raw_lo[k] = bounds[b - 1] if b > 0 else 0
+            raw_hi[k] = bounds[b] if b < nbd else text_len
+            prev_raw = b
+        tok_seg[t] = k
+    nseg = k + 1
+    ptr[nseg] = n
+    spans = np.empty((nseg, 2), dtype=np.int64)
+    for i in range(nseg):
+        s = raw_lo[i]
+        lo_tok = starts[ptr[i]]
+        while s < lo_tok and _is_space(cps[s]):
+            s += 1
+        e = raw_hi[i]
+        hi_tok = ends[ptr[i + 1] - 1]
+        while e > hi_tok and _is_space(cps[e - 1]):
+            e -= 1
+        spans[i, 0] = s
+        spans[i, 1] = e
+    tok_ptr = ptr[: nseg + 1].copy()
+    return spans, tok_seg, tok_ptr
+
+
 def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray | None = None) -> _Segments:
-    n = len(tokens)
-    if n == 0:
-        z = np.zeros(0, dtype=np.int64)
-        return _Segments(np.zeros((0, 2), dtype=np.int64), z, np.zeros(1, dtype=np.int64), z)
     if cps is None:
         cps = to_codepoints(text)
-    bounds = boundaries(cps, mode)
-    raw_seg = np.searchsorted(bounds, tokens.starts, side="right")
-    # segments that contain tokens, renumbered 0..k-1
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(raw_seg[1:], raw_seg[:-1], out=first[1:])
-    tok_seg = np.cumsum(first) - 1
-    starts_idx = np.flatnonzero(first)
-    tok_ptr = np.append(starts_idx, n).astype(np.int64)
-    raw_ids = raw_seg[starts_idx]
-    edges = np.concatenate(([0], bounds, [len(text)]))
-    raw_lo = edges[raw_ids]
-    raw_hi = edges[raw_ids + 1]
-    tok_lo = tokens.starts[starts_idx].astype(np.int64)
-    tok_hi = tokens.ends[tok_ptr[1:] - 1].astype(np.int64)
-    spans = _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi)
+    bounds = boundaries(cps, mode) if len(tokens) else np.zeros(0, dtype=np.int64)
+    spans, tok_seg, tok_ptr = _segments_kernel(cps, bounds.astype(np.int64), tokens.starts, tokens.ends, len(text))
     return _Segments(spans, tok_seg, tok_ptr, np.diff(tok_ptr))
 
 
@@ -482,28 +507,6 @@ def split_sentences(text: str, tokens: Tokens | None = None, mode: str = "capita
 # --------------------------------------------------------------------------
 # Kernels: segment similarity, verbatim runs
 # --------------------------------------------------------------------------
-
-
-@nb.njit(cache=True, nogil=True)
-def _similarity(a_ptr, a_seg, a_w, b_ptr, b_seg, b_w, na, nb_):
-    """Dot products and shared-term counts of all segment pairs, from the
-    term-major (CSR by term) entries of both sides."""
-    dot = np.zeros((na, nb_), dtype=np.float64)
-    shared = np.zeros((na, nb_), dtype=np.int32)
-    n_terms = a_ptr.shape[0] - 1
-    for t in range(n_terms):
-        b0 = b_ptr[t]
-        b1 = b_ptr[t + 1]
-        if b0 == b1:
-            continue
-        for p in range(a_ptr[t], a_ptr[t + 1]):
-            i = a_seg[p]
-            wa = a_w[p]
-            for q in range(b0, b1):
-                j = b_seg[q]
-                dot[i, j] += wa * b_w[q]
-                shared[i, j] += 1
-    return dot, shared
 
 
 @nb.njit(cache=True, nogil=True)
@@ -538,10 +541,8 @@ def _verbatim_runs(ha, hb, n, min_len, max_occ):
     la = ha.shape[0]
     lb = hb.shape[0]
     for i in range(ga.shape[0]):
-        lo = np.searchsorted(sb, ga[i])
-        hi = lo
-        while hi < sb.shape[0] and sb[hi] == ga[i]:
-            hi += 1
+        lo = np.searchsorted(sb, ga[i], side="left")
+        hi = np.searchsorted(sb, ga[i], side="right")
         if hi - lo == 0 or hi - lo > max_occ:
             continue
         for q in range(lo, hi):
@@ -629,44 +630,165 @@ def _side(p: Prepared) -> tuple[_Side, tuple[np.ndarray, np.ndarray]]:
     return _Side(p.text, p.tokens, p.seg), (p.content_idx, p.stems)
 
 
-def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> None:
+@nb.njit(cache=True, nogil=True)
+def _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b, nb_):
+    """tf-idf entries of both sides' segments over their shared vocabulary
+    (idf over the segments of both texts): per side, entries sorted by
+    (segment, term) with a CSR pointer by segment, the segments' norms and
+    distinct-term counts.  Returns V too (0: no content term)."""
+    ma = stems_a.shape[0]
+    m = ma + stems_b.shape[0]
+    allst = np.empty(m, dtype=np.uint64)
+    allst[:ma] = stems_a
+    allst[ma:] = stems_b
+    order = np.argsort(allst)
+    inv = np.empty(m, dtype=np.int64)
+    V = 0
+    for k in range(m):
+        if k > 0 and allst[order[k]] != allst[order[k - 1]]:
+            V += 1
+        inv[order[k]] = V
+    if m > 0:
+        V += 1
+    n_seg = na + nb_
+    keys = np.empty(m, dtype=np.int64)
+    for k in range(ma):
+        keys[k] = seg_a[k] * V + inv[k]
+    for k in range(ma, m):
+        keys[k] = (seg_b[k - ma] + na) * V + inv[k]
+    keys.sort()
+    # distinct keys: entries (segment, term) with their term frequency
+    ne = 0
+    for k in range(m):
+        if k == 0 or keys[k] != keys[k - 1]:
+            ne += 1
+    eseg = np.empty(ne, dtype=np.int64)
+    eterm = np.empty(ne, dtype=np.int64)
+    tf = np.zeros(ne, dtype=np.float64)
+    e = -1
+    for k in range(m):
+        if k == 0 or keys[k] != keys[k - 1]:
+            e += 1
+            eseg[e] = keys[k] // V
+            eterm[e] = keys[k] % V
+        tf[e] += 1.0
+    df = np.zeros(max(V, 1), dtype=np.int64)
+    for k in range(ne):
+        df[eterm[k]] += 1
+    w = np.empty(ne, dtype=np.float64)
+    for k in range(ne):
+        w[k] = tf[k] * math.log(n_seg / df[eterm[k]])
+    cut = 0
+    while cut < ne and eseg[cut] < na:
+        cut += 1
+    a_ptr = np.zeros(na + 1, dtype=np.int64)
+    b_ptr = np.zeros(nb_ + 1, dtype=np.int64)
+    a_norm = np.zeros(na, dtype=np.float64)
+    b_norm = np.zeros(nb_, dtype=np.float64)
+    for k in range(cut):
+        a_ptr[eseg[k] + 1] += 1
+        a_norm[eseg[k]] += w[k] * w[k]
+    for k in range(cut, ne):
+        b_ptr[eseg[k] - na + 1] += 1
+        b_norm[eseg[k] - na] += w[k] * w[k]
+    for i in range(na):
+        a_ptr[i + 1] += a_ptr[i]
+    for i in range(nb_):
+        b_ptr[i + 1] += b_ptr[i]
+    return (V, a_ptr, eterm[:cut].copy(), w[:cut].copy(), np.sqrt(a_norm),
+            b_ptr, eterm[cut:].copy(), w[cut:].copy(), np.sqrt(b_norm))
+
+
+def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
     (ia, stems_a), (ib, stems_b) = ca, cb
     na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
-    allst = np.concatenate((stems_a, stems_b))
-    if allst.size == 0:
-        for s, n in ((sa, na), (sb, nb_)):
-            s.ent_seg = np.zeros(0, np.int64)
-            s.ent_term = np.zeros(0, np.int64)
-            s.ent_w = np.zeros(0, np.float64)
-            s.ent_ptr = np.zeros(n + 1, np.int64)
-            s.norm = np.zeros(n)
-            s.nterms = np.zeros(n, np.int64)
-        return 0
-    vocab, inv = np.unique(allst, return_inverse=True)
-    V = vocab.size
-    gseg = np.concatenate((sa.seg.tok_seg[ia], sb.seg.tok_seg[ib] + na)).astype(np.int64)
-    keys, tf = np.unique(gseg * V + inv, return_counts=True)
-    eseg = keys // V
-    eterm = keys % V
-    n_seg = na + nb_
-    df = np.bincount(eterm, minlength=V)
-    idf = np.log(n_seg / df)
-    w = tf * idf[eterm]
-    cut = np.searchsorted(eseg, na)
-    for s, lo, hi, off, n in ((sa, 0, cut, 0, na), (sb, cut, eseg.size, na, nb_)):
-        s.ent_seg = eseg[lo:hi] - off
-        s.ent_term = eterm[lo:hi]
-        s.ent_w = w[lo:hi]
-        s.ent_ptr = np.searchsorted(s.ent_seg, np.arange(n + 1))
-        s.norm = np.sqrt(np.bincount(s.ent_seg, weights=s.ent_w**2, minlength=n))
-        s.nterms = np.diff(s.ent_ptr)
+    V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm = _vectors_kernel(
+        stems_a, sa.seg.tok_seg[ia], na, stems_b, sb.seg.tok_seg[ib], nb_
+    )
+    sa.nterms = np.diff(sa.ent_ptr)
+    sb.nterms = np.diff(sb.ent_ptr)
     return V
 
 
-def _term_major(s: _Side, V: int):
-    order = np.argsort(s.ent_term, kind="stable")
-    ptr = np.searchsorted(s.ent_term[order], np.arange(V + 1))
-    return ptr, s.ent_seg[order], s.ent_w[order]
+@nb.njit(cache=True, nogil=True)
+def _cos_dice_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V):
+    """Cosine and Dice (distinct shared terms) of every segment pair, from
+    the shared terms (term-major lists built here by counting sort)."""
+    na = a_ptr.shape[0] - 1
+    nb_ = b_ptr.shape[0] - 1
+    cos = np.zeros((na, nb_), dtype=np.float64)
+    dice = np.zeros((na, nb_), dtype=np.float64)
+    if V == 0 or na == 0 or nb_ == 0:
+        return cos, dice
+    # term-major (CSR by term) entries of b
+    tptr = np.zeros(V + 1, dtype=np.int64)
+    for q in range(b_term.shape[0]):
+        tptr[b_term[q] + 1] += 1
+    for t in range(V):
+        tptr[t + 1] += tptr[t]
+    fill = tptr[:-1].copy()
+    t_seg = np.empty(b_term.shape[0], dtype=np.int64)
+    t_w = np.empty(b_term.shape[0], dtype=np.float64)
+    for j in range(nb_):
+        for q in range(b_ptr[j], b_ptr[j + 1]):
+            t = b_term[q]
+            t_seg[fill[t]] = j
+            t_w[fill[t]] = b_w[q]
+            fill[t] += 1
+    shared = np.zeros(nb_, dtype=np.int64)
+    for i in range(na):
+        row = cos[i]
+        shared[:] = 0
+        for p in range(a_ptr[i], a_ptr[i + 1]):
+            t = a_term[p]
+            wa = a_w[p]
+            for q in range(tptr[t], tptr[t + 1]):
+                j = t_seg[q]
+                row[j] += wa * t_w[q]
+                shared[j] += 1
+        nta = a_ptr[i + 1] - a_ptr[i]
+        for j in range(nb_):
+            den = a_norm[i] * b_norm[j]
+            row[j] = row[j] / den if den > 0 else 0.0
+            d = nta + b_ptr[j + 1] - b_ptr[j]
+            dice[i, j] = 2.0 * shared[j] / max(d, 1)
+    return cos, dice
+
+
+@nb.njit(cache=True, nogil=True)
+def _seed_kernel(cos, dice, cos_t, dice_t, elig_a, elig_b, tok_seg_a, tok_seg_b, ri, rj, rl, min_run):
+    """Seeds: eligible segment pairs with cosine > cos_t and Dice > dice_t,
+    plus every segment pair joined by a shared run of at least ``min_run``
+    tokens; sorted by (a, b), distinct."""
+    na, nb_ = cos.shape
+    m = np.zeros((na, nb_), dtype=np.bool_)
+    cnt = 0
+    for i in range(na):
+        if not elig_a[i]:
+            continue
+        for j in range(nb_):
+            if elig_b[j] and cos[i, j] > cos_t and dice[i, j] > dice_t:
+                m[i, j] = True
+                cnt += 1
+    for r in range(ri.shape[0]):
+        if rl[r] < min_run:
+            continue
+        for o in range(rl[r]):
+            x = tok_seg_a[ri[r] + o]
+            y = tok_seg_b[rj[r] + o]
+            if not m[x, y]:
+                m[x, y] = True
+                cnt += 1
+    ia = np.empty(cnt, dtype=np.int64)
+    ib = np.empty(cnt, dtype=np.int64)
+    k = 0
+    for i in range(na):
+        for j in range(nb_):
+            if m[i, j]:
+                ia[k] = i
+                ib[k] = j
+                k += 1
+    return ia, ib
 
 
 class _Engine:
@@ -674,17 +796,9 @@ class _Engine:
         self.a, self.b, self.V, self.opt = sa, sb, V, opt
         na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
         self.na, self.nb = na, nb_
-        if V and na and nb_:
-            ap, asg, aw = _term_major(sa, V)
-            bp, bsg, bw = _term_major(sb, V)
-            dot, shared = _similarity(ap, asg, aw, bp, bsg, bw, na, nb_)
-            den = np.outer(sa.norm, sb.norm)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.cos = np.where(den > 0, dot / den, 0.0)
-                self.dice = 2.0 * shared / (sa.nterms[:, None] + sb.nterms[None, :]).clip(min=1)
-        else:
-            self.cos = np.zeros((na, nb_))
-            self.dice = np.zeros((na, nb_))
+        self.cos, self.dice = _cos_dice_kernel(
+            sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm, V
+        )
         self._acc_a = np.zeros(max(V, 1))
         self._acc_b = np.zeros(max(V, 1))
         self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
@@ -700,24 +814,11 @@ class _Engine:
 
     # -- seeds ------------------------------------------------------------
     def seeds(self, cos_t: float, dice_t: float) -> tuple[np.ndarray, np.ndarray]:
-        m = (self.cos > cos_t) & (self.dice > dice_t)
-        m &= self.elig_a[:, None]
-        m &= self.elig_b[None, :]
-        ia, ib = np.nonzero(m)
         ri, rj, rl = self.runs
-        long_ = rl >= self.opt.min_verbatim_tokens
-        if long_.any():
-            ri, rj, rl = ri[long_], rj[long_], rl[long_]
-            tot = int(rl.sum())
-            rep = np.repeat(np.arange(rl.size), rl)
-            off = np.arange(tot) - np.repeat(np.cumsum(rl) - rl, rl)
-            sa_ = self.a.seg.tok_seg[ri[rep] + off]
-            sb_ = self.b.seg.tok_seg[rj[rep] + off]
-            ia = np.concatenate((ia, sa_))
-            ib = np.concatenate((ib, sb_))
-            key = np.unique(ia * max(self.nb, 1) + ib)
-            ia, ib = key // max(self.nb, 1), key % max(self.nb, 1)
-        return ia.astype(np.int64), ib.astype(np.int64)
+        return _seed_kernel(
+            self.cos, self.dice, cos_t, dice_t, self.elig_a, self.elig_b,
+            self.a.seg.tok_seg, self.b.seg.tok_seg, ri, rj, rl, self.opt.min_verbatim_tokens,
+        )
 
     # -- passage similarity ---------------------------------------------
     def passage_cos(self, a0: int, a1: int, b0: int, b1: int) -> float:
@@ -872,7 +973,7 @@ def _run_masks(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np
     lo = np.maximum(np.maximum(ta0 - ri, tb0 - rj), 0)
     hi = np.minimum(np.minimum(ta1 - ri, tb1 - rj), rl)
     ok = hi > lo
-    for i, j, l0, l1 in zip(ri[ok], rj[ok], lo[ok], hi[ok]):
+    for i, j, l0, l1 in zip(ri[ok], rj[ok], lo[ok], hi[ok], strict=True):
         cov_a[i + l0 - ta0 : i + l1 - ta0] = True
         cov_b[j + l0 - tb0 : j + l1 - tb0] = True
     return cov_a, cov_b
@@ -1014,7 +1115,7 @@ def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
     while seeds_a.size > 1:
         w = eng.cos[seeds_a, seeds_b]
         drop = np.zeros(seeds_a.size, dtype=bool)
-        for vals, other in ((seeds_a, seeds_b), (seeds_b, seeds_a)):
+        for vals in (seeds_a, seeds_b):
             u = np.unique(vals)
             if u.size < 2:
                 continue
@@ -1214,23 +1315,47 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
     return Alignment(passages, only_a, only_b, cov_a, cov_b)
 
 
+@nb.njit(cache=True, nogil=True)
+def _outside_kernel(starts, ends, lo_spans, hi_spans):
+    """Tokens outside the spans: their maximal runs as (first, last+1) token
+    indices, and the number of tokens inside."""
+    n = starts.shape[0]
+    inside = np.zeros(n, dtype=np.bool_)
+    for k in range(lo_spans.shape[0]):
+        lo = np.searchsorted(starts, lo_spans[k], side="left")
+        hi = np.searchsorted(ends, hi_spans[k], side="right")
+        for t in range(lo, hi):
+            inside[t] = True
+    runs = np.empty((n + 1) // 2 + 1, dtype=np.int64)
+    run_lo = np.empty(runs.shape[0], dtype=np.int64)
+    nr = 0
+    n_in = 0
+    t = 0
+    while t < n:
+        if inside[t]:
+            n_in += 1
+            t += 1
+            continue
+        u = t
+        while u < n and not inside[u]:
+            u += 1
+        run_lo[nr] = t
+        runs[nr] = u
+        nr += 1
+        t = u
+    return run_lo[:nr], runs[:nr], n_in
+
+
 def _outside(tokens: Tokens, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], float]:
     n = len(tokens)
     if n == 0:
         return [], 0.0
-    inside = np.zeros(n, dtype=bool)
-    for s, e in spans:
-        lo = np.searchsorted(tokens.starts, s, side="left")
-        hi = np.searchsorted(tokens.ends, e, side="right")
-        inside[lo:hi] = True
-    out = ~inside
-    if not out.any():
-        return [], 1.0
-    d = np.diff(np.concatenate(([0], out.view(np.int8), [0])))
-    lo = np.flatnonzero(d == 1)
-    hi = np.flatnonzero(d == -1)
-    spans_out = [(int(tokens.starts[a]), int(tokens.ends[b - 1])) for a, b in zip(lo, hi)]
-    return spans_out, float(inside.sum()) / n
+    lo_s = np.array([s for s, _ in spans], dtype=np.int64)
+    hi_s = np.array([e for _, e in spans], dtype=np.int64)
+    lo, hi, n_in = _outside_kernel(tokens.starts, tokens.ends, lo_s, hi_s)
+    st, en = tokens.starts, tokens.ends
+    spans_out = [(int(st[a]), int(en[b - 1])) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+    return spans_out, (1.0 if not spans_out else n_in / n)
 
 
 def align(
