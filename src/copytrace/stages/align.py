@@ -841,16 +841,9 @@ class _Engine:
             a.ent_ptr, a.ent_term, a.ent_w, b.ent_ptr, b.ent_term, b.ent_w,
             self._acc_a, self._acc_b,
         )
-        order = np.argsort(labels, kind="stable")
-        lab = labels[order]
-        keep = lab >= 0
-        order, lab = order[keep], lab[keep]
-        cuts = np.flatnonzero(np.diff(lab)) + 1
-        out = []
-        for g in np.split(order, cuts):
-            if g.size:
-                out.append((sa[g], sb[g], float(sims[labels[g[0]]])))
-        return out
+        ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
+        p = gptr.tolist()
+        return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], float(sims[k])) for k in range(len(p) - 1)]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -958,25 +951,51 @@ def _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold,
     return labels, sims[:n_lab]
 
 
+@nb.njit(cache=True, nogil=True)
+def _group_kernel(labels, n_lab, sa, sb):
+    """Seeds grouped by label (0..n_lab-1, seeds in input order within a
+    group; label -1 dropped): the seeds' a and b segments and a CSR pointer."""
+    ptr = np.zeros(n_lab + 1, dtype=np.int64)
+    for k in range(labels.shape[0]):
+        if labels[k] >= 0:
+            ptr[labels[k] + 1] += 1
+    for g in range(n_lab):
+        ptr[g + 1] += ptr[g]
+    fill = ptr[:-1].copy()
+    ga = np.empty(ptr[n_lab], dtype=np.int64)
+    gb = np.empty(ptr[n_lab], dtype=np.int64)
+    for k in range(labels.shape[0]):
+        g = labels[k]
+        if g >= 0:
+            ga[fill[g]] = sa[k]
+            gb[fill[g]] = sb[k]
+            fill[g] += 1
+    return ga, gb, ptr
+
+
 def _char_len(side: _Side, lo: int, hi: int) -> int:
     return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
+
+
+@nb.njit(cache=True, nogil=True)
+def _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1):
+    cov_a = np.zeros(ta1 - ta0, dtype=np.bool_)
+    cov_b = np.zeros(tb1 - tb0, dtype=np.bool_)
+    for r in range(ri.shape[0]):
+        i, j = ri[r], rj[r]
+        lo = max(max(ta0 - i, tb0 - j), 0)
+        hi = min(min(ta1 - i, tb1 - j), rl[r])
+        for o in range(lo, hi):
+            cov_a[i + o - ta0] = True
+            cov_b[j + o - tb0] = True
+    return cov_a, cov_b
 
 
 def _run_masks(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np.ndarray, np.ndarray]:
     """Which tokens of a[ta0:ta1] and b[tb0:tb1] lie in shared runs that fall
     inside both ranges."""
-    cov_a = np.zeros(ta1 - ta0, dtype=bool)
-    cov_b = np.zeros(tb1 - tb0, dtype=bool)
     ri, rj, rl = eng.runs
-    if ri.size == 0:
-        return cov_a, cov_b
-    lo = np.maximum(np.maximum(ta0 - ri, tb0 - rj), 0)
-    hi = np.minimum(np.minimum(ta1 - ri, tb1 - rj), rl)
-    ok = hi > lo
-    for i, j, l0, l1 in zip(ri[ok], rj[ok], lo[ok], hi[ok], strict=True):
-        cov_a[i + l0 - ta0 : i + l1 - ta0] = True
-        cov_b[j + l0 - tb0 : j + l1 - tb0] = True
-    return cov_a, cov_b
+    return _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1)
 
 
 def _snap(side: _Side, t_base: int, k: tuple[int, int], s0: int, s1: int, fringe: int) -> tuple[int, int]:
