@@ -187,6 +187,14 @@ class AlignOptions:
       it off); ``verbatim_gap``: when one side is verbatim throughout, the
       other side's core is its densest group of runs, split at gaps longer
       than this many tokens (0: off).
+
+    Bounds (any pair finishes in bounded time)
+      ``max_pair_work``: at most this many segment-pair products of term
+      postings when the segment similarities are computed (≈ 1 ns each);
+      beyond it the terms with the longest posting lists (a word or sentence
+      repeated thousands of times) are left out of the seed similarities,
+      most frequent first.  Shared ``ngram``-grams occurring more than 64
+      times in b never start a verbatim run.
     """
 
     split_newlines: str = "capital"
@@ -226,6 +234,7 @@ class AlignOptions:
     merge_gap: int = 5
     merge_short: int = 0
     merge_long: int = 25
+    max_pair_work: int = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -711,83 +720,150 @@ def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
 
 
 @nb.njit(cache=True, nogil=True)
-def _cos_dice_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V):
-    """Cosine and Dice (distinct shared terms) of every segment pair, from
-    the shared terms (term-major lists built here by counting sort)."""
+def _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
+                      elig_a, elig_b, cos_lo, dice_lo, max_work):
+    """Cosine and Dice (distinct shared terms) of the eligible segment pairs
+    that share a term, kept when both exceed ``cos_lo`` / ``dice_lo``: sparse
+    ``(i, j, cos, dice)`` sorted by (i, j).  The work is bounded: when the
+    term postings multiply to more than ``max_work`` (segment-pair products),
+    the terms with the largest products are left out of these similarities
+    until the rest fits (they stay in every passage cosine).  Returns the
+    number of terms left out too."""
     na = a_ptr.shape[0] - 1
     nb_ = b_ptr.shape[0] - 1
-    cos = np.zeros((na, nb_), dtype=np.float64)
-    dice = np.zeros((na, nb_), dtype=np.float64)
     if V == 0 or na == 0 or nb_ == 0:
-        return cos, dice
-    # term-major (CSR by term) entries of b
+        z = np.zeros(0, dtype=np.int64)
+        return z, z.copy(), np.zeros(0), np.zeros(0), 0
+    # term-major (CSR by term) entries of b, eligible segments only
     tptr = np.zeros(V + 1, dtype=np.int64)
-    for q in range(b_term.shape[0]):
-        tptr[b_term[q] + 1] += 1
+    cnt_a = np.zeros(V, dtype=np.int64)
+    for j in range(nb_):
+        if elig_b[j]:
+            for q in range(b_ptr[j], b_ptr[j + 1]):
+                tptr[b_term[q] + 1] += 1
+    for i in range(na):
+        if elig_a[i]:
+            for p in range(a_ptr[i], a_ptr[i + 1]):
+                cnt_a[a_term[p]] += 1
+    # the work bound
+    use = np.ones(V, dtype=np.bool_)
+    work = 0
+    for t in range(V):
+        work += cnt_a[t] * tptr[t + 1]
+    dropped = 0
+    if work > max_work:
+        prod = np.empty(V, dtype=np.int64)
+        for t in range(V):
+            prod[t] = cnt_a[t] * tptr[t + 1]
+        order = np.argsort(-prod, kind="mergesort")
+        for k in range(V):
+            if work <= max_work:
+                break
+            t = order[k]
+            work -= prod[t]
+            use[t] = False
+            dropped += 1
     for t in range(V):
         tptr[t + 1] += tptr[t]
     fill = tptr[:-1].copy()
-    t_seg = np.empty(b_term.shape[0], dtype=np.int64)
-    t_w = np.empty(b_term.shape[0], dtype=np.float64)
+    m_b = tptr[V]
+    t_seg = np.empty(m_b, dtype=np.int64)
+    t_w = np.empty(m_b, dtype=np.float64)
     for j in range(nb_):
-        for q in range(b_ptr[j], b_ptr[j + 1]):
-            t = b_term[q]
-            t_seg[fill[t]] = j
-            t_w[fill[t]] = b_w[q]
-            fill[t] += 1
+        if elig_b[j]:
+            for q in range(b_ptr[j], b_ptr[j + 1]):
+                t = b_term[q]
+                t_seg[fill[t]] = j
+                t_w[fill[t]] = b_w[q]
+                fill[t] += 1
+    row = np.zeros(nb_, dtype=np.float64)
     shared = np.zeros(nb_, dtype=np.int64)
-    for i in range(na):
-        row = cos[i]
-        shared[:] = 0
-        for p in range(a_ptr[i], a_ptr[i + 1]):
-            t = a_term[p]
-            wa = a_w[p]
-            for q in range(tptr[t], tptr[t + 1]):
-                j = t_seg[q]
-                row[j] += wa * t_w[q]
-                shared[j] += 1
-        nta = a_ptr[i + 1] - a_ptr[i]
-        for j in range(nb_):
-            den = a_norm[i] * b_norm[j]
-            row[j] = row[j] / den if den > 0 else 0.0
-            d = nta + b_ptr[j + 1] - b_ptr[j]
-            dice[i, j] = 2.0 * shared[j] / max(d, 1)
-    return cos, dice
-
-
-@nb.njit(cache=True, nogil=True)
-def _seed_kernel(cos, dice, cos_t, dice_t, elig_a, elig_b, tok_seg_a, tok_seg_b, ri, rj, rl, min_run):
-    """Seeds: eligible segment pairs with cosine > cos_t and Dice > dice_t,
-    plus every segment pair joined by a shared run of at least ``min_run``
-    tokens; sorted by (a, b), distinct."""
-    na, nb_ = cos.shape
-    m = np.zeros((na, nb_), dtype=np.bool_)
-    cnt = 0
+    touched = np.empty(nb_, dtype=np.int64)
+    cap = 64
+    oi = np.empty(cap, dtype=np.int64)
+    oj = np.empty(cap, dtype=np.int64)
+    oc = np.empty(cap, dtype=np.float64)
+    od = np.empty(cap, dtype=np.float64)
+    n_out = 0
     for i in range(na):
         if not elig_a[i]:
             continue
-        for j in range(nb_):
-            if elig_b[j] and cos[i, j] > cos_t and dice[i, j] > dice_t:
-                m[i, j] = True
-                cnt += 1
+        nt = 0
+        for p in range(a_ptr[i], a_ptr[i + 1]):
+            t = a_term[p]
+            if not use[t]:
+                continue
+            wa = a_w[p]
+            for q in range(tptr[t], tptr[t + 1]):
+                j = t_seg[q]
+                if shared[j] == 0:
+                    touched[nt] = j
+                    nt += 1
+                row[j] += wa * t_w[q]
+                shared[j] += 1
+        if nt == 0:
+            continue
+        tj = np.sort(touched[:nt])
+        nta = a_ptr[i + 1] - a_ptr[i]
+        for x in range(nt):
+            j = tj[x]
+            den = a_norm[i] * b_norm[j]
+            c = row[j] / den if den > 0 else 0.0
+            d = 2.0 * shared[j] / max(nta + b_ptr[j + 1] - b_ptr[j], 1)
+            row[j] = 0.0
+            shared[j] = 0
+            if c > cos_lo and d > dice_lo:
+                if n_out == cap:
+                    cap *= 2
+                    oi2 = np.empty(cap, dtype=np.int64)
+                    oj2 = np.empty(cap, dtype=np.int64)
+                    oc2 = np.empty(cap, dtype=np.float64)
+                    od2 = np.empty(cap, dtype=np.float64)
+                    oi2[:n_out] = oi[:n_out]
+                    oj2[:n_out] = oj[:n_out]
+                    oc2[:n_out] = oc[:n_out]
+                    od2[:n_out] = od[:n_out]
+                    oi, oj, oc, od = oi2, oj2, oc2, od2
+                oi[n_out] = i
+                oj[n_out] = j
+                oc[n_out] = c
+                od[n_out] = d
+                n_out += 1
+    return oi[:n_out].copy(), oj[:n_out].copy(), oc[:n_out].copy(), od[:n_out].copy(), dropped
+
+
+@nb.njit(cache=True, nogil=True)
+def _seed_kernel(si, sj, sc, sd, cos_t, dice_t, nb_, tok_seg_a, tok_seg_b, ri, rj, rl, min_run):
+    """Seeds: the segment pairs of the sparse similarities with cosine >
+    cos_t and Dice > dice_t, plus every segment pair joined by a shared run
+    of at least ``min_run`` tokens; sorted by (a, b), distinct."""
+    n_run = 0
+    for r in range(ri.shape[0]):
+        if rl[r] >= min_run:
+            n_run += rl[r]
+    keys = np.empty(si.shape[0] + n_run, dtype=np.int64)
+    k = 0
+    for x in range(si.shape[0]):
+        if sc[x] > cos_t and sd[x] > dice_t:
+            keys[k] = si[x] * nb_ + sj[x]
+            k += 1
     for r in range(ri.shape[0]):
         if rl[r] < min_run:
             continue
         for o in range(rl[r]):
-            x = tok_seg_a[ri[r] + o]
-            y = tok_seg_b[rj[r] + o]
-            if not m[x, y]:
-                m[x, y] = True
-                cnt += 1
-    ia = np.empty(cnt, dtype=np.int64)
-    ib = np.empty(cnt, dtype=np.int64)
-    k = 0
-    for i in range(na):
-        for j in range(nb_):
-            if m[i, j]:
-                ia[k] = i
-                ib[k] = j
-                k += 1
+            keys[k] = tok_seg_a[ri[r] + o] * nb_ + tok_seg_b[rj[r] + o]
+            k += 1
+    keys = np.sort(keys[:k])
+    n = 0
+    for x in range(k):
+        if x == 0 or keys[x] != keys[x - 1]:
+            keys[n] = keys[x]
+            n += 1
+    ia = np.empty(n, dtype=np.int64)
+    ib = np.empty(n, dtype=np.int64)
+    for x in range(n):
+        ia[x] = keys[x] // nb_
+        ib[x] = keys[x] % nb_
     return ia, ib
 
 
@@ -796,13 +872,19 @@ class _Engine:
         self.a, self.b, self.V, self.opt = sa, sb, V, opt
         na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
         self.na, self.nb = na, nb_
-        self.cos, self.dice = _cos_dice_kernel(
-            sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm, V
-        )
-        self._acc_a = np.zeros(max(V, 1))
-        self._acc_b = np.zeros(max(V, 1))
         self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
         self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
+        # segment pairs similar enough to seed in either mode
+        lo_cos = min(opt.seed_cosine, opt.summary_cosine) if opt.summary else opt.seed_cosine
+        lo_dice = min(opt.seed_dice, opt.summary_dice) if opt.summary else opt.seed_dice
+        if opt.edge_cosine > 0:
+            lo_cos, lo_dice = -1.0, -1.0  # edge pruning looks up weak seeds' cosines too
+        self.sims = _pair_sims_kernel(
+            sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm, V,
+            self.elig_a, self.elig_b, lo_cos, lo_dice, opt.max_pair_work,
+        )[:4]
+        self._acc_a = np.zeros(max(V, 1))
+        self._acc_b = np.zeros(max(V, 1))
         # verbatim runs
         if len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram:
             ri, rj, rl = _verbatim_runs(
@@ -812,11 +894,23 @@ class _Engine:
             ri = rj = rl = np.zeros(0, np.int64)
         self.runs = (ri, rj, rl)
 
+    def cos_at(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        """Segment-pair cosines (0 where the pair shares no used term)."""
+        si, sj, sc, _ = self.sims
+        nb_ = max(self.nb, 1)
+        keys = si * nb_ + sj
+        q = ia * nb_ + ib
+        pos = np.searchsorted(keys, q).clip(max=max(keys.size - 1, 0))
+        if keys.size == 0:
+            return np.zeros(q.size)
+        return np.where(keys[pos] == q, sc[pos], 0.0)
+
     # -- seeds ------------------------------------------------------------
     def seeds(self, cos_t: float, dice_t: float) -> tuple[np.ndarray, np.ndarray]:
         ri, rj, rl = self.runs
+        si, sj, sc, sd = self.sims
         return _seed_kernel(
-            self.cos, self.dice, cos_t, dice_t, self.elig_a, self.elig_b,
+            si, sj, sc, sd, cos_t, dice_t, max(self.nb, 1),
             self.a.seg.tok_seg, self.b.seg.tok_seg, ri, rj, rl, self.opt.min_verbatim_tokens,
         )
 
@@ -1132,7 +1226,7 @@ def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
     look alike."""
     changed = False
     while seeds_a.size > 1:
-        w = eng.cos[seeds_a, seeds_b]
+        w = eng.cos_at(seeds_a, seeds_b)
         drop = np.zeros(seeds_a.size, dtype=bool)
         for vals in (seeds_a, seeds_b):
             u = np.unique(vals)
