@@ -79,6 +79,33 @@ Algorithm (after Sanchez-Perez, Sidorov & Gelbukh, PAN 2014)
    sides (a shared title); reworded passages whose longer side is under
    ``short_chars`` need a cosine of at least ``short_cosine``.
 
+Texts of any length
+-------------------
+* Two texts with the same token sequence give one verbatim passage, from
+  the first segment's start to the last segment's end on each side (found
+  directly, whatever the length or repetition).
+* idf is smoothed, ``log((n + 1) / df)`` over the ``n`` segments of both
+  texts; with fewer than 4 segments in all, weights are plain tf (every
+  shared term is in every segment: idf would zero what the texts share).
+* Thresholds scale with the shorter text (``n`` tokens, ``c`` characters
+  from its first to its last segment): ``ngram`` and
+  ``min_verbatim_tokens`` are at most ``n``; ``min_passage_chars`` and
+  ``min_passage_side`` at most ``c / 2``; ``verbatim_fringe`` at least
+  ``n / 2`` (a near copy of a tweet is not cut to its verbatim core).
+  Texts of more than 300 characters and ``min_verbatim_tokens`` tokens use
+  the options as given.
+* A shared run that is whole segments on both sides (a title, a sentence,
+  a whole short text) is a candidate that needs no cosine; it comes after
+  every other candidate in the filter.
+
+Bounded work
+------------
+``max_pair_work`` bounds the segment-similarity products (terms with the
+longest posting lists drop out first), ``ngram``-grams occurring more than
+64 times in b start no verbatim run, and segment similarities are kept
+sparse (no ``na × nb`` matrix), so a pair of 5 MB texts, or one word
+repeated a million times, finishes in seconds.
+
 PAN 2013 text-alignment training corpus (char-level macro measures, Potthast
 et al. 2010; a = suspicious, b = source), default options, all 5,185 pairs:
 plagdet 0.960 no obfuscation, 0.874 random, 0.890 translation, 0.784 summary,
@@ -89,7 +116,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numba as nb
@@ -686,7 +713,9 @@ def _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b, nb_):
         df[eterm[k]] += 1
     w = np.empty(ne, dtype=np.float64)
     for k in range(ne):
-        w[k] = tf[k] * math.log(n_seg / df[eterm[k]])
+        # smoothed idf; with fewer than 4 segments in all, every shared term
+        # is in every segment and idf says nothing: tf weights
+        w[k] = tf[k] * math.log((n_seg + 1) / df[eterm[k]]) if n_seg >= 4 else tf[k]
     cut = 0
     while cut < ne and eseg[cut] < na:
         cut += 1
@@ -1217,7 +1246,25 @@ def _align_core(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
                 if expl >= opt.summary_explained:
                     continue
                 cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
-    return _filter(sa, sb, eng, cands, opt)
+    return _filter(sa, sb, eng, cands, opt, _run_candidates(sa, sb, eng, opt))
+
+
+def _run_candidates(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
+    """Shared runs that are whole segments on both sides (a title, a
+    sentence, a whole short text), as candidates that need no cosine: with
+    one or two segments per text every shared term is in every segment and
+    tf-idf says little.  They come after every other candidate in the
+    filter, so they only stand where nothing else explains them."""
+    ri, rj, rl = eng.runs
+    out = []
+    tpa, tpb, tsa, tsb = sa.seg.tok_ptr, sb.seg.tok_ptr, sa.seg.tok_seg, sb.seg.tok_seg
+    for i, j, n in zip(ri.tolist(), rj.tolist(), rl.tolist(), strict=True):
+        if n < opt.min_verbatim_tokens:
+            continue
+        a0, a1, b0, b1 = int(tsa[i]), int(tsa[i + n - 1]), int(tsb[j]), int(tsb[j + n - 1])
+        if i == tpa[a0] and i + n == tpa[a1 + 1] and j == tpb[b0] and j + n == tpb[b1 + 1]:
+            out.append((a0, a1, b0, b1, tsa[i : i + n], tsb[j : j + n], 1.0))
+    return out
 
 
 def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
@@ -1278,16 +1325,18 @@ def _explained(side: _Side, lo: int, hi: int, spans) -> float:
     return float(w[m].sum()) / max(float(w.sum()), 1.0)
 
 
-def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions):
+def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions, late=()):
     items = []
-    for a0, a1, b0, b1, seeds_a, seeds_b, sim in cands:
-        size = min(_char_len(sa, a0, a1), _char_len(sb, b0, b1))
-        items.append([sim * size, a0, a1, b0, b1, seeds_a, seeds_b, sim])
-    # best first; ties broken by position for determinism
-    items.sort(key=lambda t: (-t[0], t[1], t[3], t[2], t[4]))
+    for rank, group in enumerate((cands, late)):
+        for a0, a1, b0, b1, seeds_a, seeds_b, sim in group:
+            size = min(_char_len(sa, a0, a1), _char_len(sb, b0, b1))
+            items.append([sim * size, a0, a1, b0, b1, seeds_a, seeds_b, sim, rank])
+    # best first (``late`` candidates after all others); ties broken by
+    # position for determinism
+    items.sort(key=lambda t: (t[8], -t[0], t[1], t[3], t[2], t[4]))
     kept: list[list] = []
     for it in items:
-        _, a0, a1, b0, b1, seeds_a, seeds_b, sim = it
+        _, a0, a1, b0, b1, seeds_a, seeds_b, sim, _rank = it
         ok = True
         for k in kept:
             ov_a = _spans_overlap(a0, a1, k[1], k[2])
@@ -1471,6 +1520,39 @@ def _outside(tokens: Tokens, spans: list[tuple[int, int]]) -> tuple[list[tuple[i
     return spans_out, (1.0 if not spans_out else n_in / n)
 
 
+def _identical(sa: _Side, sb: _Side) -> bool:
+    ha, hb = sa.tokens.hashes, sb.tokens.hashes
+    return ha.size > 0 and ha.size == hb.size and bool(np.array_equal(ha, hb))
+
+
+def _whole(sa: _Side, sb: _Side) -> Alignment:
+    """Two texts with the same token sequence: one verbatim passage from the
+    first segment's start to the last segment's end on each side."""
+    p = Passage(int(sa.seg.spans[0, 0]), int(sa.seg.spans[-1, 1]), int(sb.seg.spans[0, 0]), int(sb.seg.spans[-1, 1]),
+                "verbatim", 1.0)
+    return Alignment([p], [], [], 1.0, 1.0)
+
+
+def _scaled(opt: AlignOptions, sa: _Side, sb: _Side) -> AlignOptions:
+    """The options for this pair: for short texts the length thresholds
+    scale with the shorter text (module doc, "Texts of any length")."""
+    n = min(len(sa.tokens), len(sb.tokens))
+    if n == 0:
+        return opt
+    chars = min(int(sa.seg.spans[-1, 1] - sa.seg.spans[0, 0]), int(sb.seg.spans[-1, 1] - sb.seg.spans[0, 0]))
+    half = (chars + 1) // 2
+    if n >= opt.min_verbatim_tokens and n >= opt.ngram and half >= opt.min_passage_chars and half >= opt.min_passage_side:
+        return opt
+    return replace(
+        opt,
+        ngram=max(1, min(opt.ngram, n)),
+        min_verbatim_tokens=max(1, min(opt.min_verbatim_tokens, n)),
+        min_passage_chars=min(opt.min_passage_chars, half),
+        min_passage_side=min(opt.min_passage_side, half),
+        verbatim_fringe=max(opt.verbatim_fringe, n // 2),
+    )
+
+
 def align(
     text_a: str | Prepared,
     text_b: str | Prepared,
@@ -1493,6 +1575,9 @@ def align(
             text = prepare(text, opt, tokens=tokens)
         sides.append(_side(text))
     (sa, ca), (sb, cb) = sides
+    if _identical(sa, sb):
+        return _whole(sa, sb)
+    opt = _scaled(opt, sa, sb)
     V = _build_vectors(sa, sb, ca, cb)
     eng = _Engine(sa, sb, V, opt)
     kept = _align_core(sa, sb, eng, opt)
