@@ -388,3 +388,57 @@ def test_one_word_repeated_a_million_times_is_bounded() -> None:
     al = align(sent, sent[: len(sent) // 2] + "A dog barked.")
     assert isinstance(al, Alignment)
     assert time.perf_counter() - t < 30
+
+
+# -- offsets in other scripts ----------------------------------------------
+
+
+def _script_text(letters: str, n: int, seed: int, stop: str = "") -> str:
+    """Pseudo-text in one script: random letters, a space every few, a
+    script full stop (if any) at the end of each sentence."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        words = ["".join(rng.choice(list(letters), size=int(rng.integers(3, 9)))) for _ in range(int(rng.integers(4, 9)))]
+        out.append(" ".join(words) + stop)
+    return " ".join(out)
+
+
+_ZH = "东京周一召开了关于明年预算的会议。委员们争论了好几个小时，最后同意削减道路开支，同时增加学校经费。委员长表示，修改后的计划将于下月公布。"
+_AR = (
+    "اجتمعت اللجنة يوم الاثنين لمناقشة ميزانية العام المقبل. وبعد ساعات من النقاش اتفق الأعضاء على خفض "
+    "الإنفاق على الطرق وزيادة تمويل المدارس. وقال رئيس اللجنة إن الخطة المعدلة ستنشر الشهر المقبل."
+)
+_TH = (
+    "คณะกรรมการประชุมกันเมื่อวันจันทร์เพื่อหารือเรื่องงบประมาณปีหน้า หลังจากถกเถียงกันหลายชั่วโมง "
+    "สมาชิกตกลงที่จะลดการใช้จ่ายด้านถนนและเพิ่มเงินทุนให้โรงเรียน ประธานกล่าวว่าแผนที่แก้ไขแล้วจะเผยแพร่ในเดือนหน้า"
+)
+_SCRIPTS = {
+    # name: (shared text, header only in b, another text only in a)
+    "chinese": (_ZH, "（独家报道）", "反对派议员批评这一决定过于仓促，并要求重新表决。"),
+    "arabic": (_AR, "تقرير خاص:", "وانتقد نواب المعارضة القرار ووصفوه بأنه متسرع."),
+    "thai": (_TH, "รายงานพิเศษ", "ฝ่ายค้านวิจารณ์ว่าการตัดสินใจครั้งนี้เร่งรีบเกินไป"),
+    "lao": (_script_text("ກຂຄງຈສຊຍດຕຖທນບປຜຝພຟມຢຣລວຫອຮະາິີຶືຸູເແໂໃໄ", 4, 1), "ຂ່າວພິເສດ", _script_text("ກຂຄງຈສຊຍດຕ", 1, 2)),
+    "khmer": (_script_text("កខគឃងចឆជឈញដឋឌឍណតថទធនបផពភមយរលវសហឡអាិីឹឺុូួើឿៀេែៃោៅ", 4, 3, "។"), "ព័ត៌មានពិសេស",
+              _script_text("កខគឃងចឆជ", 1, 4, "។")),
+    "myanmar": (_script_text("ကခဂဃငစဆဇဈညဋဌဍဎဏတထဒဓနပဖဗဘမယရလဝသဟဠအါိီုူေဲ", 4, 5, "။"), "သတင်းထူး",
+                _script_text("ကခဂဃငစဆ", 1, 6, "။")),
+}
+
+
+@pytest.mark.parametrize("script", sorted(_SCRIPTS))
+def test_offsets_exact_in_other_scripts(script: str) -> None:
+    """A shared text under a b-only header line, followed in a by an a-only
+    line: one verbatim passage, exactly the shared text on both sides."""
+    shared, header, other = _SCRIPTS[script]
+    a = shared + "\n" + other
+    b = header + "\n" + shared
+    a0, b0 = a.index(shared), b.index(shared)
+    expect = [(a0, a0 + len(shared), b0, b0 + len(shared), "verbatim")]
+    al = align(a, b)
+    assert [(p.a_start, p.a_end, p.b_start, p.b_end, p.kind) for p in al.passages] == expect
+    mirrored = align(b, a)
+    assert [(p.b_start, p.b_end, p.a_start, p.a_end, p.kind) for p in mirrored.passages] == expect
+    # the header, and the other line, are all that is reported as only on their side
+    assert len(al.only_in_b) == 1 and 0 <= al.only_in_b[0][0] < al.only_in_b[0][1] <= len(header)
+    assert len(al.only_in_a) == 1 and a0 + len(shared) < al.only_in_a[0][0] < al.only_in_a[0][1] <= len(a)

@@ -123,7 +123,7 @@ import numba as nb
 import numpy as np
 
 from copytrace.stages.normalize import Tokens, tables, to_codepoints, tokenize
-from copytrace.stages.segment import boundaries
+from copytrace.stages.segment import CASELESS, boundaries
 
 __all__ = [
     "Passage",
@@ -413,6 +413,7 @@ _ABBREVIATIONS = (
 # checked right after the period, so the engine only tries them at periods
 _NOT_ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)"
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-ſ" + "А-ЯЁΑ-Ω"  # Latin ext-A includes lowercase; harmless
+_CASELESS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in CASELESS)
 _CLOSE = "\"'”’»)\\]"
 _SPACE = " \\t\\u00a0"
 _END_PUNCT = rf"(?:\.{_NOT_ABBREV}|[!?…])[.!?…]*[{_CLOSE}]*"
@@ -433,7 +434,7 @@ _BOUNDARY = {
     "blank": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE})"),
     "capital": re.compile(
         rf"(?=[.!?…。！？\r\n])(?:{_BOUNDARY_BASE}"
-        + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}0-9\"“‘'(\[•*#·–—-]))"
+        + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}{_CASELESS}0-9\"“‘'(\[•*#·–—（「『【-]))"
     ),
     "always": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE}|\n\s*)"),
 }
