@@ -439,6 +439,14 @@ def test_offsets_exact_in_other_scripts(script: str) -> None:
     assert [(p.a_start, p.a_end, p.b_start, p.b_end, p.kind) for p in al.passages] == expect
     mirrored = align(b, a)
     assert [(p.b_start, p.b_end, p.a_start, p.a_end, p.kind) for p in mirrored.passages] == expect
+    # the header on the same line as the shared text: an insertion, not a
+    # reworded edge, so it stays out of the passage too
+    b2 = header + " " + shared
+    b20 = b2.index(shared)
+    same_line = align(a, b2)
+    assert [(p.a_start, p.a_end, p.b_start, p.b_end, p.kind) for p in same_line.passages] == [
+        (a0, a0 + len(shared), b20, b20 + len(shared), "verbatim")
+    ]
     # the header, and the other line, are all that is reported as only on their side
     assert len(al.only_in_b) == 1 and 0 <= al.only_in_b[0][0] < al.only_in_b[0][1] <= len(header)
     assert len(al.only_in_a) == 1 and a0 + len(shared) < al.only_in_a[0][0] < al.only_in_a[0][1] <= len(a)

@@ -1122,17 +1122,23 @@ def _run_masks(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np
     return _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1)
 
 
-def _snap(side: _Side, t_base: int, k: tuple[int, int], s0: int, s1: int, fringe: int) -> tuple[int, int]:
-    """Move the core's token extent ``k`` (relative to ``t_base``) to the
-    bounds of its first / last segment when at most ``fringe`` tokens lie
-    outside it there."""
+def _fringes(side: _Side, t_base: int, k: tuple[int, int], s0: int, s1: int) -> tuple[int, int]:
+    """Tokens of the core's first / last segment before / after the core's
+    token extent ``k`` (relative to ``t_base``)."""
+    return k[0] - (int(side.seg.tok_ptr[s0]) - t_base), (int(side.seg.tok_ptr[s1 + 1]) - t_base) - k[1]
+
+
+def _snap(k: tuple[int, int], own: tuple[int, int], other: tuple[int, int], fringe: int) -> tuple[int, int]:
+    """Move the core's token extent ``k`` to the bounds of its first / last
+    segment when at most ``fringe`` tokens (``own``) lie outside it there
+    and the other side has tokens outside its core at the same end (``other``):
+    a reworded edge of the same sentence.  Text at an end on one side only
+    is an insertion, and stays out."""
     lo, hi = k
-    first = int(side.seg.tok_ptr[s0]) - t_base
-    last = int(side.seg.tok_ptr[s1 + 1]) - t_base
-    if lo - first <= fringe:
-        lo = first
-    if last - hi <= fringe:
-        hi = last
+    if own[0] <= fringe and other[0] > 0:
+        lo -= own[0]
+    if own[1] <= fringe and other[1] > 0:
+        hi += own[1]
     return lo, hi
 
 
@@ -1435,8 +1441,10 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
                 nb1 = int(sb.seg.tok_seg[tb0 + kb[1] - 1])
                 # a short fringe inside the core's end segments is a reworded
                 # edge of the same sentence: keep the whole segment
-                ka = _snap(sa, ta0, ka, na0, na1, opt.verbatim_fringe)
-                kb = _snap(sb, tb0, kb, nb0, nb1, opt.verbatim_fringe)
+                fa = _fringes(sa, ta0, ka, na0, na1)
+                fb = _fringes(sb, tb0, kb, nb0, nb1)
+                ka = _snap(ka, fa, fb, opt.verbatim_fringe)
+                kb = _snap(kb, fb, fa, opt.verbatim_fringe)
                 m_a = m_a[ka[0] : ka[1]]
                 m_b = m_b[kb[0] : kb[1]]
                 ta0, ta1 = ta0 + ka[0], ta0 + ka[1]
