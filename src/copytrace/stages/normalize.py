@@ -44,6 +44,7 @@ __all__ = [
     "tokenize_batch",
     "to_codepoints",
     "normalize_token",
+    "mix64",
 ]
 
 # Character classes in the lookup table.
@@ -175,6 +176,10 @@ def _mix64(x: np.uint64) -> np.uint64:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+# the public name of the hash mixer, for the other stages' kernels
+mix64 = _mix64
 
 
 @nb.njit(cache=True, inline="always")
