@@ -70,7 +70,9 @@ Algorithm (after Sanchez-Perez, Sidorov & Gelbukh, PAN 2014)
 7. **Finishing**: a passage whose shared runs cover ``verbatim_trim`` of their
    extent on both sides, and at least ``verbatim_trim_share`` of the passage,
    is cut to that verbatim core (fringes of at most ``verbatim_fringe`` tokens
-   inside the end segments are kept); when one side is verbatim throughout,
+   inside the end segments are kept when the other side has a fringe at the
+   same end too: a reworded edge; text at an end of one side only is an
+   insertion, such as a header, and stays out); when one side is verbatim throughout,
    the other side's core is the densest group of runs (gaps of at most
    ``verbatim_gap`` tokens), so a stray shared phrase nearby does not stop
    the cut.  Passages shorter than ``min_passage_chars`` (longer side) or
