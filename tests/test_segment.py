@@ -14,6 +14,8 @@ from copytrace.stages.segment import boundaries
 PIECES = list("aAbZz .!?…。！？\r\n\t\u00a0\"'”’»)]」』）(•*#·–—-09_é\u2003\x1c\u0085ÀĀЁΩ") + [
     "Mr.", "Dr.", "e.g.", "i.e.", " etc.", "U.S.", "No.", "x.Y", "end.The", "\n\n", "\r\n", "  \n \r\n",
     "J. Smith", "St.Louis", "Corp.", "ca. 5", "1.5", "...", "?!", "“Quote.” Next",
+    # letters of caseless scripts and full-width brackets at line starts
+    "东", "ت", "ก", "ກ", "ក", "က", "한", "א", "（", "「", "\n东", "\nت", "\n（",
 ]
 
 

@@ -70,7 +70,9 @@ Algorithm (after Sanchez-Perez, Sidorov & Gelbukh, PAN 2014)
 7. **Finishing**: a passage whose shared runs cover ``verbatim_trim`` of their
    extent on both sides, and at least ``verbatim_trim_share`` of the passage,
    is cut to that verbatim core (fringes of at most ``verbatim_fringe`` tokens
-   inside the end segments are kept); when one side is verbatim throughout,
+   inside the end segments are kept when the other side has a fringe at the
+   same end too: a reworded edge; text at an end of one side only is an
+   insertion, such as a header, and stays out); when one side is verbatim throughout,
    the other side's core is the densest group of runs (gaps of at most
    ``verbatim_gap`` tokens), so a stray shared phrase nearby does not stop
    the cut.  Passages shorter than ``min_passage_chars`` (longer side) or
@@ -79,9 +81,36 @@ Algorithm (after Sanchez-Perez, Sidorov & Gelbukh, PAN 2014)
    sides (a shared title); reworded passages whose longer side is under
    ``short_chars`` need a cosine of at least ``short_cosine``.
 
+Texts of any length
+-------------------
+* Two texts with the same token sequence give one verbatim passage, from
+  the first segment's start to the last segment's end on each side (found
+  directly, whatever the length or repetition).
+* idf is smoothed, ``log((n + 1) / df)`` over the ``n`` segments of both
+  texts; with fewer than 4 segments in all, weights are plain tf (every
+  shared term is in every segment: idf would zero what the texts share).
+* Thresholds scale with the shorter text (``n`` tokens, ``c`` characters
+  from its first to its last segment): ``ngram`` and
+  ``min_verbatim_tokens`` are at most ``n``; ``min_passage_chars`` and
+  ``min_passage_side`` at most ``c / 2``; ``verbatim_fringe`` at least
+  ``n / 2`` (a near copy of a tweet is not cut to its verbatim core).
+  Texts of more than 300 characters and ``min_verbatim_tokens`` tokens use
+  the options as given.
+* A shared run that is whole segments on both sides (a title, a sentence,
+  a whole short text) is a candidate that needs no cosine; it comes after
+  every other candidate in the filter.
+
+Bounded work
+------------
+``max_pair_work`` bounds the segment-similarity products (terms with the
+longest posting lists drop out first), ``ngram``-grams occurring more than
+64 times in b start no verbatim run, and segment similarities are kept
+sparse (no ``na × nb`` matrix), so a pair of 5 MB texts, or one word
+repeated a million times, finishes in seconds.
+
 PAN 2013 text-alignment training corpus (char-level macro measures, Potthast
 et al. 2010; a = suspicious, b = source), default options, all 5,185 pairs:
-plagdet 0.960 no obfuscation, 0.874 random, 0.890 translation, 0.784 summary,
+plagdet 0.961 no obfuscation, 0.874 random, 0.890 translation, 0.784 summary,
 0.902 overall; 99.1 % of the no-plagiarism pairs give no passage.
 """
 
@@ -89,14 +118,16 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
 import numba as nb
 import numpy as np
 
 from copytrace.stages.normalize import Tokens, tables, to_codepoints, tokenize
-from copytrace.stages.segment import boundaries
+from copytrace.stages.lexicon import ENGLISH_STOPWORDS, content_idx, stem_kernel, stopword_hashes
+from copytrace.stages.normalize import mix64
+from copytrace.stages.segment import CASELESS, boundaries
 
 __all__ = [
     "Passage",
@@ -187,6 +218,14 @@ class AlignOptions:
       it off); ``verbatim_gap``: when one side is verbatim throughout, the
       other side's core is its densest group of runs, split at gaps longer
       than this many tokens (0: off).
+
+    Bounds (any pair finishes in bounded time)
+      ``max_pair_work``: at most this many segment-pair products of term
+      postings when the segment similarities are computed (≈ 1 ns each);
+      beyond it the terms with the longest posting lists (a word or sentence
+      repeated thousands of times) are left out of the seed similarities,
+      most frequent first.  Shared ``ngram``-grams occurring more than 64
+      times in b never start a verbatim run.
     """
 
     split_newlines: str = "capital"
@@ -226,6 +265,7 @@ class AlignOptions:
     merge_gap: int = 5
     merge_short: int = 0
     merge_long: int = 25
+    max_pair_work: int = 20_000_000
 
     def __post_init__(self) -> None:
         """Each field checked: an OptionError names a bad one ("seed_cosine must be in [0, 1], got 2")."""
@@ -243,6 +283,7 @@ def _align_checks() -> tuple:
     share, count = FloatRange(0.0, 1.0), IntRange(0)
     checks = {"split_newlines": OneOf(("capital", "blank", "always")), "ngram": IntRange(1, 64),
               "min_verbatim_tokens": IntRange(1), "min_block": IntRange(1), "summary_ratio": FloatRange(1.0, 1e6),
+              "max_pair_work": IntRange(1, 2**62),
               **dict.fromkeys(("merge_gap", "merge_short", "merge_long"), IntRange(-(2**31), 2**31 - 1)),
               **dict.fromkeys(("min_seed_tokens", "max_gap", "min_gap", "summary_min_seeds", "summary_gap",
                                "summary_short_gap", "short_chars", "min_passage_chars", "min_passage_side",
@@ -270,133 +311,6 @@ class Alignment:
 
 
 # --------------------------------------------------------------------------
-# Stopwords and stemming
-# --------------------------------------------------------------------------
-
-ENGLISH_STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because
-    been before being below between both but by can could did do does doing
-    down during each few for from further had has have having he her here hers
-    herself him himself his how i if in into is it its itself just me more most
-    my myself no nor not now of off on once only or other our ours ourselves
-    out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would
-    you your yours yourself yourselves s t d ll m re ve also may might must
-    shall us
-    """.split()
-)
-
-
-@lru_cache(maxsize=1)
-def _stopword_hashes() -> np.ndarray:
-    toks = tokenize(" ".join(sorted(ENGLISH_STOPWORDS)))
-    return np.unique(toks.hashes)
-
-
-@nb.njit(cache=True, inline="always")
-def _mix64(x):
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-@nb.njit(cache=True, inline="always")
-def _ends(buf, m, s0, s1, s2, s3, k):
-    # does buf[:m] end with the k-letter suffix (s0..s3 are its letters)?
-    if m < k:
-        return False
-    if k == 1:
-        return buf[m - 1] == s0
-    if k == 2:
-        return buf[m - 2] == s0 and buf[m - 1] == s1
-    if k == 3:
-        return buf[m - 3] == s0 and buf[m - 2] == s1 and buf[m - 1] == s2
-    return buf[m - 4] == s0 and buf[m - 3] == s1 and buf[m - 2] == s2 and buf[m - 1] == s3
-
-
-@nb.njit(cache=True, inline="always")
-def _is_vowel(c):
-    return c == 97 or c == 101 or c == 105 or c == 111 or c == 117 or c == 121
-
-
-@nb.njit(cache=True)
-def _strip_suffix(buf, m):
-    # a light Porter step 1 (plurals, -ed, -ing) plus final -e; ASCII only
-    for i in range(m):
-        if buf[i] < 97 or buf[i] > 122:
-            return m
-    s, e, i_, d, n, g, y = 115, 101, 105, 100, 110, 103, 121
-    if m > 4 and _ends(buf, m, s, s, e, s, 4):
-        m -= 2
-    elif m > 4 and _ends(buf, m, i_, e, s, 0, 3):
-        m -= 3
-        buf[m] = y
-        m += 1
-    elif m > 3 and buf[m - 1] == s and buf[m - 2] != s and buf[m - 2] != 117 and buf[m - 2] != i_:
-        m -= 1
-    stripped = False
-    if m > 5 and _ends(buf, m, i_, n, g, 0, 3):
-        m -= 3
-        stripped = True
-    elif m > 4 and _ends(buf, m, i_, e, d, 0, 3):
-        m -= 3
-        buf[m] = y
-        m += 1
-    elif m > 4 and _ends(buf, m, e, d, 0, 0, 2) and not _ends(buf, m, e, e, d, 0, 3):
-        m -= 2
-        stripped = True
-    if stripped and m >= 3:
-        c = buf[m - 1]
-        if c == buf[m - 2] and not _is_vowel(c) and c != 108 and c != s and c != 122:
-            m -= 1
-    if m > 3 and buf[m - 1] == e:
-        m -= 1
-    return m
-
-
-@nb.njit(cache=True, nogil=True)
-def _stem_kernel(cps, starts, ends, cls, fold, exp_data, exp_off):
-    n = starts.shape[0]
-    out = np.empty(n, dtype=np.uint64)
-    buf = np.empty(64, dtype=np.uint32)
-    tsize = cls.shape[0]
-    for k in range(n):
-        m = 0
-        over = False
-        for p in range(starts[k], ends[k]):
-            cp = cps[p]
-            if cp >= tsize:
-                continue
-            c = cls[cp]
-            if c != 1 and c != 3:
-                continue
-            f = fold[cp]
-            if f & np.uint32(0x80000000):
-                ex = f & np.uint32(0x7FFFFFFF)
-                for j in range(exp_off[ex], exp_off[ex + 1]):
-                    if m < 64:
-                        buf[m] = exp_data[j]
-                        m += 1
-                    else:
-                        over = True
-            else:
-                if m < 64:
-                    buf[m] = f
-                    m += 1
-                else:
-                    over = True
-        if not over:
-            m = _strip_suffix(buf, m)
-        h = np.uint64(0xCBF29CE484222325)
-        for j in range(m):
-            h = (h ^ np.uint64(buf[j])) * np.uint64(0x100000001B3)
-        out[k] = _mix64(h)
-    return out
-
-
-# --------------------------------------------------------------------------
 # Segmentation
 # --------------------------------------------------------------------------
 
@@ -409,6 +323,7 @@ _ABBREVIATIONS = (
 # checked right after the period, so the engine only tries them at periods
 _NOT_ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?<!\b[A-Z]\.)"
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-ſ" + "А-ЯЁΑ-Ω"  # Latin ext-A includes lowercase; harmless
+_CASELESS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in CASELESS)
 _CLOSE = "\"'”’»)\\]"
 _SPACE = " \\t\\u00a0"
 _END_PUNCT = rf"(?:\.{_NOT_ABBREV}|[!?…])[.!?…]*[{_CLOSE}]*"
@@ -429,7 +344,7 @@ _BOUNDARY = {
     "blank": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE})"),
     "capital": re.compile(
         rf"(?=[.!?…。！？\r\n])(?:{_BOUNDARY_BASE}"
-        + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}0-9\"“‘'(\[•*#·–—-]))"
+        + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}{_CASELESS}0-9\"“‘'(\[•*#·–—（「『【-]))"
     ),
     "always": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE}|\n\s*)"),
 }
@@ -476,29 +391,54 @@ class _Segments:
     ntok: np.ndarray  # tokens per segment
 
 
+@nb.njit(cache=True, nogil=True)
+def _segments_kernel(cps, bounds, starts, ends, text_len):
+    """Segments holding tokens, from the boundary positions (sorted) and the
+    token spans: each token's segment, each segment's first token, and each
+    segment's char span without surrounding whitespace."""
+    n = starts.shape[0]
+    tok_seg = np.empty(n, dtype=np.int64)
+    ptr = np.empty(n + 1, dtype=np.int64)
+    raw_lo = np.empty(n, dtype=np.int64)
+    raw_hi = np.empty(n, dtype=np.int64)
+    nbd = bounds.shape[0]
+    b = 0  # boundaries <= the current token's start
+    k = -1
+    prev_raw = -1
+    for t in range(n):
+        st = starts[t]
+        while b < nbd and bounds[b] <= st:
+            b += 1
+        if b != prev_raw:
+            k += 1
+            ptr[k] = t
+            raw_lo[k] = bounds[b - 1] if b > 0 else 0
+            raw_hi[k] = bounds[b] if b < nbd else text_len
+            prev_raw = b
+        tok_seg[t] = k
+    nseg = k + 1
+    ptr[nseg] = n
+    spans = np.empty((nseg, 2), dtype=np.int64)
+    for i in range(nseg):
+        s = raw_lo[i]
+        lo_tok = starts[ptr[i]]
+        while s < lo_tok and _is_space(cps[s]):
+            s += 1
+        e = raw_hi[i]
+        hi_tok = ends[ptr[i + 1] - 1]
+        while e > hi_tok and _is_space(cps[e - 1]):
+            e -= 1
+        spans[i, 0] = s
+        spans[i, 1] = e
+    tok_ptr = ptr[: nseg + 1].copy()
+    return spans, tok_seg, tok_ptr
+
+
 def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray | None = None) -> _Segments:
-    n = len(tokens)
-    if n == 0:
-        z = np.zeros(0, dtype=np.int64)
-        return _Segments(np.zeros((0, 2), dtype=np.int64), z, np.zeros(1, dtype=np.int64), z)
     if cps is None:
         cps = to_codepoints(text)
-    bounds = boundaries(cps, mode)
-    raw_seg = np.searchsorted(bounds, tokens.starts, side="right")
-    # segments that contain tokens, renumbered 0..k-1
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(raw_seg[1:], raw_seg[:-1], out=first[1:])
-    tok_seg = np.cumsum(first) - 1
-    starts_idx = np.flatnonzero(first)
-    tok_ptr = np.append(starts_idx, n).astype(np.int64)
-    raw_ids = raw_seg[starts_idx]
-    edges = np.concatenate(([0], bounds, [len(text)]))
-    raw_lo = edges[raw_ids]
-    raw_hi = edges[raw_ids + 1]
-    tok_lo = tokens.starts[starts_idx].astype(np.int64)
-    tok_hi = tokens.ends[tok_ptr[1:] - 1].astype(np.int64)
-    spans = _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi)
+    bounds = boundaries(cps, mode) if len(tokens) else np.zeros(0, dtype=np.int64)
+    spans, tok_seg, tok_ptr = _segments_kernel(cps, bounds.astype(np.int64), tokens.starts, tokens.ends, len(text))
     return _Segments(spans, tok_seg, tok_ptr, np.diff(tok_ptr))
 
 
@@ -517,28 +457,6 @@ def split_sentences(text: str, tokens: Tokens | None = None, mode: str = "capita
 
 
 @nb.njit(cache=True, nogil=True)
-def _similarity(a_ptr, a_seg, a_w, b_ptr, b_seg, b_w, na, nb_):
-    """Dot products and shared-term counts of all segment pairs, from the
-    term-major (CSR by term) entries of both sides."""
-    dot = np.zeros((na, nb_), dtype=np.float64)
-    shared = np.zeros((na, nb_), dtype=np.int32)
-    n_terms = a_ptr.shape[0] - 1
-    for t in range(n_terms):
-        b0 = b_ptr[t]
-        b1 = b_ptr[t + 1]
-        if b0 == b1:
-            continue
-        for p in range(a_ptr[t], a_ptr[t + 1]):
-            i = a_seg[p]
-            wa = a_w[p]
-            for q in range(b0, b1):
-                j = b_seg[q]
-                dot[i, j] += wa * b_w[q]
-                shared[i, j] += 1
-    return dot, shared
-
-
-@nb.njit(cache=True, nogil=True)
 def _gram_hashes(h, n):
     m = h.shape[0] - n + 1
     if m <= 0:
@@ -547,7 +465,7 @@ def _gram_hashes(h, n):
     for i in range(m):
         x = np.uint64(0x9E3779B97F4A7C15)
         for k in range(n):
-            x = _mix64(x ^ h[i + k]) + np.uint64(k)
+            x = mix64(x ^ h[i + k]) + np.uint64(k)
         out[i] = x
     return out
 
@@ -570,10 +488,8 @@ def _verbatim_runs(ha, hb, n, min_len, max_occ):
     la = ha.shape[0]
     lb = hb.shape[0]
     for i in range(ga.shape[0]):
-        lo = np.searchsorted(sb, ga[i])
-        hi = lo
-        while hi < sb.shape[0] and sb[hi] == ga[i]:
-            hi += 1
+        lo = np.searchsorted(sb, ga[i], side="left")
+        hi = np.searchsorted(sb, ga[i], side="right")
         if hi - lo == 0 or hi - lo > max_occ:
             continue
         for q in range(lo, hi):
@@ -641,16 +557,13 @@ def prepare(text: str, options: AlignOptions | None = None, *, tokens: Tokens | 
         tokens = tokenize(text)
     cps = to_codepoints(text)
     seg = _segments(text, tokens, opt.split_newlines, cps)
-    keep = np.ones(len(tokens), dtype=bool)
     if opt.stopwords and len(tokens):
-        # membership by binary search in the sorted stopword hashes (np.isin costs ~10x on short texts)
-        sw = _stopword_hashes()
-        pos = np.searchsorted(sw, tokens.hashes).clip(max=sw.size - 1)
-        keep = sw[pos] != tokens.hashes
-    idx = np.flatnonzero(keep)
+        idx = content_idx(tokens.hashes, stopword_hashes())
+    else:
+        idx = np.arange(len(tokens), dtype=np.int64)
     if opt.stem and idx.size:
         cls, fold, exp_data, exp_off = tables()
-        stems = _stem_kernel(cps, tokens.starts[idx], tokens.ends[idx], cls, fold, exp_data, exp_off)
+        stems = stem_kernel(cps, tokens.starts[idx], tokens.ends[idx], cls, fold, exp_data, exp_off)
     else:
         stems = tokens.hashes[idx]
     return Prepared(text, tokens, seg, idx, stems, opt)
@@ -661,44 +574,234 @@ def _side(p: Prepared) -> tuple[_Side, tuple[np.ndarray, np.ndarray]]:
     return _Side(p.text, p.tokens, p.seg), (p.content_idx, p.stems)
 
 
-def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> None:
+@nb.njit(cache=True, nogil=True)
+def _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b, nb_):
+    """tf-idf entries of both sides' segments over their shared vocabulary
+    (idf over the segments of both texts): per side, entries sorted by
+    (segment, term) with a CSR pointer by segment, the segments' norms and
+    distinct-term counts.  Returns V too (0: no content term)."""
+    ma = stems_a.shape[0]
+    m = ma + stems_b.shape[0]
+    allst = np.empty(m, dtype=np.uint64)
+    allst[:ma] = stems_a
+    allst[ma:] = stems_b
+    order = np.argsort(allst)
+    inv = np.empty(m, dtype=np.int64)
+    V = 0
+    for k in range(m):
+        if k > 0 and allst[order[k]] != allst[order[k - 1]]:
+            V += 1
+        inv[order[k]] = V
+    if m > 0:
+        V += 1
+    n_seg = na + nb_
+    keys = np.empty(m, dtype=np.int64)
+    for k in range(ma):
+        keys[k] = seg_a[k] * V + inv[k]
+    for k in range(ma, m):
+        keys[k] = (seg_b[k - ma] + na) * V + inv[k]
+    keys.sort()
+    # distinct keys: entries (segment, term) with their term frequency
+    ne = 0
+    for k in range(m):
+        if k == 0 or keys[k] != keys[k - 1]:
+            ne += 1
+    eseg = np.empty(ne, dtype=np.int64)
+    eterm = np.empty(ne, dtype=np.int64)
+    tf = np.zeros(ne, dtype=np.float64)
+    e = -1
+    for k in range(m):
+        if k == 0 or keys[k] != keys[k - 1]:
+            e += 1
+            eseg[e] = keys[k] // V
+            eterm[e] = keys[k] % V
+        tf[e] += 1.0
+    df = np.zeros(max(V, 1), dtype=np.int64)
+    for k in range(ne):
+        df[eterm[k]] += 1
+    w = np.empty(ne, dtype=np.float64)
+    for k in range(ne):
+        # smoothed idf; with fewer than 4 segments in all, every shared term
+        # is in every segment and idf says nothing: tf weights
+        w[k] = tf[k] * math.log((n_seg + 1) / df[eterm[k]]) if n_seg >= 4 else tf[k]
+    cut = 0
+    while cut < ne and eseg[cut] < na:
+        cut += 1
+    a_ptr = np.zeros(na + 1, dtype=np.int64)
+    b_ptr = np.zeros(nb_ + 1, dtype=np.int64)
+    a_norm = np.zeros(na, dtype=np.float64)
+    b_norm = np.zeros(nb_, dtype=np.float64)
+    for k in range(cut):
+        a_ptr[eseg[k] + 1] += 1
+        a_norm[eseg[k]] += w[k] * w[k]
+    for k in range(cut, ne):
+        b_ptr[eseg[k] - na + 1] += 1
+        b_norm[eseg[k] - na] += w[k] * w[k]
+    for i in range(na):
+        a_ptr[i + 1] += a_ptr[i]
+    for i in range(nb_):
+        b_ptr[i + 1] += b_ptr[i]
+    return (V, a_ptr, eterm[:cut].copy(), w[:cut].copy(), np.sqrt(a_norm),
+            b_ptr, eterm[cut:].copy(), w[cut:].copy(), np.sqrt(b_norm))
+
+
+def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
     (ia, stems_a), (ib, stems_b) = ca, cb
     na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
-    allst = np.concatenate((stems_a, stems_b))
-    if allst.size == 0:
-        for s, n in ((sa, na), (sb, nb_)):
-            s.ent_seg = np.zeros(0, np.int64)
-            s.ent_term = np.zeros(0, np.int64)
-            s.ent_w = np.zeros(0, np.float64)
-            s.ent_ptr = np.zeros(n + 1, np.int64)
-            s.norm = np.zeros(n)
-            s.nterms = np.zeros(n, np.int64)
-        return 0
-    vocab, inv = np.unique(allst, return_inverse=True)
-    V = vocab.size
-    gseg = np.concatenate((sa.seg.tok_seg[ia], sb.seg.tok_seg[ib] + na)).astype(np.int64)
-    keys, tf = np.unique(gseg * V + inv, return_counts=True)
-    eseg = keys // V
-    eterm = keys % V
-    n_seg = na + nb_
-    df = np.bincount(eterm, minlength=V)
-    idf = np.log(n_seg / df)
-    w = tf * idf[eterm]
-    cut = np.searchsorted(eseg, na)
-    for s, lo, hi, off, n in ((sa, 0, cut, 0, na), (sb, cut, eseg.size, na, nb_)):
-        s.ent_seg = eseg[lo:hi] - off
-        s.ent_term = eterm[lo:hi]
-        s.ent_w = w[lo:hi]
-        s.ent_ptr = np.searchsorted(s.ent_seg, np.arange(n + 1))
-        s.norm = np.sqrt(np.bincount(s.ent_seg, weights=s.ent_w**2, minlength=n))
-        s.nterms = np.diff(s.ent_ptr)
+    V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm = _vectors_kernel(
+        stems_a, sa.seg.tok_seg[ia], na, stems_b, sb.seg.tok_seg[ib], nb_
+    )
+    sa.nterms = np.diff(sa.ent_ptr)
+    sb.nterms = np.diff(sb.ent_ptr)
     return V
 
 
-def _term_major(s: _Side, V: int):
-    order = np.argsort(s.ent_term, kind="stable")
-    ptr = np.searchsorted(s.ent_term[order], np.arange(V + 1))
-    return ptr, s.ent_seg[order], s.ent_w[order]
+@nb.njit(cache=True, nogil=True)
+def _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
+                      elig_a, elig_b, cos_lo, dice_lo, max_work):
+    """Cosine and Dice (distinct shared terms) of the eligible segment pairs
+    that share a term, kept when both exceed ``cos_lo`` / ``dice_lo``: sparse
+    ``(i, j, cos, dice)`` sorted by (i, j).  The work is bounded: when the
+    term postings multiply to more than ``max_work`` (segment-pair products),
+    the terms with the largest products are left out of these similarities
+    until the rest fits (they stay in every passage cosine).  Returns the
+    number of terms left out too."""
+    na = a_ptr.shape[0] - 1
+    nb_ = b_ptr.shape[0] - 1
+    if V == 0 or na == 0 or nb_ == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z.copy(), np.zeros(0), np.zeros(0), 0
+    # term-major (CSR by term) entries of b, eligible segments only
+    tptr = np.zeros(V + 1, dtype=np.int64)
+    cnt_a = np.zeros(V, dtype=np.int64)
+    for j in range(nb_):
+        if elig_b[j]:
+            for q in range(b_ptr[j], b_ptr[j + 1]):
+                tptr[b_term[q] + 1] += 1
+    for i in range(na):
+        if elig_a[i]:
+            for p in range(a_ptr[i], a_ptr[i + 1]):
+                cnt_a[a_term[p]] += 1
+    # the work bound
+    use = np.ones(V, dtype=np.bool_)
+    work = 0
+    for t in range(V):
+        work += cnt_a[t] * tptr[t + 1]
+    dropped = 0
+    if work > max_work:
+        prod = np.empty(V, dtype=np.int64)
+        for t in range(V):
+            prod[t] = cnt_a[t] * tptr[t + 1]
+        order = np.argsort(-prod, kind="mergesort")
+        for k in range(V):
+            if work <= max_work:
+                break
+            t = order[k]
+            work -= prod[t]
+            use[t] = False
+            dropped += 1
+    for t in range(V):
+        tptr[t + 1] += tptr[t]
+    fill = tptr[:-1].copy()
+    m_b = tptr[V]
+    t_seg = np.empty(m_b, dtype=np.int64)
+    t_w = np.empty(m_b, dtype=np.float64)
+    for j in range(nb_):
+        if elig_b[j]:
+            for q in range(b_ptr[j], b_ptr[j + 1]):
+                t = b_term[q]
+                t_seg[fill[t]] = j
+                t_w[fill[t]] = b_w[q]
+                fill[t] += 1
+    row = np.zeros(nb_, dtype=np.float64)
+    shared = np.zeros(nb_, dtype=np.int64)
+    touched = np.empty(nb_, dtype=np.int64)
+    cap = 64
+    oi = np.empty(cap, dtype=np.int64)
+    oj = np.empty(cap, dtype=np.int64)
+    oc = np.empty(cap, dtype=np.float64)
+    od = np.empty(cap, dtype=np.float64)
+    n_out = 0
+    for i in range(na):
+        if not elig_a[i]:
+            continue
+        nt = 0
+        for p in range(a_ptr[i], a_ptr[i + 1]):
+            t = a_term[p]
+            if not use[t]:
+                continue
+            wa = a_w[p]
+            for q in range(tptr[t], tptr[t + 1]):
+                j = t_seg[q]
+                if shared[j] == 0:
+                    touched[nt] = j
+                    nt += 1
+                row[j] += wa * t_w[q]
+                shared[j] += 1
+        if nt == 0:
+            continue
+        tj = np.sort(touched[:nt])
+        nta = a_ptr[i + 1] - a_ptr[i]
+        for x in range(nt):
+            j = tj[x]
+            den = a_norm[i] * b_norm[j]
+            c = row[j] / den if den > 0 else 0.0
+            d = 2.0 * shared[j] / max(nta + b_ptr[j + 1] - b_ptr[j], 1)
+            row[j] = 0.0
+            shared[j] = 0
+            if c > cos_lo and d > dice_lo:
+                if n_out == cap:
+                    cap *= 2
+                    oi2 = np.empty(cap, dtype=np.int64)
+                    oj2 = np.empty(cap, dtype=np.int64)
+                    oc2 = np.empty(cap, dtype=np.float64)
+                    od2 = np.empty(cap, dtype=np.float64)
+                    oi2[:n_out] = oi[:n_out]
+                    oj2[:n_out] = oj[:n_out]
+                    oc2[:n_out] = oc[:n_out]
+                    od2[:n_out] = od[:n_out]
+                    oi, oj, oc, od = oi2, oj2, oc2, od2
+                oi[n_out] = i
+                oj[n_out] = j
+                oc[n_out] = c
+                od[n_out] = d
+                n_out += 1
+    return oi[:n_out].copy(), oj[:n_out].copy(), oc[:n_out].copy(), od[:n_out].copy(), dropped
+
+
+@nb.njit(cache=True, nogil=True)
+def _seed_kernel(si, sj, sc, sd, cos_t, dice_t, nb_, tok_seg_a, tok_seg_b, ri, rj, rl, min_run):
+    """Seeds: the segment pairs of the sparse similarities with cosine >
+    cos_t and Dice > dice_t, plus every segment pair joined by a shared run
+    of at least ``min_run`` tokens; sorted by (a, b), distinct."""
+    n_run = 0
+    for r in range(ri.shape[0]):
+        if rl[r] >= min_run:
+            n_run += rl[r]
+    keys = np.empty(si.shape[0] + n_run, dtype=np.int64)
+    k = 0
+    for x in range(si.shape[0]):
+        if sc[x] > cos_t and sd[x] > dice_t:
+            keys[k] = si[x] * nb_ + sj[x]
+            k += 1
+    for r in range(ri.shape[0]):
+        if rl[r] < min_run:
+            continue
+        for o in range(rl[r]):
+            keys[k] = tok_seg_a[ri[r] + o] * nb_ + tok_seg_b[rj[r] + o]
+            k += 1
+    keys = np.sort(keys[:k])
+    n = 0
+    for x in range(k):
+        if x == 0 or keys[x] != keys[x - 1]:
+            keys[n] = keys[x]
+            n += 1
+    ia = np.empty(n, dtype=np.int64)
+    ib = np.empty(n, dtype=np.int64)
+    for x in range(n):
+        ia[x] = keys[x] // nb_
+        ib[x] = keys[x] % nb_
+    return ia, ib
 
 
 class _Engine:
@@ -706,21 +809,19 @@ class _Engine:
         self.a, self.b, self.V, self.opt = sa, sb, V, opt
         na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
         self.na, self.nb = na, nb_
-        if V and na and nb_:
-            ap, asg, aw = _term_major(sa, V)
-            bp, bsg, bw = _term_major(sb, V)
-            dot, shared = _similarity(ap, asg, aw, bp, bsg, bw, na, nb_)
-            den = np.outer(sa.norm, sb.norm)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.cos = np.where(den > 0, dot / den, 0.0)
-                self.dice = 2.0 * shared / (sa.nterms[:, None] + sb.nterms[None, :]).clip(min=1)
-        else:
-            self.cos = np.zeros((na, nb_))
-            self.dice = np.zeros((na, nb_))
-        self._acc_a = np.zeros(max(V, 1))
-        self._acc_b = np.zeros(max(V, 1))
         self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
         self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
+        # segment pairs similar enough to seed in either mode
+        lo_cos = min(opt.seed_cosine, opt.summary_cosine) if opt.summary else opt.seed_cosine
+        lo_dice = min(opt.seed_dice, opt.summary_dice) if opt.summary else opt.seed_dice
+        if opt.edge_cosine > 0:
+            lo_cos, lo_dice = -1.0, -1.0  # edge pruning looks up weak seeds' cosines too
+        self.sims = _pair_sims_kernel(
+            sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm, V,
+            self.elig_a, self.elig_b, lo_cos, lo_dice, opt.max_pair_work,
+        )[:4]
+        self._acc_a = np.zeros(max(V, 1))
+        self._acc_b = np.zeros(max(V, 1))
         # verbatim runs
         if len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram:
             ri, rj, rl = _verbatim_runs(
@@ -730,26 +831,25 @@ class _Engine:
             ri = rj = rl = np.zeros(0, np.int64)
         self.runs = (ri, rj, rl)
 
+    def cos_at(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
+        """Segment-pair cosines (0 where the pair shares no used term)."""
+        si, sj, sc, _ = self.sims
+        nb_ = max(self.nb, 1)
+        keys = si * nb_ + sj
+        q = ia * nb_ + ib
+        pos = np.searchsorted(keys, q).clip(max=max(keys.size - 1, 0))
+        if keys.size == 0:
+            return np.zeros(q.size)
+        return np.where(keys[pos] == q, sc[pos], 0.0)
+
     # -- seeds ------------------------------------------------------------
     def seeds(self, cos_t: float, dice_t: float) -> tuple[np.ndarray, np.ndarray]:
-        m = (self.cos > cos_t) & (self.dice > dice_t)
-        m &= self.elig_a[:, None]
-        m &= self.elig_b[None, :]
-        ia, ib = np.nonzero(m)
         ri, rj, rl = self.runs
-        long_ = rl >= self.opt.min_verbatim_tokens
-        if long_.any():
-            ri, rj, rl = ri[long_], rj[long_], rl[long_]
-            tot = int(rl.sum())
-            rep = np.repeat(np.arange(rl.size), rl)
-            off = np.arange(tot) - np.repeat(np.cumsum(rl) - rl, rl)
-            sa_ = self.a.seg.tok_seg[ri[rep] + off]
-            sb_ = self.b.seg.tok_seg[rj[rep] + off]
-            ia = np.concatenate((ia, sa_))
-            ib = np.concatenate((ib, sb_))
-            key = np.unique(ia * max(self.nb, 1) + ib)
-            ia, ib = key // max(self.nb, 1), key % max(self.nb, 1)
-        return ia.astype(np.int64), ib.astype(np.int64)
+        si, sj, sc, sd = self.sims
+        return _seed_kernel(
+            si, sj, sc, sd, cos_t, dice_t, max(self.nb, 1),
+            self.a.seg.tok_seg, self.b.seg.tok_seg, ri, rj, rl, self.opt.min_verbatim_tokens,
+        )
 
     # -- passage similarity ---------------------------------------------
     def passage_cos(self, a0: int, a1: int, b0: int, b1: int) -> float:
@@ -772,16 +872,9 @@ class _Engine:
             a.ent_ptr, a.ent_term, a.ent_w, b.ent_ptr, b.ent_term, b.ent_w,
             self._acc_a, self._acc_b,
         )
-        order = np.argsort(labels, kind="stable")
-        lab = labels[order]
-        keep = lab >= 0
-        order, lab = order[keep], lab[keep]
-        cuts = np.flatnonzero(np.diff(lab)) + 1
-        out = []
-        for g in np.split(order, cuts):
-            if g.size:
-                out.append((sa[g], sb[g], float(sims[labels[g[0]]])))
-        return out
+        ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
+        p = gptr.tolist()
+        return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], float(sims[k])) for k in range(len(p) - 1)]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -889,38 +982,70 @@ def _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold,
     return labels, sims[:n_lab]
 
 
+@nb.njit(cache=True, nogil=True)
+def _group_kernel(labels, n_lab, sa, sb):
+    """Seeds grouped by label (0..n_lab-1, seeds in input order within a
+    group; label -1 dropped): the seeds' a and b segments and a CSR pointer."""
+    ptr = np.zeros(n_lab + 1, dtype=np.int64)
+    for k in range(labels.shape[0]):
+        if labels[k] >= 0:
+            ptr[labels[k] + 1] += 1
+    for g in range(n_lab):
+        ptr[g + 1] += ptr[g]
+    fill = ptr[:-1].copy()
+    ga = np.empty(ptr[n_lab], dtype=np.int64)
+    gb = np.empty(ptr[n_lab], dtype=np.int64)
+    for k in range(labels.shape[0]):
+        g = labels[k]
+        if g >= 0:
+            ga[fill[g]] = sa[k]
+            gb[fill[g]] = sb[k]
+            fill[g] += 1
+    return ga, gb, ptr
+
+
 def _char_len(side: _Side, lo: int, hi: int) -> int:
     return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
+
+
+@nb.njit(cache=True, nogil=True)
+def _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1):
+    cov_a = np.zeros(ta1 - ta0, dtype=np.bool_)
+    cov_b = np.zeros(tb1 - tb0, dtype=np.bool_)
+    for r in range(ri.shape[0]):
+        i, j = ri[r], rj[r]
+        lo = max(max(ta0 - i, tb0 - j), 0)
+        hi = min(min(ta1 - i, tb1 - j), rl[r])
+        for o in range(lo, hi):
+            cov_a[i + o - ta0] = True
+            cov_b[j + o - tb0] = True
+    return cov_a, cov_b
 
 
 def _run_masks(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np.ndarray, np.ndarray]:
     """Which tokens of a[ta0:ta1] and b[tb0:tb1] lie in shared runs that fall
     inside both ranges."""
-    cov_a = np.zeros(ta1 - ta0, dtype=bool)
-    cov_b = np.zeros(tb1 - tb0, dtype=bool)
     ri, rj, rl = eng.runs
-    if ri.size == 0:
-        return cov_a, cov_b
-    lo = np.maximum(np.maximum(ta0 - ri, tb0 - rj), 0)
-    hi = np.minimum(np.minimum(ta1 - ri, tb1 - rj), rl)
-    ok = hi > lo
-    for i, j, l0, l1 in zip(ri[ok], rj[ok], lo[ok], hi[ok]):
-        cov_a[i + l0 - ta0 : i + l1 - ta0] = True
-        cov_b[j + l0 - tb0 : j + l1 - tb0] = True
-    return cov_a, cov_b
+    return _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1)
 
 
-def _snap(side: _Side, t_base: int, k: tuple[int, int], s0: int, s1: int, fringe: int) -> tuple[int, int]:
-    """Move the core's token extent ``k`` (relative to ``t_base``) to the
-    bounds of its first / last segment when at most ``fringe`` tokens lie
-    outside it there."""
+def _fringes(side: _Side, t_base: int, k: tuple[int, int], s0: int, s1: int) -> tuple[int, int]:
+    """Tokens of the core's first / last segment before / after the core's
+    token extent ``k`` (relative to ``t_base``)."""
+    return k[0] - (int(side.seg.tok_ptr[s0]) - t_base), (int(side.seg.tok_ptr[s1 + 1]) - t_base) - k[1]
+
+
+def _snap(k: tuple[int, int], own: tuple[int, int], other: tuple[int, int], fringe: int) -> tuple[int, int]:
+    """Move the core's token extent ``k`` to the bounds of its first / last
+    segment when at most ``fringe`` tokens (``own``) lie outside it there
+    and the other side has tokens outside its core at the same end (``other``):
+    a reworded edge of the same sentence.  Text at an end on one side only
+    is an insertion, and stays out."""
     lo, hi = k
-    first = int(side.seg.tok_ptr[s0]) - t_base
-    last = int(side.seg.tok_ptr[s1 + 1]) - t_base
-    if lo - first <= fringe:
-        lo = first
-    if last - hi <= fringe:
-        hi = last
+    if own[0] <= fringe and other[0] > 0:
+        lo -= own[0]
+    if own[1] <= fringe and other[1] > 0:
+        hi += own[1]
     return lo, hi
 
 
@@ -1035,7 +1160,25 @@ def _align_core(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
                 if expl >= opt.summary_explained:
                     continue
                 cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
-    return _filter(sa, sb, eng, cands, opt)
+    return _filter(sa, sb, eng, cands, opt, _run_candidates(sa, sb, eng, opt))
+
+
+def _run_candidates(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
+    """Shared runs that are whole segments on both sides (a title, a
+    sentence, a whole short text), as candidates that need no cosine: with
+    one or two segments per text every shared term is in every segment and
+    tf-idf says little.  They come after every other candidate in the
+    filter, so they only stand where nothing else explains them."""
+    ri, rj, rl = eng.runs
+    out = []
+    tpa, tpb, tsa, tsb = sa.seg.tok_ptr, sb.seg.tok_ptr, sa.seg.tok_seg, sb.seg.tok_seg
+    for i, j, n in zip(ri.tolist(), rj.tolist(), rl.tolist(), strict=True):
+        if n < opt.min_verbatim_tokens:
+            continue
+        a0, a1, b0, b1 = int(tsa[i]), int(tsa[i + n - 1]), int(tsb[j]), int(tsb[j + n - 1])
+        if i == tpa[a0] and i + n == tpa[a1 + 1] and j == tpb[b0] and j + n == tpb[b1 + 1]:
+            out.append((a0, a1, b0, b1, tsa[i : i + n], tsb[j : j + n], 1.0))
+    return out
 
 
 def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
@@ -1044,9 +1187,9 @@ def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
     look alike."""
     changed = False
     while seeds_a.size > 1:
-        w = eng.cos[seeds_a, seeds_b]
+        w = eng.cos_at(seeds_a, seeds_b)
         drop = np.zeros(seeds_a.size, dtype=bool)
-        for vals, other in ((seeds_a, seeds_b), (seeds_b, seeds_a)):
+        for vals in (seeds_a, seeds_b):
             u = np.unique(vals)
             if u.size < 2:
                 continue
@@ -1096,16 +1239,18 @@ def _explained(side: _Side, lo: int, hi: int, spans) -> float:
     return float(w[m].sum()) / max(float(w.sum()), 1.0)
 
 
-def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions):
+def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions, late=()):
     items = []
-    for a0, a1, b0, b1, seeds_a, seeds_b, sim in cands:
-        size = min(_char_len(sa, a0, a1), _char_len(sb, b0, b1))
-        items.append([sim * size, a0, a1, b0, b1, seeds_a, seeds_b, sim])
-    # best first; ties broken by position for determinism
-    items.sort(key=lambda t: (-t[0], t[1], t[3], t[2], t[4]))
+    for rank, group in enumerate((cands, late)):
+        for a0, a1, b0, b1, seeds_a, seeds_b, sim in group:
+            size = min(_char_len(sa, a0, a1), _char_len(sb, b0, b1))
+            items.append([sim * size, a0, a1, b0, b1, seeds_a, seeds_b, sim, rank])
+    # best first (``late`` candidates after all others); ties broken by
+    # position for determinism
+    items.sort(key=lambda t: (t[8], -t[0], t[1], t[3], t[2], t[4]))
     kept: list[list] = []
     for it in items:
-        _, a0, a1, b0, b1, seeds_a, seeds_b, sim = it
+        _, a0, a1, b0, b1, seeds_a, seeds_b, sim, _rank = it
         ok = True
         for k in kept:
             ov_a = _spans_overlap(a0, a1, k[1], k[2])
@@ -1203,8 +1348,10 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
                 nb1 = int(sb.seg.tok_seg[tb0 + kb[1] - 1])
                 # a short fringe inside the core's end segments is a reworded
                 # edge of the same sentence: keep the whole segment
-                ka = _snap(sa, ta0, ka, na0, na1, opt.verbatim_fringe)
-                kb = _snap(sb, tb0, kb, nb0, nb1, opt.verbatim_fringe)
+                fa = _fringes(sa, ta0, ka, na0, na1)
+                fb = _fringes(sb, tb0, kb, nb0, nb1)
+                ka = _snap(ka, fa, fb, opt.verbatim_fringe)
+                kb = _snap(kb, fb, fa, opt.verbatim_fringe)
                 m_a = m_a[ka[0] : ka[1]]
                 m_b = m_b[kb[0] : kb[1]]
                 ta0, ta1 = ta0 + ka[0], ta0 + ka[1]
@@ -1246,23 +1393,80 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
     return Alignment(passages, only_a, only_b, cov_a, cov_b)
 
 
+@nb.njit(cache=True, nogil=True)
+def _outside_kernel(starts, ends, lo_spans, hi_spans):
+    """Tokens outside the spans: their maximal runs as (first, last+1) token
+    indices, and the number of tokens inside."""
+    n = starts.shape[0]
+    inside = np.zeros(n, dtype=np.bool_)
+    for k in range(lo_spans.shape[0]):
+        lo = np.searchsorted(starts, lo_spans[k], side="left")
+        hi = np.searchsorted(ends, hi_spans[k], side="right")
+        for t in range(lo, hi):
+            inside[t] = True
+    runs = np.empty((n + 1) // 2 + 1, dtype=np.int64)
+    run_lo = np.empty(runs.shape[0], dtype=np.int64)
+    nr = 0
+    n_in = 0
+    t = 0
+    while t < n:
+        if inside[t]:
+            n_in += 1
+            t += 1
+            continue
+        u = t
+        while u < n and not inside[u]:
+            u += 1
+        run_lo[nr] = t
+        runs[nr] = u
+        nr += 1
+        t = u
+    return run_lo[:nr], runs[:nr], n_in
+
+
 def _outside(tokens: Tokens, spans: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], float]:
     n = len(tokens)
     if n == 0:
         return [], 0.0
-    inside = np.zeros(n, dtype=bool)
-    for s, e in spans:
-        lo = np.searchsorted(tokens.starts, s, side="left")
-        hi = np.searchsorted(tokens.ends, e, side="right")
-        inside[lo:hi] = True
-    out = ~inside
-    if not out.any():
-        return [], 1.0
-    d = np.diff(np.concatenate(([0], out.view(np.int8), [0])))
-    lo = np.flatnonzero(d == 1)
-    hi = np.flatnonzero(d == -1)
-    spans_out = [(int(tokens.starts[a]), int(tokens.ends[b - 1])) for a, b in zip(lo, hi)]
-    return spans_out, float(inside.sum()) / n
+    lo_s = np.array([s for s, _ in spans], dtype=np.int64)
+    hi_s = np.array([e for _, e in spans], dtype=np.int64)
+    lo, hi, n_in = _outside_kernel(tokens.starts, tokens.ends, lo_s, hi_s)
+    st, en = tokens.starts, tokens.ends
+    spans_out = [(int(st[a]), int(en[b - 1])) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+    return spans_out, (1.0 if not spans_out else n_in / n)
+
+
+def _identical(sa: _Side, sb: _Side) -> bool:
+    ha, hb = sa.tokens.hashes, sb.tokens.hashes
+    return ha.size > 0 and ha.size == hb.size and bool(np.array_equal(ha, hb))
+
+
+def _whole(sa: _Side, sb: _Side) -> Alignment:
+    """Two texts with the same token sequence: one verbatim passage from the
+    first segment's start to the last segment's end on each side."""
+    p = Passage(int(sa.seg.spans[0, 0]), int(sa.seg.spans[-1, 1]), int(sb.seg.spans[0, 0]), int(sb.seg.spans[-1, 1]),
+                "verbatim", 1.0)
+    return Alignment([p], [], [], 1.0, 1.0)
+
+
+def _scaled(opt: AlignOptions, sa: _Side, sb: _Side) -> AlignOptions:
+    """The options for this pair: for short texts the length thresholds
+    scale with the shorter text (module doc, "Texts of any length")."""
+    n = min(len(sa.tokens), len(sb.tokens))
+    if n == 0:
+        return opt
+    chars = min(int(sa.seg.spans[-1, 1] - sa.seg.spans[0, 0]), int(sb.seg.spans[-1, 1] - sb.seg.spans[0, 0]))
+    half = (chars + 1) // 2
+    if n >= opt.min_verbatim_tokens and n >= opt.ngram and half >= opt.min_passage_chars and half >= opt.min_passage_side:
+        return opt
+    return replace(
+        opt,
+        ngram=max(1, min(opt.ngram, n)),
+        min_verbatim_tokens=max(1, min(opt.min_verbatim_tokens, n)),
+        min_passage_chars=min(opt.min_passage_chars, half),
+        min_passage_side=min(opt.min_passage_side, half),
+        verbatim_fringe=max(opt.verbatim_fringe, n // 2),
+    )
 
 
 def align(
@@ -1287,6 +1491,9 @@ def align(
             text = prepare(text, opt, tokens=tokens)
         sides.append(_side(text))
     (sa, ca), (sb, cb) = sides
+    if _identical(sa, sb):
+        return _whole(sa, sb)
+    opt = _scaled(opt, sa, sb)
     V = _build_vectors(sa, sb, ca, cb)
     eng = _Engine(sa, sb, V, opt)
     kept = _align_core(sa, sb, eng, opt)

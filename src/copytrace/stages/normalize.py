@@ -44,6 +44,7 @@ __all__ = [
     "tokenize_batch",
     "to_codepoints",
     "normalize_token",
+    "mix64",
 ]
 
 # Character classes in the lookup table.
@@ -177,6 +178,10 @@ def _mix64(x: np.uint64) -> np.uint64:
     return x ^ (x >> np.uint64(31))
 
 
+# the public name of the hash mixer, for the other stages' kernels
+mix64 = _mix64
+
+
 @nb.njit(cache=True, inline="always")
 def _fnv_step(h: np.uint64, c: np.uint32) -> np.uint64:
     return (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
@@ -287,9 +292,23 @@ def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
     return TokenBatch(starts, ends, hashes, tok_offsets)
 
 
+@nb.njit(cache=True, nogil=True)
+def _tokenize_one_kernel(cps, cls, fold, exp_data, exp_off):
+    # one text: the batch kernel's two passes without its thread-pool launch,
+    # which costs more than tokenizing a news story
+    n = _count_tokens(cps, 0, cps.shape[0], cls)
+    starts = np.empty(n, dtype=np.int32)
+    ends = np.empty(n, dtype=np.int32)
+    hashes = np.empty(n, dtype=np.uint64)
+    _fill_tokens(cps, 0, cps.shape[0], cls, fold, exp_data, exp_off, starts, ends, hashes, 0)
+    return starts, ends, hashes
+
+
 def tokenize(text: str) -> Tokens:
-    """Tokenize one text."""
-    return tokenize_batch([text]).doc(0)
+    """Tokenize one text (single-threaded; identical to ``tokenize_batch([text]).doc(0)``)."""
+    cls, fold, exp_data, exp_off = tables()
+    starts, ends, hashes = _tokenize_one_kernel(to_codepoints(text), cls, fold, exp_data, exp_off)
+    return Tokens(starts, ends, hashes)
 
 
 def normalize_token(token: str) -> str:

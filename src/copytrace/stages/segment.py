@@ -15,8 +15,9 @@ The regexes are alternations tried in order at each candidate position
 2. a ``.`` (not an abbreviation) glued to a capitalised word (``end.The``);
 3. CJK full stops, closing brackets, whitespace;
 4. a blank line (newline, spaces/tabs/CR, newline, whitespace);
-5. ``capital`` mode: a line break before a capital, a digit, a quote, an
-   opening bracket or a bullet; ``always`` mode: any line break.
+5. ``capital`` mode: a line break before a capital, a letter of a script
+   without case (:data:`CASELESS`), a digit, a quote, an opening bracket or
+   a bullet; ``always`` mode: any line break.
 
 Every quantifier in these patterns is greedy over a character class that
 excludes what follows it, so the regex never backtracks into a different
@@ -54,7 +55,17 @@ _END = (ord("."), ord("!"), ord("?"), 0x2026)
 _CLOSE = tuple(ord(c) for c in "\"'”’»)]")
 _CJK_STOP = tuple(ord(c) for c in "。！？")
 _CJK_CLOSE = tuple(ord(c) for c in "」』”’)）")
-_LINE_START = tuple(ord(c) for c in "0123456789\"“‘'([•*#·–—-")
+_LINE_START = tuple(ord(c) for c in "0123456789\"“‘'([•*#·–—-（「『【")
+# letters of scripts without case (Hebrew, Arabic, Indic, Thai, Lao, Tibetan,
+# Myanmar, Ethiopic, Khmer, Hangul, kana, CJK): a line that starts with one
+# starts a segment in ``capital`` mode, as a line that starts with a capital
+CASELESS = (
+    (0x05D0, 0x05EA), (0x0620, 0x064A), (0x066E, 0x06D3), (0x06FA, 0x06FF), (0x0710, 0x07B1),
+    (0x0800, 0x08FF), (0x0904, 0x0DFF), (0x0E01, 0x0EFF), (0x0F00, 0x0FFF), (0x1000, 0x109F),
+    (0x1100, 0x11FF), (0x1200, 0x137F), (0x1780, 0x17DD), (0x3041, 0x30FF), (0x3105, 0x312F),
+    (0x3131, 0x318E), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA960, 0xA97F), (0xAC00, 0xD7AF),
+    (0xF900, 0xFAFF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFC), (0x20000, 0x3FFFF),
+)
 
 
 @lru_cache(maxsize=1)
@@ -113,6 +124,14 @@ def _upper(c):
         or c == 0x401
         or (0x391 <= c <= 0x3A9)
     )
+
+
+@nb.njit(cache=True, inline="always")
+def _caseless(c):
+    for lo, hi in CASELESS:
+        if lo <= c <= hi:
+            return True
+    return False
 
 
 @nb.njit(cache=True, inline="always")
@@ -210,7 +229,7 @@ def _boundaries_kernel(cps, mode, is_space, is_word, abbr, off, sp, end, close, 
                 if q >= 0:
                     while q < n and _in(cps[q], sp):
                         q += 1
-                    if q < n and (_upper(cps[q]) or _in(cps[q], line_start)):
+                    if q < n and (_upper(cps[q]) or _in(cps[q], line_start) or _caseless(cps[q])):
                         r = q
             elif r < 0 and mode == 2 and c == 10:
                 q = p + 1
