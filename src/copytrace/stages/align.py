@@ -478,8 +478,30 @@ def _verbatim_runs(ha, hb, n, min_len, max_occ):
     skipped)."""
     ga = _gram_hashes(ha, n)
     gb = _gram_hashes(hb, n)
-    order = np.argsort(gb)
-    sb = gb[order]
+    # b's n-grams in a hash table: per distinct gram its count and the chain
+    # of its positions (ascending), so a lookup costs O(1), not a sort
+    mb = gb.shape[0]
+    size = 16
+    while size < 2 * mb:
+        size *= 2
+    mask = size - 1
+    keys = np.zeros(size, dtype=np.uint64)
+    head = np.full(size, -1, dtype=np.int64)
+    tail = np.empty(size, dtype=np.int64)
+    count = np.zeros(size, dtype=np.int64)
+    nxt = np.full(max(mb, 1), -1, dtype=np.int64)
+    for j in range(mb):
+        g = gb[j]
+        slot = np.int64(g & np.uint64(mask))
+        while head[slot] >= 0 and keys[slot] != g:
+            slot = (slot + 1) & mask
+        if head[slot] < 0:
+            keys[slot] = g
+            head[slot] = j
+        else:
+            nxt[tail[slot]] = j
+        tail[slot] = j
+        count[slot] += 1
     cap = 16
     ri = np.empty(cap, dtype=np.int64)
     rj = np.empty(cap, dtype=np.int64)
@@ -488,12 +510,16 @@ def _verbatim_runs(ha, hb, n, min_len, max_occ):
     la = ha.shape[0]
     lb = hb.shape[0]
     for i in range(ga.shape[0]):
-        lo = np.searchsorted(sb, ga[i], side="left")
-        hi = np.searchsorted(sb, ga[i], side="right")
-        if hi - lo == 0 or hi - lo > max_occ:
+        g = ga[i]
+        slot = np.int64(g & np.uint64(mask))
+        while head[slot] >= 0 and keys[slot] != g:
+            slot = (slot + 1) & mask
+        if head[slot] < 0 or count[slot] > max_occ:
             continue
-        for q in range(lo, hi):
-            j = order[q]
+        q = head[slot]
+        while q >= 0:
+            j = q
+            q = nxt[q]
             if i > 0 and j > 0 and ha[i - 1] == hb[j - 1]:
                 continue  # inside a run found from an earlier start
             k = 0
