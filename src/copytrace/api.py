@@ -142,7 +142,8 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
     """Representatives and singletons, in doc-id order, streamed from the store."""
     table = output.store.table
     order = output.order
-    keep = np.flatnonzero(output.clusters.representative == np.arange(order.shape[0]))
+    keep = output.keep if getattr(output, "keep", None) is not None else np.flatnonzero(
+        output.clusters.representative == np.arange(order.shape[0]))
     cluster_ids = output.documents.column("cluster_id")
     for lo in range(0, keep.shape[0], 2000):
         sel = keep[lo : lo + 2000]
@@ -155,6 +156,9 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
                 rec["source"] = row["source"]
             if row["date"] is not None:
                 rec["date"] = row["date"]
+            for k in ("url", "title"):  # web pages
+                if row.get(k) is not None:
+                    rec[k] = row[k]
             rec["cluster_id"] = cid
             rec["n_copies"] = int(output.clusters.size[pos])
             yield rec
@@ -183,7 +187,7 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     stale = out_dir / "summary.json"
     if stale.exists():
         stale.unlink()  # the directory is being rewritten: not complete until the new summary
-    write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
+    write_parquet(output.documents, out_dir / "documents.parquet", schemas.documents_schema(output.documents))
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,6 +65,14 @@ def main() -> None:
               help="Spark master URL for --engine spark (default: the spark-submit session, else local[*]).")
 @click.option("--spark-partitions", default=None, type=int,
               help="Shuffle partitions for --engine spark (default: 4 x the cores Spark has).")
+@click.option("--pairs-within", "pairs_within", default=None, type=float,
+              help="Keep only pairs whose dates are at most this many days apart (needs --date-field).")
+@click.option("--pairs", "pairs", default="all", show_default=True,
+              type=click.Choice(["all", "across-sources", "within-sources"]),
+              help="Keep only pairs of different sources, or of the same source (needs --source-field).")
+@click.option("--against", "against", multiple=True,
+              help="Reference inputs (files, directories or an index .db): report only pairs with one side in "
+                   "INPUTS and one here; deduplicated.jsonl holds the INPUTS documents that copy none of them.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, num_perm: int, seed: int,
              bands: int | None, rows: int | None, containment: bool, sample_rate: int, max_df: int,
@@ -71,7 +80,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
              workers: int, id_field: str, text_field: str,
              date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
              work_dir: str | None, resume: bool, memory_limit: str | None, engine: str, spark_master: str | None,
-             spark_partitions: int | None, quiet: bool) -> None:
+             spark_partitions: int | None, quiet: bool, **more: Any) -> None:
     """Find the copies in a collection and write the results to --out.
 
     INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .csv,
@@ -89,6 +98,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
             text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
             on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,
             engine=engine, spark_master=spark_master, spark_partitions=spark_partitions, memory_limit=memory_limit,
+            **{k: (tuple(v) if k == "against" else v) for k, v in more.items()},
         )
         if not quiet:
             c = res.summary["counts"]

@@ -66,7 +66,8 @@ def create_cmd(db: str, threshold: float, ngram: int, num_perm: int, seed: int, 
 @click.option("--replace", is_flag=True, help="Replace stored documents with the same id (default: skip them).")
 @reader_options(on_error_help="skip and count them, or stop at the first")
 def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text_field: str,
-            date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str) -> None:
+            date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
+            html_field: str | None = None, extract: bool = True) -> None:
     """Add the documents of INPUTS (same inputs and readers as `find`) to DB.
 
     The whole call is one transaction: if it fails or is interrupted, the
@@ -78,7 +79,8 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
         from copytrace.stages.read import ReadOptions, ReadStats, iter_batches
 
         ropts = ReadOptions(id_field=id_field, text_field=text_field, date_field=date_field,
-                            source_field=source_field, format=fmt, on_error=on_error, encoding=encoding)
+                            source_field=source_field, format=fmt, on_error=on_error, encoding=encoding,
+                            html_field=html_field, extract=extract)
         stats = ReadStats()
         with Index(db) as idx:
             docs = (d for batch in iter_batches(list(inputs), ropts, stats) for d in batch)

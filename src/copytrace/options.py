@@ -37,6 +37,12 @@ class FindOptions:
                  when the signatures and band keys would not fit in an eighth
                  of it, band keys go to a spool in the work directory and
                  DuckDB forms the buckets out of core (same pairs)
+    pairs_within keep only pairs whose dates (``read.date_field``) are at most
+                 this many days apart (undated documents pair with none)
+    pairs        "all", "across-sources" or "within-sources" (by
+                 ``read.source_field``; documents without a source pair with none)
+    against      reference inputs: only pairs with one side in the inputs and
+                 one in these are reported (copytrace.stages.pairfilter)
     work_dir     where intermediate files live (default: a temporary directory,
                  removed at the end); with ``resume`` a run continues there
                  from its last finished stage
@@ -62,6 +68,9 @@ class FindOptions:
     work_dir: str | None = None
     resume: bool = False
     progress: bool = True
+    pairs_within: float | None = None
+    pairs: str = "all"
+    against: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -91,6 +100,9 @@ class FindOptions:
             from copytrace.stages.buckets import parse_memory_limit
 
             parse_memory_limit(self.memory_limit)  # raises a clear OptionError
+        from copytrace.stages.pairfilter import check_options
+
+        check_options(self)
         if self.resume and not self.work_dir:
             raise OptionError("--resume needs --work-dir (the directory of the interrupted run)")
 

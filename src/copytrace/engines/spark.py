@@ -126,7 +126,7 @@ def spark_session(master: str | None = None, partitions: int | None = None) -> A
 
 READ_SCHEMA = (
     "file_idx int, ordinal long, kind string, doc_id string, text string, source string, date string, "
-    "origin string, reason string, message string, err_file string, err_line long"
+    "url string, title string, origin string, reason string, message string, err_file string, err_line long"
 )
 
 
@@ -148,7 +148,7 @@ def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
 def _file_events(idx: int, recs: Any) -> pa.RecordBatch:
     """The read events of one file, after a marker row (the driver checks that every input was read)."""
     out: dict[str, list] = {name: [None] for name in (
-        "doc_id", "text", "source", "date", "origin", "reason", "message", "err_file", "err_line")}
+        "doc_id", "text", "source", "date", "url", "title", "origin", "reason", "message", "err_file", "err_line")}
     out.update(file_idx=[idx], ordinal=[-1], kind=["file"])
     for r in recs:
         d = r.doc
@@ -160,6 +160,8 @@ def _file_events(idx: int, recs: Any) -> pa.RecordBatch:
         out["text"].append(d.text if d else None)
         out["source"].append(d.source if d else None)
         out["date"].append(d.date if d else None)
+        out["url"].append(d.url if d else None)
+        out["title"].append(d.title if d else None)
         out["origin"].append(d.origin if d else None)
         out["reason"].append(r.reason)
         out["message"].append(r.message if e is None else e.message)
@@ -506,7 +508,7 @@ class SparkEngine:
             if any(k == "warning" for k, _ in tally):
                 for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
                     stats.warn(r.message)
-            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date")
+            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date", "url", "title")
             bar.advance()
 
         # 2. number documents in doc-id order
@@ -525,7 +527,7 @@ class SparkEngine:
                 ordered.withColumn("pid", F.shiftrightunsigned("mid", 33))
                 .join(F.broadcast(off_df), "pid")
                 .select((F.col("off") + F.col("mid").bitwiseAND(F.lit((1 << 33) - 1))).alias("idx"),
-                        "doc_id", "text", "source", "date")
+                        "doc_id", "text", "source", "date", "url", "title")
             )
             bar.advance()
 
@@ -670,9 +672,10 @@ class SparkEngine:
         # 8. tables, and the text store for the report and deduplicated.jsonl
         with reporter.stage("collect", total=1, unit="") as bar:
             store = TextStore(self._tmp / "texts.arrow")
-            for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date"), n):
+            for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date", "url", "title"), n):
                 store.append(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(),
-                             batch.column("source").to_pylist(), batch.column("date").to_pylist())
+                             batch.column("source").to_pylist(), batch.column("date").to_pylist(),
+                             batch.column("url").to_pylist(), batch.column("title").to_pylist())
             table = store.seal()
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")

@@ -74,6 +74,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from copytrace.errors import InputError, OptionError
+from copytrace.stages.web import WEB_EXTENSIONS
 
 __all__ = [
     "Document",
@@ -91,7 +92,7 @@ __all__ = [
     "MAX_EXAMPLES",
 ]
 
-FORMATS = ("auto", "txt", "jsonl", "csv", "parquet")
+FORMATS = ("auto", "txt", "jsonl", "csv", "parquet", "warc", "html")
 ON_ERROR = ("skip", "fail")
 MAX_EXAMPLES = 20  # messages kept in ReadStats.examples / warnings
 
@@ -105,6 +106,7 @@ _EXTENSIONS = {
     ".ndjson": "jsonl",
     ".csv": "csv",
     ".parquet": "parquet",
+    **WEB_EXTENSIONS,  # .warc, .warc.gz, .wet, .html, .htm: copytrace.stages.web
 }
 _MISSING: Any = object()  # a field absent from a record (distinct from null)
 _JSON_TYPES = {
@@ -126,6 +128,8 @@ class Document:
     source: str | None = None
     date: str | None = None  # as given in the input, stringified
     origin: str = ""  # "path" or "path:line" it came from, for messages
+    url: str | None = None  # web pages (copytrace.stages.web)
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,13 +146,16 @@ class ReadOptions:
     batch_docs: int = 1000  # max docs per yielded batch
     batch_chars: int = 32_000_000  # max total text chars per batch (a bigger doc goes alone)
     max_doc_chars: int = 50_000_000  # bigger docs: skipped as "too_large"
+    html_field: str | None = None  # JSONL/CSV/Parquet: a field of HTML, extracted (instead of text_field)
+    extract: bool = True  # HTML: main text only (False: the whole page's text, chrome included)
+    max_html_bytes: int = 20_000_000  # bigger HTML pages/records: skipped as "too_large"
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise OptionError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
         if self.on_error not in ON_ERROR:
             raise OptionError(f"on_error must be 'skip' or 'fail', not {self.on_error!r}")
-        for name in ("batch_docs", "batch_chars", "max_doc_chars"):
+        for name in ("batch_docs", "batch_chars", "max_doc_chars", "max_html_bytes"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise OptionError(f"{name} must be a positive integer, not {value!r}")
@@ -156,7 +163,7 @@ class ReadOptions:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise OptionError(f"{name} must be a non-empty field name, not {value!r}")
-        for name in ("date_field", "source_field"):
+        for name in ("date_field", "source_field", "html_field"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise OptionError(f"{name} must be a non-empty field name or None, not {value!r}")
@@ -213,6 +220,7 @@ def iter_batches(
     inputs: Sequence[str | os.PathLike[str]],
     options: ReadOptions = ReadOptions(),
     stats: ReadStats | None = None,
+    seen: set[str] | None = None,
 ) -> Iterator[list[Document]]:
     """Documents of all inputs, in order, as lists of at most
     ``options.batch_docs`` documents and ``options.batch_chars`` characters
@@ -220,10 +228,12 @@ def iter_batches(
 
     All inputs are checked (existence, format, non-empty directories) here,
     before any is read; records are read lazily as batches are consumed.
-    ``stats`` (if given) is updated as batches are yielded.
+    ``stats`` (if given) is updated as batches are yielded; ``seen`` (if
+    given) holds the ids already read (by an earlier call), which count as
+    duplicates here too, and receives the ids this call reads.
     """
     plan = _plan(inputs, options)
-    return _batches(plan, options, stats if stats is not None else ReadStats())
+    return _batches(plan, options, stats if stats is not None else ReadStats(), seen)
 
 
 def read_all(
@@ -296,8 +306,8 @@ def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> lis
                 )
             files = _walk_txt(name)
             if not files:
-                raise InputError(name, "directory has no .txt files")
-            plan.extend(_Source("txt", full, full, False, rel) for rel, full in files)
+                raise InputError(name, "directory has no .txt, .html or .htm files")
+            plan.extend(_Source(_dir_format(full), full, full, False, rel) for rel, full in files)
         elif os.path.exists(name):
             plan.append(_file_source(name, options))
         else:
@@ -314,11 +324,15 @@ def _walk_txt(root: str) -> list[tuple[str, str]]:
     found = []
     for dirpath, _dirnames, filenames in os.walk(root, onerror=onerror):
         for fn in filenames:
-            if fn.lower().endswith(".txt"):
+            if fn.lower().endswith((".txt", ".html", ".htm")):
                 full = os.path.join(dirpath, fn)
                 found.append((PurePath(os.path.relpath(full, root)).as_posix(), full))
     found.sort()
     return found
+
+
+def _dir_format(path: str) -> str:
+    return "txt" if path.lower().endswith(".txt") else "html"
 
 
 def _file_source(name: str, options: ReadOptions) -> _Source:
@@ -338,7 +352,9 @@ def _file_source(name: str, options: ReadOptions) -> _Source:
         fmt = _EXTENSIONS[ext]
     if fmt == "parquet" and gz:
         raise InputError(name, "a gzipped Parquet file cannot be read: decompress it first")
-    doc_id = PurePath(name).as_posix() if fmt == "txt" else None
+    doc_id = PurePath(name).as_posix() if fmt in ("txt", "html") else None
+    if fmt == "warc":
+        gz = False  # fastwarc reads .warc.gz itself, member by member
     return _Source(fmt, name, name, gz, doc_id)
 
 
@@ -426,9 +442,11 @@ def _has_surrogate(s: str) -> bool:
 
 
 def _batches(
-    plan: list[_Source], options: ReadOptions, stats: ReadStats
+    plan: list[_Source], options: ReadOptions, stats: ReadStats, seen: set[str] | None = None
 ) -> Iterator[list[Document]]:
     reader = _Reader(options, stats)
+    if seen is not None:
+        reader.seen = seen
     batch: list[Document] = []
     chars = 0
     for doc in reader.documents(plan):
@@ -491,8 +509,22 @@ class _Reader:
         date: Any = None,
         source: Any = None,
         check_unicode: bool = False,
+        url: str | None = None,
+        title: str | None = None,
     ) -> Document | None:
         o = self.o
+        if o.html_field is not None and url is None and isinstance(text, str):
+            from copytrace.stages.web import html_value
+
+            page = html_value(self, file, line, text)
+            if page is None:
+                return None
+            text, title, url = page.text, page.title, page.url
+            date = date if date not in (None, "") else page.date
+            if source in (None, ""):
+                from copytrace.stages.web import registered_domain
+
+                source = registered_domain(url)
         if raw_id is _MISSING or raw_id is None:
             how = "no" if raw_id is _MISSING else "a null"
             self.bad("missing_id", file, line, f"{how} {o.id_field!r} field")
@@ -542,7 +574,7 @@ class _Reader:
             return None
         self.seen.add(doc_id)
         origin = file if line is None else f"{file}:{line}"
-        return Document(doc_id, text, _stringify(source), _stringify(date), origin)
+        return Document(doc_id, text, _stringify(source), _stringify(date), origin, url, title)
 
     # -- files --------------------------------------------------------------
 
@@ -557,6 +589,15 @@ class _Reader:
                 yield from self.read_jsonl(src)
             elif src.fmt == "csv":
                 yield from self.read_csv(src)
+            elif src.fmt in ("warc", "html"):
+                from copytrace.stages import web
+
+                if src.fmt == "warc":
+                    yield from web.read_warc(self, src)
+                else:
+                    doc = web.read_html_file(self, src)
+                    if doc is not None:
+                        yield doc
             else:
                 yield from self.read_parquet(src)
 
@@ -652,7 +693,7 @@ class _Reader:
 
     def read_jsonl(self, src: _Source) -> Iterator[Document]:
         o = self.o
-        id_f, text_f, date_f, source_f = o.id_field, o.text_field, o.date_field, o.source_field
+        id_f, text_f, date_f, source_f = o.id_field, o.html_field or o.text_field, o.date_field, o.source_field
         seen_date = seen_source = False
         records = 0
         with self.open(src) as f:
@@ -706,14 +747,15 @@ class _Reader:
         o = self.o
         shown = ", ".join(repr(n) for n in names[:50]) + (", ..." if len(names) > 50 else "")
         out: dict[str, str | None] = {}
-        for opt, col in (("id_field", o.id_field), ("text_field", o.text_field)):
+        text_opt = ("html_field", o.html_field) if o.html_field else ("text_field", o.text_field)
+        for opt, col in (("id_field", o.id_field), text_opt):
             if col not in names:
                 raise InputError(
                     src.display,
                     f"no column {col!r} ({opt}); the columns are: {shown or '(none)'}",
                     1 if src.fmt == "csv" else None,
                 )
-            out[opt] = col
+            out["text_field" if opt == "html_field" else opt] = col
         for opt, col in (("date_field", o.date_field), ("source_field", o.source_field)):
             if col is not None and col not in names:
                 self.stats.warn(f"{src.display}: no column {col!r} ({opt}); those values are empty")
