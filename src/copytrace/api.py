@@ -85,8 +85,11 @@ def find(
 ) -> Result:
     """Find the copies in a collection.
 
-    ``inputs``: a directory of .txt files, files (.txt, .jsonl[.gz], .csv,
-    .parquet) or ``"-"`` for JSONL on stdin.  ``out``: a directory to write the
+    ``inputs``: a directory of .txt/.html files, files (.txt, .jsonl[.gz], .csv,
+    .parquet, .warc[.gz], .html) or ``"-"`` for JSONL on stdin; or, read in
+    memory without touching the disk, a ``pyarrow.Table``, a
+    ``pyarrow.RecordBatchReader`` or a Hugging Face ``datasets.Dataset`` (the
+    same field options apply).  ``out``: a directory to write the
     output files into (optional).  ``options``: any field of
     :class:`~copytrace.options.FindOptions` or of
     :class:`~copytrace.stages.read.ReadOptions` (``id_field``, ``text_field`` …).
@@ -96,8 +99,8 @@ def find(
     ``spark_partitions`` the shuffle partitions); inputs may then also be
     Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]  # a path, or an Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
     opts = _split_options(options)
     eng: Any
     if engine == "local":

@@ -111,8 +111,8 @@ class Checkpoints:
     def make_key(inputs: Sequence[str | os.PathLike], params: dict[str, Any]) -> str | None:
         ident: list[Any] = []
         for x in inputs:
-            if str(x) == "-":
-                return None
+            if not isinstance(x, (str, os.PathLike)) or str(x) == "-":
+                return None  # stdin, an Arrow table in memory: nothing to recognise on a rerun
             p = Path(x)
             files = sorted(p.rglob("*")) if p.is_dir() else [p]
             for f in files:
@@ -406,7 +406,8 @@ class LocalEngine:
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "local",
-            "inputs": [str(x) for x in inputs],
+            "inputs": [str(x) if isinstance(x, (str, os.PathLike)) else f"<{type(x).__name__}>" for x in inputs],
+            **({"against": list(opts.against)} if opts.against else {}),
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
             "lsh_out_of_core": external,
             "read": stats.to_dict(),

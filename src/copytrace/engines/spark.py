@@ -64,6 +64,7 @@ from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
+from copytrace.stages import pairfilter
 from copytrace.stages.align import Alignment, Passage
 from copytrace.stages.cluster import clusters_from_roots
 from copytrace.stages import read
@@ -275,6 +276,13 @@ def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterato
                                          names=["a", "b"])
 
 
+def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.RecordBatch]:
+    """Candidate pairs that pass the pair filters (``pairfilter.keep_mask``)."""
+    for rb in batches:
+        pairs = np.stack([rb.column("a").to_numpy(), rb.column("b").to_numpy()], axis=1).astype(np.int64)
+        yield rb.filter(pa.array(pairfilter.keep_mask(pairs, meta)))
+
+
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
     return bpl.mask_text(text, list(zip(starts, ends))) if starts else text
 
@@ -426,6 +434,8 @@ class SparkEngine:
         opts = self.options
         if opts.resume:
             raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
+        if opts.against:
+            raise OptionError("--against runs on the local engine (--engine local)")
         t_start = time.perf_counter()
         spark = self._spark or spark_session(self.master, self.partitions)
         self._spark = spark
@@ -600,8 +610,22 @@ class SparkEngine:
                                F.sum("in_cont").alias("c")).collect()[0]
             n_near, n_lsh, n_cont = int(tot["n"]), int(tot["l"] or 0), int(tot["c"] or 0)
             near_df = near_src.select("a", "b")
+            # pair filters (--pairs-within, --pairs): the same function as the local engine's, on the
+            # driver for the exact pairs and on the executors for the candidates
+            pair_meta = None
+            removed: dict[str, int] = {}
+            if opts.pairs_within is not None or opts.pairs != "all":
+                mt = _to_arrow(docs.select("idx", "date", "source").orderBy("idx"))
+                pair_meta = pairfilter.PairMeta.build(mt.column("date").to_pylist(),
+                                                      mt.column("source").to_pylist(), None, opts)
+                n_exact0 = exact.shape[0]
+                exact, _, _ = pairfilter.apply(exact, np.zeros((0, 2), np.int64), pair_meta)
+                bmeta = sc.broadcast(pair_meta)
+                near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value), "a long, b long"))
+                removed = {"removed_by_pair_filters": int(n_exact0 - exact.shape[0] + n_near - near_df.count())}
             bar.advance()
             counts["candidate_pairs"] = {
+                **removed,
                 "exact_duplicates": int(exact.shape[0]),
                 "lsh": int(n_lsh),
                 "containment": int(n_cont),
@@ -688,6 +712,7 @@ class SparkEngine:
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "spark",
+            **({"pair_filters": pair_meta.summary()} if pair_meta is not None else {}),
             "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
             "inputs": [str(x) for x in inputs],
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},

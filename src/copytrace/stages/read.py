@@ -291,6 +291,11 @@ def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> lis
         raise OptionError("no inputs given")
     plan: list[_Source] = []
     for item in items:
+        if not isinstance(item, (str, bytes, os.PathLike)):
+            from copytrace.stages.arrow_input import arrow_source
+
+            plan.append(arrow_source(item))  # an Arrow table / reader, a Hugging Face Dataset
+            continue
         name = os.fsdecode(item)
         if name == STDIN:
             fmt = "jsonl" if options.format == "auto" else options.format
@@ -589,6 +594,10 @@ class _Reader:
                 yield from self.read_jsonl(src)
             elif src.fmt == "csv":
                 yield from self.read_csv(src)
+            elif src.fmt == "arrow":
+                from copytrace.stages.arrow_input import read_arrow
+
+                yield from read_arrow(self, src)
             elif src.fmt in ("warc", "html"):
                 from copytrace.stages import web
 
@@ -839,40 +848,49 @@ class _Reader:
         except (pa.ArrowException, OSError, ValueError) as e:
             raise InputError(src.display, f"not a readable Parquet file: {e}") from None
         with pf:
-            cols = self.columns(src, list(pf.schema_arrow.names))
-            wanted = list(dict.fromkeys(c for c in cols.values() if c is not None))
-            row = 0
-            try:
-                for rb in pf.iter_batches(batch_size=self.o.batch_docs, columns=wanted):
-                    values = {name: self._column_values(rb.column(name)) for name in wanted}
-                    ids = values[cols["id_field"]]  # type: ignore[index]
-                    texts = values[cols["text_field"]]  # type: ignore[index]
-                    dates = values[cols["date_field"]] if cols["date_field"] else None
-                    sources = values[cols["source_field"]] if cols["source_field"] else None
-                    for i in range(rb.num_rows):
-                        row += 1
-                        text = texts[i]
-                        if isinstance(text, _Undecodable):
-                            self.bad(self.decode_reason, src.display, row, text.detail)
-                            continue
-                        doc_id = ids[i]
-                        if isinstance(doc_id, _Undecodable):
-                            self.bad(self.decode_reason, src.display, row, doc_id.detail)
-                            continue
-                        date = dates[i] if dates is not None else None
-                        source = sources[i] if sources is not None else None
-                        doc = self.make(
-                            src.display,
-                            row,
-                            doc_id,
-                            text,
-                            None if isinstance(date, _Undecodable) else date,
-                            None if isinstance(source, _Undecodable) else source,
-                        )
-                        if doc is not None:
-                            yield doc
-            except (pa.ArrowException, OSError) as e:
-                raise InputError(src.display, f"cannot read past row {row}: {e}") from None
+            yield from self.read_record_batches(
+                src, list(pf.schema_arrow.names),
+                lambda wanted: pf.iter_batches(batch_size=self.o.batch_docs, columns=wanted))
+
+    def read_record_batches(self, src: _Source, names: list[str], batches: Any) -> Iterator[Document]:
+        """Documents of Arrow record batches (Parquet, Arrow tables): ``names``
+        the columns there are, ``batches(wanted)`` the batches of those wanted."""
+        import pyarrow as pa
+
+        cols = self.columns(src, names)
+        wanted = list(dict.fromkeys(c for c in cols.values() if c is not None))
+        row = 0
+        try:
+            for rb in batches(wanted):
+                values = {name: self._column_values(rb.column(name)) for name in wanted}
+                ids = values[cols["id_field"]]  # type: ignore[index]
+                texts = values[cols["text_field"]]  # type: ignore[index]
+                dates = values[cols["date_field"]] if cols["date_field"] else None
+                sources = values[cols["source_field"]] if cols["source_field"] else None
+                for i in range(rb.num_rows):
+                    row += 1
+                    text = texts[i]
+                    if isinstance(text, _Undecodable):
+                        self.bad(self.decode_reason, src.display, row, text.detail)
+                        continue
+                    doc_id = ids[i]
+                    if isinstance(doc_id, _Undecodable):
+                        self.bad(self.decode_reason, src.display, row, doc_id.detail)
+                        continue
+                    date = dates[i] if dates is not None else None
+                    source = sources[i] if sources is not None else None
+                    doc = self.make(
+                        src.display,
+                        row,
+                        doc_id,
+                        text,
+                        None if isinstance(date, _Undecodable) else date,
+                        None if isinstance(source, _Undecodable) else source,
+                    )
+                    if doc is not None:
+                        yield doc
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(src.display, f"cannot read past row {row}: {e}") from None
 
     @staticmethod
     def _column_values(column: Any) -> list[Any]:
@@ -911,6 +929,8 @@ def plan_files(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -
     for src in _plan(inputs, options):
         if src.path is None:
             raise OptionError("standard input cannot be read by this engine: give files")
+        if src.fmt == "arrow":
+            raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
         out.append((src.path, FileSpec(src.fmt, src.display, src.gz, src.doc_id)))
     return out
 
