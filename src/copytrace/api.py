@@ -110,6 +110,8 @@ def find(
 
         eng = LocalEngine(opts)
     elif engine == "spark":
+        if not all(isinstance(x, (str, os.PathLike)) for x in inputs):
+            raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
         from copytrace.engines.spark import SparkEngine
 
         if spark_partitions is not None and spark_partitions < 1:

@@ -348,14 +348,14 @@ class LocalEngine:
                 bar.advance()
                 near = cand.merge_pairs(lsh_p, cont_p)
                 # pair filters (--pairs-within, --pairs, --against): before verification
-                exact_all = exact
+                exact_all, n_near = exact, near.shape[0]
                 exact, near, removed = pairfilter.apply(exact, near, pair_meta)
-                counts["candidate_pairs"] = {
+                counts["candidate_pairs"] = {  # as found, before the pair filters
                     **removed,
-                    "exact_duplicates": int(exact.shape[0]),
+                    "exact_duplicates": int(exact_all.shape[0]),
                     "lsh": int(lsh_p.shape[0]),
                     "containment": int(cont_p.shape[0]),
-                    "near_total": int(near.shape[0]),
+                    "near_total": int(n_near),
                 }
 
             # 4. verify (exact duplicates need no verification: identical token sequences)

@@ -614,11 +614,11 @@ class SparkEngine:
             # driver for the exact pairs and on the executors for the candidates
             pair_meta = None
             removed: dict[str, int] = {}
+            n_exact0 = exact.shape[0]
             if opts.pairs_within is not None or opts.pairs != "all":
                 mt = _to_arrow(docs.select("idx", "date", "source").orderBy("idx"))
                 pair_meta = pairfilter.PairMeta.build(mt.column("date").to_pylist(),
                                                       mt.column("source").to_pylist(), None, opts)
-                n_exact0 = exact.shape[0]
                 exact, _, _ = pairfilter.apply(exact, np.zeros((0, 2), np.int64), pair_meta)
                 bmeta = sc.broadcast(pair_meta)
                 near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value), "a long, b long"))
@@ -626,7 +626,7 @@ class SparkEngine:
             bar.advance()
             counts["candidate_pairs"] = {
                 **removed,
-                "exact_duplicates": int(exact.shape[0]),
+                "exact_duplicates": int(n_exact0),
                 "lsh": int(n_lsh),
                 "containment": int(n_cont),
                 "near_total": int(n_near),
