@@ -182,3 +182,25 @@ def test_hugging_face_dataset_input(tmp_path):
     assert got.pairs.equals(want.pairs) and got.documents.equals(want.documents)
     part = copytrace.find(ds.select(range(0, len(ds), 2)), **FAST)  # an indices mapping
     assert part.documents.column("doc_id").to_pylist() == sorted(ds["id"][::2])
+
+
+def test_index_query_applies_the_same_filters(tmp_path):
+    src, meta = dated_corpus(tmp_path)
+    docs = [json.loads(x) for x in src.read_text().splitlines()]
+    db = tmp_path / "i.db"
+    with copytrace.Index.create(db, threshold=0.3) as idx:
+        idx.add([{"id": d["id"], "text": d["text"], "date": d["date"], "source": d["site"]} for d in docs])
+    q = next(d for d in docs if d["id"].endswith("-orig") and d["date"] and d["date"] != "someday" and d["site"])
+    with copytrace.Index(db, read_only=True) as idx:
+        every = idx.query(q["text"], limit=None, with_passages=False)
+        assert len(every) > 2
+        for within, mode in ((5, "all"), (None, "across-sources"), (20, "within-sources")):
+            got = idx.query(q["text"], limit=None, with_passages=False, date=q["date"], source=q["site"],
+                            pairs_within=within, pairs=mode)
+            meta_q = {**meta, "<q>": {"date": q["date"], "site": q["site"]}}
+            want = [m.doc_id for m in every if post_filter([("<q>", m.doc_id)], meta_q, within, mode)]
+            assert [m.doc_id for m in got] == want
+        with pytest.raises(OptionError, match="--date"):
+            idx.query(q["text"], pairs_within=3)
+    r = run_cli("index", "query", str(db), "--text", q["text"], "--json", "--date", q["date"], "--pairs-within", "5")
+    assert r.returncode == 0, r.stderr

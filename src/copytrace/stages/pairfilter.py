@@ -191,3 +191,25 @@ def apply(exact: np.ndarray, near: np.ndarray, meta: PairMeta | None) -> tuple[n
     n_exact, n_near = exact.shape[0], near.shape[0]
     exact, near = filter_pairs(exact, meta), filter_pairs(near, meta)
     return exact, near, {"removed_by_pair_filters": int(n_exact - exact.shape[0] + n_near - near.shape[0])}
+
+
+def filter_rows(rows: list, date: str | None, source: str | None, pairs_within: float | None,
+                pairs: str = "all") -> list:
+    """An index query's candidate rows ``(id, text, source, date)`` that pass
+    the filters against the query (its ``date`` and ``source``): the same
+    rule as ``keep_mask``, with the query as document 0."""
+    if pairs not in PAIRS_MODES:
+        raise OptionError(f"--pairs must be one of {', '.join(PAIRS_MODES)}, not {pairs!r}")
+    if pairs_within is not None and date is None:
+        raise OptionError("--pairs-within needs the query's date (--date)")
+    if pairs != "all" and source is None:
+        raise OptionError(f"--pairs {pairs} needs the query's source (--source)")
+    if not rows or (pairs_within is None and pairs == "all"):
+        return rows
+    from types import SimpleNamespace
+
+    opts = SimpleNamespace(pairs_within=pairs_within, pairs=pairs)
+    meta = PairMeta.build([date] + [r[3] for r in rows], [source] + [r[2] for r in rows], None, opts)  # type: ignore[arg-type]
+    pairs_arr = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
+    keep = keep_mask(pairs_arr, meta)
+    return [r for r, k in zip(rows, keep.tolist()) if k]
