@@ -84,24 +84,34 @@ class _Skip(Exception):
         self.reason, self.detail = reason, detail
 
 
-@lru_cache(maxsize=65536)
+_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)")
+
+
 def registered_domain(url: str | None) -> str | None:
     """The registered domain of a URL (``https://news.bbc.co.uk/x`` → ``bbc.co.uk``),
     or its host when the public suffix list does not know it; None without a host."""
     if not url:
         return None
+    m = _HOST.match(url)
+    if m is None:
+        from urllib.parse import urlsplit
+
+        try:
+            host = urlsplit(url if "//" in url else "//" + url).hostname
+        except ValueError:
+            return None
+    else:
+        host = m.group(1)
+    return _domain_of_host(host.lower().rstrip(".")) if host else None
+
+
+@lru_cache(maxsize=65536)
+def _domain_of_host(host: str) -> str | None:
+    """The registered domain of a host name (cached: pages of a site share it)."""
     from tld import get_fld
 
-    fld = get_fld(url, fail_silently=True, fix_protocol=True)
-    if fld:
-        return str(fld).lower()
-    from urllib.parse import urlsplit
-
-    try:
-        host = urlsplit(url if "//" in url else "//" + url).hostname
-    except ValueError:
-        return None
-    return host.lower() if host else None
+    fld = get_fld("http://" + host, fail_silently=True)
+    return str(fld).lower() if fld else host
 
 
 def _looks_binary(body: bytes) -> bool:
