@@ -311,7 +311,7 @@ def _plan(inputs: Sequence[str | os.PathLike[str]], options: ReadOptions) -> lis
                 )
             files = _walk_txt(name)
             if not files:
-                raise InputError(name, "directory has no .txt, .html or .htm files")
+                raise InputError(name, "directory has no .txt files (nor .html/.htm pages)")
             plan.extend(_Source(_dir_format(full), full, full, False, rel) for rel, full in files)
         elif os.path.exists(name):
             plan.append(_file_source(name, options))
