@@ -17,15 +17,23 @@ for single files (``copytrace compare``).
   document with an id wins, later ones are skipped as ``duplicate_id``.
 * ``Document.date`` / ``Document.source`` are the optional fields stringified
   as given (``None`` where absent, null or empty).
+* ``Document.url`` / ``Document.title``: web pages only (``copytrace.stages.web``).
 * ``Document.origin`` is ``"path"`` (text files) or ``"path:line"``
   (JSONL/CSV: the physical line the record starts on; Parquet: the 1-based
   row number) — for messages only.
 
 Inputs (each item of ``inputs``), in the order given:
 
-* a directory: every ``*.txt`` file below it (recursively, case-insensitive
-  suffix, symlinked directories not followed), in sorted order of the id,
-  which is the path relative to the directory with ``/`` separators;
+* a directory: every ``*.txt``, ``*.html`` and ``*.htm`` file below it
+  (recursively, case-insensitive suffix, symlinked directories not
+  followed), in sorted order of the id, which is the path relative to the
+  directory with ``/`` separators;
+* ``.html`` / ``.htm`` (a page), ``.warc`` / ``.warc.gz`` / ``.wet`` (a web
+  archive): extracted to text by ``copytrace.stages.web`` (its docstring
+  lists what a page keeps and its skip reasons); ``html_field`` reads a field
+  of JSONL/CSV/Parquet records as HTML the same way;
+* in-memory Arrow tables, record batch readers and ``datasets.Dataset``
+  objects (``copytrace.stages.arrow_input``);
 * a ``.txt`` file: one document whose id is the path as given (``/``
   separators, ``./`` dropped);
 * ``.jsonl`` / ``.ndjson``: one JSON object per line (blank lines ignored);
