@@ -86,6 +86,8 @@ def test_warc_pages_are_extracted_with_their_metadata(tmp_path):
     assert [d.doc_id for d in by_url] == ["https://news.bbc.co.uk/a/1", "https://www.example.com/b"]
     with pytest.raises(InputError, match="record id"):
         read([warc], id_field="key")
+    same, _ = read([warc], html_field="html")  # pages are extracted once, whatever html_field says
+    assert [x.text for x in same] == [a.text, b.text]
 
 
 def test_no_extract_keeps_the_page_chrome(tmp_path):

@@ -524,9 +524,10 @@ class _Reader:
         check_unicode: bool = False,
         url: str | None = None,
         title: str | None = None,
+        extracted: bool = False,
     ) -> Document | None:
         o = self.o
-        if o.html_field is not None and url is None and isinstance(text, str):
+        if o.html_field is not None and not extracted and isinstance(text, str):
             from copytrace.stages.web import html_value
 
             page = html_value(self, file, line, text)

@@ -213,7 +213,7 @@ def page_document(reader: "_Reader", where: str, line: int | None, doc_id: str, 
         return None
     url = url or page.url
     return reader.make(where, line, doc_id, page.text, page.date or crawl_date, registered_domain(url),
-                       url=url, title=page.title)
+                       url=url, title=page.title, extracted=True)
 
 
 def read_html_file(reader: "_Reader", src: "_Source") -> "Document | None":
@@ -350,7 +350,7 @@ def _warc_record(reader: "_Reader", src: "_Source", rec: Any, ordinal: int, by_u
         except UnicodeDecodeError as e:
             reader.bad("bad_encoding", where, ordinal, f"WET text is not UTF-8 at byte {e.start}")
             return None
-        return reader.make(where, ordinal, doc_id, text, date, registered_domain(url), url=url, title=None)
+        return reader.make(where, ordinal, doc_id, text, date, registered_domain(url), url=url, title=None, extracted=True)
     ctype, charset, body = "", None, raw
     if rec.headers.get("Content-Type", "").lower().startswith("application/http"):
         try:
@@ -384,7 +384,7 @@ def _warc_record(reader: "_Reader", src: "_Source", rec: Any, ordinal: int, by_u
         except _Skip as s:
             reader.bad(s.reason, where, ordinal, s.detail)
             return None
-        return reader.make(where, ordinal, doc_id, text, date, registered_domain(url), url=url, title=None)
+        return reader.make(where, ordinal, doc_id, text, date, registered_domain(url), url=url, title=None, extracted=True)
     return page_document(reader, where, ordinal, doc_id, body, charset, url, date)
 
 
