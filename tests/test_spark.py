@@ -188,3 +188,19 @@ def test_cli_engine_spark(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["engine"] == "spark" and summary["counts"]["clusters"] == 1
+
+
+def test_pair_filters_are_the_same_on_spark(spark, tmp_path):
+    """--pairs-within and --pairs on Spark: the local engine's files, byte for byte."""
+    inputs = _corpus(tmp_path)
+    opts = dict(threshold=0.3, progress=False, date_field="date", source_field="source", pairs_within=1.5,
+                pairs="across-sources", report=False)
+    local = copytrace.find(inputs, tmp_path / "local", **opts)
+    dist = copytrace.find(inputs, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
+    for name in OUTPUTS:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
+    assert 0 < local.pairs.num_rows
+    assert (local.summary["counts"]["candidate_pairs"] == dist.summary["counts"]["candidate_pairs"])
+    assert local.summary["counts"]["candidate_pairs"]["removed_by_pair_filters"] > 0
+    with pytest.raises(copytrace.errors.OptionError, match="local engine"):
+        copytrace.find(inputs, engine="spark", spark_session=spark, against=[str(inputs[0])], progress=False)

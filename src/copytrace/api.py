@@ -87,8 +87,11 @@ def find(
 ) -> Result:
     """Find the copies in a collection.
 
-    ``inputs``: a directory of .txt files, files (.txt, .jsonl[.gz], .csv,
-    .parquet) or ``"-"`` for JSONL on stdin.  ``out``: a directory to write the
+    ``inputs``: a directory of .txt/.html files, files (.txt, .jsonl[.gz], .csv,
+    .parquet, .warc[.gz], .html) or ``"-"`` for JSONL on stdin; or, read in
+    memory without touching the disk, a ``pyarrow.Table``, a
+    ``pyarrow.RecordBatchReader`` or a Hugging Face ``datasets.Dataset`` (the
+    same field options apply).  ``out``: a directory to write the
     output files into (optional).  ``options``: any field of
     :class:`~copytrace.options.FindOptions` or of
     :class:`~copytrace.stages.read.ReadOptions` (``id_field``, ``text_field`` …).
@@ -98,8 +101,8 @@ def find(
     ``spark_partitions`` the shuffle partitions); inputs may then also be
     Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]  # a path, or an Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
     opts = _split_options(options)
     eng: Any
     if engine == "local":
@@ -109,6 +112,8 @@ def find(
 
         eng = LocalEngine(opts)
     elif engine == "spark":
+        if not all(isinstance(x, (str, os.PathLike)) for x in inputs):
+            raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
         from copytrace.engines.spark import SparkEngine
 
         if spark_partitions is not None and spark_partitions < 1:
@@ -147,7 +152,8 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
     """Representatives and singletons, in doc-id order, streamed from the store."""
     table = output.store.table
     order = output.order
-    keep = np.flatnonzero(output.clusters.representative == np.arange(order.shape[0]))
+    keep = output.keep if getattr(output, "keep", None) is not None else np.flatnonzero(
+        output.clusters.representative == np.arange(order.shape[0]))
     cluster_ids = output.documents.column("cluster_id")
     for lo in range(0, keep.shape[0], 2000):
         sel = keep[lo : lo + 2000]
@@ -160,6 +166,9 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
                 rec["source"] = row["source"]
             if row["date"] is not None:
                 rec["date"] = row["date"]
+            for k in ("url", "title"):  # web pages
+                if row.get(k) is not None:
+                    rec[k] = row[k]
             rec["cluster_id"] = cid
             rec["n_copies"] = int(output.clusters.size[pos])
             yield rec
@@ -186,7 +195,7 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     ``find`` gives a staging folder here (``stages.output_set``), writes
     summary.json there last, and swaps the whole set into ``--out``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
+    write_parquet(output.documents, out_dir / "documents.parquet", schemas.documents_schema(output.documents))
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(

@@ -57,15 +57,21 @@ def _run(fn: Callable[[], Any]) -> Any:
 def reader_options(on_error_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The input-reading flags that `find` and `index add` share (they map onto
     ``copytrace.stages.read.ReadOptions``): --id-field, --text-field,
-    --date-field, --source-field, --format (parameter ``fmt``), --on-error and
-    --encoding."""
+    --date-field, --source-field, --format (parameter ``fmt``), --html-field,
+    --extract/--no-extract, --on-error and --encoding."""
     options = [
         click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet: the id field."),
         click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet: the text field."),
         click.option("--date-field", default=None, help="JSONL/CSV/Parquet: a date field (optional)."),
         click.option("--source-field", default=None, help="JSONL/CSV/Parquet: a source/site field (optional)."),
         click.option("--format", "fmt", default="auto", show_default=True,
-                     type=click.Choice(["auto", "txt", "jsonl", "csv", "parquet"]), help="Input format."),
+                     type=click.Choice(["auto", "txt", "jsonl", "csv", "parquet", "warc", "html"]),
+                     help="Input format."),
+        click.option("--html-field", default=None,
+                     help="JSONL/CSV/Parquet: a field of HTML, extracted to text (instead of --text-field)."),
+        click.option("--extract/--no-extract", default=True, show_default=True,
+                     help="HTML and WARC: keep the main text only, or the whole page's text (site chrome "
+                          "included, for copytrace's boilerplate detection)."),
         click.option("--on-error", default="skip", show_default=True, type=click.Choice(["skip", "fail"]),
                      help=f"Bad records: {on_error_help}."),
         click.option("--encoding", default="auto", show_default=True,

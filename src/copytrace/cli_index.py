@@ -60,7 +60,8 @@ def create_cmd(db: str, **params: Any) -> None:
 @click.option("--replace", is_flag=True, help="Replace stored documents with the same id (default: skip them).")
 @reader_options(on_error_help="skip and count them, or stop at the first")
 def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text_field: str,
-            date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str) -> None:
+            date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
+            html_field: str | None = None, extract: bool = True) -> None:
     """Add the documents of INPUTS (same inputs and readers as `find`) to DB.
 
     The whole call is one transaction: if it fails or is interrupted, the
@@ -72,7 +73,8 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
         from copytrace.stages.read import ReadOptions, ReadStats, iter_batches
 
         ropts = ReadOptions(id_field=id_field, text_field=text_field, date_field=date_field,
-                            source_field=source_field, format=fmt, on_error=on_error, encoding=encoding)
+                            source_field=source_field, format=fmt, on_error=on_error, encoding=encoding,
+                            html_field=html_field, extract=extract)
         stats = ReadStats()
         with Index(db) as idx:
             docs = (d for batch in iter_batches(list(inputs), ropts, stats) for d in batch)
@@ -102,8 +104,16 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
 @click.option("--limit", default=10, show_default=True, type=int, help="At most this many matches.")
 @click.option("--no-passages", is_flag=True, help="Skip the passage alignment (faster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+@click.option("--date", "q_date", default=None, help="The query's date (for --pairs-within).")
+@click.option("--source", "q_source", default=None, help="The query's source/site (for --pairs).")
+@click.option("--pairs-within", "pairs_within", default=None, type=float,
+              help="Only documents dated at most this many days from --date.")
+@click.option("--pairs", "pairs", default="all", show_default=True,
+              type=click.Choice(["all", "across-sources", "within-sources"]),
+              help="Only documents of another source than --source, or of the same.")
 def query_cmd(db: str, file: str | None, text: str | None, threshold: float | None, limit: int,
-              no_passages: bool, as_json: bool) -> None:
+              no_passages: bool, as_json: bool, q_date: str | None = None, q_source: str | None = None,
+              pairs_within: float | None = None, pairs: str = "all") -> None:
     """Near-duplicates of a text (FILE, - for stdin, or --text) in DB, with aligned passages.
 
     Passage offsets: a = the query text, b = the indexed document (characters).
@@ -125,7 +135,8 @@ def query_cmd(db: str, file: str | None, text: str | None, threshold: float | No
         else:
             q = read_text_file(file)
         with Index(db, read_only=True) as idx:
-            matches = idx.query(q, threshold=threshold, limit=limit, with_passages=not no_passages)
+            matches = idx.query(q, threshold=threshold, limit=limit, with_passages=not no_passages,
+                                date=q_date, source=q_source, pairs_within=pairs_within, pairs=pairs)
             if as_json:
                 click.echo(json.dumps({"matches": [m.to_dict() for m in matches]}, ensure_ascii=False))
                 return

@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from copytrace.config import FingerprintConfig, IntRange, inherit, param, validate
+from copytrace.config import FingerprintConfig, IntRange, OneOf, inherit, param, validate
 from copytrace.errors import OptionError
 from copytrace.stages.read import ReadOptions
 
@@ -59,6 +59,15 @@ class FindOptions:
     resume: bool = param(False, "Continue an interrupted run in --work-dir from its last finished stage.",
                          negatable=False)
     progress: bool = param(True, "Progress bars.", cli=False)  # the CLI's -q/--quiet
+    # pair filters and --against (checked by copytrace.stages.pairfilter.check_options)
+    pairs_within: float | None = param(None, "Keep only pairs whose dates are at most this many days apart "
+                                             "(needs --date-field; undated documents pair with none).")
+    pairs: str = param("all", "Keep only pairs of different sources (across-sources), of the same source "
+                              "(within-sources) or all (needs --source-field).",
+                       OneOf(("all", "across-sources", "within-sources")))
+    against: tuple[str, ...] = param((), "Reference inputs (files, directories or an index .db): report only "
+                                         "pairs with one side in INPUTS and one here; deduplicated.jsonl holds "
+                                         "the INPUTS documents that copy none of them.", cli=False)  # cli.py: multiple
 
     def __post_init__(self) -> None:
         validate(self)
@@ -74,6 +83,9 @@ class FindOptions:
             from copytrace.stages.buckets import parse_memory_limit
 
             parse_memory_limit(self.memory_limit)  # raises a clear OptionError
+        from copytrace.stages.pairfilter import check_options
+
+        check_options(self)
         if self.resume and not self.work_dir:
             raise OptionError("resume needs work_dir (the directory of the interrupted run)", param="resume",
                               cli="--resume needs --work-dir (the directory of the interrupted run)")

@@ -49,6 +49,14 @@ DOCUMENTS = pa.schema(
     ]
 )
 
+def documents_schema(table: pa.Table) -> pa.Schema:
+    """DOCUMENTS, plus ``set`` (string, "new" or "reference") for a run with
+    ``--against``: which side the document came from."""
+    if "set" in table.column_names:
+        return DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
+    return DOCUMENTS
+
+
 PAIRS = pa.schema(
     [
         pa.field("doc_a", pa.string(), nullable=False),
@@ -91,5 +99,7 @@ TEXTS = pa.schema(
         pa.field("text", pa.large_string(), nullable=False),
         pa.field("source", pa.string()),
         pa.field("date", pa.string()),
+        pa.field("url", pa.string()),  # web pages only (null otherwise)
+        pa.field("title", pa.string()),
     ]
 )

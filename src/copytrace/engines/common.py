@@ -49,6 +49,7 @@ class EngineOutput:
     clusters: Clusters
     order: np.ndarray = field(repr=False)  # sorted position -> store row
     boilerplate: BoilerplateResult | None = None  # spans keyed by sorted position
+    keep: np.ndarray | None = None  # sorted positions for deduplicated.jsonl (None: representatives)
 
 
 class TextStore:
@@ -62,14 +63,18 @@ class TextStore:
         self._table: pa.Table | None = None
         self._mmap: pa.MemoryMappedFile | None = None
 
-    def append(self, doc_ids: list[str], texts: list[str], sources: list, dates: list) -> None:
+    def append(self, doc_ids: list[str], texts: list[str], sources: list, dates: list,
+               urls: list | None = None, titles: list | None = None) -> None:
         assert self._writer is not None
+        none = [None] * len(doc_ids)
         batch = pa.record_batch(
             [
                 pa.array(doc_ids, pa.string()),
                 pa.array(texts, pa.large_string()),
                 pa.array(sources, pa.string()),
                 pa.array(dates, pa.string()),
+                pa.array(urls if urls is not None else none, pa.string()),
+                pa.array(titles if titles is not None else none, pa.string()),
             ],
             schema=schemas.TEXTS,
         )

@@ -46,6 +46,7 @@ from copytrace.errors import OptionError, printable
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
+from copytrace.stages import pairfilter, reference
 from copytrace.explain import Direction
 from copytrace.stages.align import Alignment
 from copytrace.stages.buckets import BandKeySpool, estimate_band_key_bytes, external_lsh_pairs
@@ -64,7 +65,7 @@ from copytrace.stages.fingerprint import (
     shingle_sets_batch,
 )
 from copytrace.stages.normalize import tokenize_batch
-from copytrace.stages.read import ReadStats, iter_batches
+from copytrace.stages.read import ReadStats
 from copytrace.stages.verify import VerifiedPairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
@@ -154,8 +155,8 @@ class Checkpoints:
     def make_key(inputs: Sequence[str | os.PathLike], params: dict[str, Any]) -> str | None:
         ident: list[Any] = []
         for x in inputs:
-            if str(x) == "-":
-                return None
+            if not isinstance(x, (str, os.PathLike)) or str(x) == "-":
+                return None  # stdin, an Arrow table in memory: nothing to recognise on a rerun
             p = Path(x)
             files = sorted(p.rglob("*")) if p.is_dir() else [p]
             for f in files:
@@ -231,7 +232,7 @@ class LocalEngine:
         stats = ReadStats()
         t_start = time.perf_counter()
         fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
-        ckpt = Checkpoints(work_dir, Checkpoints.make_key(inputs, opts.parameters()), opts.resume)
+        ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()), opts.resume)
         counts: dict[str, Any] = {}
         if opts.bands is not None and opts.rows is not None:
             lsh = cand.LshParams(opts.bands, opts.rows)
@@ -252,6 +253,7 @@ class LocalEngine:
             stats = ReadStats(**meta["read_stats"])
             signatures, content_hash = arrays["signatures"], arrays["content_hash"]
             n_tokens, length, order = arrays["n_tokens"], arrays["length"], arrays["order"]
+            side = arrays["side"] if opts.against else None
             samp_hash, samp_doc = arrays["samp_hash"], arrays["samp_doc"]
             segments = Segments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok")))
             n = table.num_rows
@@ -267,13 +269,16 @@ class LocalEngine:
             spool: BandKeySpool | None = None
             sig_rows: list[int] = []  # first store row of each kept signature batch
             bp_opts = BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
+            sides: list[np.ndarray] = []  # with --against: 0 new, 1 reference, by store row
             n_read = 0
             t_norm = t_fp = t_seg = 0.0
             with reporter.stage("read", unit="docs") as bar:
-                for batch in iter_batches(inputs, opts.read, stats):
+                for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, opts.read, stats):
+                    sides.append(np.full(len(batch), side_of_batch, dtype=np.int8))
                     texts = [d.text for d in batch]
                     store.append(
-                        [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch]
+                        [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch],
+                        [d.url for d in batch], [d.title for d in batch],
                     )
                     t0 = time.perf_counter()
                     toks = tokenize_batch(texts)
@@ -337,12 +342,14 @@ class LocalEngine:
             length = cat(lengths, (0,), np.int64)[order]
             samp_hash = cat(samp_h, (0,), np.uint64)
             samp_doc = rank[cat(samp_d, (0,), np.int64)]
+            side = cat(sides, (0,), np.int8)[order] if opts.against else None
             segments = Segments.concat(segs).renumber(rank)
             del sigs, chashes, ntoks, samp_h, samp_d, segs
             ckpt.save(
                 "fingerprint",
                 {"signatures": signatures, "content_hash": content_hash, "n_tokens": n_tokens,
                  "length": length, "order": order, "samp_hash": samp_hash, "samp_doc": samp_doc,
+                 **({"side": side} if side is not None else {}),
                  **{f"seg_{f}": getattr(segments, f) for f in ("doc", "key", "start", "end", "ntok")}},
                 {"read_stats": dataclasses.asdict(stats), "lsh_external": external},
             )
@@ -363,13 +370,15 @@ class LocalEngine:
         del segments
 
         nonempty = n_tokens > 0
+        pair_meta = pairfilter.meta_from_store(table, order, side, opts)
+        exact_all = np.zeros((0, 2), dtype=np.int64)
 
         if ckpt.has("verify"):
             arrays, meta = ckpt.load("verify")
             verified = VerifiedPairs(
                 arrays["a"], arrays["b"], arrays["jaccard"], arrays["cab"], arrays["cba"]
             )
-            exact = arrays["exact"]
+            exact, exact_all = arrays["exact"], arrays["exact_all"]
             counts["candidate_pairs"] = meta["candidate_pairs"]
         else:
             # 3. candidates
@@ -395,11 +404,15 @@ class LocalEngine:
                     cont_p = np.zeros((0, 2), dtype=np.int64)
                 bar.advance()
                 near = cand.merge_pairs(lsh_p, cont_p)
-                counts["candidate_pairs"] = {
-                    "exact_duplicates": int(exact.shape[0]),
+                # pair filters (--pairs-within, --pairs, --against): before verification
+                exact_all, n_near = exact, near.shape[0]
+                exact, near, removed = pairfilter.apply(exact, near, pair_meta)
+                counts["candidate_pairs"] = {  # as found, before the pair filters
+                    **removed,
+                    "exact_duplicates": int(exact_all.shape[0]),
                     "lsh": int(lsh_p.shape[0]),
                     "containment": int(cont_p.shape[0]),
-                    "near_total": int(near.shape[0]),
+                    "near_total": int(n_near),
                 }
 
             # 4. verify (exact duplicates need no verification: identical token sequences)
@@ -419,7 +432,8 @@ class LocalEngine:
             ckpt.save(
                 "verify",
                 {"a": verified.a, "b": verified.b, "jaccard": verified.jaccard,
-                 "cab": verified.containment_a_in_b, "cba": verified.containment_b_in_a, "exact": exact},
+                 "cab": verified.containment_a_in_b, "cba": verified.containment_b_in_a, "exact": exact,
+                 "exact_all": exact_all},
                 {"candidate_pairs": counts["candidate_pairs"]},
             )
         del signatures, samp_hash, samp_doc
@@ -449,7 +463,9 @@ class LocalEngine:
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "local",
-            "inputs": [printable(str(x)) for x in inputs],
+            "inputs": [printable(str(x)) if isinstance(x, (str, os.PathLike)) else f"<{type(x).__name__}>"
+                       for x in inputs],
+            **({"against": list(opts.against)} if opts.against else {}),
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
             "lsh_out_of_core": external,
             "read": stats.to_dict(),
@@ -460,7 +476,10 @@ class LocalEngine:
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
-        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp)
+        if pair_meta is not None:
+            summary["pair_filters"] = pair_meta.summary()
+        documents, keep = reference.mark_sides(documents, side, verified, exact_all)
+        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp, keep=keep)
 
     # -- helpers --------------------------------------------------------------------------------
     def _verify_chunk(

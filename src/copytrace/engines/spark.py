@@ -64,6 +64,7 @@ from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
+from copytrace.stages import pairfilter
 from copytrace.stages.align import Alignment, Passage
 from copytrace.stages.cluster import clusters_from_roots
 from copytrace.stages import read
@@ -126,7 +127,7 @@ def spark_session(master: str | None = None, partitions: int | None = None) -> A
 
 READ_SCHEMA = (
     "file_idx int, ordinal long, kind string, doc_id string, text string, source string, date string, "
-    "origin string, reason string, message string, err_file string, err_line long"
+    "url string, title string, origin string, reason string, message string, err_file string, err_line long"
 )
 
 
@@ -162,7 +163,7 @@ def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
 def _file_events(idx: int, recs: Any) -> pa.RecordBatch:
     """The read events of one file, after a marker row (the driver checks that every input was read)."""
     out: dict[str, list] = {name: [None] for name in (
-        "doc_id", "text", "source", "date", "origin", "reason", "message", "err_file", "err_line")}
+        "doc_id", "text", "source", "date", "url", "title", "origin", "reason", "message", "err_file", "err_line")}
     out.update(file_idx=[idx], ordinal=[-1], kind=["file"])
     for r in recs:
         d = r.doc
@@ -174,6 +175,8 @@ def _file_events(idx: int, recs: Any) -> pa.RecordBatch:
         out["text"].append(d.text if d else None)
         out["source"].append(d.source if d else None)
         out["date"].append(d.date if d else None)
+        out["url"].append(d.url if d else None)
+        out["title"].append(d.title if d else None)
         out["origin"].append(d.origin if d else None)
         out["reason"].append(r.reason)
         out["message"].append(r.message if e is None else e.message)
@@ -285,6 +288,13 @@ def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterato
         pairs = cand._pairs_from_keys(keys, docs, max_bucket)
         yield pa.RecordBatch.from_arrays([pa.array(pairs[:, 0], pa.int64()), pa.array(pairs[:, 1], pa.int64())],
                                          names=["a", "b"])
+
+
+def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.RecordBatch]:
+    """Candidate pairs that pass the pair filters (``pairfilter.keep_mask``)."""
+    for rb in batches:
+        pairs = np.stack([rb.column("a").to_numpy(), rb.column("b").to_numpy()], axis=1).astype(np.int64)
+        yield rb.filter(pa.array(pairfilter.keep_mask(pairs, meta)))
 
 
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
@@ -449,6 +459,8 @@ class SparkEngine:
         opts = self.options
         if opts.resume:
             raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
+        if opts.against:
+            raise OptionError("--against runs on the local engine (--engine local)")
         t_start = time.perf_counter()
         spark = self._spark or spark_session(self.master, self.partitions)
         self._spark = spark
@@ -548,7 +560,7 @@ class SparkEngine:
             if any(k == "warning" for k, _ in tally):
                 for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
                     stats.warn(r.message)
-            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date")
+            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date", "url", "title")
             bar.advance()
 
         # 2. number documents in doc-id order
@@ -567,7 +579,7 @@ class SparkEngine:
                 ordered.withColumn("pid", F.shiftrightunsigned("mid", 33))
                 .join(F.broadcast(off_df), "pid")
                 .select((F.col("off") + F.col("mid").bitwiseAND(F.lit((1 << 33) - 1))).alias("idx"),
-                        "doc_id", "text", "source", "date")
+                        "doc_id", "text", "source", "date", "url", "title")
             )
             bar.advance()
 
@@ -640,9 +652,23 @@ class SparkEngine:
                                F.sum("in_cont").alias("c")).collect()[0]
             n_near, n_lsh, n_cont = int(tot["n"]), int(tot["l"] or 0), int(tot["c"] or 0)
             near_df = near_src.select("a", "b")
+            # pair filters (--pairs-within, --pairs): the same function as the local engine's, on the
+            # driver for the exact pairs and on the executors for the candidates
+            pair_meta = None
+            removed: dict[str, int] = {}
+            n_exact0 = exact.shape[0]
+            if opts.pairs_within is not None or opts.pairs != "all":
+                mt = _to_arrow(docs.select("idx", "date", "source").orderBy("idx"))
+                pair_meta = pairfilter.PairMeta.build(mt.column("date").to_pylist(),
+                                                      mt.column("source").to_pylist(), None, opts)
+                exact, _, _ = pairfilter.apply(exact, np.zeros((0, 2), np.int64), pair_meta)
+                bmeta = sc.broadcast(pair_meta)
+                near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value), "a long, b long"))
+                removed = {"removed_by_pair_filters": int(n_exact0 - exact.shape[0] + n_near - near_df.count())}
             bar.advance()
             counts["candidate_pairs"] = {
-                "exact_duplicates": int(exact.shape[0]),
+                **removed,
+                "exact_duplicates": int(n_exact0),
                 "lsh": int(n_lsh),
                 "containment": int(n_cont),
                 "near_total": int(n_near),
@@ -712,9 +738,10 @@ class SparkEngine:
         # 8. tables, and the text store for the report and deduplicated.jsonl
         with reporter.stage("collect", total=1, unit="") as bar:
             store = TextStore(self._tmp / "texts.arrow")
-            for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date"), n):
+            for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date", "url", "title"), n):
                 store.append(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(),
-                             batch.column("source").to_pylist(), batch.column("date").to_pylist())
+                             batch.column("source").to_pylist(), batch.column("date").to_pylist(),
+                             batch.column("url").to_pylist(), batch.column("title").to_pylist())
             table = store.seal()
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")
@@ -727,6 +754,7 @@ class SparkEngine:
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "spark",
+            **({"pair_filters": pair_meta.summary()} if pair_meta is not None else {}),
             "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
             "inputs": [printable(str(x)) for x in inputs],
             "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},

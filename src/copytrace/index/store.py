@@ -86,6 +86,7 @@ from copytrace.duckdb_util import connect, file_kind
 from copytrace.errors import CopytraceError, OptionError
 from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
+from copytrace.stages import pairfilter
 from copytrace.stages.align import Passage, align, prepare
 from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, shingle_sets_batch
 from copytrace.stages.normalize import tokenize_batch
@@ -728,6 +729,10 @@ class Index:
         with_passages: bool = True,
         *,
         exclude: Iterable[str] = (),
+        date: str | None = None,
+        source: str | None = None,
+        pairs_within: float | None = None,
+        pairs: str = "all",
     ) -> list[Match]:
         """Indexed documents that share at least ``threshold`` (default: the
         index's) of their shingles with ``text`` — Jaccard or containment either
@@ -736,6 +741,9 @@ class Index:
         best by shingle similarity (containment either way) are aligned and
         returned (alignment is most of a query's cost); ``limit=None`` aligns
         every match.  ``exclude``: ids never to return (e.g. the query's own id).
+        ``pairs_within`` (days, with the query's ``date``) and ``pairs``
+        (``across-sources`` / ``within-sources``, with its ``source``): the pair
+        filters of ``find`` (``stages.pairfilter``), applied to the candidates.
 
         The same as ``verify_rows(text, *self.candidate_rows(text, threshold,
         exclude=exclude), limit, with_passages)``: the service runs the second,
@@ -743,6 +751,7 @@ class Index:
         _check_query(text, threshold, limit)
         with _single_threaded_kernels():
             rows, threshold, ngram = self._candidate_rows(text, threshold, exclude)
+            rows = pairfilter.filter_rows(rows, date, source, pairs_within, pairs)
             if not rows:
                 return []
             return verify_rows(text, rows, threshold, ngram, limit, with_passages)

@@ -17,19 +17,27 @@ for single files (``copytrace compare``).
   document with an id wins, later ones are skipped as ``duplicate_id``.
 * ``Document.date`` / ``Document.source`` are the optional fields stringified
   as given (``None`` where absent, null or empty).
+* ``Document.url`` / ``Document.title``: web pages only (``copytrace.stages.web``).
 * ``Document.origin`` is ``"path"`` (text files) or ``"path:line"``
   (JSONL/CSV: the physical line the record starts on; Parquet: the 1-based
   row number) — for messages only.
 
 Inputs (each item of ``inputs``), in the order given:
 
-* a directory: every ``*.txt`` file below it (recursively, case-insensitive
-  suffix, symlinked directories not followed), in sorted order of the id,
-  which is the path relative to the directory with ``/`` separators.  Only
-  regular files are opened: a ``.txt`` entry that is a named pipe, socket,
-  device or broken link is a counted skip (``not_a_regular_file``).  Other
-  files there are not read, and one warning per directory counts them by
-  extension ("22 files ignored (22 .sgm); known formats: ...");
+* a directory: every ``*.txt``, ``*.html`` and ``*.htm`` file below it
+  (recursively, case-insensitive suffix, symlinked directories not
+  followed), in sorted order of the id, which is the path relative to the
+  directory with ``/`` separators.  Only regular files are opened: such an
+  entry that is a named pipe, socket, device or broken link is a counted
+  skip (``not_a_regular_file``).  Other files there are not read, and one
+  warning per directory counts them by extension ("22 files ignored (22
+  .sgm); known formats: ...");
+* ``.html`` / ``.htm`` (a page), ``.warc`` / ``.warc.gz`` / ``.wet`` (a web
+  archive): extracted to text by ``copytrace.stages.web`` (its docstring
+  lists what a page keeps and its skip reasons); ``html_field`` reads a field
+  of JSONL/CSV/Parquet records as HTML the same way;
+* in-memory Arrow tables, record batch readers and ``datasets.Dataset``
+  objects (``copytrace.stages.arrow_input``);
 * a ``.txt`` file: one document whose id is the path as given (``/``
   separators, ``./`` dropped);
 * ``.jsonl`` / ``.ndjson``: one JSON object per line (blank lines ignored);
@@ -102,6 +110,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from copytrace.errors import InputError, OptionError, printable
+from copytrace.stages.web import WEB_EXTENSIONS
 
 __all__ = [
     "Document",
@@ -122,7 +131,7 @@ __all__ = [
     "MAX_EXAMPLES",
 ]
 
-FORMATS = ("auto", "txt", "jsonl", "csv", "parquet")
+FORMATS = ("auto", "txt", "jsonl", "csv", "parquet", "warc", "html")
 AUTO = "auto"  # the encoding option's default
 ON_ERROR = ("skip", "fail")
 MAX_EXAMPLES = 20  # messages kept in ReadStats.examples / warnings
@@ -137,6 +146,7 @@ _EXTENSIONS = {
     ".ndjson": "jsonl",
     ".csv": "csv",
     ".parquet": "parquet",
+    **WEB_EXTENSIONS,  # .warc, .warc.gz, .wet, .html, .htm: copytrace.stages.web
 }
 _MISSING: Any = object()  # a field absent from a record (distinct from null)
 _JSON_TYPES = {
@@ -158,6 +168,8 @@ class Document:
     source: str | None = None
     date: str | None = None  # as given in the input, stringified
     origin: str = ""  # "path" or "path:line" it came from, for messages
+    url: str | None = None  # web pages (copytrace.stages.web)
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,13 +186,16 @@ class ReadOptions:
     batch_docs: int = 1000  # max docs per yielded batch
     batch_chars: int = 32_000_000  # max total text chars per batch (a bigger doc goes alone)
     max_doc_chars: int = 50_000_000  # bigger docs: skipped as "too_large"
+    html_field: str | None = None  # JSONL/CSV/Parquet: a field of HTML, extracted (instead of text_field)
+    extract: bool = True  # HTML: main text only (False: the whole page's text, chrome included)
+    max_html_bytes: int = 20_000_000  # bigger HTML pages/records: skipped as "too_large"
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise OptionError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
         if self.on_error not in ON_ERROR:
             raise OptionError(f"on_error must be 'skip' or 'fail', not {self.on_error!r}")
-        for name in ("batch_docs", "batch_chars", "max_doc_chars"):
+        for name in ("batch_docs", "batch_chars", "max_doc_chars", "max_html_bytes"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise OptionError(f"{name} must be a positive integer, not {value!r}")
@@ -188,7 +203,7 @@ class ReadOptions:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise OptionError(f"{name} must be a non-empty field name, not {value!r}")
-        for name in ("date_field", "source_field"):
+        for name in ("date_field", "source_field", "html_field"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise OptionError(f"{name} must be a non-empty field name or None, not {value!r}")
@@ -251,6 +266,7 @@ def iter_batches(
     inputs: Sequence[str | os.PathLike[str]],
     options: ReadOptions = ReadOptions(),
     stats: ReadStats | None = None,
+    seen: set[str] | None = None,
 ) -> Iterator[list[Document]]:
     """Documents of all inputs, in order, as lists of at most
     ``options.batch_docs`` documents and ``options.batch_chars`` characters
@@ -258,14 +274,16 @@ def iter_batches(
 
     All inputs are checked (existence, format, non-empty directories) here,
     before any is read; records are read lazily as batches are consumed.
-    ``stats`` (if given) is updated as batches are yielded.
+    ``stats`` (if given) is updated as batches are yielded; ``seen`` (if
+    given) holds the ids already read (by an earlier call), which count as
+    duplicates here too, and receives the ids this call reads.
     """
     stats = stats if stats is not None else ReadStats()
     notes: list[str] = []
     plan = _plan(inputs, options, notes)
     for note in notes:
         stats.warn(note)
-    return _batches(plan, options, stats)
+    return _batches(plan, options, stats, seen)
 
 
 def read_all(
@@ -331,6 +349,11 @@ def _plan(
         raise OptionError("no inputs given")
     plan: list[_Source] = []
     for item in items:
+        if not isinstance(item, (str, bytes, os.PathLike)):
+            from copytrace.stages.arrow_input import arrow_source
+
+            plan.append(arrow_source(item))  # an Arrow table / reader, a Hugging Face Dataset
+            continue
         name = os.fsdecode(item)
         if name == STDIN:
             fmt = "jsonl" if options.format == "auto" else options.format
@@ -346,10 +369,11 @@ def _plan(
                 )
             files, ignored = _walk_txt(name)
             if not files:
-                raise InputError(name, "directory has no .txt files" + (f" ({ignored})" if ignored else ""))
+                raise InputError(name, "directory has no .txt files (nor .html/.htm pages)"
+                                 + (f" ({ignored})" if ignored else ""))
             if ignored and notes is not None:
                 notes.append(f"{name}: {ignored}")
-            plan.extend(_Source("txt" if regular else "special", full, printable(full), False, rel)
+            plan.extend(_Source(_dir_format(full) if regular else "special", full, printable(full), False, rel)
                         for rel, full, regular in files)
         elif os.path.exists(name):
             plan.append(_file_source(name, options))
@@ -358,7 +382,8 @@ def _plan(
     return plan
 
 
-KNOWN_FORMATS = ".txt in a directory; .txt, .jsonl, .ndjson, .csv (each optionally .gz) and .parquet given as files"
+KNOWN_FORMATS = (".txt, .html and .htm in a directory; .txt, .jsonl, .ndjson, .csv (each optionally .gz), .parquet, "
+                 ".html, .htm, .warc, .warc.gz and .wet given as files")
 
 
 def _walk_txt(root: str) -> tuple[list[tuple[str, str, bool]], str]:
@@ -376,7 +401,7 @@ def _walk_txt(root: str) -> tuple[list[tuple[str, str, bool]], str]:
         for fn in filenames:
             full = os.path.join(dirpath, fn)
             lower = fn.lower()
-            if lower.endswith(".txt"):
+            if lower.endswith((".txt", ".html", ".htm")):
                 try:
                     regular = stat.S_ISREG(os.stat(full).st_mode)
                 except OSError:
@@ -408,6 +433,10 @@ def ignored_note(counts: dict[str, int]) -> str:
     return f"{total} {'file' if total == 1 else 'files'} ignored ({shown}); known formats: {KNOWN_FORMATS}"
 
 
+def _dir_format(path: str) -> str:
+    return "txt" if path.lower().endswith(".txt") else "html"
+
+
 def _file_source(name: str, options: ReadOptions) -> _Source:
     lower = name.lower()
     gz = lower.endswith(".gz")
@@ -425,7 +454,9 @@ def _file_source(name: str, options: ReadOptions) -> _Source:
         fmt = _EXTENSIONS[ext]
     if fmt == "parquet" and gz:
         raise InputError(name, "a gzipped Parquet file cannot be read: decompress it first")
-    doc_id = printable(PurePath(name).as_posix()) if fmt == "txt" else None
+    doc_id = printable(PurePath(name).as_posix()) if fmt in ("txt", "html") else None
+    if fmt == "warc":
+        gz = False  # fastwarc reads .warc.gz itself, member by member
     return _Source(fmt, name, printable(name), gz, doc_id)
 
 
@@ -609,9 +640,11 @@ def _has_surrogate(s: str) -> bool:
 
 
 def _batches(
-    plan: list[_Source], options: ReadOptions, stats: ReadStats
+    plan: list[_Source], options: ReadOptions, stats: ReadStats, seen: set[str] | None = None
 ) -> Iterator[list[Document]]:
     reader = _Reader(options, stats)
+    if seen is not None:
+        reader.seen = seen
     batch: list[Document] = []
     chars = 0
     for doc in reader.documents(plan):
@@ -775,8 +808,23 @@ class _Reader:
         date: Any = None,
         source: Any = None,
         check_unicode: bool = False,
+        url: str | None = None,
+        title: str | None = None,
+        extracted: bool = False,
     ) -> Document | None:
         o = self.o
+        if o.html_field is not None and not extracted and isinstance(text, str):
+            from copytrace.stages.web import html_value
+
+            page = html_value(self, file, line, text)
+            if page is None:
+                return None
+            text, title, url = page.text, page.title, page.url
+            date = date if date not in (None, "") else page.date
+            if source in (None, ""):
+                from copytrace.stages.web import registered_domain
+
+                source = registered_domain(url)
         if raw_id is _MISSING or raw_id is None:
             how = "no" if raw_id is _MISSING else "a null"
             self.bad("missing_id", file, line, f"{how} {o.id_field!r} field")
@@ -826,7 +874,7 @@ class _Reader:
             return None
         self.seen.add(doc_id)
         origin = file if line is None else f"{file}:{line}"
-        return Document(doc_id, text, _stringify(source), _stringify(date), origin)
+        return Document(doc_id, text, _stringify(source), _stringify(date), origin, url, title)
 
     # -- files --------------------------------------------------------------
 
@@ -845,6 +893,19 @@ class _Reader:
                 yield from self.read_jsonl(src)
             elif src.fmt == "csv":
                 yield from self.read_csv(src)
+            elif src.fmt == "arrow":
+                from copytrace.stages.arrow_input import read_arrow
+
+                yield from read_arrow(self, src)
+            elif src.fmt in ("warc", "html"):
+                from copytrace.stages import web
+
+                if src.fmt == "warc":
+                    yield from web.read_warc(self, src)
+                else:
+                    doc = web.read_html_file(self, src)
+                    if doc is not None:
+                        yield doc
             else:
                 yield from self.read_parquet(src)
 
@@ -976,7 +1037,7 @@ class _Reader:
 
     def read_jsonl(self, src: _Source) -> Iterator[Document]:
         o = self.o
-        id_f, text_f, date_f, source_f = o.id_field, o.text_field, o.date_field, o.source_field
+        id_f, text_f, date_f, source_f = o.id_field, o.html_field or o.text_field, o.date_field, o.source_field
         seen_date = seen_source = False
         records = 0
         fields = _FieldCheck(o, src.display)
@@ -1033,7 +1094,8 @@ class _Reader:
         o = self.o
         shown = ", ".join(repr(n) for n in names[:50]) + (", ..." if len(names) > 50 else "")
         out: dict[str, str | None] = {}
-        for opt, col in (("id_field", o.id_field), ("text_field", o.text_field)):
+        text_opt = ("html_field", o.html_field) if o.html_field else ("text_field", o.text_field)
+        for opt, col in (("id_field", o.id_field), text_opt):
             if col not in names:
                 other = o.text_field if opt == "id_field" else o.id_field
                 hint = suggest_field(opt, names, other)
@@ -1044,7 +1106,7 @@ class _Reader:
                     + (f" — use {flag} {hint}" if hint else ""),
                     1 if src.fmt == "csv" else None,
                 )
-            out[opt] = col
+            out["text_field" if opt == "html_field" else opt] = col
         for opt, col in (("date_field", o.date_field), ("source_field", o.source_field)):
             if col is not None and col not in names:
                 self.stats.warn(f"{src.display}: no column {col!r} ({opt}); those values are empty")
@@ -1166,40 +1228,49 @@ class _Reader:
         except (pa.ArrowException, OSError, ValueError) as e:
             raise InputError(src.display, f"not a readable Parquet file: {e}") from None
         with pf:
-            cols = self.columns(src, list(pf.schema_arrow.names))
-            wanted = list(dict.fromkeys(c for c in cols.values() if c is not None))
-            row = 0
-            try:
-                for rb in pf.iter_batches(batch_size=self.o.batch_docs, columns=wanted):
-                    values = {name: self._column_values(rb.column(name)) for name in wanted}
-                    ids = values[cols["id_field"]]  # type: ignore[index]
-                    texts = values[cols["text_field"]]  # type: ignore[index]
-                    dates = values[cols["date_field"]] if cols["date_field"] else None
-                    sources = values[cols["source_field"]] if cols["source_field"] else None
-                    for i in range(rb.num_rows):
-                        row += 1
-                        text = texts[i]
-                        if isinstance(text, _Undecodable):
-                            self.bad(self.decode_reason, src.display, row, text.detail)
-                            continue
-                        doc_id = ids[i]
-                        if isinstance(doc_id, _Undecodable):
-                            self.bad(self.decode_reason, src.display, row, doc_id.detail)
-                            continue
-                        date = dates[i] if dates is not None else None
-                        source = sources[i] if sources is not None else None
-                        doc = self.make(
-                            src.display,
-                            row,
-                            doc_id,
-                            text,
-                            None if isinstance(date, _Undecodable) else date,
-                            None if isinstance(source, _Undecodable) else source,
-                        )
-                        if doc is not None:
-                            yield doc
-            except (pa.ArrowException, OSError) as e:
-                raise InputError(src.display, f"cannot read past row {row}: {e}") from None
+            yield from self.read_record_batches(
+                src, list(pf.schema_arrow.names),
+                lambda wanted: pf.iter_batches(batch_size=self.o.batch_docs, columns=wanted))
+
+    def read_record_batches(self, src: _Source, names: list[str], batches: Any) -> Iterator[Document]:
+        """Documents of Arrow record batches (Parquet, Arrow tables): ``names``
+        the columns there are, ``batches(wanted)`` the batches of those wanted."""
+        import pyarrow as pa
+
+        cols = self.columns(src, names)
+        wanted = list(dict.fromkeys(c for c in cols.values() if c is not None))
+        row = 0
+        try:
+            for rb in batches(wanted):
+                values = {name: self._column_values(rb.column(name)) for name in wanted}
+                ids = values[cols["id_field"]]  # type: ignore[index]
+                texts = values[cols["text_field"]]  # type: ignore[index]
+                dates = values[cols["date_field"]] if cols["date_field"] else None
+                sources = values[cols["source_field"]] if cols["source_field"] else None
+                for i in range(rb.num_rows):
+                    row += 1
+                    text = texts[i]
+                    if isinstance(text, _Undecodable):
+                        self.bad(self.decode_reason, src.display, row, text.detail)
+                        continue
+                    doc_id = ids[i]
+                    if isinstance(doc_id, _Undecodable):
+                        self.bad(self.decode_reason, src.display, row, doc_id.detail)
+                        continue
+                    date = dates[i] if dates is not None else None
+                    source = sources[i] if sources is not None else None
+                    doc = self.make(
+                        src.display,
+                        row,
+                        doc_id,
+                        text,
+                        None if isinstance(date, _Undecodable) else date,
+                        None if isinstance(source, _Undecodable) else source,
+                    )
+                    if doc is not None:
+                        yield doc
+        except (pa.ArrowException, OSError) as e:
+            raise InputError(src.display, f"cannot read past row {row}: {e}") from None
 
     @staticmethod
     def _column_values(column: Any) -> list[Any]:
@@ -1243,6 +1314,8 @@ def plan_files(
     for src in _plan(inputs, options, notes):
         if src.path is None:
             raise OptionError("standard input cannot be read by this engine: give files")
+        if src.fmt == "arrow":
+            raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
         out.append((src.path, FileSpec(src.fmt, src.display, src.gz, src.doc_id)))
     return out
 
