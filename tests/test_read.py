@@ -569,11 +569,12 @@ def test_unknown_files_in_a_directory_are_reported(tmp_path: Path) -> None:
     docs = read([root], stats)
     assert [d.doc_id for d in docs] == ["README.txt"]
     assert stats.warnings == [
-        f"{root}: 23 files ignored (22 .sgm, 1 .jsonl.gz); known formats: .txt in a directory; .txt, .jsonl,"
-        " .ndjson, .csv (each optionally .gz) and .parquet given as files"
+        f"{root}: 23 files ignored (22 .sgm, 1 .jsonl.gz); known formats: .txt, .html and .htm in a directory;"
+        " .txt, .jsonl, .ndjson, .csv (each optionally .gz), .parquet, .html, .htm, .warc, .warc.gz and .wet"
+        " given as files"
     ]
     (root / "README.txt").unlink()
-    with pytest.raises(InputError, match=r"no \.txt files \(23 files ignored \(22 \.sgm"):
+    with pytest.raises(InputError, match=r"no \.txt files \(nor \.html/\.htm pages\) \(23 files ignored \(22 \.sgm"):
         read([root])
 
 

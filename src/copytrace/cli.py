@@ -42,22 +42,14 @@ def main() -> None:
               help="Spark master URL for --engine spark (default: the spark-submit session, else local[*]).")
 @click.option("--spark-partitions", default=None, type=int,
               help="Shuffle partitions for --engine spark (default: 4 x the cores Spark has).")
-@click.option("--pairs-within", "pairs_within", default=None, type=float,
-              help="Keep only pairs whose dates are at most this many days apart (needs --date-field).")
-@click.option("--pairs", "pairs", default="all", show_default=True,
-              type=click.Choice(["all", "across-sources", "within-sources"]),
-              help="Keep only pairs of different sources, or of the same source (needs --source-field).")
-@click.option("--against", "against", multiple=True,
-              help="Reference inputs (files, directories or an index .db): report only pairs with one side in "
-                   "INPUTS and one here; deduplicated.jsonl holds the INPUTS documents that copy none of them.")
 @click.option("--against", "against", multiple=True, help=spec_of(FindOptions, "against").help)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str | None,
              spark_partitions: int | None, quiet: bool, fmt: str, **options: Any) -> None:
     """Find the copies in a collection and write the results to --out.
 
-    INPUTS: directories of .txt files, files (.txt, .jsonl, .jsonl.gz, .ndjson,
-    .csv, .parquet), or - for JSONL on standard input.
+    INPUTS: directories of .txt/.html files, files (.txt, .jsonl, .jsonl.gz, .ndjson,
+    .csv, .parquet, .html, .warc, .warc.gz, .wet), or - for JSONL on standard input.
     """
 
     def body() -> None:

@@ -49,18 +49,25 @@ _FORMATS = ("%d-%b-%Y %H:%M:%S.%f", "%d-%b-%Y %H:%M:%S", "%d-%b-%Y", "%Y-%m", "%
 
 
 def check_options(opts: "FindOptions") -> None:
-    """Raise OptionError for filter options that cannot work."""
+    """Raise OptionError for filter options that cannot work (the message
+    names the parameters; the CLI shows their flags)."""
     if opts.pairs not in PAIRS_MODES:
-        raise OptionError(f"--pairs must be one of {', '.join(PAIRS_MODES)}, not {opts.pairs!r}")
+        raise OptionError(f"pairs must be one of {', '.join(PAIRS_MODES)}, got {opts.pairs!r}", param="pairs",
+                          cli=f"--pairs must be one of {', '.join(PAIRS_MODES)}, got {opts.pairs!r}")
     if opts.pairs_within is not None:
         if not opts.pairs_within >= 0:
-            raise OptionError(f"--pairs-within must be 0 or more days, got {opts.pairs_within}")
+            raise OptionError(f"pairs_within must be 0 or more days, got {opts.pairs_within}", param="pairs_within",
+                              cli=f"--pairs-within must be 0 or more days, got {opts.pairs_within}")
         if opts.read.date_field is None:
-            raise OptionError("--pairs-within needs --date-field (WARC and HTML inputs: --date-field date)")
+            raise OptionError("pairs_within needs date_field (WARC and HTML inputs: date_field='date')",
+                              param="pairs_within",
+                              cli="--pairs-within needs --date-field (WARC and HTML inputs: --date-field date)")
     if opts.pairs != "all" and opts.read.source_field is None:
-        raise OptionError(f"--pairs {opts.pairs} needs --source-field (WARC and HTML inputs: --source-field source)")
+        raise OptionError(f"pairs={opts.pairs!r} needs source_field (WARC and HTML inputs: source_field='source')",
+                          param="pairs",
+                          cli=f"--pairs {opts.pairs} needs --source-field (WARC and HTML inputs: --source-field source)")
     if isinstance(opts.against, (str, bytes)):
-        raise OptionError("against must be a sequence of paths")
+        raise OptionError("against must be a sequence of paths", param="against")
 
 
 def _parse_one(s: str) -> float:

@@ -708,7 +708,7 @@ def suggest_field(option: str, present: Sequence[str], taken: str,
     """A likely field for ``option`` (``id_field``/``text_field``) among
     ``present``: by name, and for text by the longest string values seen."""
     names = [n for n in present if n != taken]
-    if option == "text_field":
+    if option in ("text_field", "html_field"):
         if lengths:
             best = max(names, key=lambda n: (lengths.get(n, 0.0), n), default=None)
             if best is not None and lengths.get(best, 0.0) > 0:
@@ -740,7 +740,10 @@ class _FieldCheck:
         self.o = options
         self.display = display
         self.records = 0
-        self.missing = {"id_field": 0, "text_field": 0}
+        # the field that holds the text: html_field when given, else text_field
+        self.text_opt = "html_field" if options.html_field else "text_field"
+        self.text_name = options.html_field or options.text_field
+        self.missing = {"id_field": 0, self.text_opt: 0}
         self.present: dict[str, None] = {}
         self.lengths: dict[str, float] = {}
         self.done = False
@@ -749,7 +752,7 @@ class _FieldCheck:
         if self.done:
             return
         self.records += 1
-        for opt, name in (("id_field", self.o.id_field), ("text_field", self.o.text_field)):
+        for opt, name in (("id_field", self.o.id_field), (self.text_opt, self.text_name)):
             if name not in obj:
                 self.missing[opt] += 1
         for k, v in obj.items():
@@ -764,8 +767,8 @@ class _FieldCheck:
         if self.done or not self.records:
             return
         self.done = True
-        for opt, name, other in (("text_field", self.o.text_field, self.o.id_field),
-                                 ("id_field", self.o.id_field, self.o.text_field)):
+        for opt, name, other in ((self.text_opt, self.text_name, self.o.id_field),
+                                 ("id_field", self.o.id_field, self.text_name)):
             m = self.missing[opt]
             if 2 * m > self.records:
                 present = list(self.present)
