@@ -19,6 +19,7 @@ from copytrace.stages.align import AlignOptions, Passage, align
 from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
 from copytrace.stages.read import ReadOptions, read_text_file
+from copytrace.stages import rule
 from copytrace.stages.verify import set_stats
 from copytrace.stages.write import write_json, write_jsonl, write_parquet
 
@@ -222,9 +223,12 @@ class Comparison:
     only_in_b: list[tuple[int, int]]
     text_a: str = field(repr=False, default="")
     text_b: str = field(repr=False, default="")
+    threshold: float = 0.5
+    explanation: str = ""  # the rule's verdict in one line (``rule.explain``)
 
-    def is_copy(self, threshold: float = 0.5) -> bool:
-        return self.similarity >= threshold
+    def is_copy(self, threshold: float | None = None) -> bool:
+        """The rule's verdict (``stages.rule``) at ``threshold`` (default: the comparison's)."""
+        return self.similarity >= (self.threshold if threshold is None else threshold) - 1e-12
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` form, exactly as documented."""
@@ -246,6 +250,9 @@ class Comparison:
             ],
             "only_in_a": [[s, e] for s, e in self.only_in_a],
             "only_in_b": [[s, e] for s, e in self.only_in_b],
+            "verdict": "copies" if self.is_copy() else "not copies",
+            "threshold": self.threshold,
+            "explanation": self.explanation,
         }
 
 
@@ -260,16 +267,23 @@ def compare(
     b: str | os.PathLike,
     *,
     ngram: int = 5,
+    threshold: float = 0.5,
     align_options: AlignOptions | None = None,
 ) -> Comparison:
-    """Compare two texts (``str``) or files (``pathlib.Path``)."""
+    """Compare two texts (``str``) or files (``pathlib.Path``); the verdict is
+    ``stages.rule`` at ``threshold`` — the same rule as ``find`` and the index."""
+    if not 0.0 < threshold <= 1.0:
+        raise OptionError(f"--threshold must be in (0, 1], got {threshold}")
     text_a, text_b = _as_text(a), _as_text(b)
     ta, tb = tokenize(text_a), tokenize(text_b)
-    jac, cab, cba = set_stats(shingles(ta, ngram), shingles(tb, ngram))
+    sa, sb = shingles(ta, ngram), shingles(tb, ngram)
+    jac, cab, cba = set_stats(sa, sb)
+    shared = int(np.intersect1d(sa, sb, assume_unique=True).shape[0])
     al = align(text_a, text_b, align_options, tokens_a=ta, tokens_b=tb)
-    sim = max(cab, cba, al.coverage_a, al.coverage_b)
+    aligned, agreement = rule.aligned_evidence(text_a, ta, text_b, tb, al)
+    d = rule.decide(jac, cab, cba, shared, threshold, ngram, aligned, agreement)
     return Comparison(
-        similarity=round(float(sim), 6),
+        similarity=round(float(d.similarity), 6),
         jaccard=round(float(jac), 6),
         containment_a_in_b=round(float(cab), 6),
         containment_b_in_a=round(float(cba), 6),
@@ -278,4 +292,6 @@ def compare(
         only_in_b=[(int(s), int(e)) for s, e in al.only_in_b],
         text_a=text_a,
         text_b=text_b,
+        threshold=threshold,
+        explanation=rule.explain(d, ngram),
     )

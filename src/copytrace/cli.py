@@ -27,7 +27,8 @@ def main() -> None:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--threshold", default=0.5, show_default=True, type=float,
-              help="Keep pairs whose Jaccard or containment (either way) of shingles reaches this.")
+              help="Pair two documents when their similarity reaches this: the share of the more-contained "
+                   "text found in the other, by exact shingles or aligned passages (stages/rule.py).")
 @click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
 @click.option("--num-perm", default=128, show_default=True, type=int, help="MinHash permutations.")
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of the MinHash permutations.")
@@ -42,7 +43,8 @@ def main() -> None:
 @click.option("--max-bucket", default=64, show_default=True, type=int,
               help="LSH buckets larger than this link their members to one member only.")
 @click.option("--align/--no-align", "do_align", default=True, show_default=True,
-              help="Align the shared passages of every pair.")
+              help="Align every candidate pair, so that reworded copies are judged on the aligned text; "
+                   "--no-align: the fast path, pairs decided on exact shingle containment alone.")
 @click.option("--boilerplate/--no-boilerplate", default=True, show_default=True,
               help="Detect passages the corpus repeats (appeals, newsletter boxes, bylines) and leave "
                    "them out of similarity and alignment.")
@@ -118,7 +120,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--ngram", default=5, show_default=True, type=int, help="Words per shingle.")
 @click.option("--threshold", default=0.5, show_default=True, type=float,
-              help="Similarity at which the verdict says COPIES.")
+              help="Similarity at which the rule (stages/rule.py) says COPIES, as in find and index query.")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
               help="Also write a side-by-side HTML view of the pair to this file.")
 def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text_b: str | None,
@@ -154,7 +156,7 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 names.append(f)
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
-        cmp = compare(texts[0], texts[1], ngram=ngram)
+        cmp = compare(texts[0], texts[1], ngram=ngram, threshold=threshold)
         if html_path:
             from copytrace.report.html import write_pair_report
 

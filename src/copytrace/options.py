@@ -16,8 +16,11 @@ __all__ = ["FindOptions"]
 class FindOptions:
     """What `find` does; every field has a CLI flag of the same name.
 
-    threshold    keep pairs whose Jaccard or containment (either way) of word
-                 n-gram shingles is at least this (0..1]
+    threshold    pair two documents when their similarity reaches this (0..1]:
+                 the share of the more-contained text found in the other, by
+                 exact shingle containment or by aligned passages whose names
+                 and figures agree (``stages.rule``; the same rule as compare
+                 and the index)
     ngram        words per shingle
     num_perm     MinHash permutations
     seed         seed of the MinHash permutations (same seed → same output)
@@ -26,7 +29,9 @@ class FindOptions:
     sample_rate  1-in-N shingle sample used for containment candidates
     max_df       sampled shingles in more documents than this are not evidence
     max_bucket   LSH buckets larger than this link members to one member only
-    align        align passages of every verified pair
+    align        align every candidate pair (the rule judges reworded copies on
+                 the aligned text); off: the fast path, decided on exact
+                 shingle containment alone
     boilerplate  detect passages that recur across the corpus (appeals,
                  newsletter boxes, bylines) and leave them out of similarity
                  and alignment; ``boilerplate_min_docs``: documents a segment
