@@ -40,15 +40,15 @@ def test_find_with_no_options_pairs_the_seeds(tmp_path):
     cmp = copytrace.compare(ORIGINAL, REWORDED)
     assert cmp.is_copy() and p["similarity"] == pytest.approx(cmp.similarity, abs=1e-6)
     counts = json.loads((tmp_path / "out" / "summary.json").read_text())["counts"]["rule"]
-    assert counts == {"candidates_judged": 1, "paired": 1, "paired_by_shingles": 0,
-                      "paired_by_aligned_passages": 1, "rejected": 0}
+    assert counts == {"candidates": 1, "rejected_before_alignment": 0, "judged": 1, "paired": 1,
+                      "paired_by_shingles": 0, "paired_by_aligned_passages": 1, "rejected": 0}
 
 
 def test_no_align_is_the_shingle_floor_and_says_so(tmp_path):
     res = copytrace.find(SEEDS, tmp_path / "out", progress=False, report=False, align=False)
     assert res.pairs.num_rows == 0  # 5-gram containment 0.23 < 0.5: the fast path misses a reworded copy
     counts = res.summary["counts"]["rule"]
-    assert counts["candidates_judged"] == 0 and counts["paired"] == 0
+    assert counts["candidates"] == 1 and counts["rejected"] == 1 and counts["paired"] == 0
 
 
 def test_index_query_with_defaults_returns_the_original_first(tmp_path):

@@ -281,7 +281,8 @@ def compare(
     shared = int(np.intersect1d(sa, sb, assume_unique=True).shape[0])
     al = align(text_a, text_b, align_options, tokens_a=ta, tokens_b=tb)
     aligned, agreement = rule.aligned_evidence(text_a, ta, text_b, tb, al)
-    d = rule.decide(jac, cab, cba, shared, threshold, ngram, aligned, agreement)
+    d = rule.decide(jac, cab, cba, shared, threshold, ngram, aligned, agreement,
+                    word_cont=rule.word_containment(ta, tb))
     return Comparison(
         similarity=round(float(d.similarity), 6),
         jaccard=round(float(jac), 6),

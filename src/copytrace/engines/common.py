@@ -196,22 +196,27 @@ def take_pairs(pas: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.nda
 
 
 def apply_rule(
-    scored: VerifiedPairs, pas: dict[str, np.ndarray], threshold: float, ngram: int
+    scored: VerifiedPairs, pas: dict[str, np.ndarray], threshold: float, ngram: int, n_candidates: int
 ) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int]]:
     """``stages.rule`` over the scored candidate pairs (sorted by (a, b)) and
     their align arrays: the pairs that are copies, their align arrays, and
-    the counts for summary.json (``rule``)."""
+    the counts for summary.json (``rule``).  ``n_candidates``: all candidate
+    pairs (exact duplicates included); those not in ``scored`` were turned
+    down before alignment (``rule.worth_aligning``, or the shingle floor
+    without alignment)."""
     shared = scored.shared_or_enough()
     fl = rule.floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, shared, ngram)
     sim, keep = rule.decide_arrays(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a,
                                    shared, pas["coverage"], threshold, ngram)
     by_floor = fl >= threshold - 1e-12
     counts = {
-        "candidates_judged": len(scored),
+        "candidates": int(n_candidates),
+        "rejected_before_alignment": int(n_candidates - len(scored)),
+        "judged": len(scored),
         "paired": int(keep.sum()),
         "paired_by_shingles": int((keep & by_floor).sum()),
         "paired_by_aligned_passages": int((keep & ~by_floor).sum()),
-        "rejected": int((~keep).sum()),
+        "rejected": int(n_candidates - keep.sum()),
     }
     return scored.take(keep), take_pairs(pas, keep), counts
 

@@ -68,6 +68,7 @@ from copytrace.stages.fingerprint import (
 )
 from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import ReadStats, iter_batches
+from copytrace.stages import rule
 from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
@@ -385,7 +386,8 @@ class LocalEngine:
             ckpt.save("align", pas, {})
 
         # 6. the rule: which candidates are copies
-        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram)
+        n_cand = counts["candidate_pairs"]["near_total"] + counts["candidate_pairs"]["exact_duplicates"]
+        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram, n_cand)
 
         # 7. cluster
         with reporter.stage("cluster", total=1, unit="") as bar:
@@ -428,6 +430,7 @@ class LocalEngine:
         pairs = np.stack([la, lb], axis=1)
         if opts.align:
             v = score_pairs(pairs, values, starts, sizes)  # the rule decides after alignment
+            v = v.take(rule.worth_aligning(v, toks, opts.threshold, opts.ngram))  # the rest are no copies
         else:
             v = verify_pairs(pairs, values, starts, sizes, opts.threshold, opts.ngram)  # shingle floor only
         return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)

@@ -297,8 +297,13 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
         lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
         pairs = np.stack([la, lb], axis=1)
         # with alignment the rule decides after it (every candidate scored); without, on the shingle floor
-        v = verify_pairs(pairs, values, starts, sizes, threshold, ngram) if gate else score_pairs(
-            pairs, values, starts, sizes)
+        if gate:
+            v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
+        else:
+            from copytrace.stages.rule import worth_aligning
+
+            v = score_pairs(pairs, values, starts, sizes)
+            v = v.take(worth_aligning(v, toks, threshold, ngram))  # the rest are no copies
         yield pa.RecordBatch.from_arrays(
             [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
@@ -665,7 +670,8 @@ class SparkEngine:
         pas = align_arrays(len(verified), results)
 
         # 7. the rule: which candidates are copies (the same function as the local engine)
-        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram)
+        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram,
+                                                   n_near + int(exact.shape[0]))
 
         # 8. cluster: connected components in Spark
         with reporter.stage("cluster", total=1, unit="") as bar:

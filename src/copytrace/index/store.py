@@ -797,9 +797,10 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
     values, starts, sizes = _shingle_sets(all_toks, ngram)
     pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
     v = score_pairs(pairs, values, starts, sizes)
+    v = v.take(rule.worth_aligning(v, all_toks, threshold, ngram))  # the others are no copies, by the rule
     out: list[Match] = []
     query_tokens = all_toks.doc(0)
-    query = prepare(text, tokens=query_tokens)
+    query = prepare(text, tokens=query_tokens) if len(v) else None
     for k in range(len(v)):
         j = int(v.b[k])
         row = rows[j - 1]

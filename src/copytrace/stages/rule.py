@@ -37,6 +37,12 @@ Two kinds of evidence are measured for a pair (A, B):
 — the share of the more-contained text found in the other, by exact shingles
 or by aligned passages whose names and figures agree.
 
+Below the threshold on the floor, aligned evidence counts only when the two
+texts share at least ``WORD_GATE`` (0.3) of the smaller one's distinct content
+words (:func:`word_containment`: words of 4+ characters, stopwords left out):
+a copy, however reworded, keeps most of its words; below the gate the pair is
+no copy, and ``find`` and the index do not align it (:func:`worth_aligning`).
+
 **B is a copy of A when ``similarity >= threshold``** (``--threshold``,
 default 0.5, the same option everywhere).  Exact duplicates (same words)
 have similarity 1.
@@ -60,8 +66,8 @@ from functools import lru_cache
 import numpy as np
 
 from copytrace.stages.align import ENGLISH_STOPWORDS, Alignment
-from copytrace.stages.normalize import Tokens, to_codepoints, tokenize
-from copytrace.stages.verify import min_contained
+from copytrace.stages.normalize import TokenBatch, Tokens, to_codepoints, tokenize
+from copytrace.stages.verify import VerifiedPairs, min_contained
 
 __all__ = [
     "ANCHOR_AGREEMENT",
@@ -75,6 +81,9 @@ __all__ = [
     "similarity",
     "decide",
     "decide_arrays",
+    "word_containment",
+    "word_containment_batch",
+    "worth_aligning",
     "explain",
 ]
 
@@ -82,6 +91,7 @@ ANCHOR_AGREEMENT = 0.5  # agreement at which aligned coverage counts in full
 ANCHOR_DISAGREEMENT = 0.2  # agreement at or below which aligned coverage does not count
 SCORE_HIGH = 0.7  # mean passage score at which aligned coverage counts in full
 SCORE_LOW = 0.45  # mean passage score at or below which it does not count
+WORD_GATE = 0.45  # aligned evidence counts only when this share of the smaller text's content words is shared
 HEADLINE_CAPS = 0.6  # a line whose tokens are at least this share capitalised is set in title case
 MIN_FIGURE_CHARS = 3  # a figure anchor has at least this many characters
 MIN_ANCHORS = 3  # fewer anchors inside the passages on a side: no evidence either way
@@ -248,6 +258,43 @@ def score_weight(score: float) -> float:
     return _ramp(score, SCORE_LOW, SCORE_HIGH)
 
 
+def word_containment_batch(tokens: TokenBatch, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """For pairs of documents of a token batch: the share of the smaller
+    document's distinct content words (``fingerprint.word_sample``) found in
+    the other — the rule's gate for aligned evidence."""
+    from copytrace.stages.fingerprint import word_sample
+    from copytrace.stages.verify import _pair_stats_kernel
+
+    if pa.shape[0] == 0:
+        return np.zeros(0, dtype=np.float64)
+    h, d = word_sample(tokens)
+    sizes = np.bincount(d, minlength=len(tokens)).astype(np.int64)
+    starts = np.zeros(len(tokens), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    inter = _pair_stats_kernel(h, starts, sizes, pa.astype(np.int64), pb.astype(np.int64)).astype(np.float64)
+    smaller = np.minimum(sizes[pa], sizes[pb]).astype(np.float64)
+    return np.where(smaller > 0, inter / np.maximum(smaller, 1.0), 0.0)
+
+
+def word_containment(tokens_a: Tokens, tokens_b: Tokens) -> float:
+    """:func:`word_containment_batch` for two texts."""
+    both = TokenBatch(
+        np.concatenate([tokens_a.starts, tokens_b.starts]), np.concatenate([tokens_a.ends, tokens_b.ends]),
+        np.concatenate([tokens_a.hashes, tokens_b.hashes]),
+        np.array([0, len(tokens_a), len(tokens_a) + len(tokens_b)], dtype=np.int64),
+    )
+    return float(word_containment_batch(both, np.array([0]), np.array([1]))[0])
+
+
+def worth_aligning(scored: VerifiedPairs, tokens: TokenBatch, threshold: float, ngram: int) -> np.ndarray:
+    """Which scored candidates (document indices into ``tokens``) can be copies:
+    on the floor already, or past the word gate (the others are not, by the
+    rule; engines drop them before alignment)."""
+    fl = floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, scored.shared_or_enough(), ngram)
+    wc = word_containment_batch(tokens, scored.a, scored.b)
+    return (fl >= threshold - _EPS) | (wc >= WORD_GATE)
+
+
 def floor(jaccard: np.ndarray | float, cab: np.ndarray | float, cba: np.ndarray | float,
           shared: np.ndarray | float, ngram: int) -> np.ndarray:
     """The exact shingle evidence: containment either way when the shared
@@ -272,10 +319,13 @@ def decide_arrays(
 
 def decide(
     jaccard: float, cab: float, cba: float, shared: int, threshold: float, ngram: int,
-    aligned: float = 0.0, agreement: float = 1.0, exact: bool = False,
+    aligned: float = 0.0, agreement: float = 1.0, exact: bool = False, word_cont: float = 1.0,
 ) -> Decision:
-    """The rule for one pair (see the module doc)."""
+    """The rule for one pair (see the module doc); ``word_cont``: the pair's
+    :func:`word_containment` (aligned evidence counts only at ``WORD_GATE`` or more)."""
     fl = float(floor(jaccard, cab, cba, shared, ngram))
+    if word_cont < WORD_GATE and fl < threshold - _EPS:
+        aligned = 0.0
     sim = float(similarity(fl, aligned))
     is_copy = sim >= threshold - _EPS
     if exact:
