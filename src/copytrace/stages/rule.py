@@ -91,6 +91,7 @@ ANCHOR_AGREEMENT = 0.5  # agreement at which aligned coverage counts in full
 ANCHOR_DISAGREEMENT = 0.2  # agreement at or below which aligned coverage does not count
 SCORE_HIGH = 0.7  # mean passage score at which aligned coverage counts in full
 SCORE_LOW = 0.45  # mean passage score at or below which it does not count
+WEIGHT_MIN = 0.0  # the least a weight gives
 WORD_GATE = 0.45  # aligned evidence counts only when this share of the smaller text's content words is shared
 HEADLINE_CAPS = 0.6  # a line whose tokens are at least this share capitalised is set in title case
 MIN_FIGURE_CHARS = 3  # a figure anchor has at least this many characters
@@ -244,16 +245,17 @@ def aligned_evidence(
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
-    return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
+    """``WEIGHT_MIN`` at ``lo`` or below, 1 at ``hi`` or above, linear between."""
+    return WEIGHT_MIN + (1.0 - WEIGHT_MIN) * float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
 
 
 def anchor_weight(agreement: float) -> float:
-    """0 at ``ANCHOR_DISAGREEMENT`` or below, 1 at ``ANCHOR_AGREEMENT`` or above, linear between."""
+    """``WEIGHT_MIN`` at ``ANCHOR_DISAGREEMENT`` or below, 1 at ``ANCHOR_AGREEMENT`` or above."""
     return _ramp(agreement, ANCHOR_DISAGREEMENT, ANCHOR_AGREEMENT)
 
 
 def score_weight(score: float) -> float:
-    """0 at ``SCORE_LOW`` or below, 1 at ``SCORE_HIGH`` or above, linear between: passages
+    """``WEIGHT_MIN`` at ``SCORE_LOW`` or below, 1 at ``SCORE_HIGH`` or above: passages
     validated by a weak cosine (a shared template's words) count for little."""
     return _ramp(score, SCORE_LOW, SCORE_HIGH)
 
