@@ -8,7 +8,9 @@ fingerprinted as ``find`` does at its defaults (word 5-grams, 128 permutations,
 LSH bands for threshold 0.5, the 1-in-8 containment sample, ``max_df`` 64) and
 the candidate pairs are formed with each containment-sample *fraction* (a pair
 is a candidate when it shares at least that share of the smaller document's
-sample; ``find`` uses ``candidates.CANDIDATE_FRACTION``).  Printed per strength
+sample; ``find`` uses ``candidates.candidate_fraction(threshold)``, 0.1 at
+0.5).  The sample holds 1-in-8 shingles and the word channel
+(``fingerprint.word_sample``); ``--no-words`` leaves the words out.  Printed per strength
 and fraction: candidate recall of the (original, copy) pairs and of all true
 pairs, and candidates per document.  The rule (``stages.rule``) then judges
 the candidates: recall lost here is lost for good, candidates that are not
@@ -32,20 +34,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=5000)
     ap.add_argument("--strengths", default="0,0.1,0.2,0.3,0.4,0.5")
-    ap.add_argument("--fractions", default="0.25,0.1,0.05")
+    ap.add_argument("--fractions", default="0.25,0.1")
+    ap.add_argument("--no-words", dest="words", action="store_false",
+                    help="leave the word channel out of the sample (shingles only, as before)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--words", default="", help="word-channel settings rate:fraction:max_df, comma-separated (prototype)")
     args = ap.parse_args()
 
     from syndicate import generate, load_reuters_base
 
     from copytrace.stages import candidates as cand
-    from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch
+    from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, word_sample
     from copytrace.stages.normalize import tokenize_batch
 
     base = load_reuters_base()
     fractions = [float(x) for x in args.fractions.split(",")]
-    print(f"{args.docs} documents per corpus (hard negatives on), word 5-grams, threshold 0.5; "
+    print(f"{args.docs} documents per corpus (hard negatives on), word 5-grams, threshold 0.5, "
+          f"word channel {'on' if args.words else 'off'}; "
           "cells: recall of (original, copy) pairs / of all true pairs, candidates per document")
     head = f"{'edit strength':>13}" + "".join(f" | {'sample fraction ' + str(f):^30}" for f in fractions)
     print(head)
@@ -57,6 +61,11 @@ def main() -> None:
         index = {d: i for i, d in enumerate(ids)}
         toks = tokenize_batch([d["text"] for d in docs])
         fps = fingerprint_batch(toks, FingerprintParams(5, 128, 42), 8)
+        s_hash, s_doc = fps.sample_hashes, fps.sample_docs
+        if not args.words:  # the shingle sample alone
+            wh, wd = word_sample(toks)
+            drop = np.isin(s_hash, wh)
+            s_hash, s_doc = s_hash[~drop], s_doc[~drop]
         active = fps.n_tokens > 0
         exact, is_head = cand.exact_groups(fps.content_hash, active)
         lsh = cand.lsh_pairs(fps.signatures, cand.optimal_params(0.5, 128), is_head, 64)
@@ -74,43 +83,14 @@ def main() -> None:
                 if x != o:
                     orig_pairs.add((min(o, x), max(o, x)))
         cells = []
-        for spec in [w for w in args.words.split(",") if w]:
-            rate, frac, wmax = spec.split(":")
-            wh, wd = _words(toks, int(rate))
-            wp = cand.containment_pairs(wh, wd, len(docs), is_head, 2 * float(frac), max_df=int(wmax))
-            cont = cand.containment_pairs(fps.sample_hashes, fps.sample_docs, len(docs), is_head, 2 * fractions[0], max_df=64)
-            pairs = cand.merge_pairs(exact, lsh, cont, wp)
-            got = set(map(tuple, pairs.tolist()))
-            r_o = len(orig_pairs & got) / max(1, len(orig_pairs))
-            r_a = len(all_pairs & got) / max(1, len(all_pairs))
-            print(f"  words {spec}: {r_o:.3f} / {r_a:.3f}, {pairs.shape[0] / len(docs):5.2f}/doc (word pairs {wp.shape[0]})", flush=True)
-            # combined: one sample (shingles + salted words), one filter
-            ch = np.concatenate([fps.sample_hashes, wh ^ np.uint64(0x9E3779B97F4A7C15)])
-            cd = np.concatenate([fps.sample_docs, wd])
-            cp = cand.containment_pairs(ch, cd, len(docs), is_head, 2 * float(frac), max_df=int(wmax))
-            pairs = cand.merge_pairs(exact, lsh, cp)
-            got = set(map(tuple, pairs.tolist()))
-            r_o = len(orig_pairs & got) / max(1, len(orig_pairs))
-            r_a = len(all_pairs & got) / max(1, len(all_pairs))
-            print(f"  combined {spec}: {r_o:.3f} / {r_a:.3f}, {pairs.shape[0] / len(docs):5.2f}/doc", flush=True)
         for f in fractions:
-            cont = cand.containment_pairs(fps.sample_hashes, fps.sample_docs, len(docs), is_head, 2 * f, max_df=64)
+            cont = cand.containment_pairs(s_hash, s_doc, len(docs), is_head, f * cand.CANDIDATE_DIVISOR, max_df=64)
             pairs = cand.merge_pairs(exact, lsh, cont)
             got = set(map(tuple, pairs.tolist()))
             r_o = len(orig_pairs & got) / max(1, len(orig_pairs))
             r_a = len(all_pairs & got) / max(1, len(all_pairs))
             cells.append(f"{r_o:.3f} / {r_a:.3f}, {pairs.shape[0] / len(docs):5.2f}/doc")
         print(f"{strength:>13}" + "".join(f" | {c:^30}" for c in cells), flush=True)
-
-
-def _words(toks, rate):
-    from copytrace.stages.rule import _common_capitals
-    docs = np.repeat(np.arange(len(toks)), np.diff(toks.doc_offsets))
-    ok = ((toks.ends - toks.starts) >= 4) & ~np.isin(toks.hashes, _common_capitals())
-    ok &= (toks.hashes % np.uint64(rate)) == 0
-    h, d = toks.hashes[ok], docs[ok]
-    key = np.unique(np.stack([d.astype(np.uint64), h], axis=1), axis=0)
-    return key[:, 1].copy(), key[:, 0].astype(np.int64)
 
 
 if __name__ == "__main__":
