@@ -104,7 +104,8 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
 @click.option("--text", default=None, help="The query text inline instead of FILE.")
 @click.option("--threshold", default=None, type=float, help="Minimum similarity, the same rule as find and compare (default: the index's).")
 @click.option("--limit", default=10, show_default=True, type=int, help="At most this many matches.")
-@click.option("--no-passages", is_flag=True, help="Skip the passage alignment (faster).")
+@click.option("--no-passages", is_flag=True, help="Leave the passages out of the answer (the alignment still runs: the rule decides on it, "
+                   "so the similarity is the same).")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 def query_cmd(db: str, file: str | None, text: str | None, threshold: float | None, limit: int,
               no_passages: bool, as_json: bool) -> None:

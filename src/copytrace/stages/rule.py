@@ -38,7 +38,7 @@ Two kinds of evidence are measured for a pair (A, B):
 or by aligned passages whose names and figures agree.
 
 Below the threshold on the floor, aligned evidence counts only when the two
-texts share at least ``WORD_GATE`` (0.3) of the smaller one's distinct content
+texts share at least ``WORD_GATE`` (0.45) of the smaller one's distinct content
 words (:func:`word_containment`: words of 4+ characters, stopwords left out):
 a copy, however reworded, keeps most of its words; below the gate the pair is
 no copy, and ``find`` and the index do not align it (:func:`worth_aligning`).
@@ -49,7 +49,8 @@ have similarity 1.
 
 Without alignment (``find --no-align``, the fast path) the aligned evidence is
 absent: the rule then decides on the floor alone and says so
-(``summary.json``: ``parameters.rule``); reworded copies whose shingles fall
+(``summary.json``: ``parameters.align`` false, ``counts.rule`` with no pair
+``paired_by_aligned_passages``); reworded copies whose shingles fall
 below the threshold are not paired.  Display options (``--no-passages``)
 never change the similarity: the alignment still runs to decide, its passages
 are only left out of the answer.
