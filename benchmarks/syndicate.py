@@ -40,6 +40,12 @@ More documents than the base provides
     stories share almost no word 5-grams even when built from the same base
     text (5 kept words in a row are rare).
 
+Hard negatives (on by default)
+    ``HARD_NEGATIVE_SHARE`` (10%) of the stories are written from a template —
+    earnings briefs, weather reports, sports results — with other companies,
+    figures, places and names each time: distinct stories that share their
+    template's wording, which a copy detector must keep apart.
+
 Ground truth
     Every document maps to a cluster id: a copy to the id of its wire
     original, every other document to its own id.
@@ -78,7 +84,7 @@ CLI::
 
     python benchmarks/syndicate.py OUT.jsonl [--docs N] [--copy-rate 0.3]
         [--edit-strength 0.2] [--seed 0] [--reuters DIR] [--truth PATH]
-        [--unique-outlet-share 0.5]
+        [--unique-outlet-share 0.5] [--hard-negatives 0.1]
 
 writes ``OUT.jsonl`` (``id``, ``text``, ``source``, ``date``) and
 ``OUT.truth.jsonl`` (``{"id": ..., "cluster": ...}``, same order).
@@ -610,6 +616,98 @@ def _date_str(ordinal: int) -> str:
     return _dt.date.fromordinal(ordinal).isoformat()
 
 
+# --------------------------------------------------------------------------------------
+# Hard negatives: distinct stories written from one template
+# --------------------------------------------------------------------------------------
+
+#: Share of the stories (default) that are template stories: earnings briefs, weather
+#: reports and sports results that share a template but differ in company, figures,
+#: places and names.  They are distinct stories (the truth keeps them apart); a wire
+#: template story may still be copied by outlets like any other story.
+HARD_NEGATIVE_SHARE = 0.1
+
+_SYL = ("ka", "lo", "mer", "tin", "var", "sol", "den", "ra", "bel", "cor", "nov", "ta", "zen", "mar",
+        "pel", "ston", "gra", "vi", "dor", "lan", "hel", "qu", "bro", "sen", "fal", "ric", "mon", "tor")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+_QUARTERS = ("first", "second", "third", "fourth")
+
+
+def _name(rng: random.Random, k: int = 2) -> str:
+    return "".join(rng.choice(_SYL) for _ in range(k)).capitalize()
+
+
+def _num(rng: random.Random, lo: float, hi: float, nd: int = 1) -> str:
+    return f"{rng.uniform(lo, hi):.{nd}f}"
+
+
+def _earnings(rng: random.Random) -> tuple[str, list[str]]:
+    co = f"{_name(rng, 3)} {rng.choice(('Corp', 'Inc', 'Industries', 'Holdings', 'Group'))}"
+    ceo = f"{_name(rng)} {_name(rng, 3)}"
+    q = rng.choice(_QUARTERS)
+    up = rng.random() < 0.5
+    verb = "rose" if up else "fell"
+    city = _name(rng, 2)
+    title = f"{co} {q}-quarter profit {verb}"
+    paras = [
+        f"{co} said on {rng.choice(_DAYS)} its {q}-quarter net income {verb} to {_num(rng, 1, 900)} mln dlrs, "
+        f"or {rng.randint(2, 250)} cts a share, from {_num(rng, 1, 900)} mln dlrs, or {rng.randint(2, 250)} cts a "
+        f"share, a year earlier.",
+        f"Revenues {rng.choice(('rose', 'fell', 'were little changed'))} at {_num(rng, 10, 9000)} mln dlrs, against "
+        f"{_num(rng, 10, 9000)} mln dlrs in the year-ago quarter, the {city}-based company said.",
+        f"Chief executive {ceo} said the results reflected "
+        f"{rng.choice(('higher sales in its', 'lower costs at its', 'weaker demand for its', 'price cuts in its'))} "
+        f"{rng.choice(('chemicals', 'retail', 'software', 'steel', 'paper', 'shipping'))} unit, and that {co} "
+        f"expected {rng.choice(('further gains', 'a weaker', 'a stronger', 'flat results'))} in the "
+        f"{rng.choice(_QUARTERS)} quarter.",
+        f"{co} shares closed at {_num(rng, 2, 120, 2)} dlrs on {rng.choice(_DAYS)}, "
+        f"{rng.choice(('up', 'down'))} {rng.randint(1, 90)} cts, in trading of {rng.randint(10, 900)},000 shares.",
+    ]
+    if rng.random() < 0.5:
+        paras.insert(3, f"The company also declared a quarterly dividend of {rng.randint(2, 60)} cts a share, "
+                        f"payable {rng.choice(('April', 'May', 'June', 'July'))} {rng.randint(1, 28)} to holders "
+                        f"of record {rng.choice(('March', 'April', 'May'))} {rng.randint(1, 28)}.")
+    return title, paras
+
+
+def _weather(rng: random.Random) -> tuple[str, list[str]]:
+    city = _name(rng, 3)
+    day = rng.choice(_DAYS)
+    cond = ("sunny", "cloudy", "rain", "showers", "snow", "fog", "thunderstorms", "clear")
+    title = f"Weather for {city} and the region, {day}"
+    paras = [
+        f"{city} will see {rng.choice(cond)} on {day} with a high of {rng.randint(-5, 38)} degrees and a low of "
+        f"{rng.randint(-15, 25)} degrees, the {_name(rng)} weather service said.",
+        f"Winds from the {rng.choice(('north', 'south', 'east', 'west'))} at {rng.randint(3, 40)} km per hour, "
+        f"with a {rng.randint(0, 100)} percent chance of rain by evening.",
+        "Regional forecast: " + "; ".join(
+            f"{_name(rng, 3)} {rng.randint(-5, 38)} {rng.choice(cond)}" for _ in range(rng.randint(5, 9))) + ".",
+        f"Outlook for {rng.choice(_DAYS)}: {rng.choice(cond)}, highs near {rng.randint(-5, 38)} degrees.",
+    ]
+    return title, paras
+
+
+def _sports(rng: random.Random) -> tuple[str, list[str]]:
+    t1, t2 = f"{_name(rng, 2)} {_name(rng, 2)}s", f"{_name(rng, 2)} {_name(rng, 2)}s"
+    p1, p2 = f"{_name(rng)} {_name(rng, 3)}", f"{_name(rng)} {_name(rng, 3)}"
+    s1 = rng.randint(70, 130)
+    s2 = s1 - rng.randint(1, 25)
+    title = f"{t1} beat {t2} {s1}-{s2}"
+    paras = [
+        f"{p1} scored {rng.randint(12, 45)} points and grabbed {rng.randint(2, 18)} rebounds as the {t1} beat the "
+        f"{t2} {s1}-{s2} on {rng.choice(_DAYS)} night.",
+        f"{p2} added {rng.randint(8, 30)} points for the {t1}, who have won {rng.randint(2, 9)} of their last "
+        f"{rng.randint(10, 12)} games and improved to {rng.randint(10, 50)}-{rng.randint(10, 50)}.",
+        f"{_name(rng)} {_name(rng, 3)} led the {t2} with {rng.randint(10, 40)} points. The {t2} have lost "
+        f"{rng.randint(2, 7)} straight.",
+        f"The {t1} led by {rng.randint(2, 20)} at halftime and were never headed in the "
+        f"{rng.choice(('third', 'fourth'))} quarter before a crowd of {rng.randint(8, 20)},{rng.randint(100, 999)}.",
+    ]
+    return title, paras
+
+
+_TEMPLATES = (_earnings, _weather, _sports)
+
+
 class _Corpus:
     """Base stories, the plan of the collection, and the text makers."""
 
@@ -621,7 +719,9 @@ class _Corpus:
         seed: int,
         base: Sequence[str] | Sequence[dict],
         unique_outlet_share: float,
+        hard_negative_share: float = HARD_NEGATIVE_SHARE,
     ) -> None:
+        self.hard_negative_share = float(hard_negative_share)
         if n_docs < 1:
             raise ValueError("n_docs must be >= 1")
         if not 0.0 <= copy_rate < 1.0:
@@ -794,6 +894,11 @@ class _Corpus:
     def story(self, s: int) -> tuple[str, list[str], int]:
         """(title, paragraphs, date ordinal) of story ``s``."""
         b = int(self.base_perm[s % self.n_base])
+        if self.hard_negative_share > 0:
+            trng = random.Random(f"template:{self.seed}:{s}")
+            if trng.random() < self.hard_negative_share:
+                title, paras = _TEMPLATES[trng.randrange(len(_TEMPLATES))](trng)
+                return title, paras, self.dates[b] + trng.randrange(730)
         r = s // self.n_base
         title, paras = self.stories[b]
         if r == 0:
@@ -969,9 +1074,11 @@ def iter_generate(
     *,
     reuters_dir: str | Path | None = None,
     unique_outlet_share: float = 0.5,
+    hard_negative_share: float = HARD_NEGATIVE_SHARE,
 ) -> Iterator[tuple[dict[str, Any], str]]:
     """Yield ``(doc, cluster_id)`` in output order; see :func:`generate`."""
-    yield from _Corpus(n_docs, copy_rate, edit_strength, seed, _resolve_base(base, reuters_dir), unique_outlet_share)
+    yield from _Corpus(n_docs, copy_rate, edit_strength, seed, _resolve_base(base, reuters_dir), unique_outlet_share,
+                       hard_negative_share)
 
 
 def generate(
@@ -983,6 +1090,7 @@ def generate(
     *,
     reuters_dir: str | Path | None = None,
     unique_outlet_share: float = 0.5,
+    hard_negative_share: float = HARD_NEGATIVE_SHARE,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Generate a syndication collection in memory.
 
@@ -992,6 +1100,10 @@ def generate(
     to build from; ``None`` loads Reuters-21578 from ``reuters_dir`` (default
     :func:`default_reuters_dir`).  ``unique_outlet_share``: share of the unique
     stories published by an outlet (with its boilerplate) rather than the wire.
+    ``hard_negative_share``: share of the stories written from a template
+    (earnings briefs, weather reports, sports results: the same template,
+    other companies, figures, places and names) — distinct stories a copy
+    detector must keep apart (0: none).
 
     Returns ``(docs, truth)``: docs in output order (``id``, ``text``,
     ``source``, ``date``) and ``truth``: id → cluster id (the wire original's
@@ -1000,7 +1112,8 @@ def generate(
     docs: list[dict[str, Any]] = []
     truth: dict[str, str] = {}
     for doc, cluster in iter_generate(
-        n_docs, copy_rate, edit_strength, seed, base, reuters_dir=reuters_dir, unique_outlet_share=unique_outlet_share
+        n_docs, copy_rate, edit_strength, seed, base, reuters_dir=reuters_dir, unique_outlet_share=unique_outlet_share,
+        hard_negative_share=hard_negative_share,
     ):
         docs.append(doc)
         truth[doc["id"]] = cluster
@@ -1025,6 +1138,7 @@ def generate_to_files(
     truth: str | Path | None = None,
     reuters_dir: str | Path | None = None,
     unique_outlet_share: float = 0.5,
+    hard_negative_share: float = HARD_NEGATIVE_SHARE,
 ) -> tuple[int, Path, Path]:
     """Stream a generated collection to ``out`` (JSONL) and its truth file
     (default ``OUT.truth.jsonl``); returns ``(n_docs, out, truth)``."""
@@ -1036,7 +1150,8 @@ def generate_to_files(
     dumps = json.dumps
     with out.open("w", encoding="utf-8", newline="\n") as fd, truth_path.open("w", encoding="utf-8", newline="\n") as ft:
         for doc, cluster in iter_generate(
-            n_docs, copy_rate, edit_strength, seed, base, reuters_dir=reuters_dir, unique_outlet_share=unique_outlet_share
+            n_docs, copy_rate, edit_strength, seed, base, reuters_dir=reuters_dir, unique_outlet_share=unique_outlet_share,
+            hard_negative_share=hard_negative_share,
         ):
             fd.write(dumps(doc, ensure_ascii=False) + "\n")
             ft.write(dumps({"id": doc["id"], "cluster": cluster}, ensure_ascii=False) + "\n")
@@ -1056,11 +1171,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--truth", default=None, help="truth JSONL (default OUT.truth.jsonl)")
     ap.add_argument("--unique-outlet-share", type=float, default=0.5,
                     help="share of unique stories published by an outlet, with boilerplate (default 0.5)")
+    ap.add_argument("--hard-negatives", type=float, default=HARD_NEGATIVE_SHARE,
+                    help="share of stories written from a template: earnings briefs, weather, sports results "
+                         f"that differ only in names and figures (default {HARD_NEGATIVE_SHARE}; 0: none)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     n, out, truth = generate_to_files(
         args.out, args.docs, args.copy_rate, args.edit_strength, args.seed,
         truth=args.truth, reuters_dir=args.reuters, unique_outlet_share=args.unique_outlet_share,
+        hard_negative_share=args.hard_negatives,
     )
     print(f"wrote {n} documents to {out} and truth to {truth} in {time.perf_counter() - t0:.1f}s")
     return 0

@@ -18,8 +18,11 @@ def test_compare_json_on_the_seed_pair():
     out = json.loads(r.stdout)
     assert list(out) == [
         "similarity", "jaccard", "containment_a_in_b", "containment_b_in_a",
-        "passages", "only_in_a", "only_in_b",
+        "passages", "only_in_a", "only_in_b", "verdict", "threshold", "explanation",
     ]
+    # the verdict comes from the rule and says why in one line: aligned evidence vs the threshold
+    assert out["verdict"] == "copies" and out["threshold"] == 0.5
+    assert "aligned passages" in out["explanation"] and "threshold 0.5" in out["explanation"]
     a, b = A.read_text(encoding="utf-8"), B.read_text(encoding="utf-8")
     assert out["similarity"] >= 0.5  # copies
     assert out["containment_b_in_a"] > out["containment_a_in_b"]

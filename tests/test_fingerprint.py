@@ -3,6 +3,7 @@
 import numpy as np
 
 from copytrace.stages.fingerprint import (
+    word_sample,
     EMPTY,
     FingerprintParams,
     fingerprint_batch,
@@ -63,8 +64,20 @@ def test_sampling_is_consistent_across_documents():
     fp = fingerprint_batch(tokenize_batch([a, b]), FingerprintParams(), sample_rate=8)
     sa = set(fp.sample_hashes[fp.sample_docs == 0].tolist())
     sb = set(fp.sample_hashes[fp.sample_docs == 1].tolist())
-    assert 3000 / 8 * 0.6 < len(sa) < 3000 / 8 * 1.4
-    assert sa <= sb  # every shingle of a is in b, so its samples are too
+    wh, wd = word_sample(tokenize_batch([a, b]))
+    words_a = set(wh[wd == 0].tolist())
+    assert words_a <= sa  # the word channel is part of the sample
+    assert 3000 / 8 * 0.6 < len(sa - words_a) < 3000 / 8 * 1.4
+    assert sa <= sb  # every shingle and word of a is in b, so its samples are too
+
+
+def test_word_channel_keeps_the_words_of_a_reworded_copy():
+    a = "Acme Industries said on Tuesday its quarterly revenue climbed to 5,300 million dollars in Denver."
+    b = "In Denver, Acme Industries stated Tuesday that quarterly revenue increased to 5,300 million dollars."
+    wh, wd = word_sample(tokenize_batch([a, b]))
+    shared = set(wh[wd == 0].tolist()) & set(wh[wd == 1].tolist())
+    assert len(shared) >= 6  # acme industries tuesday quarterly revenue 5,300 million dollars denver
+    assert np.all(np.diff(wd) >= 0)  # sorted by document
 
 
 def test_shingle_sets_batch_matches_single():

@@ -145,7 +145,8 @@ def test_query_doc_by_doc_gives_the_pairs_of_find(tmp_path):
     docs, _ = make_corpus(n_stories=8, copies=3, uniques=12, seed=11)
     path = write_jsonl(tmp_path / "c.jsonl", docs)
     for threshold in (0.3, 0.6):
-        res = copytrace.find(path, threshold=threshold, progress=False, align=False)
+        # the rule (stages/rule.py) decides on the aligned text in both, even without passages shown
+        res = copytrace.find(path, threshold=threshold, progress=False, report=False)
         want = set(zip(res.pairs.column("doc_a").to_pylist(), res.pairs.column("doc_b").to_pylist()))
         assert want
         with Index.create(tmp_path / f"c{threshold}.duckdb", threshold=threshold) as idx:
@@ -326,10 +327,10 @@ def test_expand_ranges():
     assert pos.shape == which.shape == (0,)
 
 
-def test_limit_aligns_the_best_by_shingle_similarity(tmp_path):
-    """With more matches than ``limit``, the ``limit`` best by containment are
-    aligned and returned — the same matches, passages and scores as in the
-    unlimited answer."""
+def test_limit_returns_the_best_by_the_rules_similarity(tmp_path):
+    """With more matches than ``limit``, every candidate is still judged on the
+    aligned text (stages/rule.py) and the ``limit`` best by similarity are
+    returned — the same matches, passages and scores as in the unlimited answer."""
     import random
 
     from conftest import make_copy, make_story
@@ -342,7 +343,7 @@ def test_limit_aligns_the_best_by_shingle_similarity(tmp_path):
         everything = idx.query(story, limit=None)
         top = idx.query(story, limit=3)
     assert len(everything) >= 5 and len(top) == 3
-    best = sorted(everything, key=lambda m: (-max(m.containment_query_in_doc, m.containment_doc_in_query), m.doc_id))
+    best = sorted(everything, key=lambda m: (-m.similarity, m.doc_id))
     assert {m.doc_id for m in top} == {m.doc_id for m in best[:3]}
     by_id = {m.doc_id: m for m in everything}
     for m in top:

@@ -19,6 +19,7 @@ from copytrace.progress import Reporter
 from copytrace.stages.align import AlignOptions, Passage, align
 from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
+from copytrace.stages import rule
 from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
 from copytrace.stages.output_set import GUARANTEE, staged_outputs
@@ -232,10 +233,13 @@ class Comparison:
     only_in_b: list[tuple[int, int]]
     text_a: str = field(repr=False, default="")
     text_b: str = field(repr=False, default="")
+    threshold: float = 0.5
+    explanation: str = ""  # the rule's verdict in one line (``rule.explain``)
     encodings: tuple[str | None, str | None] = field(repr=False, default=(None, None))  # files' encodings
 
-    def is_copy(self, threshold: float = 0.5) -> bool:
-        return self.similarity >= threshold
+    def is_copy(self, threshold: float | None = None) -> bool:
+        """The rule's verdict (``stages.rule``) at ``threshold`` (default: the comparison's)."""
+        return self.similarity >= (self.threshold if threshold is None else threshold) - 1e-12
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` form, exactly as documented."""
@@ -257,6 +261,9 @@ class Comparison:
             ],
             "only_in_a": [[s, e] for s, e in self.only_in_a],
             "only_in_b": [[s, e] for s, e in self.only_in_b],
+            "verdict": "copies" if self.is_copy() else "not copies",
+            "threshold": self.threshold,
+            "explanation": self.explanation,
         }
 
 
@@ -272,20 +279,27 @@ def compare(
     b: str | os.PathLike,
     *,
     ngram: int = FingerprintConfig.ngram,
+    threshold: float = FingerprintConfig.threshold,
     align_options: AlignOptions | None = None,
     encoding: str = "auto",
 ) -> Comparison:
-    """Compare two texts (``str``) or files (``pathlib.Path``).  Files are
-    decoded with ``encoding`` (``auto``: UTF-8 when valid, else detected);
-    ``Comparison.encodings`` says which was used."""
+    """Compare two texts (``str``) or files (``pathlib.Path``); the verdict is
+    ``stages.rule`` at ``threshold`` — the same rule as ``find`` and the index.
+    Files are decoded with ``encoding`` (``auto``: UTF-8 when valid, else
+    detected); ``Comparison.encodings`` says which was used."""
     check_value(FingerprintConfig, "ngram", ngram)
+    check_value(FingerprintConfig, "threshold", threshold)
     (text_a, enc_a), (text_b, enc_b) = _as_text(a, encoding), _as_text(b, encoding)
     ta, tb = tokenize(text_a), tokenize(text_b)
-    jac, cab, cba = set_stats(shingles(ta, ngram), shingles(tb, ngram))
+    sa, sb = shingles(ta, ngram), shingles(tb, ngram)
+    jac, cab, cba = set_stats(sa, sb)
+    shared = int(np.intersect1d(sa, sb, assume_unique=True).shape[0])
     al = align(text_a, text_b, align_options, tokens_a=ta, tokens_b=tb)
-    sim = max(cab, cba, al.coverage_a, al.coverage_b)
+    aligned, agreement = rule.aligned_evidence(text_a, ta, text_b, tb, al)
+    d = rule.decide(jac, cab, cba, shared, threshold, ngram, aligned, agreement,
+                    word_cont=rule.word_containment(ta, tb))
     return Comparison(
-        similarity=round(float(sim), 6),
+        similarity=round(float(d.similarity), 6),
         jaccard=round(float(jac), 6),
         containment_a_in_b=round(float(cab), 6),
         containment_b_in_a=round(float(cba), 6),
@@ -294,5 +308,7 @@ def compare(
         only_in_b=[(int(s), int(e)) for s, e in al.only_in_b],
         text_a=text_a,
         text_b=text_b,
+        threshold=threshold,
+        explanation=rule.explain(d, ngram),
         encodings=(enc_a, enc_b),
     )

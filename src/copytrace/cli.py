@@ -88,7 +88,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click_options(FingerprintConfig, only=("ngram",))
 @click.option("--threshold", default=FingerprintConfig.threshold, show_default=True, type=float,
-              help="Similarity at which the verdict says COPIES.")
+              help="Similarity at which the rule (stages/rule.py) says COPIES, as in find and index query.")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
               help="Also write a side-by-side HTML view of the pair to this file.")
 @click.option("--encoding", default="auto", show_default=True,
@@ -129,7 +129,7 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 names.append(printable(f))
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
-        cmp = compare(texts[0], texts[1], ngram=ngram, encoding=encoding)
+        cmp = compare(texts[0], texts[1], ngram=ngram, threshold=threshold, encoding=encoding)
         for name, enc in zip(names, cmp.encodings):
             if enc not in (None, "utf-8"):
                 click.echo(f"copytrace: note: {name} is not UTF-8; decoded as {enc} (detected)"

@@ -100,9 +100,10 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
 @click.argument("db", type=click.Path(dir_okay=False))
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.option("--text", default=None, help="The query text inline instead of FILE.")
-@click.option("--threshold", default=None, type=float, help="Minimum similarity (default: the index's).")
+@click.option("--threshold", default=None, type=float, help="Minimum similarity, the same rule as find and compare (default: the index's).")
 @click.option("--limit", default=10, show_default=True, type=int, help="At most this many matches.")
-@click.option("--no-passages", is_flag=True, help="Skip the passage alignment (faster).")
+@click.option("--no-passages", is_flag=True, help="Leave the passages out of the answer (the alignment still runs: the rule decides on it, "
+                   "so the similarity is the same).")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 @click.option("--date", "q_date", default=None, help="The query's date (for --pairs-within).")
 @click.option("--source", "q_source", default=None, help="The query's source/site (for --pairs).")

@@ -212,7 +212,9 @@ def check_value(cls: type, name: str, value: Any, as_name: str | None = None) ->
         spec.check(as_name or name, value)
 
 
-THRESHOLD_HELP = "Keep pairs whose Jaccard or containment (either way) of shingles reaches this."
+THRESHOLD_HELP = ("Pair two documents when their similarity reaches this: the share of the more-contained text "
+                  "found in the other, by exact shingles or aligned passages (stages/rule.py; the same rule in "
+                  "find, compare, index query and the service).")
 
 
 @dataclass(frozen=True)

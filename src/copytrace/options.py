@@ -45,7 +45,8 @@ class FindOptions:
     sample_rate: int = inherit(FingerprintConfig, "sample_rate")
     max_df: int = inherit(FingerprintConfig, "max_df")
     max_bucket: int = param(64, "LSH buckets larger than this link their members to one member only.", IntRange(2))
-    align: bool = param(True, "Align the shared passages of every pair.")
+    align: bool = param(True, "Align every candidate pair, so that reworded copies are judged on the aligned text; "
+                              "--no-align: the fast path, pairs decided on exact shingle containment alone.")
     boilerplate: bool = param(True, "Detect passages the corpus repeats (appeals, newsletter boxes, bylines) and "
                                     "leave them out of similarity and alignment.")
     boilerplate_min_docs: int = param(5, "Documents a segment must recur in to count as boilerplate.", IntRange(2))

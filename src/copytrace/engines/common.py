@@ -20,7 +20,9 @@ from copytrace import schemas
 from copytrace.explain import Direction, direction
 from copytrace.stages.align import Alignment, align
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
+from copytrace.stages import rule
 from copytrace.stages.cluster import Clusters
+from copytrace.stages.normalize import tokenize
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "AlignItem",
     "align_chunk",
     "align_arrays",
+    "take_pairs",
+    "apply_rule",
     "build_tables",
     "cluster_originals",
     "result_counts",
@@ -109,14 +113,19 @@ class TextStore:
 AlignItem = tuple[str, str, list, list, "str | None", "str | None"]
 
 
-def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction]]:
-    """Align pairs with boilerplate masked out (offsets unchanged), and judge
-    their direction on the texts as read (wire credits count even when the
-    corpus repeats them)."""
+def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, float]]:
+    """Align pairs with boilerplate masked out (offsets unchanged), weigh the
+    aligned evidence for the rule (``rule.aligned_evidence``), and judge their
+    direction on the texts as read (wire credits count even when the corpus
+    repeats them)."""
     out = []
     for a, b, spans_a, spans_b, date_a, date_b in items:
-        al = align(mask_text(a, spans_a) if spans_a else a, mask_text(b, spans_b) if spans_b else b)
-        out.append((al, direction(a, b, al, date_a, date_b)))
+        ma = mask_text(a, spans_a) if spans_a else a
+        mb = mask_text(b, spans_b) if spans_b else b
+        ta, tb = tokenize(ma), tokenize(mb)
+        al = align(ma, mb, tokens_a=ta, tokens_b=tb)
+        aligned, _ = rule.aligned_evidence(ma, ta, mb, tb, al)
+        out.append((al, direction(a, b, al, date_a, date_b), aligned))
     return out
 
 
@@ -146,17 +155,20 @@ def cluster_originals(
 
 
 
-def align_arrays(n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Direction]]]) -> dict[str, np.ndarray]:
-    """The align results of ``n_pairs`` verified pairs as the arrays
-    :func:`build_tables` takes (pairs not in ``results``: no passages,
-    coverage 0, direction unknown)."""
+def align_arrays(
+    n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Direction, float]]]
+) -> dict[str, np.ndarray]:
+    """The align results of ``n_pairs`` pairs as the arrays :func:`build_tables`
+    takes (pairs not in ``results``: no passages, aligned evidence 0,
+    direction unknown).  ``coverage`` is the rule's aligned evidence
+    (``rule.aligned_evidence``: coverage weighted by anchor agreement)."""
     cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
     coverage = np.zeros(n_pairs, dtype=np.float64)
     original = np.zeros(n_pairs, dtype=np.int64)  # 0 unknown, 1 a, 2 b
     reasons = [""] * n_pairs
     confidence = np.zeros(n_pairs, dtype=np.float64)
-    for i, (al, dr) in results:
-        coverage[i] = max(al.coverage_a, al.coverage_b)
+    for i, (al, dr, aligned) in results:
+        coverage[i] = aligned
         original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
         confidence[i] = dr.confidence
         reasons[i] = "; ".join(dr.reasons)
@@ -176,12 +188,51 @@ def align_arrays(n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Dir
     return pas
 
 
+def take_pairs(pas: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The align arrays of the pairs where ``keep`` (bool, one per pair) is set,
+    renumbered to the kept pairs."""
+    new_index = np.cumsum(keep, dtype=np.int64) - 1
+    sel = keep[pas["pair"]] if pas["pair"].shape[0] else np.zeros(0, dtype=bool)
+    out = {k: pas[k][sel] for k in ("a_start", "a_end", "b_start", "b_end", "kind", "score")}
+    out["pair"] = new_index[pas["pair"][sel]]
+    for k in ("coverage", "original", "confidence", "reasons"):
+        out[k] = pas[k][keep]
+    return out
+
+
+def apply_rule(
+    scored: VerifiedPairs, pas: dict[str, np.ndarray], threshold: float, ngram: int, n_candidates: int
+) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int]]:
+    """``stages.rule`` over the scored candidate pairs (sorted by (a, b)) and
+    their align arrays: the pairs that are copies, their align arrays, and
+    the counts for summary.json (``rule``).  ``n_candidates``: all candidate
+    pairs (exact duplicates included); those not in ``scored`` were turned
+    down before alignment (``rule.worth_aligning``, or the shingle floor
+    without alignment)."""
+    shared = scored.shared_or_enough()
+    fl = rule.floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, shared, ngram)
+    sim, keep = rule.decide_arrays(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a,
+                                   shared, pas["coverage"], threshold, ngram)
+    by_floor = fl >= threshold - 1e-12
+    counts = {
+        "candidates": int(n_candidates),
+        "rejected_before_alignment": int(n_candidates - len(scored)),
+        "judged": len(scored),
+        "paired": int(keep.sum()),
+        "paired_by_shingles": int((keep & by_floor).sum()),
+        "paired_by_aligned_passages": int((keep & ~by_floor).sum()),
+        "rejected": int(n_candidates - keep.sum()),
+    }
+    return scored.take(keep), take_pairs(pas, keep), counts
+
+
 def build_tables(
     ids_sorted: pa.Array | pa.ChunkedArray,
     length: np.ndarray,
     clusters: Clusters,
     verified: VerifiedPairs,
     pas: dict[str, np.ndarray],
+    ngram: int = 5,
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     """documents, pairs and passages tables.
 
@@ -206,7 +257,9 @@ def build_tables(
         },
         schema=schemas.DOCUMENTS,
     )
-    similarity = np.maximum(verified.similarity, coverage) if len(verified) else np.zeros(0)
+    similarity = rule.similarity(
+        rule.floor(verified.jaccard, verified.containment_a_in_b, verified.containment_b_in_a,
+                   verified.shared_or_enough(), ngram), coverage) if len(verified) else np.zeros(0)
     pairs = pa.table(
         {
             "doc_a": ids_sorted.take(pa.array(verified.a, pa.int64())),

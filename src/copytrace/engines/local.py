@@ -8,8 +8,11 @@ Orchestration only — every computation lives in ``copytrace.stages``:
 2. documents are numbered in doc-id order, so that every later result is a
    function of the collection, not of the order the files were listed in;
 3. candidates (exact duplicates, LSH, containment sample) → verify (exact
-   shingle measures; texts re-read from the memory-mapped store) → cluster →
-   align → the output tables.
+   shingle measures of every candidate; texts re-read from the memory-mapped
+   store) → align every candidate → the rule (``stages.rule``: which
+   candidates are copies, on the shingles and the aligned passages) →
+   cluster → the output tables.  With ``--no-align`` the rule decides on the
+   shingle floor alone, before anything is aligned.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from copytrace.engines.common import (
     TextStore,
     align_arrays,
     align_chunk,
+    apply_rule,
     build_tables,
     result_counts,
 )
@@ -65,8 +69,9 @@ from copytrace.stages.fingerprint import (
     shingle_sets_batch,
 )
 from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages import rule
 from copytrace.stages.read import ReadStats
-from copytrace.stages.verify import VerifiedPairs, verify_pairs
+from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
 
@@ -376,7 +381,7 @@ class LocalEngine:
         if ckpt.has("verify"):
             arrays, meta = ckpt.load("verify")
             verified = VerifiedPairs(
-                arrays["a"], arrays["b"], arrays["jaccard"], arrays["cab"], arrays["cba"]
+                arrays["a"], arrays["b"], arrays["jaccard"], arrays["cab"], arrays["cba"], arrays.get("shared")
             )
             exact, exact_all = arrays["exact"], arrays["exact_all"]
             counts["candidate_pairs"] = meta["candidate_pairs"]
@@ -432,22 +437,17 @@ class LocalEngine:
             ckpt.save(
                 "verify",
                 {"a": verified.a, "b": verified.b, "jaccard": verified.jaccard,
-                 "cab": verified.containment_a_in_b, "cba": verified.containment_b_in_a, "exact": exact,
-                 "exact_all": exact_all},
+                 "cab": verified.containment_a_in_b, "cba": verified.containment_b_in_a,
+                 "shared": verified.shared_or_enough(), "exact": exact, "exact_all": exact_all},
                 {"candidate_pairs": counts["candidate_pairs"]},
             )
         del signatures, samp_hash, samp_doc
 
-        # 5. cluster
-        with reporter.stage("cluster", total=1, unit="") as bar:
-            clusters = cluster(n, verified.a, verified.b, length)
-            bar.advance()
-
-        # 6. align
+        # 5. align every scored candidate (the rule decides on the aligned text)
         if ckpt.has("align"):
             pas, _ = ckpt.load("align")
         else:
-            results: Iterator[tuple[int, tuple[Alignment, Direction]]] = iter(())
+            results: Iterator[tuple[int, tuple[Alignment, Direction, float]]] = iter(())
             if opts.align and len(verified):
                 with reporter.stage("align", total=len(verified), unit="pairs") as bar:
                     pas = align_arrays(len(verified), self._align_all(verified, store, order, opts, bar))
@@ -455,9 +455,18 @@ class LocalEngine:
                 pas = align_arrays(len(verified), results)
             ckpt.save("align", pas, {})
 
-        # 7. tables
+        # 6. the rule: which candidates are copies
+        n_cand = counts["candidate_pairs"]["near_total"] + counts["candidate_pairs"]["exact_duplicates"]
+        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram, n_cand)
+
+        # 7. cluster
+        with reporter.stage("cluster", total=1, unit="") as bar:
+            clusters = cluster(n, verified.a, verified.b, length)
+            bar.advance()
+
+        # 8. tables
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
-        documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
+        documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
 
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
         summary: dict[str, Any] = {
@@ -494,12 +503,17 @@ class LocalEngine:
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
         lb = np.searchsorted(docs, chunk[:, 1])
-        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, opts.threshold, opts.ngram)
-        return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a)
+        pairs = np.stack([la, lb], axis=1)
+        if opts.align:
+            v = score_pairs(pairs, values, starts, sizes)  # the rule decides after alignment
+            v = v.take(rule.worth_aligning(v, toks, opts.threshold, opts.ngram))  # the rest are no copies
+        else:
+            v = verify_pairs(pairs, values, starts, sizes, opts.threshold, opts.ngram)  # shingle floor only
+        return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
-    ) -> Iterator[tuple[int, tuple[Alignment, Direction]]]:
+    ) -> Iterator[tuple[int, tuple[Alignment, Direction, float]]]:
         n_pairs = len(verified)
         chunks = [
             np.arange(lo, min(lo + ALIGN_CHUNK_PAIRS, n_pairs)) for lo in range(0, n_pairs, ALIGN_CHUNK_PAIRS)

@@ -55,6 +55,7 @@ from copytrace.engines.common import (
     TextStore,
     align_arrays,
     align_chunk,
+    apply_rule,
     build_tables,
     result_counts,
 )
@@ -301,10 +302,10 @@ def _masked(text: str, starts: list | None, ends: list | None) -> str:
     return bpl.mask_text(text, list(zip(starts, ends))) if starts else text
 
 
-def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float) -> Iterator[pa.RecordBatch]:
+def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool) -> Iterator[pa.RecordBatch]:
     from copytrace.stages.fingerprint import shingle_sets_batch
     from copytrace.stages.normalize import tokenize_batch
-    from copytrace.stages.verify import verify_pairs
+    from copytrace.stages.verify import score_pairs, verify_pairs
 
     for rb in batches:
         c = rb.to_pydict()
@@ -318,17 +319,25 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float) -> 
         values, starts, sizes = shingle_sets_batch(toks, ngram)
         la = np.searchsorted(docs, np.asarray(c["a"], dtype=np.int64))
         lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
-        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, threshold, ngram)
+        pairs = np.stack([la, lb], axis=1)
+        # with alignment the rule decides after it (every candidate scored); without, on the shingle floor
+        if gate:
+            v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
+        else:
+            from copytrace.stages.rule import worth_aligning
+
+            v = score_pairs(pairs, values, starts, sizes)
+            v = v.take(worth_aligning(v, toks, threshold, ngram))  # the rest are no copies
         yield pa.RecordBatch.from_arrays(
             [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
-             pa.array(v.containment_b_in_a, pa.float64())],
-            names=["a", "b", "jaccard", "cab", "cba"],
+             pa.array(v.containment_b_in_a, pa.float64()), pa.array(v.shared_or_enough(), pa.int64())],
+            names=["a", "b", "jaccard", "cab", "cba", "shared"],
         )
 
 
 ALIGN_SCHEMA = (
-    "i long, cov_a double, cov_b double, original string, confidence double, reasons string, "
+    "i long, aligned double, cov_a double, cov_b double, original string, confidence double, reasons string, "
     "p_a_start array<long>, p_a_end array<long>, p_b_start array<long>, p_b_end array<long>, "
     "p_kind array<int>, p_score array<double>"
 )
@@ -344,10 +353,11 @@ def _align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         ]
         res = align_chunk(items)
         out: dict[str, list] = {k: [] for k in (
-            "i", "cov_a", "cov_b", "original", "confidence", "reasons", "p_a_start", "p_a_end", "p_b_start",
+            "i", "aligned", "cov_a", "cov_b", "original", "confidence", "reasons", "p_a_start", "p_a_end", "p_b_start",
             "p_b_end", "p_kind", "p_score")}
-        for i, (al, dr) in zip(c["i"], res):
+        for i, (al, dr, aligned) in zip(c["i"], res):
             out["i"].append(i)
+            out["aligned"].append(float(aligned))
             out["cov_a"].append(float(al.coverage_a))
             out["cov_b"].append(float(al.coverage_b))
             out["original"].append(dr.original)
@@ -360,7 +370,7 @@ def _align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             out["p_kind"].append([0 if p.kind == "verbatim" else 1 for p in al.passages])
             out["p_score"].append([float(p.score) for p in al.passages])
         yield pa.RecordBatch.from_pydict(out, schema=pa.schema([
-            ("i", pa.int64()), ("cov_a", pa.float64()), ("cov_b", pa.float64()), ("original", pa.string()),
+            ("i", pa.int64()), ("aligned", pa.float64()), ("cov_a", pa.float64()), ("cov_b", pa.float64()), ("original", pa.string()),
             ("confidence", pa.float64()), ("reasons", pa.string()), ("p_a_start", pa.list_(pa.int64())),
             ("p_a_end", pa.list_(pa.int64())), ("p_b_start", pa.list_(pa.int64())),
             ("p_b_end", pa.list_(pa.int64())), ("p_kind", pa.list_(pa.int32())),
@@ -640,7 +650,7 @@ class SparkEngine:
                 cont_df = (
                     shared.join(pa_, "a").join(pb_, "b")
                     .where((F.col("shared") >= need)
-                           & (F.col("shared") >= F.ceil(F.lit(opts.threshold / 2.0) * smaller)))
+                           & (F.col("shared") >= F.ceil(F.lit(cand.candidate_fraction(opts.threshold)) * smaller)))
                     .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"))
                 )
                 lsh_df = lsh_df.unionByName(cont_df)
@@ -692,33 +702,25 @@ class SparkEngine:
 
         # 5. verify
         with reporter.stage("verify", total=1, unit="") as bar:
-            ngram, threshold = opts.ngram, opts.threshold
+            ngram, threshold, gate = opts.ngram, opts.threshold, not opts.align
             v_df = with_texts(near_df).mapInArrow(
-                lambda it: _verify(it, ngram, threshold), "a long, b long, jaccard double, cab double, cba double")
+                lambda it: _verify(it, ngram, threshold, gate),
+                "a long, b long, jaccard double, cab double, cba double, shared long")
             vt = _to_arrow(v_df)
             ones = np.ones(exact.shape[0], dtype=np.float64)
             parts_v = [VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())]
             if vt.num_rows:
                 parts_v.append(VerifiedPairs(
                     vt.column("a").to_numpy().astype(np.int64), vt.column("b").to_numpy().astype(np.int64),
-                    vt.column("jaccard").to_numpy(), vt.column("cab").to_numpy(), vt.column("cba").to_numpy()))
+                    vt.column("jaccard").to_numpy(), vt.column("cab").to_numpy(), vt.column("cba").to_numpy(),
+                    vt.column("shared").to_numpy().astype(np.int64)))
             verified = VerifiedPairs.concat(parts_v)
             if len(verified):
                 verified = verified.take(np.lexsort((verified.b, verified.a)))
             bar.advance()
 
-        # 6. cluster: connected components in Spark
-        with reporter.stage("cluster", total=1, unit="") as bar:
-            root = np.arange(n, dtype=np.int64)
-            if len(verified):
-                edges = _edges_df(spark, verified, self._tmp)
-                rt = _to_arrow(connected_components(edges, keep))
-                root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
-            clusters = clusters_from_roots(root, length)
-            bar.advance()
-
-        # 7. align
-        results: list[tuple[int, tuple[Alignment, Direction]]] = []
+        # 6. align every scored candidate (the rule decides on the aligned text)
+        results: list[tuple[int, tuple[Alignment, Direction, float]]] = []
         if opts.align and len(verified):
             with reporter.stage("align", total=1, unit="") as bar:
                 pairs_df = _edges_df(spark, verified, self._tmp, with_index=True)
@@ -730,12 +732,26 @@ class SparkEngine:
                                                                 r["p_b_end"], r["p_kind"], r["p_score"])]
                     al = Alignment(passages, [], [], r["cov_a"], r["cov_b"])
                     dr = Direction(r["original"], r["confidence"], r["reasons"].split("\x1f") if r["reasons"] else [])
-                    results.append((int(r["i"]), (al, dr)))
+                    results.append((int(r["i"]), (al, dr, float(r["aligned"]))))
                 results.sort(key=lambda x: x[0])
                 bar.advance()
         pas = align_arrays(len(verified), results)
 
-        # 8. tables, and the text store for the report and deduplicated.jsonl
+        # 7. the rule: which candidates are copies (the same function as the local engine)
+        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram,
+                                                   n_near + int(exact.shape[0]))
+
+        # 8. cluster: connected components in Spark
+        with reporter.stage("cluster", total=1, unit="") as bar:
+            root = np.arange(n, dtype=np.int64)
+            if len(verified):
+                edges = _edges_df(spark, verified, self._tmp)
+                rt = _to_arrow(connected_components(edges, keep))
+                root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
+            clusters = clusters_from_roots(root, length)
+            bar.advance()
+
+        # 9. tables, and the text store for the report and deduplicated.jsonl
         with reporter.stage("collect", total=1, unit="") as bar:
             store = TextStore(self._tmp / "texts.arrow")
             for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date", "url", "title"), n):
@@ -745,7 +761,7 @@ class SparkEngine:
             table = store.seal()
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")
-            documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
+            documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
             bar.advance()
         for df in persisted:
             df.unpersist()

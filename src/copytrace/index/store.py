@@ -23,13 +23,12 @@ MinHash signatures themselves are not needed after banding and are not stored
 Query = the ``find`` pipeline for one document against the index: exact
 content hash, LSH band buckets and the containment sample give candidates
 (same filter as ``candidates.containment_pairs``: ``min_shared`` 2,
-``threshold / 2`` of the smaller sample, shingles in more than ``max_df``
-documents ignored), shingle sets recomputed from the stored texts verify them
-exactly (``verify.verify_pairs``: kept when Jaccard, or a containment either
-way with shared shingles spanning 5 words, reaches the threshold), and
-``align`` gives the passages (for the ``limit`` best by shingle similarity).  ``similarity`` is, as in
-``find``, max(containment either way, alignment coverage either way) — without
-passages, max(containment either way).  Differences from ``find`` on the same
+``candidate_fraction(threshold)`` of the smaller sample, items in more than ``max_df``
+documents ignored), shingle sets recomputed from the stored texts score them
+exactly (``verify.score_pairs``), ``align`` aligns every candidate, and the
+rule of ``find`` and ``compare`` (``stages.rule``) decides which are matches
+and gives their ``similarity`` — with or without passages in the answer
+(``with_passages=False`` only leaves them out).  Differences from ``find`` on the same
 collection: none for a collection without exact duplicates and without LSH
 buckets larger than ``find``'s ``max_bucket``; ``find`` pairs exact-duplicate
 copies with their group's first member only, and links the members of
@@ -91,7 +90,8 @@ from copytrace.stages.align import Passage, align, prepare
 from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, shingle_sets_batch
 from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import Document
-from copytrace.stages.verify import verify_pairs
+from copytrace.stages import rule
+from copytrace.stages.verify import score_pairs
 
 __all__ = ["Index", "AddResult", "Match", "IndexStoreError", "IndexParamsError", "SCHEMA_VERSION", "verify_rows"]
 
@@ -853,7 +853,7 @@ class Index:
                     for d, s in shared.items():
                         smaller = min(nq, int(per_doc.get(d, 0)))
                         need = 1 if smaller < 2 * MIN_SHARED else MIN_SHARED
-                        if s >= need and s >= math.ceil(threshold / 2.0 * smaller):
+                        if s >= need and s >= math.ceil(cand.candidate_fraction(threshold) * smaller):
                             cands.add(d)
         return cands - excl_seqs
 
@@ -867,34 +867,32 @@ def _check_query(text: Any, threshold: float | None, limit: int | None) -> None:
 
 def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
                 limit: int | None, with_passages: bool) -> list[Match]:
-    """Verify candidate documents ``rows`` (id, text, source, date; each with tokens) against the
-    query ``text`` exactly and align the passages: the CPU-bound end of a query, a pure function."""
+    """Judge candidate documents ``rows`` (id, text, source, date; each with tokens) against the
+    query ``text`` by the rule of ``find`` and ``compare`` (``stages.rule``: exact shingle
+    measures, and every candidate aligned — the passages decide even when ``with_passages`` is
+    off, which only leaves them out of the answer): the CPU-bound end of a query, a pure function."""
     if not rows:
         return []
     all_toks = tokenize_batch([text] + [r[1] for r in rows])
     values, starts, sizes = _shingle_sets(all_toks, ngram)
     pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
-    v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
-    order: list[int] = list(range(len(v)))
-    if with_passages and limit is not None and len(v) > limit:
-        # alignment (most of a query's CPU) only for the `limit` best by shingle similarity
-        shingle_sim = np.maximum(v.containment_a_in_b, v.containment_b_in_a)
-        ids = [rows[int(j) - 1][0] for j in v.b]
-        order = sorted(order, key=lambda k: (-float(shingle_sim[k]), ids[k]))[:limit]
+    v = score_pairs(pairs, values, starts, sizes)
+    v = v.take(rule.worth_aligning(v, all_toks, threshold, ngram))  # the others are no copies, by the rule
     out: list[Match] = []
-    query = prepare(text, tokens=all_toks.doc(0)) if with_passages and order else None
-    for k in order:
+    query_tokens = all_toks.doc(0)
+    query = prepare(text, tokens=query_tokens) if len(v) else None
+    for k in range(len(v)):
         j = int(v.b[k])
         row = rows[j - 1]
+        doc_tokens = all_toks.doc(j)
+        al = align(query, row[1], tokens_b=doc_tokens)
+        aligned, agreement = rule.aligned_evidence(text, query_tokens, row[1], doc_tokens, al)
         cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
-        sim = max(cq, cd)
-        passages: list[Passage] = []
-        if with_passages:
-            al = align(query, row[1], tokens_b=all_toks.doc(j))
-            passages = list(al.passages)
-            sim = max(sim, al.coverage_a, al.coverage_b)
-        out.append(Match(row[0], round(float(sim), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
+        d = rule.decide(float(v.jaccard[k]), cq, cd, int(v.shared[k]), threshold, ngram, aligned, agreement)
+        if not d.is_copy:
+            continue
+        passages: list[Passage] = list(al.passages) if with_passages else []
+        out.append(Match(row[0], round(float(d.similarity), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
                          round(cd, 6), passages, row[2], row[3]))
     out.sort(key=lambda m: (-m.similarity, m.doc_id))
     return out if limit is None else out[:limit]
-

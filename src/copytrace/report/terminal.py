@@ -27,6 +27,8 @@ def render_comparison(cmp: "Comparison", name_a: str, name_b: str, console: Cons
     )
     head = Table.grid(padding=(0, 2))
     head.add_row("verdict", verdict)
+    if cmp.explanation:
+        head.add_row("why", cmp.explanation)
     head.add_row("similarity", f"{cmp.similarity:.3f}  (share of the more-contained text found in the other)")
     head.add_row("jaccard", f"{cmp.jaccard:.3f}")
     head.add_row("containment A in B", f"{cmp.containment_a_in_b:.3f}   A = {name_a}")

@@ -21,11 +21,14 @@ Three sources of candidates:
   larger than ``max_bucket`` link their members to the bucket's first member
   only (a star), bounding the work on pathological buckets.
 * **containment** (``containment_pairs``): a consistent 1-in-``rate`` sample
-  of each document's shingles; documents sharing at least ``min_shared``
-  sampled shingles, and enough of the smaller one's sample, are candidates.
-  This finds a short copy inside a long document, which Jaccard-based LSH
-  misses.  Sampled shingles found in more than ``max_df`` documents are
-  ignored here (they are boilerplate, not evidence of copying).
+  of each document's shingles plus its distinct content words (the word
+  channel, ``fingerprint.word_sample``); documents sharing at least
+  ``min_shared`` sampled items, and ``candidate_fraction(threshold)`` of the
+  smaller one's sample, are candidates.  This finds a short copy inside a
+  long document, which Jaccard-based LSH misses, and a reworded copy, whose
+  n-grams break but whose rare words (names, figures, content words) stay.
+  Items found in more than ``max_df`` documents are ignored here (boilerplate
+  and common words, not evidence of copying).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ __all__ = [
     "lsh_pairs",
     "containment_pairs",
     "containment_passes",
+    "candidate_fraction",
+    "CANDIDATE_DIVISOR",
     "merge_pairs",
 ]
 
@@ -225,8 +230,8 @@ def containment_pairs(
     ``fingerprint.sampled_shingles``) with global document indices.  A pair is
     kept when it shares ``>= min_shared`` sampled shingles (1 when the smaller
     document has fewer than ``2 * min_shared`` samples) and the shared count is
-    at least ``threshold / 2`` of the smaller sample — a loose filter; the
-    verify stage measures the exact containment.
+    at least ``candidate_fraction(threshold)`` of the smaller sample — a loose
+    filter; verification and the rule (``stages.rule``) judge the pair.
     """
     keep = active[sample_docs]
     hashes = sample_hashes[keep]
@@ -268,12 +273,25 @@ def containment_pairs(
     return np.concatenate(out)
 
 
+# the containment-sample filter asks for threshold / CANDIDATE_DIVISOR of the smaller sample:
+# reworded copies keep few n-grams but most of their rare words (benchmarks/candidates.py)
+CANDIDATE_DIVISOR = 5.0
+
+
+def candidate_fraction(threshold: float) -> float:
+    """Share of the smaller sample two documents must share to be a candidate
+    (``threshold / CANDIDATE_DIVISOR``: 0.1 at the default threshold 0.5)."""
+    return threshold / CANDIDATE_DIVISOR
+
+
 def containment_passes(shared: np.ndarray, smaller: np.ndarray, threshold: float, min_shared: int) -> np.ndarray:
-    """The containment-sample filter: pairs sharing ``shared`` sampled shingles, the smaller
-    sample of the two holding ``smaller``, are candidates when they share ``min_shared`` (1
-    when the smaller sample has fewer than ``2 * min_shared``) and half the threshold of it."""
+    """The containment-sample filter: pairs sharing ``shared`` sampled shingles and words, the
+    smaller sample of the two holding ``smaller``, are candidates when they share ``min_shared``
+    (1 when the smaller sample has fewer than ``2 * min_shared``) and
+    ``candidate_fraction(threshold)`` of it."""
     need = np.where(smaller < 2 * min_shared, 1, min_shared)
-    return (shared >= need) & (shared >= np.ceil(threshold / 2.0 * np.asarray(smaller, np.float64)))
+    return (shared >= need) & (
+        shared >= np.ceil(candidate_fraction(threshold) * np.asarray(smaller, np.float64)))
 
 
 CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at once

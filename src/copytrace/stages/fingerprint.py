@@ -29,11 +29,12 @@ documents.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numba as nb
 import numpy as np
 
-from copytrace.stages.normalize import TokenBatch, Tokens, _mix64
+from copytrace.stages.normalize import TokenBatch, Tokens, _mix64, tokenize
 
 __all__ = [
     "FingerprintParams",
@@ -42,6 +43,8 @@ __all__ = [
     "permutations",
     "shingles",
     "shingle_sets_batch",
+    "word_sample",
+    "WORD_SALT",
     "EMPTY",
 ]
 
@@ -160,15 +163,51 @@ def _fingerprint_kernel(hashes, offsets, n, a, b, rate):
     return chash, n_sh, sigs, samp, n_samp
 
 
+# salt of the word channel in the containment sample (keeps words apart from shingles)
+WORD_SALT = np.uint64(0x9E3779B97F4A7C15)
+MIN_WORD_CHARS = 4  # shorter words are not sampled
+
+
+@lru_cache(maxsize=1)
+def _stopword_hashes() -> np.ndarray:
+    from copytrace.stages.align import ENGLISH_STOPWORDS
+
+    return np.unique(tokenize(" ".join(sorted(ENGLISH_STOPWORDS))).hashes)
+
+
+def word_sample(tokens: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+    """The word channel of the containment sample: each document's distinct
+    words of at least ``MIN_WORD_CHARS`` characters that are not stopwords,
+    hashed with ``WORD_SALT`` — ``(hashes, docs)`` sorted by (doc, hash).
+
+    Reworded copies keep their names, figures and content words while their
+    n-grams break; the candidates stage drops the words found in more than
+    ``max_df`` documents, so what links two documents here is the rare words
+    they share."""
+    n_docs = len(tokens)
+    docs = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(tokens.doc_offsets))
+    ok = ((tokens.ends - tokens.starts) >= MIN_WORD_CHARS) & ~np.isin(tokens.hashes, _stopword_hashes())
+    h = tokens.hashes[ok] ^ WORD_SALT
+    d = docs[ok]
+    if h.shape[0] == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    o = np.lexsort((h, d))
+    h, d = h[o], d[o]
+    keep = np.ones(h.shape[0], dtype=bool)
+    keep[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
+    return h[keep], d[keep]
+
+
 def fingerprint_batch(
     tokens: TokenBatch, params: FingerprintParams = FingerprintParams(), sample_rate: int = 0
 ) -> Fingerprints:
     """Fingerprint every document of a token batch.
 
-    With ``sample_rate > 0`` also take a consistent 1-in-``sample_rate``
-    sample of each document's distinct shingles (the same shingle is sampled
-    in every document that has it): ``Fingerprints.sample_hashes`` with
-    ``sample_docs`` (index in the batch), used for containment candidates.
+    With ``sample_rate > 0`` also take the containment sample: a consistent
+    1-in-``sample_rate`` sample of each document's distinct shingles (the same
+    shingle is sampled in every document that has it), and the word channel
+    (:func:`word_sample`): ``Fingerprints.sample_hashes`` with ``sample_docs``
+    (index in the batch), sorted by document, used for containment candidates.
     """
     a, b = permutations(params.num_perm, params.seed)
     chash, n_sh, sigs, samp, n_samp = _fingerprint_kernel(
@@ -180,7 +219,14 @@ def fingerprint_batch(
     first = np.zeros(n_tok.shape[0] + 1, dtype=np.int64)
     np.cumsum(n_samp, out=first[1:])
     pos = tokens.doc_offsets[:-1][docs] + (np.arange(total, dtype=np.int64) - first[:-1][docs])
-    return Fingerprints(chash, n_tok, n_sh, sigs, samp[pos], docs)
+    s_hash, s_doc = samp[pos], docs
+    if sample_rate > 0:
+        w_hash, w_doc = word_sample(tokens)
+        s_hash = np.concatenate([s_hash, w_hash])
+        s_doc = np.concatenate([s_doc, w_doc])
+        o = np.argsort(s_doc, kind="stable")
+        s_hash, s_doc = s_hash[o], s_doc[o]
+    return Fingerprints(chash, n_tok, n_sh, sigs, s_hash, s_doc)
 
 
 def shingles(tokens: Tokens, ngram: int = 5) -> np.ndarray:

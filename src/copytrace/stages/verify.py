@@ -1,22 +1,26 @@
-"""Stage 5 — verify: candidate pairs → scored pairs above the threshold.
+"""Stage 5 — verify: candidate pairs → exact shingle measures.
 
 Data contract
 -------------
-``verify_pairs(pairs, sets, threshold) -> VerifiedPairs`` where ``sets`` gives
-each document's sorted distinct shingles (``fingerprint.shingle_sets_batch``
+``score_pairs(pairs, values, starts, sizes) -> VerifiedPairs`` (every pair,
+scored) and ``verify_pairs(pairs, values, starts, sizes, threshold, ngram)``
+(those passing the rule's shingle floor) where the arrays give each
+document's sorted distinct shingles (``fingerprint.shingle_sets_batch``
 layout: ``values``, ``starts``, ``sizes``, indexed by document index).
+Whether a pair is a copy is decided by ``stages.rule`` (on these measures and
+the aligned passages), not here.
 
 For each pair (a, b):
 
 * ``jaccard`` = |A ∩ B| / |A ∪ B| over distinct word n-gram shingles;
 * ``containment_a_in_b`` = |A ∩ B| / |A| (how much of A is found in B), and
   ``containment_b_in_a`` likewise;
-* a pair is kept when ``jaccard >= threshold``, or when a containment either
-  way is ``>= threshold`` and the shared shingles can span at least
-  ``MIN_CONTAINED_WORDS`` (5) words (``min_contained(ngram)``: 1 shingle of
-  5-grams, 3 of 3-grams) — a short copy inside a long document is a copy,
-  but one shared 3-gram (what is left of a tiny text once its boilerplate is
-  masked: a site name, a table row) is not evidence of copying.
+* ``shared`` = |A ∩ B|; a containment is evidence only when the shared
+  shingles can span at least ``MIN_CONTAINED_WORDS`` (5) words
+  (``min_contained(ngram)``: 1 shingle of 5-grams, 3 of 3-grams) — a short
+  copy inside a long document is a copy, but one shared 3-gram (what is left
+  of a tiny text once its boilerplate is masked: a site name, a table row) is
+  not evidence of copying (``rule.floor``).
 
 The measures are *exact* over the shingle sets (the MinHash estimate only
 chooses the candidates), so verification never lets LSH noise through.
@@ -39,7 +43,7 @@ def min_contained(ngram: int) -> int:
     return max(1, MIN_CONTAINED_WORDS + 1 - ngram)
 
 
-__all__ = ["MIN_CONTAINED_WORDS", "min_contained", "VerifiedPairs", "pair_stats", "verify_pairs", "estimate_jaccard", "set_stats"]
+__all__ = ["MIN_CONTAINED_WORDS", "min_contained", "VerifiedPairs", "pair_stats", "score_pairs", "verify_pairs", "estimate_jaccard", "set_stats"]
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,16 @@ class VerifiedPairs:
     jaccard: np.ndarray  # float64
     containment_a_in_b: np.ndarray  # float64
     containment_b_in_a: np.ndarray  # float64
+    shared: np.ndarray | None = None  # int64 |A ∩ B| (None: not known, taken as enough)
 
     def __len__(self) -> int:
         return int(self.a.shape[0])
 
-    @property
-    def similarity(self) -> np.ndarray:
-        return np.maximum(self.containment_a_in_b, self.containment_b_in_a)
+    def shared_or_enough(self) -> np.ndarray:
+        """``shared``, or (when unknown) a count that always satisfies ``min_contained``."""
+        if self.shared is not None:
+            return self.shared
+        return np.full(len(self), MIN_CONTAINED_WORDS, dtype=np.int64)
 
     def take(self, mask: np.ndarray) -> "VerifiedPairs":
         return VerifiedPairs(
@@ -64,6 +71,7 @@ class VerifiedPairs:
             self.jaccard[mask],
             self.containment_a_in_b[mask],
             self.containment_b_in_a[mask],
+            None if self.shared is None else self.shared[mask],
         )
 
     @staticmethod
@@ -79,7 +87,8 @@ class VerifiedPairs:
             return VerifiedPairs.empty()
         return VerifiedPairs(
             *(np.concatenate([getattr(p, f) for p in parts]) for f in
-              ("a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a"))
+              ("a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a")),
+            np.concatenate([p.shared_or_enough() for p in parts]),
         )
 
 
@@ -146,6 +155,20 @@ def set_stats(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     )
 
 
+def score_pairs(
+    pairs: np.ndarray, values: np.ndarray, starts: np.ndarray, sizes: np.ndarray
+) -> VerifiedPairs:
+    """Exact measures of every candidate pair (none dropped); ``starts``/``sizes``
+    are indexed by the document indices used in ``pairs``."""
+    if pairs.shape[0] == 0:
+        return VerifiedPairs.empty()
+    pa_ = np.ascontiguousarray(pairs[:, 0])
+    pb = np.ascontiguousarray(pairs[:, 1])
+    inter = _pair_stats_kernel(values, starts, sizes, pa_, pb)
+    jac, cab, cba = _measures(inter.astype(np.float64), sizes[pa_].astype(np.float64), sizes[pb].astype(np.float64))
+    return VerifiedPairs(pa_, pb, jac, cab, cba, inter.astype(np.int64))
+
+
 def verify_pairs(
     pairs: np.ndarray,
     values: np.ndarray,
@@ -154,19 +177,16 @@ def verify_pairs(
     threshold: float,
     ngram: int = 5,
 ) -> VerifiedPairs:
-    """Score candidate pairs exactly and keep those at or above ``threshold``
-    on Jaccard or on containment either way (with ``min_contained(ngram)``
-    shared shingles).  ``starts``/``sizes`` are indexed by the document
-    indices used in ``pairs``."""
-    if pairs.shape[0] == 0:
-        return VerifiedPairs.empty()
-    pa = np.ascontiguousarray(pairs[:, 0])
-    pb = np.ascontiguousarray(pairs[:, 1])
-    inter = _pair_stats_kernel(values, starts, sizes, pa, pb)
-    jac, cab, cba = _measures(inter.astype(np.float64), sizes[pa].astype(np.float64), sizes[pb].astype(np.float64))
-    t = threshold - 1e-12
-    keep = (jac >= t) | ((np.maximum(cab, cba) >= t) & (inter >= min_contained(ngram)))
-    return VerifiedPairs(pa[keep], pb[keep], jac[keep], cab[keep], cba[keep])
+    """Score candidate pairs exactly and keep those whose shingle evidence
+    alone (``rule.floor``: containment either way with ``min_contained(ngram)``
+    shared shingles, else Jaccard) reaches ``threshold`` — the rule without
+    aligned evidence."""
+    from copytrace.stages.rule import floor
+
+    v = score_pairs(pairs, values, starts, sizes)
+    if not len(v):
+        return v
+    return v.take(floor(v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared, ngram) >= threshold - 1e-12)
 
 
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:

@@ -1,0 +1,359 @@
+"""Stage 6 — the rule: when is B a copy of A?  One definition, used everywhere.
+
+``compare`` (its verdict), ``find`` (which candidate pairs become pairs, on the
+local and the Spark engine), ``index query`` and ``POST /query`` all call
+:func:`decide` (or :func:`decide_arrays`, its vectorised form); nothing else
+decides whether two texts are copies.
+
+The definition
+--------------
+Two kinds of evidence are measured for a pair (A, B):
+
+* **exact shingle containment** (the *floor*): ``containment_a_in_b`` =
+  |A ∩ B| / |A| over distinct word n-gram shingles (``verify`` computes it
+  exactly), and ``containment_b_in_a`` likewise.  It counts only when the
+  shared shingles can span ``verify.MIN_CONTAINED_WORDS`` (5) words
+  (``verify.min_contained(ngram)`` shingles); otherwise the floor is the
+  Jaccard similarity.
+* **aligned coverage**: the share of a text's words inside the passages the
+  aligner finds (verbatim *or* reworded), ``coverage_a`` / ``coverage_b``.
+  Reworded text keeps the story's *anchors* — numbers and capitalised names
+  — while stories that only share a template (earnings briefs, weather
+  tables, sports results) share the template's words but not its anchors.
+  So the aligned coverage is weighted by **anchor agreement**: over the
+  distinct anchors that lie inside the passages on each side, the share of
+  the smaller set found in the other (1 when either side has fewer than
+  ``MIN_ANCHORS``); the weight rises linearly from 0 at
+  ``ANCHOR_DISAGREEMENT`` (0.2) to 1 at ``ANCHOR_AGREEMENT`` (0.5).  A
+  second weight does the same for the passages' mean score (their tf-idf
+  cosine, 1 for verbatim; weighted by words): 0 at ``SCORE_LOW`` (0.45), 1
+  at ``SCORE_HIGH`` (0.7) — template-alike stories align only weakly.  Anchors
+  are figures of at least 3 characters and names: capitalised words that do
+  not open a sentence, never occur lower-case in the text, are not
+  stopwords, weekdays or months, and do not stand in a Title Case or
+  capitals line (a headline's capitals are style).
+
+``similarity = max(floor, max(coverage_a, coverage_b) × anchor weight × score weight)``
+— the share of the more-contained text found in the other, by exact shingles
+or by aligned passages whose names and figures agree.
+
+Below the threshold on the floor, aligned evidence counts only when the two
+texts share at least ``WORD_GATE`` (0.45) of the smaller one's distinct content
+words (:func:`word_containment`: words of 4+ characters, stopwords left out):
+a copy, however reworded, keeps most of its words; below the gate the pair is
+no copy, and ``find`` and the index do not align it (:func:`worth_aligning`).
+
+**B is a copy of A when ``similarity >= threshold``** (``--threshold``,
+default 0.5, the same option everywhere).  Exact duplicates (same words)
+have similarity 1.
+
+Without alignment (``find --no-align``, the fast path) the aligned evidence is
+absent: the rule then decides on the floor alone and says so
+(``summary.json``: ``parameters.align`` false, ``counts.rule`` with no pair
+``paired_by_aligned_passages``); reworded copies whose shingles fall
+below the threshold are not paired.  Display options (``--no-passages``)
+never change the similarity: the alignment still runs to decide, its passages
+are only left out of the answer.
+
+:func:`explain` says in one line which evidence decided and against which
+threshold (``compare`` prints it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from copytrace.stages.align import ENGLISH_STOPWORDS, Alignment
+from copytrace.stages.normalize import TokenBatch, Tokens, to_codepoints, tokenize
+from copytrace.stages.verify import VerifiedPairs, min_contained
+
+__all__ = [
+    "ANCHOR_AGREEMENT",
+    "MIN_ANCHORS",
+    "Decision",
+    "anchor_agreement",
+    "anchor_weight",
+    "score_weight",
+    "aligned_evidence",
+    "floor",
+    "similarity",
+    "decide",
+    "decide_arrays",
+    "word_containment",
+    "word_containment_batch",
+    "worth_aligning",
+    "explain",
+]
+
+ANCHOR_AGREEMENT = 0.5  # agreement at which aligned coverage counts in full
+ANCHOR_DISAGREEMENT = 0.2  # agreement at or below which aligned coverage does not count
+SCORE_HIGH = 0.7  # mean passage score at which aligned coverage counts in full
+SCORE_LOW = 0.45  # mean passage score at or below which it does not count
+WEIGHT_MIN = 0.0  # the least a weight gives
+WORD_GATE = 0.45  # aligned evidence counts only when this share of the smaller text's content words is shared
+HEADLINE_CAPS = 0.6  # a line whose tokens are at least this share capitalised is set in title case
+MIN_FIGURE_CHARS = 3  # a figure anchor has at least this many characters
+MIN_ANCHORS = 3  # fewer anchors inside the passages on a side: no evidence either way
+_EPS = 1e-12
+_BLANKS = np.array([32, 9, 0xA0, 34, 39, 0x201C, 0x2018, 40], dtype=np.uint32)  # space, quotes, (
+_ENDERS = np.array([46, 33, 63, 10, 13, 0x2026, 58], dtype=np.uint32)  # . ! ? newline … :
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rule's answer for one pair."""
+
+    similarity: float
+    is_copy: bool
+    evidence: str  # "exact duplicate", "shingles", "aligned passages" or "none"
+    floor: float  # exact shingle containment (or Jaccard), the floor
+    aligned: float  # aligned coverage × anchor weight
+    agreement: float  # anchor agreement inside the passages (1.0: not enough anchors to judge)
+    threshold: float
+
+
+_CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june "
+             "july august september october november december")
+
+
+@lru_cache(maxsize=1)
+def _common_capitals() -> np.ndarray:
+    """Stopwords, weekdays and months: capitalised, but no story's own."""
+    return np.unique(tokenize(" ".join(sorted(ENGLISH_STOPWORDS)) + " " + _CALENDAR).hashes)
+
+
+def _char_index(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The code-point indices of every token's characters, token after token."""
+    lens = ends - starts
+    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    return np.arange(int(lens.sum()), dtype=np.int64) + offs
+
+
+@lru_cache(maxsize=1)
+def _upper_table() -> np.ndarray:
+    return np.array([chr(c).isupper() for c in range(0x800)], dtype=bool)
+
+
+def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np.ndarray:
+    """Which tokens are anchors (numpy over code points, no per-token Python):
+
+    * figures: tokens of at least ``MIN_FIGURE_CHARS`` characters holding a
+      digit ("1.07", "3,326,000", "1916"; not "5" or "38", which recur by
+      chance in any table);
+    * names: capitalised tokens that do not merely open a sentence, are not
+      stopwords and never occur lower-case in the text (a word capitalised
+      only in a Title Case headline is not a name)."""
+    n = len(tokens)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    if cps is None:
+        cps = to_codepoints(text)
+    starts = tokens.starts.astype(np.int64)
+    ends = tokens.ends.astype(np.int64)
+    is_digit = (cps >= 48) & (cps <= 57)
+    cum = np.concatenate([[0], np.cumsum(is_digit, dtype=np.int64)])
+    figure = ((cum[ends] - cum[starts]) > 0) & (ends - starts >= MIN_FIGURE_CHARS)
+    first = cps[starts]
+    upper = _upper_table()
+    cap = np.where(first < upper.shape[0], upper[np.minimum(first, upper.shape[0] - 1)], False)
+    # sentence-initial: the first non-space character before the token (up to 3 back) ends a
+    # sentence, or there is none (start of the text, or only blanks and quotes)
+    opener = np.ones(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
+    for back in (1, 2, 3):
+        pos = starts - back
+        before = pos < 0
+        c = cps[np.maximum(pos, 0)]
+        blank = np.isin(c, _BLANKS)
+        now = ~decided & (before | ~blank)
+        opener[now] = (before | np.isin(c, _ENDERS))[now]
+        decided |= now
+    # lines set in Title Case or capitals (headlines, bylines): their capitals are style, not names
+    line_cum = np.concatenate([[0], np.cumsum(cps == 10, dtype=np.int64)])
+    line = line_cum[starts]
+    per_line = np.bincount(line)
+    caps_line = np.bincount(line, weights=cap.astype(np.float64))
+    headline = (per_line >= 3) & (caps_line >= HEADLINE_CAPS * per_line)
+    lower_seen = np.unique(tokens.hashes[~cap])
+    name = (cap & ~opener & ~headline[line] & ~np.isin(tokens.hashes, lower_seen)
+            & ~np.isin(tokens.hashes, _common_capitals()))
+    zeros = (cum[ends] - cum[starts]) == np.bincount(  # "000" of "3,326,000": no evidence
+        np.repeat(np.arange(n), ends - starts), weights=(cps[_char_index(starts, ends)] == 48), minlength=n
+    ).astype(np.int64)
+    return (figure & ~zeros) | name
+
+
+def anchor_agreement(
+    text_a: str, tokens_a: Tokens, spans_a: list[tuple[int, int]],
+    text_b: str, tokens_b: Tokens, spans_b: list[tuple[int, int]],
+) -> float:
+    """Agreement of the anchors (numbers, capitalised names) inside the spans
+    of each side: |SA ∩ SB| / min(|SA|, |SB|) over distinct normalised
+    anchors; 1.0 when a side has fewer than ``MIN_ANCHORS``."""
+    sets = []
+    for text, tokens, spans in ((text_a, tokens_a, spans_a), (text_b, tokens_b, spans_b)):
+        if not spans or len(tokens) == 0:
+            return 1.0
+        inside = _inside(tokens, spans)
+        mask = _anchor_mask(text, tokens) & inside
+        sets.append(np.unique(tokens.hashes[mask]))
+    sa, sb = sets
+    small = min(sa.shape[0], sb.shape[0])
+    if small < MIN_ANCHORS:
+        return 1.0
+    inter = np.intersect1d(sa, sb, assume_unique=True).shape[0]
+    return float(inter) / float(small)
+
+
+def _inside(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Tokens that lie inside one of the (start, end) character spans."""
+    n = len(tokens)
+    if not spans:
+        return np.zeros(n, dtype=bool)
+    sp = np.asarray(sorted(spans), dtype=np.int64)
+    idx = np.searchsorted(sp[:, 0], tokens.starts.astype(np.int64), side="right") - 1
+    ok = idx >= 0
+    res = np.zeros(n, dtype=bool)
+    res[ok] = tokens.ends[ok].astype(np.int64) <= np.maximum.accumulate(sp[:, 1])[idx[ok]]
+    return res
+
+
+def aligned_evidence(
+    text_a: str, tokens_a: Tokens, text_b: str, tokens_b: Tokens, alignment: Alignment
+) -> tuple[float, float]:
+    """(aligned evidence, anchor agreement) of an ``align.Alignment`` of the
+    two texts (tokens as ``normalize.tokenize``): the larger coverage ×
+    :func:`anchor_weight` (agreement) × :func:`score_weight` (the passages'
+    mean score, weighted by their words on the more-covered side)."""
+    passages = alignment.passages
+    cov = max(float(alignment.coverage_a), float(alignment.coverage_b))
+    if not passages or cov <= 0.0:
+        return 0.0, 1.0
+    agree = anchor_agreement(
+        text_a, tokens_a, [(p.a_start, p.a_end) for p in passages],
+        text_b, tokens_b, [(p.b_start, p.b_end) for p in passages],
+    )
+    side_a = alignment.coverage_a >= alignment.coverage_b
+    tokens = tokens_a if side_a else tokens_b
+    words = np.array([int(_inside(tokens, [(p.a_start, p.a_end) if side_a else (p.b_start, p.b_end)]).sum())
+                      for p in passages], dtype=np.float64)
+    scores = np.array([float(p.score) for p in passages])
+    mean_score = float((words * scores).sum() / words.sum()) if words.sum() > 0 else float(scores.mean())
+    return cov * anchor_weight(agree) * score_weight(mean_score), agree
+
+
+def _ramp(x: float, lo: float, hi: float) -> float:
+    """``WEIGHT_MIN`` at ``lo`` or below, 1 at ``hi`` or above, linear between."""
+    return WEIGHT_MIN + (1.0 - WEIGHT_MIN) * float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
+
+
+def anchor_weight(agreement: float) -> float:
+    """``WEIGHT_MIN`` at ``ANCHOR_DISAGREEMENT`` or below, 1 at ``ANCHOR_AGREEMENT`` or above."""
+    return _ramp(agreement, ANCHOR_DISAGREEMENT, ANCHOR_AGREEMENT)
+
+
+def score_weight(score: float) -> float:
+    """``WEIGHT_MIN`` at ``SCORE_LOW`` or below, 1 at ``SCORE_HIGH`` or above: passages
+    validated by a weak cosine (a shared template's words) count for little."""
+    return _ramp(score, SCORE_LOW, SCORE_HIGH)
+
+
+def word_containment_batch(tokens: TokenBatch, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """For pairs of documents of a token batch: the share of the smaller
+    document's distinct content words (``fingerprint.word_sample``) found in
+    the other — the rule's gate for aligned evidence."""
+    from copytrace.stages.fingerprint import word_sample
+    from copytrace.stages.verify import _pair_stats_kernel
+
+    if pa.shape[0] == 0:
+        return np.zeros(0, dtype=np.float64)
+    h, d = word_sample(tokens)
+    sizes = np.bincount(d, minlength=len(tokens)).astype(np.int64)
+    starts = np.zeros(len(tokens), dtype=np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    inter = _pair_stats_kernel(h, starts, sizes, pa.astype(np.int64), pb.astype(np.int64)).astype(np.float64)
+    smaller = np.minimum(sizes[pa], sizes[pb]).astype(np.float64)
+    return np.where(smaller > 0, inter / np.maximum(smaller, 1.0), 0.0)
+
+
+def word_containment(tokens_a: Tokens, tokens_b: Tokens) -> float:
+    """:func:`word_containment_batch` for two texts."""
+    both = TokenBatch(
+        np.concatenate([tokens_a.starts, tokens_b.starts]), np.concatenate([tokens_a.ends, tokens_b.ends]),
+        np.concatenate([tokens_a.hashes, tokens_b.hashes]),
+        np.array([0, len(tokens_a), len(tokens_a) + len(tokens_b)], dtype=np.int64),
+    )
+    return float(word_containment_batch(both, np.array([0]), np.array([1]))[0])
+
+
+def worth_aligning(scored: VerifiedPairs, tokens: TokenBatch, threshold: float, ngram: int) -> np.ndarray:
+    """Which scored candidates (document indices into ``tokens``) can be copies:
+    on the floor already, or past the word gate (the others are not, by the
+    rule; engines drop them before alignment)."""
+    fl = floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, scored.shared_or_enough(), ngram)
+    wc = word_containment_batch(tokens, scored.a, scored.b)
+    return (fl >= threshold - _EPS) | (wc >= WORD_GATE)
+
+
+def floor(jaccard: np.ndarray | float, cab: np.ndarray | float, cba: np.ndarray | float,
+          shared: np.ndarray | float, ngram: int) -> np.ndarray:
+    """The exact shingle evidence: containment either way when the shared
+    shingles span ``MIN_CONTAINED_WORDS`` words, else the Jaccard."""
+    cont = np.maximum(np.asarray(cab, dtype=np.float64), np.asarray(cba, dtype=np.float64))
+    return np.where(np.asarray(shared) >= min_contained(ngram), cont, np.asarray(jaccard, dtype=np.float64))
+
+
+def similarity(floor_value: np.ndarray | float, aligned: np.ndarray | float) -> np.ndarray:
+    """``max(floor, aligned)``: the one similarity of copytrace."""
+    return np.maximum(np.asarray(floor_value, dtype=np.float64), np.asarray(aligned, dtype=np.float64))
+
+
+def decide_arrays(
+    jaccard: np.ndarray, cab: np.ndarray, cba: np.ndarray, shared: np.ndarray, aligned: np.ndarray,
+    threshold: float, ngram: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(similarity, is_copy) for arrays of pairs (see the module doc)."""
+    sim = similarity(floor(jaccard, cab, cba, shared, ngram), aligned)
+    return sim, sim >= threshold - _EPS
+
+
+def decide(
+    jaccard: float, cab: float, cba: float, shared: int, threshold: float, ngram: int,
+    aligned: float = 0.0, agreement: float = 1.0, exact: bool = False, word_cont: float = 1.0,
+) -> Decision:
+    """The rule for one pair (see the module doc); ``word_cont``: the pair's
+    :func:`word_containment` (aligned evidence counts only at ``WORD_GATE`` or more)."""
+    fl = float(floor(jaccard, cab, cba, shared, ngram))
+    if word_cont < WORD_GATE and fl < threshold - _EPS:
+        aligned = 0.0
+    sim = float(similarity(fl, aligned))
+    is_copy = sim >= threshold - _EPS
+    if exact:
+        ev = "exact duplicate"
+    elif sim <= 0.0:
+        ev = "none"
+    elif aligned > fl:
+        ev = "aligned passages"
+    else:
+        ev = "shingles"
+    return Decision(sim, bool(is_copy), ev, fl, float(aligned), float(agreement), float(threshold))
+
+
+def explain(d: Decision, ngram: int = 5) -> str:
+    """One line: the verdict, the evidence that decided it, and the threshold."""
+    verdict = "COPIES" if d.is_copy else "NOT COPIES"
+    rel = "≥" if d.is_copy else "<"
+    if d.evidence == "aligned passages":
+        how = (f"aligned passages cover {d.aligned:.3f} of the more-contained text"
+               f" (anchor agreement {d.agreement:.2f}; exact {ngram}-gram containment {d.floor:.3f})")
+    elif d.evidence == "exact duplicate":
+        how = "the same words"
+    elif d.evidence == "shingles":
+        how = (f"exact {ngram}-gram containment {d.floor:.3f}"
+               f" (aligned passages {d.aligned:.3f}, anchor agreement {d.agreement:.2f})")
+    else:
+        how = "no shared shingles and no aligned passages"
+    return f"{verdict}: similarity {d.similarity:.3f} {rel} threshold {d.threshold:g} — {how}"

@@ -1,0 +1,151 @@
+"""One rule for "is a copy" (stages/rule.py): compare, find and the index agree."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import copytrace
+from copytrace import Index
+from copytrace.stages import rule
+from copytrace.stages.align import align
+from copytrace.stages.normalize import tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "examples" / "seeds"
+ORIGINAL = SEEDS / "000_9c66197dbdb99078.txt"
+REWORDED = SEEDS / "001_c6b00abf72943f53.txt"
+
+
+def _syndicate():
+    bench = str(ROOT / "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import syndicate
+
+    return syndicate
+
+
+def test_find_with_no_options_pairs_the_seeds(tmp_path):
+    res = copytrace.find(SEEDS, tmp_path / "out", progress=False, report=False)
+    pairs = res.pairs.to_pylist()
+    assert len(pairs) == 1
+    p = pairs[0]
+    # reworded: the 5-gram containment alone is far below the threshold, the aligned text decides
+    assert max(p["containment_a_in_b"], p["containment_b_in_a"]) < 0.5 <= p["similarity"]
+    cmp = copytrace.compare(ORIGINAL, REWORDED)
+    assert cmp.is_copy() and p["similarity"] == pytest.approx(cmp.similarity, abs=1e-6)
+    counts = json.loads((tmp_path / "out" / "summary.json").read_text())["counts"]["rule"]
+    assert counts == {"candidates": 1, "rejected_before_alignment": 0, "judged": 1, "paired": 1,
+                      "paired_by_shingles": 0, "paired_by_aligned_passages": 1, "rejected": 0}
+
+
+def test_no_align_is_the_shingle_floor_and_says_so(tmp_path):
+    res = copytrace.find(SEEDS, tmp_path / "out", progress=False, report=False, align=False)
+    assert res.pairs.num_rows == 0  # 5-gram containment 0.23 < 0.5: the fast path misses a reworded copy
+    counts = res.summary["counts"]["rule"]
+    assert counts["candidates"] == 1 and counts["rejected"] == 1 and counts["paired"] == 0
+
+
+def test_index_query_with_defaults_returns_the_original_first(tmp_path):
+    syn = _syndicate()
+    others = [{"id": f"other{i}", "text": t} for i, t in enumerate(syn.synthetic_base(30, seed=3))]
+    with Index.create(tmp_path / "i.duckdb") as idx:
+        idx.add([{"id": "original", "text": ORIGINAL.read_text(encoding="utf-8")}] + others)
+        for passages in (True, False):
+            matches = idx.query(REWORDED.read_text(encoding="utf-8"), with_passages=passages)
+            assert matches and matches[0].doc_id == "original"
+            # similarity never depends on showing the passages
+            assert matches[0].similarity == pytest.approx(copytrace.compare(REWORDED, ORIGINAL).similarity, abs=1e-6)
+            assert bool(matches[0].passages) == passages
+
+
+def test_template_alike_stories_are_not_copies():
+    syn = _syndicate()
+    import random
+
+    for make in syn._TEMPLATES:
+        rng = random.Random(7)
+        texts = []
+        for _ in range(2):
+            title, paras = make(rng)
+            texts.append(title + "\n\n" + "\n\n".join(paras))
+        cmp = copytrace.compare(texts[0], texts[1])
+        assert not cmp.is_copy(), (make.__name__, cmp.explanation)
+        assert cmp.passages or cmp.similarity < 0.5
+
+
+def test_anchor_agreement_tells_a_reworded_copy_from_a_template():
+    a = ("Acme Industries said on Tuesday its third-quarter net income rose to 41.2 mln dlrs, or 93 cts a share, "
+         "from 30.5 mln dlrs a year earlier. Revenues rose to 812.7 mln dlrs from 744.1 mln dlrs, the "
+         "Denver-based company said. Chief executive Ilse Varga said the results reflected higher sales.")
+    copy = ("Acme Industries reported on Tuesday that its third-quarter net income climbed to 41.2 mln dlrs, or 93 "
+            "cts a share, from 30.5 mln dlrs a year earlier. Revenues increased to 812.7 mln dlrs from 744.1 mln "
+            "dlrs, the Denver-based firm stated. Chief executive Ilse Varga noted the results reflected higher sales.")
+    other = ("Borax Holdings said on Tuesday its third-quarter net income rose to 17.9 mln dlrs, or 21 cts a share, "
+             "from 12.3 mln dlrs a year earlier. Revenues rose to 455.2 mln dlrs from 398.6 mln dlrs, the "
+             "Austin-based company said. Chief executive Tomas Reyes said the results reflected higher sales.")
+    ta, tc, to = tokenize(a), tokenize(copy), tokenize(other)
+    whole = lambda t: [(0, len(t))]  # noqa: E731
+    assert rule.anchor_agreement(a, ta, whole(a), copy, tc, whole(copy)) >= 0.9
+    assert rule.anchor_agreement(a, ta, whole(a), other, to, whole(other)) <= 0.2
+    al = align(a, other, tokens_a=ta, tokens_b=to)
+    assert rule.aligned_evidence(a, ta, other, to, al)[0] < 0.5
+
+
+@pytest.mark.parametrize("a,b", [("hello", "hello"), ("hello", "world"), ("x" * 50, "word " * 20)])
+def test_tiny_texts_give_a_verdict(a, b):
+    cmp = copytrace.compare(a, b)
+    assert cmp.explanation.startswith("COPIES" if cmp.is_copy() else "NOT COPIES")
+    assert 0.0 <= cmp.similarity <= 1.0
+
+
+def test_compare_find_and_index_agree_on_a_generated_corpus(tmp_path):
+    """Every pair of a 2,000-document corpus (copies edited at strength 0.3, template-alike
+    hard negatives) gets the same verdict and similarity from find, index query and compare.
+    Boilerplate detection is off: it masks text in find only (the index has no corpus view)."""
+    syn = _syndicate()
+    base = [t[:700] for t in syn.synthetic_base(120, seed=5)]  # short documents: a fast test
+    docs, _ = syn.generate(2000, 0.3, 0.3, 5, base, unique_outlet_share=0.0)
+    res = copytrace.find(docs_path := syn_write(tmp_path, docs), None, progress=False, report=False,
+                         boilerplate=False)
+    assert docs_path.exists()
+    find_pairs = {(p["doc_a"], p["doc_b"]): p["similarity"] for p in res.pairs.to_pylist()}
+    assert len(find_pairs) > 300
+    text = {d["id"]: d["text"] for d in docs}
+    index_pairs: dict[tuple[str, str], float] = {}
+    rejected: list[tuple[str, str]] = []
+    with Index.create(tmp_path / "c.duckdb") as idx:
+        idx.add(docs)
+        for d in docs:
+            for m in idx.query(d["text"], limit=None, with_passages=False, exclude=[d["id"]]):
+                key = tuple(sorted((d["id"], m.doc_id)))
+                index_pairs[key] = m.similarity  # type: ignore[index]
+            if len(rejected) < 60:
+                rows, _, _ = idx.candidate_rows(d["text"], exclude=[d["id"]])
+                rejected += [tuple(sorted((d["id"], r[0]))) for r in rows]  # type: ignore[misc]
+    assert set(index_pairs) == set(find_pairs)
+    for k, s in find_pairs.items():
+        assert index_pairs[k] == pytest.approx(s, abs=1e-6)
+    rng = np.random.default_rng(0)
+    keys = sorted(find_pairs)
+    for i in rng.choice(len(keys), size=min(150, len(keys)), replace=False):
+        a, b = keys[int(i)]
+        cmp = copytrace.compare(text[a], text[b])
+        assert cmp.is_copy() and cmp.similarity == pytest.approx(find_pairs[(a, b)], abs=1e-6)
+    judged_no = [k for k in rejected if k not in find_pairs]
+    assert judged_no  # candidates the rule turned down
+    for a, b in judged_no[:60]:
+        assert not copytrace.compare(text[a], text[b]).is_copy()
+
+
+def syn_write(tmp_path: Path, docs: list[dict]) -> Path:
+    path = tmp_path / "corpus.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    return path
