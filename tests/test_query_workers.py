@@ -103,11 +103,13 @@ def test_a_query_past_its_deadline_is_stopped_and_its_worker_replaced(index_and_
     d = corpus[0]
     rows, threshold, ngram = idx.candidate_rows(d["text"])
     want = query_body(d["text"], rows, threshold, ngram, 10, True)
-    patho = "lorem " * 40_000  # alignment of repeats: many seconds of work
+    patho = "lorem " * 40_000
+    # alignment of repeats against 300 candidates: seconds of work even with the aligner's cap
+    patho_rows = [(f"p{i}", "lorem " * (20_000 + 50 * i), None, None) for i in range(300)]
     restarts, pids = pool.restarts, pool.pids()
 
     async def run():
-        slow = asyncio.ensure_future(pool.run(patho, [("p", patho, None, None)], 0.5, 5, 10, True,
+        slow = asyncio.ensure_future(pool.run(patho, patho_rows, 0.5, 5, 1000, True,
                                               deadline=time.monotonic() + 1.0))
         await asyncio.sleep(0.2)
         normal = await pool.run(d["text"], rows, threshold, ngram, 10, True)  # the other worker answers

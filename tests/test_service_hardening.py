@@ -247,11 +247,13 @@ def test_without_worker_processes_the_deadline_still_answers(tmp_path):
     db = tmp_path / "inline.duckdb"
     normal = "a normal text about the weather in spring and the rain that fell all week long"
     with Index.create(db) as idx:
-        idx.add([{"id": "p", "text": _repetitive("lorem", 40_000)}, {"id": "n", "text": normal}])
+        # 80 repetitive documents, all aligned (limit 1000): seconds of work even with the aligner's cap
+        idx.add([{"id": f"p{i}", "text": _repetitive("lorem", 20_000 + 100 * i)} for i in range(80)]
+                + [{"id": "n", "text": normal}])
     proc, base = _start(db, "--query-processes", "0", "--query-timeout", "1")
     try:
         t0 = time.monotonic()
-        r = httpx.post(base + "/query", json={"text": _repetitive("lorem", 50_000)}, timeout=60)
+        r = httpx.post(base + "/query", json={"text": _repetitive("lorem", 60_000), "limit": 1000}, timeout=60)
         took = time.monotonic() - t0
         assert r.status_code == 503 and "goes on in the server process" in r.json()["detail"]
         assert 0.8 <= took <= 2.5
