@@ -367,12 +367,7 @@ class LocalEngine:
             )
         del signatures, samp_hash, samp_doc
 
-        # 5. cluster
-        with reporter.stage("cluster", total=1, unit="") as bar:
-            clusters = cluster(n, verified.a, verified.b, length)
-            bar.advance()
-
-        # 6. align
+        # 5. align
         if ckpt.has("align"):
             pas, _ = ckpt.load("align")
         else:
@@ -383,6 +378,11 @@ class LocalEngine:
             else:
                 pas = align_arrays(len(verified), results)
             ckpt.save("align", pas, {})
+
+        # 6. cluster (after align: see stages.reuse for the rule that will use the coverages)
+        with reporter.stage("cluster", total=1, unit="") as bar:
+            clusters = cluster(n, verified.a, verified.b, length)
+            bar.advance()
 
         # 7. tables
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))

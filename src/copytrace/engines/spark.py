@@ -639,17 +639,7 @@ class SparkEngine:
                 verified = verified.take(np.lexsort((verified.b, verified.a)))
             bar.advance()
 
-        # 6. cluster: connected components in Spark
-        with reporter.stage("cluster", total=1, unit="") as bar:
-            root = np.arange(n, dtype=np.int64)
-            if len(verified):
-                edges = _edges_df(spark, verified, self._tmp)
-                rt = _to_arrow(connected_components(edges, keep))
-                root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
-            clusters = clusters_from_roots(root, length)
-            bar.advance()
-
-        # 7. align
+        # 6. align
         results: list[tuple[int, tuple[Alignment, Direction]]] = []
         if opts.align and len(verified):
             with reporter.stage("align", total=1, unit="") as bar:
@@ -666,6 +656,16 @@ class SparkEngine:
                 results.sort(key=lambda x: x[0])
                 bar.advance()
         pas = align_arrays(len(verified), results)
+
+        # 7. cluster: connected components in Spark
+        with reporter.stage("cluster", total=1, unit="") as bar:
+            root = np.arange(n, dtype=np.int64)
+            if len(verified):
+                edges = _edges_df(spark, verified, self._tmp)
+                rt = _to_arrow(connected_components(edges, keep))
+                root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
+            clusters = clusters_from_roots(root, length)
+            bar.advance()
 
         # 8. tables, and the text store for the report and deduplicated.jsonl
         with reporter.stage("collect", total=1, unit="") as bar:
