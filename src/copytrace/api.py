@@ -28,6 +28,7 @@ OUTPUT_FILES = (
     "documents.parquet",
     "pairs.parquet",
     "passages.parquet",
+    "reuse.parquet",
     "boilerplate.parquet",
     "deduplicated.jsonl",
     "report.html",
@@ -46,6 +47,7 @@ class Result:
     summary: dict[str, Any]
     out_dir: Path | None = None
     boilerplate: pa.Table | None = None
+    reuse: pa.Table | None = None  # reuse.parquet: occurrences of reused passages
 
     def clusters(self) -> dict[str, list[str]]:
         """cluster_id → doc ids, for clusters of two or more documents."""
@@ -135,7 +137,8 @@ def find(
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
-    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp)
+    reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
+    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
 
 
 def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
@@ -186,12 +189,15 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     write_parquet(output.documents, out_dir / "documents.parquet", schemas.DOCUMENTS)
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+    reuse = getattr(output, "reuse", None)
+    write_parquet(reuse if reuse is not None else schemas.REUSE.empty_table(), out_dir / "reuse.parquet",
+                  schemas.REUSE)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
     write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
     if bar is not None:
-        bar.advance(4)
+        bar.advance(5)
     write_jsonl(_dedup_records(output), out_dir / "deduplicated.jsonl")
     if bar is not None:
         bar.advance(1)

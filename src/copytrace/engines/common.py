@@ -49,6 +49,7 @@ class EngineOutput:
     clusters: Clusters
     order: np.ndarray = field(repr=False)  # sorted position -> store row
     boilerplate: BoilerplateResult | None = None  # spans keyed by sorted position
+    reuse: pa.Table | None = None  # reuse.parquet (schemas.REUSE)
 
 
 class TextStore:
@@ -147,11 +148,14 @@ def align_arrays(n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Dir
     coverage 0, direction unknown)."""
     cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
     coverage = np.zeros(n_pairs, dtype=np.float64)
+    coverage_a = np.zeros(n_pairs, dtype=np.float64)
+    coverage_b = np.zeros(n_pairs, dtype=np.float64)
     original = np.zeros(n_pairs, dtype=np.int64)  # 0 unknown, 1 a, 2 b
     reasons = [""] * n_pairs
     confidence = np.zeros(n_pairs, dtype=np.float64)
     for i, (al, dr) in results:
         coverage[i] = max(al.coverage_a, al.coverage_b)
+        coverage_a[i], coverage_b[i] = al.coverage_a, al.coverage_b
         original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
         confidence[i] = dr.confidence
         reasons[i] = "; ".join(dr.reasons)
@@ -165,6 +169,8 @@ def align_arrays(n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Dir
             cols["score"].append(float(p.score))
     pas = {k: np.asarray(v, dtype=np.float64 if k == "score" else np.int64) for k, v in cols.items()}
     pas["coverage"] = coverage
+    pas["coverage_a"] = coverage_a
+    pas["coverage_b"] = coverage_b
     pas["original"] = original
     pas["confidence"] = confidence
     pas["reasons"] = np.array(reasons, dtype=np.str_) if reasons else np.zeros(0, dtype="<U1")
@@ -183,8 +189,9 @@ def build_tables(
     ``ids_sorted``: doc ids in doc-id order; ``length`` characters per
     document; ``pas``: the align results — per passage ``pair`` (index into
     ``verified``), ``a_start``, ``a_end``, ``b_start``, ``b_end``, ``kind`` (0
-    verbatim, 1 reworded), ``score``; per pair ``coverage``, ``original`` (0
-    unknown, 1 a, 2 b), ``confidence``, ``reasons``."""
+    verbatim, 1 reworded), ``score``; per pair ``coverage`` (the larger of
+    ``coverage_a`` and ``coverage_b``), ``original`` (0 unknown, 1 a, 2 b),
+    ``confidence``, ``reasons``."""
     n = int(length.shape[0])
     kinds = PASSAGE_KINDS
     coverage = pas["coverage"]

@@ -64,6 +64,7 @@ from copytrace.stages.fingerprint import (
 )
 from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import ReadStats, iter_batches
+from copytrace.stages.reuse import reuse_clusters, reuse_counts, reuse_table, whole_copy_mask
 from copytrace.stages.verify import VerifiedPairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
@@ -379,16 +380,24 @@ class LocalEngine:
                 pas = align_arrays(len(verified), results)
             ckpt.save("align", pas, {})
 
-        # 6. cluster (after align: see stages.reuse for the rule that will use the coverages)
+        # 6. reuse clusters of passages; document clusters from whole copies only (stages.reuse)
+        with reporter.stage("reuse", total=1, unit="") as bar:
+            dates_sorted = table.column("date").take(pa.array(order, pa.int64()))
+            reuse = reuse_clusters(verified.a, verified.b, pas, dates_sorted.to_pylist())
+            bar.advance()
         with reporter.stage("cluster", total=1, unit="") as bar:
-            clusters = cluster(n, verified.a, verified.b, length)
+            whole = whole_copy_mask(verified, pas, opts.align)
+            clusters = cluster(n, verified.a[whole], verified.b[whole], length)
             bar.advance()
 
         # 7. tables
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
         documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
+        reuse_t = reuse_table(reuse, ids_sorted, dates_sorted,
+                              table.column("source").take(pa.array(order, pa.int64())))
 
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
+        counts.update(reuse_counts(reuse))
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "local",
@@ -402,7 +411,7 @@ class LocalEngine:
         }
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
-        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp)
+        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp, reuse_t)
 
     # -- helpers --------------------------------------------------------------------------------
     def _verify_chunk(

@@ -66,6 +66,7 @@ from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
 from copytrace.stages.align import Alignment, Passage
 from copytrace.stages.cluster import clusters_from_roots
+from copytrace.stages.reuse import reuse_clusters, reuse_counts, reuse_table, whole_copy_mask
 from copytrace.stages import read
 from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
 from copytrace.stages.verify import VerifiedPairs
@@ -657,11 +658,13 @@ class SparkEngine:
                 bar.advance()
         pas = align_arrays(len(verified), results)
 
-        # 7. cluster: connected components in Spark
+        # 7. document clusters: connected components in Spark over the whole-copy pairs
+        # (stages.reuse); the reuse clusters of passages are built on the driver below
         with reporter.stage("cluster", total=1, unit="") as bar:
             root = np.arange(n, dtype=np.int64)
-            if len(verified):
-                edges = _edges_df(spark, verified, self._tmp)
+            whole = verified.take(whole_copy_mask(verified, pas, opts.align))
+            if len(whole):
+                edges = _edges_df(spark, whole, self._tmp)
                 rt = _to_arrow(connected_components(edges, keep))
                 root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
             clusters = clusters_from_roots(root, length)
@@ -677,11 +680,14 @@ class SparkEngine:
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")
             documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
+            reuse = reuse_clusters(verified.a, verified.b, pas, table.column("date").to_pylist())
+            reuse_t = reuse_table(reuse, ids_sorted, table.column("date"), table.column("source"))
             bar.advance()
         for df in persisted:
             df.unpersist()
 
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
+        counts.update(reuse_counts(reuse))
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "spark",
@@ -696,7 +702,7 @@ class SparkEngine:
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
         return EngineOutput(documents, pairs, passages, summary, store, clusters,
-                            np.arange(n, dtype=np.int64), bp)
+                            np.arange(n, dtype=np.int64), bp, reuse_t)
 
     def _boilerplate(self, spark: Any, docs: Any, fp: Any, n_tokens: np.ndarray, keep: Any) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""

@@ -1,0 +1,387 @@
+"""Stage 7b — reuse: aligned passages → clusters of reused passages, and the
+rule that keeps document clusters from chaining.
+
+A document may hold many stories (a newspaper page, a digest, a front page);
+document-level clustering would tie every story it holds into one cluster.
+This stage groups *passages* instead.
+
+Data contract
+-------------
+Input (the engines' arrays, documents numbered 0..n-1 in doc-id order):
+
+* ``pair_a``, ``pair_b`` (int64, per verified pair): the two documents;
+* ``pas``: the align results of :func:`copytrace.engines.common.align_arrays`
+  — per passage ``pair``, ``a_start``, ``a_end``, ``b_start``, ``b_end``,
+  ``kind`` (0 verbatim, 1 reworded); per pair ``original`` (0 unknown, 1 a,
+  2 b) and ``confidence``, ``coverage_a``, ``coverage_b``.
+
+:func:`reuse_clusters` → :class:`Reuse`: one row per *occurrence* (the
+union of the overlapping aligned spans of one cluster in one document):
+``cluster`` (dense 0..k-1, in order of each cluster's smallest
+``(doc, start)``), ``doc``, ``start``, ``end`` (characters, end exclusive,
+into the text as read), ``n_docs``, ``is_original``, ``confidence``,
+``verbatim``; rows sorted by (cluster, doc, start).
+
+The graph
+    Nodes are aligned spans ``(doc, start, end)`` — both sides of every row
+    of ``passages`` (identical spans are one node).  Edges:
+
+    * every alignment joins its two spans;
+    * two spans of one document join when their overlap is at least
+      ``SHORT_SHARE`` (80%) of the shorter span *and* ``LONG_SHARE`` (40%)
+      of the longer one — a truncated copy's span joins the full story's, a
+      quoted sentence does not pull in the story that quotes it;
+    * except that a span which holds two mostly disjoint shorter spans (two
+      stories side by side, aligned as one passage against a page that
+      printed them together) joins neither: it would chain two stories.
+      It still joins spans it nearly equals (overlap ≥ 80% of the longer).
+
+    Clusters are the connected components (union-find).  A document can be
+    in any number of clusters, and an occurrence may overlap occurrences of
+    other clusters.
+
+Direction
+    Each alignment votes as its pair's direction does (``explain.direction``:
+    dates, wire credits, containment, insertions): +confidence for the side
+    judged original, -confidence for the other.  In each cluster the
+    occurrence with the highest total is the original — the same vote as
+    ``cluster_originals`` for documents, by the same function; ties go to
+    the earliest dated occurrence, then the smallest ``(doc, start)``.
+    ``confidence`` of a row: the mean vote of its alignments in the
+    direction of its role (for the original, that it is the source; for a
+    copy, that it is a copy), clipped to [0, 1].
+
+``verbatim``: the occurrence is found word for word in another occurrence
+(one of its alignments is verbatim); otherwise every match is reworded.
+
+Document clusters (:func:`whole_copy_mask`)
+    Two documents join a document cluster only when they are copies of one
+    another as wholes: more than half of *both* is shared —
+    ``min(coverage_a, coverage_b) ≥ WHOLE_SHARE`` (aligned coverage, or the
+    shingle containments both ways when alignment found nothing).  No
+    document has two disjoint parts each over half of it, so two neighbours
+    of a document always share part of its main text: a page holding
+    several stories no longer chains them.  Without alignment
+    (``--no-align``) there is no coverage and every verified pair joins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+
+from copytrace import schemas
+from copytrace.stages.cluster import Clusters, _find
+from copytrace.stages.verify import VerifiedPairs
+
+__all__ = ["Reuse", "reuse_clusters", "reuse_table", "reuse_counts", "whole_copy_mask", "SHORT_SHARE", "LONG_SHARE", "WHOLE_SHARE"]
+
+SHORT_SHARE = 0.8
+LONG_SHARE = 0.4
+WHOLE_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """Occurrences of reused passages, one row each (see the module doc)."""
+
+    cluster: np.ndarray  # int64, dense 0..k-1
+    doc: np.ndarray  # int64 document index
+    start: np.ndarray  # int64
+    end: np.ndarray  # int64
+    n_docs: np.ndarray  # int64, documents in the row's cluster
+    is_original: np.ndarray  # bool
+    confidence: np.ndarray  # float64
+    verbatim: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return int(self.doc.shape[0])
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.cluster.max()) + 1 if len(self) else 0
+
+    @staticmethod
+    def empty() -> "Reuse":
+        z = np.zeros(0, dtype=np.int64)
+        return Reuse(z, z, z, z, z, np.zeros(0, bool), np.zeros(0, np.float64), np.zeros(0, bool))
+
+
+# --------------------------------------------------------------------------
+# the span graph
+# --------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, nogil=True)
+def _link_spans(doc, start, end, ea, eb, short_share, long_share):
+    """Union-find over spans sorted by (doc, start, -end): same-document
+    overlap links (with the two-stories exception) and alignment edges."""
+    m = doc.shape[0]
+    big = np.int64(1) << 62
+    min_end = np.full(m, big, np.int64)  # of the contained spans
+    min_end_len = np.zeros(m, np.int64)
+    max_start = np.full(m, -1, np.int64)
+    max_start_len = np.zeros(m, np.int64)
+    for i in range(m):
+        j = i + 1
+        while j < m and doc[j] == doc[i] and start[j] < end[i]:
+            ov = min(end[i], end[j]) - start[j]
+            li = end[i] - start[i]
+            lj = end[j] - start[j]
+            lo, hi = min(li, lj), max(li, lj)
+            if ov >= short_share * lo and ov < short_share * hi:
+                c, x = (i, j) if li >= lj else (j, i)  # container, contained
+                if end[x] < min_end[c]:
+                    min_end[c] = end[x]
+                    min_end_len[c] = end[x] - start[x]
+                if start[x] > max_start[c]:
+                    max_start[c] = start[x]
+                    max_start_len[c] = end[x] - start[x]
+            j += 1
+    multi = np.zeros(m, np.bool_)
+    for c in range(m):
+        if max_start[c] >= 0:
+            lo = min(min_end_len[c], max_start_len[c])
+            multi[c] = (min_end[c] - max_start[c]) < (1.0 - short_share) * lo
+    parent = np.arange(m)
+    for i in range(m):
+        j = i + 1
+        while j < m and doc[j] == doc[i] and start[j] < end[i]:
+            ov = min(end[i], end[j]) - start[j]
+            li = end[i] - start[i]
+            lj = end[j] - start[j]
+            lo, hi = min(li, lj), max(li, lj)
+            if ov >= short_share * lo and ov >= long_share * hi:
+                c = i if li >= lj else j
+                if ov >= short_share * hi or not multi[c]:
+                    ra = _find(parent, i)
+                    rb = _find(parent, j)
+                    if ra < rb:
+                        parent[rb] = ra
+                    elif rb < ra:
+                        parent[ra] = rb
+            j += 1
+    for t in range(ea.shape[0]):
+        ra = _find(parent, ea[t])
+        rb = _find(parent, eb[t])
+        if ra < rb:
+            parent[rb] = ra
+        elif rb < ra:
+            parent[ra] = rb
+    for x in range(m):
+        parent[x] = _find(parent, x)
+    return parent
+
+
+@nb.njit(cache=True, nogil=True)
+def _merge_occurrences(key, start, end):
+    """Rows sorted by (key, start): the row index of the occurrence each
+    belongs to (overlapping or touching spans of one key merge)."""
+    m = key.shape[0]
+    occ = np.empty(m, np.int64)
+    k = -1
+    cur_end = np.int64(0)
+    for i in range(m):
+        if i == 0 or key[i] != key[i - 1] or start[i] > cur_end:
+            k += 1
+            cur_end = end[i]
+        elif end[i] > cur_end:
+            cur_end = end[i]
+        occ[i] = k
+    return occ
+
+
+def reuse_clusters(
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    pas: dict[str, np.ndarray],
+    dates: list[str | None] | None = None,
+) -> Reuse:
+    """Reuse clusters from the aligned passages (see the module doc).
+
+    ``dates``: each document's date (doc-index order) or ``None``; used only
+    to break direction ties in favour of the earliest occurrence."""
+    pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
+    if pair.shape[0] == 0:
+        return Reuse.empty()
+    n_pas = pair.shape[0]
+    # both sides of every passage, as (doc, start, end)
+    doc = np.concatenate([pair_a[pair], pair_b[pair]]).astype(np.int64)
+    st = np.concatenate([pas["a_start"], pas["b_start"]]).astype(np.int64)
+    en = np.concatenate([pas["a_end"], pas["b_end"]]).astype(np.int64)
+    en = np.maximum(en, st)
+    # identical spans are one node; nodes sorted by (doc, start, -end)
+    order = np.lexsort((-en, st, doc))
+    d_s, s_s, e_s = doc[order], st[order], en[order]
+    new = np.ones(order.shape[0], dtype=bool)
+    new[1:] = (d_s[1:] != d_s[:-1]) | (s_s[1:] != s_s[:-1]) | (e_s[1:] != e_s[:-1])
+    node_sorted = np.cumsum(new) - 1
+    node_of = np.empty_like(node_sorted)
+    node_of[order] = node_sorted  # side-row -> node
+    ndoc, nst, nen = d_s[new], s_s[new], e_s[new]
+    ea, eb = node_of[:n_pas], node_of[n_pas:]
+    root = _link_spans(ndoc, nst, nen, ea, eb, SHORT_SHARE, LONG_SHARE)
+
+    # occurrences: the node spans of one cluster in one document, merged where they overlap
+    o = np.lexsort((nst, ndoc, root))
+    key = root[o] * (int(ndoc.max()) + 1) + ndoc[o]
+    occ_sorted = _merge_occurrences(key, nst[o], nen[o])
+    occ_of_node = np.empty(nst.shape[0], dtype=np.int64)
+    occ_of_node[o] = occ_sorted
+    n_occ = int(occ_sorted[-1]) + 1
+    first = np.ones(o.shape[0], dtype=bool)
+    first[1:] = occ_sorted[1:] != occ_sorted[:-1]
+    r_root = root[o][first]
+    r_doc = ndoc[o][first]
+    r_start = nst[o][first]
+    r_end = np.zeros(n_occ, dtype=np.int64)
+    np.maximum.at(r_end, occ_sorted, nen[o])
+    # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
+    # root is its cluster's smallest node, i.e. its smallest (doc, start)
+    _, r_cluster = np.unique(r_root, return_inverse=True)
+    r_cluster = r_cluster.astype(np.int64)
+    k = int(r_cluster.max()) + 1
+    # documents per cluster
+    dkey = np.unique(r_cluster * (int(r_doc.max()) + 1) + r_doc)
+    n_docs_c = np.bincount(dkey // (int(r_doc.max()) + 1), minlength=k).astype(np.int64)
+
+    # votes: each passage's alignment between its two occurrences
+    occ_a, occ_b = occ_of_node[ea], occ_of_node[eb]
+    pair_orig = np.asarray(pas["original"], dtype=np.int64)[pair]
+    pair_conf = np.asarray(pas["confidence"], dtype=np.float64)[pair]
+    same = occ_a == occ_b  # a passage within one occurrence (a document aligned to itself): no vote
+    z = np.zeros(int(np.count_nonzero(~same)), dtype=np.float64)
+    edges = VerifiedPairs(occ_a[~same], occ_b[~same], z, z, z)
+    # ties: earliest date, then smallest (doc, start) — rows are in that order within a cluster
+    if dates is not None:
+        dkeys = np.array([dates[int(d)] or "\uffff" for d in r_doc], dtype=object)
+        _, date_rank = np.unique(dkeys.astype(str), return_inverse=True)
+    else:
+        date_rank = np.zeros(n_occ, dtype=np.int64)
+    pref = np.lexsort((r_start, r_doc, date_rank, r_cluster))
+    first_c = np.ones(n_occ, dtype=bool)
+    first_c[1:] = r_cluster[pref][1:] != r_cluster[pref][:-1]
+    rep_of_cluster = np.empty(k, dtype=np.int64)
+    rep_of_cluster[r_cluster[pref][first_c]] = pref[first_c]
+    clusters = Clusters(root=r_cluster, size=np.zeros(n_occ, np.int64), representative=rep_of_cluster[r_cluster])
+    from copytrace.engines.common import cluster_originals  # the document vote, reused
+
+    best = cluster_originals(n_occ, edges, pair_orig[~same], pair_conf[~same], clusters)
+    is_orig = best == np.arange(n_occ)
+    # confidence of each row in its role
+    sign = np.where(pair_orig == 1, 1.0, np.where(pair_orig == 2, -1.0, 0.0))[~same] * pair_conf[~same]
+    vote = np.zeros(n_occ, dtype=np.float64)
+    n_votes = np.zeros(n_occ, dtype=np.float64)
+    np.add.at(vote, edges.a, sign)
+    np.add.at(vote, edges.b, -sign)
+    np.add.at(n_votes, edges.a, 1.0)
+    np.add.at(n_votes, edges.b, 1.0)
+    mean = np.divide(vote, n_votes, out=np.zeros(n_occ), where=n_votes > 0)
+    conf = np.clip(np.where(is_orig, mean, -mean), 0.0, 1.0)
+    verb = np.zeros(n_occ, dtype=bool)
+    is_verb = np.asarray(pas["kind"], dtype=np.int64) == 0
+    verb[occ_a[is_verb]] = True
+    verb[occ_b[is_verb]] = True
+    # final order: (cluster, doc, start)
+    fo = np.lexsort((r_start, r_doc, r_cluster))
+    return Reuse(
+        cluster=r_cluster[fo], doc=r_doc[fo], start=r_start[fo], end=r_end[fo],
+        n_docs=n_docs_c[r_cluster[fo]], is_original=is_orig[fo], confidence=np.round(conf[fo], 6),
+        verbatim=verb[fo],
+    )
+
+
+def reuse_table(
+    reuse: Reuse,
+    ids_sorted: pa.Array | pa.ChunkedArray,
+    dates: pa.Array | pa.ChunkedArray | None,
+    sources: pa.Array | pa.ChunkedArray | None,
+) -> pa.Table:
+    """``reuse.parquet`` (schema :data:`copytrace.schemas.REUSE`) from the
+    rows; ``dates`` and ``sources`` per document in doc-index order."""
+    n = len(reuse)
+    if n == 0:
+        return schemas.REUSE.empty_table()
+    docs = pa.array(reuse.doc, pa.int64())
+    doc_ids = ids_sorted.take(docs)
+    first_doc_ids = doc_ids.take(pa.array(_first_of_cluster(reuse.cluster), pa.int64()))
+    first_start = reuse.start[_first_of_cluster(reuse.cluster)]
+    reuse_id = [f"{d}:{s}" for d, s in zip(first_doc_ids.to_pylist(), first_start.tolist(), strict=True)]
+    row_dates = _column(dates, docs, n)
+    row_sources = _column(sources, docs, n)
+    first_date, src_lists = _per_cluster(reuse.cluster, row_dates, row_sources)
+    cols: dict[str, Any] = {
+        "reuse_id": pa.array(reuse_id, pa.string()),
+        "doc_id": doc_ids,
+        "start": pa.array(reuse.start, pa.int64()),
+        "end": pa.array(reuse.end, pa.int64()),
+        "n_docs": pa.array(reuse.n_docs, pa.int64()),
+        "is_original": pa.array(reuse.is_original, pa.bool_()),
+        "direction_confidence": pa.array(reuse.confidence, pa.float64()),
+        "kind": pa.array(np.where(reuse.verbatim, "verbatim", "reworded").tolist(), pa.string()),
+        "date": pa.array(row_dates, pa.string()),
+        "source": pa.array(row_sources, pa.string()),
+        "first_date": pa.array(first_date, pa.string()),
+        "sources": pa.array(src_lists, pa.list_(pa.string())),
+    }
+    return pa.table(cols, schema=schemas.REUSE)
+
+
+def reuse_counts(reuse: Reuse) -> dict[str, int]:
+    """The reuse counts of summary.json."""
+    return {
+        "reuse_clusters": reuse.n_clusters,
+        "reuse_occurrences": len(reuse),
+        "documents_with_reuse": int(np.unique(reuse.doc).shape[0]),
+        "largest_reuse_cluster": int(reuse.n_docs.max()) if len(reuse) else 0,
+    }
+
+
+def _first_of_cluster(cluster: np.ndarray) -> np.ndarray:
+    """For each row, the index of its cluster's first row (rows sorted by cluster)."""
+    first = np.ones(cluster.shape[0], dtype=bool)
+    first[1:] = cluster[1:] != cluster[:-1]
+    starts = np.flatnonzero(first)
+    return starts[np.cumsum(first) - 1]
+
+
+def _column(col: pa.Array | pa.ChunkedArray | None, docs: pa.Array, n: int) -> list[str | None]:
+    if col is None:
+        return [None] * n
+    return col.take(docs).to_pylist()
+
+
+def _per_cluster(
+    cluster: np.ndarray, dates: list[str | None], sources: list[str | None]
+) -> tuple[list[str | None], list[list[str]]]:
+    """Earliest date and sorted distinct sources of each row's cluster."""
+    k = int(cluster.max()) + 1
+    first: list[str | None] = [None] * k
+    srcs: list[set[str]] = [set() for _ in range(k)]
+    for c, d, s in zip(cluster.tolist(), dates, sources, strict=True):
+        if d is not None and (first[c] is None or d < first[c]):  # type: ignore[operator]
+            first[c] = d
+        if s is not None:
+            srcs[c].add(s)
+    lists = [sorted(x) for x in srcs]
+    return [first[c] for c in cluster.tolist()], [lists[c] for c in cluster.tolist()]
+
+
+# --------------------------------------------------------------------------
+# document clusters that do not chain
+# --------------------------------------------------------------------------
+
+
+def whole_copy_mask(verified: VerifiedPairs, pas: dict[str, np.ndarray], aligned: bool) -> np.ndarray:
+    """Which verified pairs join a document cluster: copies of one another as
+    wholes (see the module doc).  Not ``aligned`` (``--no-align``): every pair."""
+    n = len(verified)
+    if not aligned or "coverage_a" not in pas:
+        return np.ones(n, dtype=bool)
+    cov = np.minimum(np.asarray(pas["coverage_a"], np.float64), np.asarray(pas["coverage_b"], np.float64))
+    shingles = np.minimum(verified.containment_a_in_b, verified.containment_b_in_a)
+    return np.maximum(cov, shingles) >= WHOLE_SHARE
