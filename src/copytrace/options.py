@@ -26,6 +26,10 @@ class FindOptions:
     sample_rate  1-in-N shingle sample used for containment candidates
     max_df       sampled shingles in more documents than this are not evidence
     max_bucket   LSH buckets larger than this link members to one member only
+    reuse_min_shingles  also pair documents sharing at least this many distinct
+                 shingles (a passage of about as many words), however small a
+                 share of either: the evidence of reuse clusters (a story on
+                 a page of many); 0: off
     align        align passages of every verified pair
     boilerplate  detect passages that recur across the corpus (appeals,
                  newsletter boxes, bylines) and leave them out of similarity
@@ -52,6 +56,7 @@ class FindOptions:
     sample_rate: int = 8
     max_df: int = 64
     max_bucket: int = 64
+    reuse_min_shingles: int = 25
     align: bool = True
     boilerplate: bool = True
     boilerplate_min_docs: int = 5
@@ -83,6 +88,8 @@ class FindOptions:
             raise OptionError("--max-df must be at least 2")
         if self.boilerplate_min_docs < 2:
             raise OptionError("--boilerplate-min-docs must be at least 2")
+        if self.reuse_min_shingles < 0:
+            raise OptionError("--reuse-min-shingles must be 0 (off) or more")
         if self.max_bucket < 2:
             raise OptionError("--max-bucket must be at least 2")
         if self.workers < 0:

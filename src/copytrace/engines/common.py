@@ -21,6 +21,7 @@ from copytrace.explain import Direction, direction
 from copytrace.stages.align import Alignment, align
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages.cluster import Clusters
+from copytrace.stages.reuse import FIND_ALIGN_OPTIONS
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = [
@@ -111,7 +112,8 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction]]:
     corpus repeats them)."""
     out = []
     for a, b, spans_a, spans_b, date_a, date_b in items:
-        al = align(mask_text(a, spans_a) if spans_a else a, mask_text(b, spans_b) if spans_b else b)
+        al = align(mask_text(a, spans_a) if spans_a else a, mask_text(b, spans_b) if spans_b else b,
+                   FIND_ALIGN_OPTIONS)
         out.append((al, direction(a, b, al, date_a, date_b)))
     return out
 

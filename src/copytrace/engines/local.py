@@ -333,7 +333,8 @@ class LocalEngine:
                 bar.advance()
                 if opts.containment and samp_hash.shape[0]:
                     cont_p = cand.containment_pairs(
-                        samp_hash, samp_doc, n, is_head, opts.threshold, max_df=opts.max_df
+                        samp_hash, samp_doc, n, is_head, opts.threshold, max_df=opts.max_df,
+                        passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
                     )
                 else:
                     cont_p = np.zeros((0, 2), dtype=np.int64)
@@ -426,7 +427,8 @@ class LocalEngine:
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
         lb = np.searchsorted(docs, chunk[:, 1])
-        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, opts.threshold, opts.ngram)
+        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, opts.threshold, opts.ngram,
+                         opts.reuse_min_shingles)
         return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a)
 
     def _align_all(

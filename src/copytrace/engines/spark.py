@@ -278,7 +278,8 @@ def _masked(text: str, starts: list | None, ends: list | None) -> str:
     return bpl.mask_text(text, list(zip(starts, ends))) if starts else text
 
 
-def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float) -> Iterator[pa.RecordBatch]:
+def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float,
+            min_passage: int = 0) -> Iterator[pa.RecordBatch]:
     from copytrace.stages.fingerprint import shingle_sets_batch
     from copytrace.stages.normalize import tokenize_batch
     from copytrace.stages.verify import verify_pairs
@@ -295,7 +296,7 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float) -> 
         values, starts, sizes = shingle_sets_batch(toks, ngram)
         la = np.searchsorted(docs, np.asarray(c["a"], dtype=np.int64))
         lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
-        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, threshold, ngram)
+        v = verify_pairs(np.stack([la, lb], axis=1), values, starts, sizes, threshold, ngram, min_passage)
         yield pa.RecordBatch.from_arrays(
             [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
@@ -584,10 +585,13 @@ class SparkEngine:
                 pb_ = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
                 smaller = F.least("na", "nb")
                 need = F.when(smaller < 2 * MIN_SHARED, F.lit(1)).otherwise(F.lit(MIN_SHARED))
+                # candidates.containment_passes, in Spark SQL
+                p_need = cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate) or (1 << 62)
                 cont_df = (
                     shared.join(pa_, "a").join(pb_, "b")
-                    .where((F.col("shared") >= need)
-                           & (F.col("shared") >= F.ceil(F.lit(opts.threshold / 2.0) * smaller)))
+                    .where(((F.col("shared") >= need)
+                            & (F.col("shared") >= F.ceil(F.lit(opts.threshold / 2.0) * smaller)))
+                           | (F.col("shared") >= F.lit(p_need)))
                     .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"))
                 )
                 lsh_df = lsh_df.unionByName(cont_df)
@@ -625,9 +629,9 @@ class SparkEngine:
 
         # 5. verify
         with reporter.stage("verify", total=1, unit="") as bar:
-            ngram, threshold = opts.ngram, opts.threshold
+            ngram, threshold, min_passage = opts.ngram, opts.threshold, opts.reuse_min_shingles
             v_df = with_texts(near_df).mapInArrow(
-                lambda it: _verify(it, ngram, threshold), "a long, b long, jaccard double, cab double, cba double")
+                lambda it: _verify(it, ngram, threshold, min_passage), "a long, b long, jaccard double, cab double, cba double")
             vt = _to_arrow(v_df)
             ones = np.ones(exact.shape[0], dtype=np.float64)
             parts_v = [VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())]

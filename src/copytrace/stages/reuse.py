@@ -35,6 +35,9 @@ The graph
       stories side by side, aligned as one passage against a page that
       printed them together) joins neither: it would chain two stories.
       It still joins spans it nearly equals (overlap ≥ 80% of the longer).
+      The same holds for the span aligned with it in the other document
+      (the alignment spans two stories there too, or a story and the text
+      around it).
 
     Clusters are the connected components (union-find).  A document can be
     in any number of clusters, and an occurrence may overlap occurrences of
@@ -57,8 +60,9 @@ Direction
 Document clusters (:func:`whole_copy_mask`)
     Two documents join a document cluster only when they are copies of one
     another as wholes: more than half of *both* is shared —
-    ``min(coverage_a, coverage_b) ≥ WHOLE_SHARE`` (aligned coverage, or the
-    shingle containments both ways when alignment found nothing).  No
+    ``min(coverage_a, coverage_b) ≥ WHOLE_SHARE`` (aligned coverage, less
+    lopsided passages, see ``MAX_SIDE_RATIO``; or the shingle containments
+    both ways when that is larger).  No
     document has two disjoint parts each over half of it, so two neighbours
     of a document always share part of its main text: a page holding
     several stories no longer chains them.  Without alignment
@@ -75,10 +79,23 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
+from copytrace.stages.align import AlignOptions
 from copytrace.stages.cluster import Clusters, _find
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = ["Reuse", "reuse_clusters", "reuse_table", "reuse_counts", "whole_copy_mask", "SHORT_SHARE", "LONG_SHARE", "WHOLE_SHARE"]
+
+# How `find` aligns its pairs: the aligner's defaults, without its summary mode
+# (a short text summarising a whole long one, as in PAN's summary obfuscation).
+# On a page, a shared dateline or masthead line and a story further down looked
+# like the pieces of a summary: joined, they made one passage spanning every
+# story in between, and a story aligned against a page could claim all of it.
+FIND_ALIGN_OPTIONS = AlignOptions(summary=False, merge_short=-1)
+
+# a passage whose one side is this many times longer than the other is not a
+# reprint of one text (rewording and cuts inside a passage change lengths far
+# less): it is left out of the reuse graph and of the whole-copy coverage
+MAX_SIDE_RATIO = 2.0
 
 SHORT_SHARE = 0.8
 LONG_SHARE = 0.4
@@ -147,6 +164,11 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
         if max_start[c] >= 0:
             lo = min(min_end_len[c], max_start_len[c])
             multi[c] = (min_end[c] - max_start[c]) < (1.0 - short_share) * lo
+    # a passage with one side spanning two stories spans them on the other side too
+    for t in range(ea.shape[0]):
+        if multi[ea[t]] or multi[eb[t]]:
+            multi[ea[t]] = True
+            multi[eb[t]] = True
     parent = np.arange(m)
     for i in range(m):
         j = i + 1
@@ -206,8 +228,12 @@ def reuse_clusters(
     ``dates``: each document's date (doc-index order) or ``None``; used only
     to break direction ties in favour of the earliest occurrence."""
     pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
-    if pair.shape[0] == 0:
+    sym = symmetric_passages(pas) if pair.shape[0] else np.zeros(0, bool)
+    if not sym.any():
         return Reuse.empty()
+    pas = {k: np.asarray(pas[k])[sym] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind")} | {
+        "original": pas["original"], "confidence": pas["confidence"]}
+    pair = pair[sym]
     n_pas = pair.shape[0]
     # both sides of every passage, as (doc, start, end)
     doc = np.concatenate([pair_a[pair], pair_b[pair]]).astype(np.int64)
@@ -376,12 +402,30 @@ def _per_cluster(
 # --------------------------------------------------------------------------
 
 
+def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
+    """Passages whose two sides are of comparable length (``MAX_SIDE_RATIO``)."""
+    la = np.asarray(pas["a_end"], np.int64) - np.asarray(pas["a_start"], np.int64)
+    lb = np.asarray(pas["b_end"], np.int64) - np.asarray(pas["b_start"], np.int64)
+    return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
+
+
 def whole_copy_mask(verified: VerifiedPairs, pas: dict[str, np.ndarray], aligned: bool) -> np.ndarray:
     """Which verified pairs join a document cluster: copies of one another as
     wholes (see the module doc).  Not ``aligned`` (``--no-align``): every pair."""
     n = len(verified)
     if not aligned or "coverage_a" not in pas:
         return np.ones(n, dtype=bool)
-    cov = np.minimum(np.asarray(pas["coverage_a"], np.float64), np.asarray(pas["coverage_b"], np.float64))
+    # the aligner's coverages, less the share of each side in lopsided passages
+    cov_a = np.asarray(pas["coverage_a"], np.float64).copy()
+    cov_b = np.asarray(pas["coverage_b"], np.float64).copy()
+    pair = np.asarray(pas["pair"], np.int64)
+    if pair.shape[0]:
+        sym = symmetric_passages(pas)
+        for side, cov in (("a", cov_a), ("b", cov_b)):
+            ln = (np.asarray(pas[f"{side}_end"], np.float64) - np.asarray(pas[f"{side}_start"], np.float64))
+            tot = np.bincount(pair, weights=ln, minlength=n)
+            good = np.bincount(pair, weights=np.where(sym, ln, 0.0), minlength=n)
+            cov *= np.divide(good, tot, out=np.ones(n), where=tot > 0)
+    cov = np.minimum(cov_a, cov_b)
     shingles = np.minimum(verified.containment_a_in_b, verified.containment_b_in_a)
     return np.maximum(cov, shingles) >= WHOLE_SHARE

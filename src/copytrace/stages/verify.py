@@ -11,6 +11,8 @@ For each pair (a, b):
 * ``jaccard`` = |A ∩ B| / |A ∪ B| over distinct word n-gram shingles;
 * ``containment_a_in_b`` = |A ∩ B| / |A| (how much of A is found in B), and
   ``containment_b_in_a`` likewise;
+* with ``min_passage`` (``--reuse-min-shingles``), a pair sharing that many
+  shingles is kept whatever its shares: the two share a passage;
 * a pair is kept when ``jaccard >= threshold``, or when a containment either
   way is ``>= threshold`` and the shared shingles can span at least
   ``MIN_CONTAINED_WORDS`` (5) words (``min_contained(ngram)``: 1 shingle of
@@ -153,11 +155,14 @@ def verify_pairs(
     sizes: np.ndarray,
     threshold: float,
     ngram: int = 5,
+    min_passage: int = 0,
 ) -> VerifiedPairs:
     """Score candidate pairs exactly and keep those at or above ``threshold``
     on Jaccard or on containment either way (with ``min_contained(ngram)``
     shared shingles).  ``starts``/``sizes`` are indexed by the document
-    indices used in ``pairs``."""
+    indices used in ``pairs``.  ``min_passage`` > 0: pairs sharing at least
+    that many distinct shingles are kept too, however small a share of
+    either — they share a passage (the reuse clusters' evidence)."""
     if pairs.shape[0] == 0:
         return VerifiedPairs.empty()
     pa = np.ascontiguousarray(pairs[:, 0])
@@ -166,6 +171,8 @@ def verify_pairs(
     jac, cab, cba = _measures(inter.astype(np.float64), sizes[pa].astype(np.float64), sizes[pb].astype(np.float64))
     t = threshold - 1e-12
     keep = (jac >= t) | ((np.maximum(cab, cba) >= t) & (inter >= min_contained(ngram)))
+    if min_passage > 0:
+        keep |= inter >= min_passage
     return VerifiedPairs(pa[keep], pb[keep], jac[keep], cab[keep], cba[keep])
 
 
