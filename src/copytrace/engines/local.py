@@ -387,7 +387,7 @@ class LocalEngine:
             reuse = reuse_clusters(verified.a, verified.b, pas, dates_sorted.to_pylist())
             bar.advance()
         with reporter.stage("cluster", total=1, unit="") as bar:
-            whole = whole_copy_mask(verified, pas, opts.align)
+            whole = whole_copy_mask(verified, pas, opts.align, reuse)
             clusters = cluster(n, verified.a[whole], verified.b[whole], length)
             bar.advance()
 

@@ -662,11 +662,18 @@ class SparkEngine:
                 bar.advance()
         pas = align_arrays(len(verified), results)
 
-        # 7. document clusters: connected components in Spark over the whole-copy pairs
-        # (stages.reuse); the reuse clusters of passages are built on the driver below
+        # 7. reuse clusters of passages (stages.reuse, on the driver for now); document
+        # clusters: connected components in Spark over the whole-copy pairs
+        with reporter.stage("reuse", total=1, unit="") as bar:
+            dt = _to_arrow(docs.select("idx", "date"))
+            dates = [None] * n
+            for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
+                dates[i] = d
+            reuse = reuse_clusters(verified.a, verified.b, pas, dates)
+            bar.advance()
         with reporter.stage("cluster", total=1, unit="") as bar:
             root = np.arange(n, dtype=np.int64)
-            whole = verified.take(whole_copy_mask(verified, pas, opts.align))
+            whole = verified.take(whole_copy_mask(verified, pas, opts.align, reuse))
             if len(whole):
                 edges = _edges_df(spark, whole, self._tmp)
                 rt = _to_arrow(connected_components(edges, keep))
@@ -684,7 +691,6 @@ class SparkEngine:
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")
             documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas)
-            reuse = reuse_clusters(verified.a, verified.b, pas, table.column("date").to_pylist())
             reuse_t = reuse_table(reuse, ids_sorted, table.column("date"), table.column("source"))
             bar.advance()
         for df in persisted:

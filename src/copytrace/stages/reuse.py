@@ -27,6 +27,9 @@ The graph
     of ``passages`` (identical spans are one node).  Edges:
 
     * every alignment joins its two spans;
+    * passages of one pair that follow each other on both sides, at most
+      ``JOIN_GAP`` characters apart (a headline aligned verbatim, its body
+      reworded), are one text;
     * two spans of one document join when their overlap is at least
       ``SHORT_SHARE`` (80%) of the shorter span *and* ``LONG_SHARE`` (40%)
       of the longer one — a truncated copy's span joins the full story's, a
@@ -59,18 +62,29 @@ Direction
 
 Document clusters (:func:`whole_copy_mask`)
     Two documents join a document cluster only when they are copies of one
-    another as wholes: more than half of *both* is shared —
-    ``min(coverage_a, coverage_b) ≥ WHOLE_SHARE`` (aligned coverage, less
-    lopsided passages, see ``MAX_SIDE_RATIO``; or the shingle containments
-    both ways when that is larger).  No
-    document has two disjoint parts each over half of it, so two neighbours
-    of a document always share part of its main text: a page holding
-    several stories no longer chains them.  Without alignment
+    another as wholes.  Each side's coverage is the share of it inside the
+    pair's passages (the aligner's, less lopsided passages, see
+    ``MAX_SIDE_RATIO``; or its shingle containment when larger).  A pair
+    joins when
+
+    * both sides are well over half covered (``> WHOLE_SHARE``, 60%, a
+      margin for imprecise passage ends): no document has two disjoint parts
+      each over half of it, so two such neighbours of a document share part
+      of its main text; or
+    * one side is over half covered (``ONE_STORY_SHARE``, a truncated or
+      shortened copy), and the other holds no
+      reused passage besides the ones this pair shares — it is in no reuse
+      cluster the pair's passages are not in: it holds one story.
+
+    A page holding several reused stories thus joins no copy of any one of
+    them, and a page holding one copied story among original ones joins the
+    story's copies only as their longer version.  Without alignment
     (``--no-align``) there is no coverage and every verified pair joins.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +113,12 @@ MAX_SIDE_RATIO = 2.0
 
 SHORT_SHARE = 0.8
 LONG_SHARE = 0.4
-WHOLE_SHARE = 0.6
+WHOLE_SHARE = 0.6  # both sides: well over half, a margin for passage ends
+ONE_STORY_SHARE = 0.5  # one side, the other holding no second story
+# passages of one pair that follow each other on both sides with at most this
+# many characters between them (a headline aligned verbatim, its body reworded)
+# are one reused text
+JOIN_GAP = 3
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,8 @@ class Reuse:
     is_original: np.ndarray  # bool
     confidence: np.ndarray  # float64
     verbatim: np.ndarray  # bool
+    # per passage of the input (index into ``pas``): its cluster, -1 when left out
+    passage_cluster: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.doc.shape[0])
@@ -125,7 +146,7 @@ class Reuse:
     @staticmethod
     def empty() -> "Reuse":
         z = np.zeros(0, dtype=np.int64)
-        return Reuse(z, z, z, z, z, np.zeros(0, bool), np.zeros(0, np.float64), np.zeros(0, bool))
+        return Reuse(z, z, z, z, z, np.zeros(0, bool), np.zeros(0, np.float64), np.zeros(0, bool), z)
 
 
 # --------------------------------------------------------------------------
@@ -230,7 +251,8 @@ def reuse_clusters(
     pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
     sym = symmetric_passages(pas) if pair.shape[0] else np.zeros(0, bool)
     if not sym.any():
-        return Reuse.empty()
+        return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(pair.shape[0], -1, np.int64))
+    n_all = pair.shape[0]
     pas = {k: np.asarray(pas[k])[sym] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind")} | {
         "original": pas["original"], "confidence": pas["confidence"]}
     pair = pair[sym]
@@ -250,7 +272,15 @@ def reuse_clusters(
     node_of[order] = node_sorted  # side-row -> node
     ndoc, nst, nen = d_s[new], s_s[new], e_s[new]
     ea, eb = node_of[:n_pas], node_of[n_pas:]
-    root = _link_spans(ndoc, nst, nen, ea, eb, SHORT_SHARE, LONG_SHARE)
+    # consecutive passages of one pair, adjacent on both sides
+    po = np.lexsort((pas["a_start"], pair))
+    nxt = (pair[po][1:] == pair[po][:-1])
+    ga = pas["a_start"][po][1:] - pas["a_end"][po][:-1]
+    gb = pas["b_start"][po][1:] - pas["b_end"][po][:-1]
+    adj = nxt & (ga >= 0) & (ga <= JOIN_GAP) & (gb >= 0) & (gb <= JOIN_GAP)
+    link_a = np.concatenate([ea, ea[po][:-1][adj]])
+    link_b = np.concatenate([eb, ea[po][1:][adj]])
+    root = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
 
     # occurrences: the node spans of one cluster in one document, merged where they overlap
     o = np.lexsort((nst, ndoc, root))
@@ -312,12 +342,14 @@ def reuse_clusters(
     is_verb = np.asarray(pas["kind"], dtype=np.int64) == 0
     verb[occ_a[is_verb]] = True
     verb[occ_b[is_verb]] = True
+    passage_cluster = np.full(n_all, -1, np.int64)
+    passage_cluster[np.flatnonzero(sym)] = r_cluster[occ_a]
     # final order: (cluster, doc, start)
     fo = np.lexsort((r_start, r_doc, r_cluster))
     return Reuse(
         cluster=r_cluster[fo], doc=r_doc[fo], start=r_start[fo], end=r_end[fo],
         n_docs=n_docs_c[r_cluster[fo]], is_original=is_orig[fo], confidence=np.round(conf[fo], 6),
-        verbatim=verb[fo],
+        verbatim=verb[fo], passage_cluster=passage_cluster,
     )
 
 
@@ -409,7 +441,9 @@ def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
     return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
 
 
-def whole_copy_mask(verified: VerifiedPairs, pas: dict[str, np.ndarray], aligned: bool) -> np.ndarray:
+def whole_copy_mask(
+    verified: VerifiedPairs, pas: dict[str, np.ndarray], aligned: bool, reuse: Reuse | None = None
+) -> np.ndarray:
     """Which verified pairs join a document cluster: copies of one another as
     wholes (see the module doc).  Not ``aligned`` (``--no-align``): every pair."""
     n = len(verified)
@@ -426,6 +460,22 @@ def whole_copy_mask(verified: VerifiedPairs, pas: dict[str, np.ndarray], aligned
             tot = np.bincount(pair, weights=ln, minlength=n)
             good = np.bincount(pair, weights=np.where(sym, ln, 0.0), minlength=n)
             cov *= np.divide(good, tot, out=np.ones(n), where=tot > 0)
-    cov = np.minimum(cov_a, cov_b)
-    shingles = np.minimum(verified.containment_a_in_b, verified.containment_b_in_a)
-    return np.maximum(cov, shingles) >= WHOLE_SHARE
+    ca = np.maximum(cov_a, verified.containment_a_in_b)
+    cb = np.maximum(cov_b, verified.containment_b_in_a)
+    both = np.minimum(ca, cb) > WHOLE_SHARE
+    # a truncated copy: one side mostly covered, and the other holds no reused
+    # passage besides the ones this pair shares (no second story)
+    if reuse is None:
+        return both
+    n_docs = int(max(verified.a.max(initial=-1), verified.b.max(initial=-1), reuse.doc.max(initial=-1))) + 1
+    doc_nc = np.bincount(np.unique(np.stack([reuse.doc, reuse.cluster], 1), axis=0)[:, 0], minlength=n_docs) \
+        if len(reuse) else np.zeros(n_docs, np.int64)
+    pc = reuse.passage_cluster
+    ok = pc >= 0
+    pair_nc = np.zeros(n, np.int64)
+    if ok.any():
+        up = np.unique(np.stack([pair[ok], pc[ok]], 1), axis=0)
+        pair_nc = np.bincount(up[:, 0], minlength=n)
+    other = np.where(ca >= cb, verified.b, verified.a)
+    one_story = (np.maximum(ca, cb) > ONE_STORY_SHARE) & (doc_nc[other] <= pair_nc)
+    return both | one_story
