@@ -36,7 +36,8 @@ passages.parquet  one row per aligned passage (sorted by doc_a, doc_b, a_start, 
 reuse.parquet  one row per occurrence of a reused passage (sorted by reuse_id's
                cluster order, doc_id, start); see copytrace.stages.reuse
     reuse_id              string   the cluster: "<doc_id>:<start>" of its smallest
-                                   (doc_id, start) occurrence
+                                   (doc_id, start) occurrence ("#2", "#3" … added
+                                   when clusters overlapping there share it)
     doc_id                string   the document holding this occurrence
     start, end            int64    character span (end exclusive), into the text as read
     n_docs                int64    documents in the cluster

@@ -366,9 +366,15 @@ def reuse_table(
         return schemas.REUSE.empty_table()
     docs = pa.array(reuse.doc, pa.int64())
     doc_ids = ids_sorted.take(docs)
-    first_doc_ids = doc_ids.take(pa.array(_first_of_cluster(reuse.cluster), pa.int64()))
-    first_start = reuse.start[_first_of_cluster(reuse.cluster)]
-    reuse_id = [f"{d}:{s}" for d, s in zip(first_doc_ids.to_pylist(), first_start.tolist(), strict=True)]
+    firsts = np.flatnonzero(np.r_[True, reuse.cluster[1:] != reuse.cluster[:-1]])
+    first_ids = doc_ids.take(pa.array(firsts, pa.int64())).to_pylist()
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for d, s in zip(first_ids, reuse.start[firsts].tolist(), strict=True):
+        name = f"{d}:{s}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    reuse_id = [names[c] for c in reuse.cluster.tolist()]
     row_dates = _column(dates, docs, n)
     row_sources = _column(sources, docs, n)
     first_date, src_lists = _per_cluster(reuse.cluster, row_dates, row_sources)
@@ -397,14 +403,6 @@ def reuse_counts(reuse: Reuse) -> dict[str, int]:
         "documents_with_reuse": int(np.unique(reuse.doc).shape[0]),
         "largest_reuse_cluster": int(reuse.n_docs.max()) if len(reuse) else 0,
     }
-
-
-def _first_of_cluster(cluster: np.ndarray) -> np.ndarray:
-    """For each row, the index of its cluster's first row (rows sorted by cluster)."""
-    first = np.ones(cluster.shape[0], dtype=bool)
-    first[1:] = cluster[1:] != cluster[:-1]
-    starts = np.flatnonzero(first)
-    return starts[np.cumsum(first) - 1]
 
 
 def _column(col: pa.Array | pa.ChunkedArray | None, docs: pa.Array, n: int) -> list[str | None]:
