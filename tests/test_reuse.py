@@ -178,3 +178,30 @@ def test_no_align_gives_an_empty_valid_reuse_table(tmp_path: Path, align: bool) 
     docs, _ = _page_corpus()
     _find(tmp_path, docs, align=align)
     assert _rows(tmp_path) == []
+
+
+def test_dedup_passages_cuts_reused_stories_from_all_but_the_original(tmp_path: Path) -> None:
+    docs, spans = _page_corpus()
+    _find(tmp_path, docs, dedup_passages=True)
+    recs = {json.loads(x)["id"]: json.loads(x)
+            for x in (tmp_path / "out" / "deduplicated-passages.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert set(recs) == {d["id"] for d in docs}  # every document, none lost
+    texts = {d["id"]: d["text"] for d in docs}
+    # the page is dated first: it is the original of all three stories and keeps them
+    assert recs["page"]["removed"] == [] and recs["page"]["text"] == texts["page"]
+    for i in range(3):
+        rec = recs[f"copy{i}"]
+        assert rec["removed"], rec
+        # the cut is on sentence boundaries: what is left is the site line, not story fragments
+        for s, e in rec["removed"]:
+            assert s == 0 or texts[f"copy{i}"][s - 1] in " \n"
+            assert e == len(texts[f"copy{i}"]) or texts[f"copy{i}"][e - 1] in " \n"
+        assert rec["text"].strip().startswith("Site") and len(rec["text"]) < 40
+        # the text is the original minus the removed spans
+        rebuilt, pos = [], 0
+        for s, e in rec["removed"]:
+            rebuilt.append(texts[f"copy{i}"][pos:s])
+            pos = e
+        rebuilt.append(texts[f"copy{i}"][pos:])
+        assert "".join(rebuilt) == rec["text"]
+    assert recs["other"]["removed"] == [] and recs["other"]["text"] == texts["other"]

@@ -31,9 +31,12 @@ OUTPUT_FILES = (
     "reuse.parquet",
     "boilerplate.parquet",
     "deduplicated.jsonl",
+    "deduplicated-passages.jsonl",
     "report.html",
     "summary.json",
 )
+
+DEDUP_PASSAGES_FILE = "deduplicated-passages.jsonl"  # with --dedup-passages only
 
 
 @dataclass
@@ -127,9 +130,10 @@ def find(
             if out is not None:
                 out_dir = Path(out)
                 with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
-                    write_outputs(output, out_dir, bar, report=opts.report)
+                    write_outputs(output, out_dir, bar, report=opts.report, dedup_passages=opts.dedup_passages)
                 output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
-                written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
+                written = [n for n in OUTPUT_FILES if (n != "report.html" or opts.report)
+                           and (n != DEDUP_PASSAGES_FILE or opts.dedup_passages)]
                 output.summary["outputs"] = {name: str(out_dir / name) for name in written}
                 write_json(output.summary, out_dir / "summary.json")
         finally:
@@ -179,7 +183,31 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
     return by_id, spans
 
 
-def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True) -> None:
+def _dedup_passage_records(output: Any) -> Iterable[dict[str, Any]]:
+    """Every document in doc-id order, each reused passage cut from all but its
+    original occurrence (``stages.reuse.snap_to_sentences``), with the cuts."""
+    from copytrace.stages.reuse import cut_text, removed_spans, snap_to_sentences
+
+    reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
+    spans = removed_spans(reuse)
+    table = output.store.table
+    order = output.order
+    for lo in range(0, order.shape[0], 2000):
+        rows = table.take(pa.array(order[lo : lo + 2000], pa.int64())).to_pylist()
+        for row in rows:
+            text = row["text"]
+            cuts = snap_to_sentences(text, spans.get(row["doc_id"], []))
+            rec: dict[str, Any] = {"id": row["doc_id"], "text": cut_text(text, cuts) if cuts else text}
+            if row["source"] is not None:
+                rec["source"] = row["source"]
+            if row["date"] is not None:
+                rec["date"] = row["date"]
+            rec["removed"] = [[s, e] for s, e in cuts]
+            yield rec
+
+
+def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True,
+                  dedup_passages: bool = False) -> None:
     """Write the output files of a run (each atomically; summary.json is written
     last by the caller, so its presence marks a complete output)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,6 +227,10 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     if bar is not None:
         bar.advance(5)
     write_jsonl(_dedup_records(output), out_dir / "deduplicated.jsonl")
+    if dedup_passages:
+        write_jsonl(_dedup_passage_records(output), out_dir / DEDUP_PASSAGES_FILE)
+    elif (out_dir / DEDUP_PASSAGES_FILE).exists():
+        (out_dir / DEDUP_PASSAGES_FILE).unlink()  # a stale file would describe another run
     if bar is not None:
         bar.advance(1)
     if report:

@@ -44,6 +44,9 @@ def main() -> None:
 @click.option("--reuse-min-shingles", default=25, show_default=True, type=int,
               help="Also pair documents sharing this many shingles (a reused passage), however small a "
                    "share of either; 0 = off.")
+@click.option("--dedup-passages", is_flag=True,
+              help="Also write deduplicated-passages.jsonl: every document with each reused passage cut "
+                   "from all but its original occurrence (for training corpora).")
 @click.option("--align/--no-align", "do_align", default=True, show_default=True,
               help="Align the shared passages of every pair.")
 @click.option("--boilerplate/--no-boilerplate", default=True, show_default=True,
@@ -70,7 +73,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, num_perm: int, seed: int,
              bands: int | None, rows: int | None, containment: bool, sample_rate: int, max_df: int,
-             max_bucket: int, reuse_min_shingles: int, do_align: bool, boilerplate: bool, boilerplate_min_docs: int, report: bool,
+             max_bucket: int, reuse_min_shingles: int, dedup_passages: bool, do_align: bool, boilerplate: bool, boilerplate_min_docs: int, report: bool,
              workers: int, id_field: str, text_field: str,
              date_field: str | None, source_field: str | None, fmt: str, on_error: str, encoding: str,
              work_dir: str | None, resume: bool, memory_limit: str | None, engine: str, spark_master: str | None,
@@ -87,7 +90,8 @@ def find_cmd(inputs: tuple[str, ...], out: str, threshold: float, ngram: int, nu
         res = find(
             list(inputs), out, threshold=threshold, ngram=ngram, num_perm=num_perm, seed=seed,
             bands=bands, rows=rows, containment=containment, sample_rate=sample_rate, max_df=max_df,
-            max_bucket=max_bucket, reuse_min_shingles=reuse_min_shingles, align=do_align, boilerplate=boilerplate,
+            max_bucket=max_bucket, reuse_min_shingles=reuse_min_shingles, dedup_passages=dedup_passages,
+            align=do_align, boilerplate=boilerplate,
             boilerplate_min_docs=boilerplate_min_docs, report=report, workers=workers, id_field=id_field,
             text_field=text_field, date_field=date_field, source_field=source_field, format=fmt,
             on_error=on_error, encoding=encoding, work_dir=work_dir, resume=resume, progress=not quiet,

@@ -31,6 +31,9 @@ class FindOptions:
                  share of either: the evidence of reuse clusters (a story on
                  a page of many); 0: off
     align        align passages of every verified pair
+    dedup_passages  also write deduplicated-passages.jsonl: every document,
+                 with each reused passage cut from all but its original
+                 occurrence (cuts on sentence boundaries; removed spans listed)
     boilerplate  detect passages that recur across the corpus (appeals,
                  newsletter boxes, bylines) and leave them out of similarity
                  and alignment; ``boilerplate_min_docs``: documents a segment
@@ -58,6 +61,7 @@ class FindOptions:
     max_bucket: int = 64
     reuse_min_shingles: int = 25
     align: bool = True
+    dedup_passages: bool = False
     boilerplate: bool = True
     boilerplate_min_docs: int = 5
     report: bool = True

@@ -477,3 +477,66 @@ def whole_copy_mask(
     other = np.where(ca >= cb, verified.b, verified.a)
     one_story = (np.maximum(ca, cb) > ONE_STORY_SHARE) & (doc_nc[other] <= pair_nc)
     return both | one_story
+
+
+# --------------------------------------------------------------------------
+# sub-document deduplication (--dedup-passages)
+# --------------------------------------------------------------------------
+
+
+def removed_spans(reuse: pa.Table) -> dict[str, list[tuple[int, int]]]:
+    """The occurrences to remove, by document: every row of ``reuse.parquet``
+    but its cluster's original (``is_original``: the judged source, or with
+    no evidence the earliest dated, then the smallest ``(doc_id, start)``)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    if reuse.num_rows == 0:
+        return out
+    cols = reuse.select(["doc_id", "start", "end", "is_original"]).to_pydict()
+    for d, s, e, o in zip(cols["doc_id"], cols["start"], cols["end"], cols["is_original"], strict=True):
+        if not o:
+            out.setdefault(d, []).append((int(s), int(e)))
+    return out
+
+
+def snap_to_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cuts for the reused ``spans`` of ``text``, on sentence boundaries: every
+    segment (sentence, capitalised line, paragraph; ``align.split_sentences``)
+    at least half inside the spans is cut, with the whitespace that follows
+    it; consecutive cuts merge.  Sorted, disjoint ``(start, end)``."""
+    from copytrace.stages.align import split_sentences
+
+    if not spans or not text:
+        return []
+    segs = split_sentences(text)
+    if segs.shape[0] == 0:
+        return []
+    n = len(text)
+    delta = np.zeros(n + 1, np.int64)
+    for s, e in spans:
+        s, e = max(0, min(n, s)), max(0, min(n, e))
+        if e > s:
+            delta[s] += 1
+            delta[e] -= 1
+    inside = np.concatenate([[0], np.cumsum(np.cumsum(delta)[:n] > 0)])  # prefix counts of covered chars
+    covered = inside[segs[:, 1]] - inside[segs[:, 0]]
+    cut = 2 * covered >= (segs[:, 1] - segs[:, 0])
+    # each cut segment runs to the next segment's start (its trailing whitespace)
+    nxt = np.r_[segs[1:, 0], n]
+    out: list[tuple[int, int]] = []
+    for i in np.flatnonzero(cut).tolist():
+        s, e = int(segs[i, 0]), int(nxt[i])
+        if out and out[-1][1] >= s:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def cut_text(text: str, cuts: list[tuple[int, int]]) -> str:
+    """``text`` without the ``cuts`` (sorted, disjoint)."""
+    parts, pos = [], 0
+    for s, e in cuts:
+        parts.append(text[pos:s])
+        pos = e
+    parts.append(text[pos:])
+    return "".join(parts)
