@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from copytrace import schemas
 from copytrace.errors import OptionError
@@ -173,6 +174,11 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
     n = output.order.shape[0]
     ids_sorted = output.documents.column("doc_id")
     in_clusters = np.flatnonzero(output.clusters.size > 1)
+    reuse = getattr(output, "reuse", None)
+    if reuse is not None and reuse.num_rows:
+        # documents holding reused passages: their positions in doc-id order
+        pos = pc.index_in(pc.unique(reuse.column("doc_id")), value_set=ids_sorted).to_numpy(zero_copy_only=False)
+        in_clusters = np.union1d(in_clusters, pos.astype(np.int64))
     texts = output.store.texts(output.order[in_clusters]) if in_clusters.shape[0] else []
     by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts)}
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -239,7 +245,7 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
         texts, spans = _report_inputs(output)
         write_report(
             out_dir / "report.html", output.documents, output.pairs, output.passages, texts,
-            output.summary, boilerplate=spans,
+            output.summary, boilerplate=spans, reuse=getattr(output, "reuse", None),
         )
     elif (out_dir / "report.html").exists():
         (out_dir / "report.html").unlink()  # a stale report would describe another run
