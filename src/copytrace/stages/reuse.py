@@ -16,7 +16,8 @@ Input (the engines' arrays, documents numbered 0..n-1 in doc-id order):
   2 b) and ``confidence``, ``coverage_a``, ``coverage_b``.
 
 :func:`reuse_clusters` → :class:`Reuse`: one row per *occurrence* (the
-union of the overlapping aligned spans of one cluster in one document):
+overlapping aligned spans of one cluster in one document; its bounds are
+the spans' median bounds when three or more spans vote, else their union):
 ``cluster`` (dense 0..k-1, in order of each cluster's smallest
 ``(doc, start)``), ``doc``, ``start``, ``end`` (characters, end exclusive,
 into the text as read), ``n_docs``, ``is_original``, ``confidence``,
@@ -109,7 +110,7 @@ FIND_ALIGN_OPTIONS = AlignOptions(summary=False, merge_short=-1)
 # a passage whose one side is this many times longer than the other is not a
 # reprint of one text (rewording and cuts inside a passage change lengths far
 # less): it is left out of the reuse graph and of the whole-copy coverage
-MAX_SIDE_RATIO = 2.0
+MAX_SIDE_RATIO = 1.5
 
 SHORT_SHARE = 0.8
 LONG_SHARE = 0.4
@@ -238,6 +239,22 @@ def _merge_occurrences(key, start, end):
     return occ
 
 
+def _occurrence_bounds(occ: np.ndarray, st: np.ndarray, en: np.ndarray, n_occ: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of each occurrence from its spans (``occ`` sorted; spans
+    by start within it): the median bounds when three or more spans vote (one
+    alignment running over a neighbouring story does not stretch the
+    occurrence), else the union."""
+    first = np.flatnonzero(np.r_[True, occ[1:] != occ[:-1]])
+    cnt = np.diff(np.r_[first, occ.shape[0]])
+    u_end = np.zeros(n_occ, dtype=np.int64)
+    np.maximum.at(u_end, occ, en)
+    m_start = st[first + cnt // 2]
+    eo = np.lexsort((en, occ))
+    m_end = en[eo][first + (cnt - 1) // 2]
+    union = (cnt < 3) | (m_end <= m_start)
+    return np.where(union, st[first], m_start), np.where(union, u_end, m_end)
+
+
 def reuse_clusters(
     pair_a: np.ndarray,
     pair_b: np.ndarray,
@@ -293,9 +310,7 @@ def reuse_clusters(
     first[1:] = occ_sorted[1:] != occ_sorted[:-1]
     r_root = root[o][first]
     r_doc = ndoc[o][first]
-    r_start = nst[o][first]
-    r_end = np.zeros(n_occ, dtype=np.int64)
-    np.maximum.at(r_end, occ_sorted, nen[o])
+    r_start, r_end = _occurrence_bounds(occ_sorted, nst[o], nen[o], n_occ)
     # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
     # root is its cluster's smallest node, i.e. its smallest (doc, start)
     _, r_cluster = np.unique(r_root, return_inverse=True)
