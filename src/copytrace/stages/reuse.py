@@ -48,12 +48,13 @@ The graph
     other clusters.
 
 Direction
-    Each alignment votes as its pair's direction does (``explain.direction``:
+    The original is printed first: when dates are given, only the
+    cluster's earliest-dated occurrences are candidates.  Among them each
+    alignment votes as its pair's direction does (``explain.direction``:
     dates, wire credits, containment, insertions): +confidence for the side
-    judged original, -confidence for the other.  In each cluster the
-    occurrence with the highest total is the original — the same vote as
-    ``cluster_originals`` for documents, by the same function; ties go to
-    the earliest dated occurrence, then the smallest ``(doc, start)``.
+    judged original, -confidence for the other; the highest total wins —
+    the same vote as ``cluster_originals`` for documents, by the same
+    function; ties go to the smallest ``(doc, start)``.
     ``confidence`` of a row: the mean vote of its alignments in the
     direction of its role (for the original, that it is the source; for a
     copy, that it is a copy), clipped to [0, 1].
@@ -333,16 +334,20 @@ def reuse_clusters(
         _, date_rank = np.unique(dkeys.astype(str), return_inverse=True)
     else:
         date_rank = np.zeros(n_occ, dtype=np.int64)
-    pref = np.lexsort((r_start, r_doc, date_rank, r_cluster))
-    first_c = np.ones(n_occ, dtype=bool)
-    first_c[1:] = r_cluster[pref][1:] != r_cluster[pref][:-1]
-    rep_of_cluster = np.empty(k, dtype=np.int64)
-    rep_of_cluster[r_cluster[pref][first_c]] = pref[first_c]
-    clusters = Clusters(root=r_cluster, size=np.zeros(n_occ, np.int64), representative=rep_of_cluster[r_cluster])
+    # the vote runs among the cluster's earliest-dated occurrences (all of them
+    # when no date is given): groups = (cluster, date); ties to the smallest (doc, start)
+    gkey = np.unique(np.stack([r_cluster, date_rank], 1), axis=0, return_inverse=True)[1].reshape(-1)
+    pref = np.lexsort((r_start, r_doc, gkey))
+    first_g = np.r_[True, gkey[pref][1:] != gkey[pref][:-1]]
+    rep_of_group = np.empty(int(gkey.max()) + 1, dtype=np.int64)
+    rep_of_group[gkey[pref][first_g]] = pref[first_g]
+    groups = Clusters(root=gkey.astype(np.int64), size=np.zeros(n_occ, np.int64), representative=rep_of_group[gkey])
     from copytrace.engines.common import cluster_originals  # the document vote, reused
 
-    best = cluster_originals(n_occ, edges, pair_orig[~same], pair_conf[~same], clusters)
-    is_orig = best == np.arange(n_occ)
+    best = cluster_originals(n_occ, edges, pair_orig[~same], pair_conf[~same], groups)
+    earliest = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, r_cluster, date_rank)
+    is_orig = (best == np.arange(n_occ)) & (date_rank == earliest[r_cluster])
     # confidence of each row in its role
     sign = np.where(pair_orig == 1, 1.0, np.where(pair_orig == 2, -1.0, 0.0))[~same] * pair_conf[~same]
     vote = np.zeros(n_occ, dtype=np.float64)
@@ -501,8 +506,8 @@ def whole_copy_mask(
 
 def removed_spans(reuse: pa.Table) -> dict[str, list[tuple[int, int]]]:
     """The occurrences to remove, by document: every row of ``reuse.parquet``
-    but its cluster's original (``is_original``: the judged source, or with
-    no evidence the earliest dated, then the smallest ``(doc_id, start)``)."""
+    but its cluster's original (``is_original``: an earliest-dated occurrence,
+    the one the direction votes favour, else the smallest ``(doc_id, start)``)."""
     out: dict[str, list[tuple[int, int]]] = {}
     if reuse.num_rows == 0:
         return out
