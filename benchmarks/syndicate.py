@@ -116,6 +116,7 @@ __all__ = [
     "iter_generate",
     "generate",
     "generate_to_files",
+    "generate_pages",
     "main",
 ]
 
@@ -1120,6 +1121,122 @@ def generate(
     return docs, truth
 
 
+# --------------------------------------------------------------------------------------
+# Pages: documents holding several stories (``--pages``)
+# --------------------------------------------------------------------------------------
+
+_PAPERS = tuple(
+    f"The {a} {b}" for a in ("Morning", "Evening", "Daily", "Weekly", "County", "Valley")
+    for b in ("Herald", "Gazette", "Courier", "Tribune", "Journal")
+)
+
+
+def _edit_story(rng: random.Random, title: str, paras: list[str], s: float) -> str:
+    """A reprint of a story: cut (tail truncated at a paragraph boundary, a
+    paragraph dropped), reworded (synonyms, clauses reordered, small words
+    dropped), headline rewritten."""
+    paras = list(paras)
+    if len(paras) > 1 and rng.random() < 0.5:
+        keep = rng.randint(max(1, (len(paras) + 1) // 2), len(paras))
+        paras = paras[:keep]
+    if len(paras) >= 3 and rng.random() < s:
+        paras.pop(rng.randrange(1, len(paras)))
+    out = []
+    for p in paras:
+        sents = _SENTENCE_SPLIT.split(p)
+        for k in range(len(sents)):
+            if rng.random() < min(1.0, 0.05 + 1.5 * s):
+                sent = _reorder(sents[k]) if rng.random() < 0.3 else sents[k]
+                sents[k] = _reword(rng, sent, min(1.0, 0.4 + s), min(0.8, 0.1 + s))
+        out.append(" ".join(sents))
+    if title and rng.random() < 0.5:
+        title = _reword(rng, title, 0.6, 0.2)
+    return "\n\n".join(([title.upper()] if title else []) + out)
+
+
+def generate_pages(
+    n_pages: int,
+    edit_strength: float = 0.2,
+    seed: int = 0,
+    base: Sequence[str] | Sequence[dict] | None = None,
+    *,
+    reuters_dir: str | Path | None = None,
+    max_stories: int = 6,
+    max_prints: int = 7,
+    ocr_rate: float = 0.004,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A collection of *pages*, each holding 1..``max_stories`` stories.
+
+    Every story is printed 1..``max_prints`` times (a quarter once, the rest
+    spread evenly), each printing on a different page of a random paper and
+    day: the first printing is the base text, the later ones reprints cut and
+    reworded by :func:`_edit_story`.  A page is a masthead (paper, volume,
+    date), its stories (headline and body), "Continued on page N" lines
+    after some stories, and light OCR noise over the whole page.
+
+    Returns ``(docs, truth)``: docs (``id``, ``text``, ``source``, ``date``)
+    and one truth record per story occurrence: ``doc``, ``start``, ``end``
+    (character span of the headline and body in the page, end exclusive) and
+    ``story``."""
+    if n_pages < 1:
+        raise ValueError("n_pages must be >= 1")
+    corpus = _Corpus(max(2, n_pages * 4), 0.0, edit_strength, seed, _resolve_base(base, reuters_dir), 0.0)
+    rng = random.Random(f"pages:{seed}")
+    per_page = [rng.randint(1, max_stories) for _ in range(n_pages)]
+    slots = sum(per_page)
+    prints: list[int] = []
+    while sum(prints) < slots:
+        prints.append(1 if rng.random() < 0.25 else rng.randint(2, max_prints))
+    prints[-1] -= sum(prints) - slots
+    if prints[-1] <= 0:
+        prints.pop()
+    # each story's printings on distinct pages: deal the story slots round the pages
+    page_slots = [p for p, k in enumerate(per_page) for _ in range(k)]
+    rng.shuffle(page_slots)
+    story_of_slot: list[int] = [s for s, k in enumerate(prints) for _ in range(k)]
+    pages: list[list[int]] = [[] for _ in range(n_pages)]
+    for s, p in zip(story_of_slot, page_slots, strict=True):
+        pages[p].append(s)
+    day0 = _dt.date(1916, 6, 1).toordinal()
+    page_day = [day0 + rng.randrange(30) for _ in range(n_pages)]
+    page_paper = [rng.randrange(len(_PAPERS)) for _ in range(n_pages)]
+    # the earliest page holding a story prints it first, as written
+    first_page: dict[int, int] = {}
+    for p in sorted(range(n_pages), key=lambda p: (page_day[p], p)):
+        for s in pages[p]:
+            first_page.setdefault(s, p)
+    width = max(5, len(str(n_pages - 1)))
+    docs: list[dict[str, Any]] = []
+    truth: list[dict[str, Any]] = []
+    for p in range(n_pages):
+        prng = random.Random(f"page:{seed}:{p}")
+        doc_id = f"page{p:0{width}d}"
+        date = _dt.date.fromordinal(page_day[p])
+        paper = _PAPERS[page_paper[p]]
+        head = (f"{paper.upper()}\n\nVOL. {prng.randint(10, 60)}, NO. {prng.randint(1, 300)}   "
+                f"{date.strftime('%A, %B %d, %Y').upper()}   PRICE ONE CENT")
+        text = head
+        seen: set[int] = set()
+        for s in pages[p]:
+            if s in seen:  # the same story twice on a page: once is enough
+                continue
+            seen.add(s)
+            title, paras, _ = corpus.story(s)
+            if first_page[s] == p:
+                body = "\n\n".join(([title.upper()] if title else []) + list(paras))
+            else:
+                body = _edit_story(random.Random(f"reprint:{seed}:{s}:{p}"), title, paras, corpus.s)
+            body = _ocr_noise(prng, body, ocr_rate)
+            text += "\n\n"
+            start = len(text)
+            text += body
+            truth.append({"doc": doc_id, "start": start, "end": len(text), "story": f"story{s}"})
+            if prng.random() < 0.3:
+                text += f"\n\n(Continued on Page {prng.randint(2, 12)})"
+        docs.append({"id": doc_id, "text": text, "source": paper, "date": date.isoformat()})
+    return docs, truth
+
+
 def default_truth_path(out: str | Path) -> Path:
     """``OUT.jsonl`` → ``OUT.truth.jsonl``."""
     out = Path(out)
@@ -1174,8 +1291,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hard-negatives", type=float, default=HARD_NEGATIVE_SHARE,
                     help="share of stories written from a template: earnings briefs, weather, sports results "
                          f"that differ only in names and figures (default {HARD_NEGATIVE_SHARE}; 0: none)")
+    ap.add_argument("--pages", action="store_true",
+                    help="a page corpus: documents holding 1-6 stories, each printed 1-7 times (--docs pages); "
+                         "truth per story occurrence (doc, start, end, story)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    if args.pages:
+        docs, occ = generate_pages(args.docs, args.edit_strength, args.seed, reuters_dir=args.reuters)
+        out_p = Path(args.out)
+        truth_p = Path(args.truth) if args.truth else default_truth_path(out_p)
+        with out_p.open("w", encoding="utf-8", newline="\n") as fd:
+            for d in docs:
+                fd.write(json.dumps(d, ensure_ascii=False) + "\n")
+        with truth_p.open("w", encoding="utf-8", newline="\n") as ft:
+            for r in occ:
+                ft.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"wrote {len(docs)} pages ({len(occ)} story occurrences) to {out_p} and truth to {truth_p} "
+              f"in {time.perf_counter() - t0:.1f}s")
+        return 0
     n, out, truth = generate_to_files(
         args.out, args.docs, args.copy_rate, args.edit_strength, args.seed,
         truth=args.truth, reuters_dir=args.reuters, unique_outlet_share=args.unique_outlet_share,

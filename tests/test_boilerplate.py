@@ -141,10 +141,19 @@ def test_find_flags_the_appeal_and_keeps_it_out_of_pairs_and_passages(tmp_path):
                 lo, hi = appeal_spans[ids.index(doc)]
                 assert p[f"{side}_end"] <= lo or p[f"{side}_start"] >= hi
 
-    # with --no-boilerplate the appeal chains the Independent's stories together
+    # with --no-boilerplate the appeal pairs the Independent's stories with each other; the
+    # document clusters (copies as wholes, stages.reuse) still keep them apart, and the appeal
+    # is a reused passage of its own
     res2 = copytrace.find(tmp_path / "c.jsonl", source_field="source", boilerplate=False, threshold=0.2,
                           progress=False)
-    assert any(sum(m.startswith("indy") for m in v) > 2 for v in res2.clusters().values())
+    indy_pairs = [(a, b) for a, b in zip(res2.pairs.column("doc_a").to_pylist(), res2.pairs.column("doc_b").to_pylist())
+                  if a.startswith("indy") and b.startswith("indy") and not (a.startswith("indywire") or
+                                                                            b.startswith("indywire"))]
+    assert len(indy_pairs) > 2
+    assert not any(sum(m.startswith("indy") and not m.startswith("indywire") for m in v) > 1
+                   for v in res2.clusters().values())
+    appeal_rows = [r for r in res2.reuse.to_pylist() if r["doc_id"].startswith("indy")]
+    assert max((r["n_docs"] for r in appeal_rows), default=0) > 2
 
 
 def test_long_footer_under_short_stories_is_boilerplate(tmp_path):

@@ -173,3 +173,56 @@ def test_seed_pair_what_changed(tmp_path, page):
     assert "Your support makes all the difference." in added
     assert any("Associated Press" in t for t in cut)
     assert page.locator("#changes li[data-kind='kept']").count() == 0  # counted, not listed
+
+
+def test_reuse_clusters_in_the_report(tmp_path, page):
+    """A page holding three stories, each reprinted once: the report lists three
+    reused passages ("this story appears in 2 documents: first on …, at …"),
+    opens each occurrence beside the original, and shows the page's three
+    stories in three colours."""
+    import random
+
+    from conftest import make_copy, make_story
+
+    rng = random.Random(3)
+    stories = [make_story(rng) for _ in range(3)]
+    docs = [{"id": "page", "text": "THE HERALD\n\n" + "\n\n".join(stories), "date": "1916-06-01", "source": "Herald"}]
+    docs += [{"id": f"copy{i}", "text": make_copy(rng, s, edit=0.03), "date": f"1916-06-0{i + 2}", "source": f"Paper {i}"}
+             for i, s in enumerate(stories)]
+    write_jsonl(tmp_path / "p.jsonl", docs)
+    res = copytrace.find(tmp_path / "p.jsonl", tmp_path / "out", progress=False, workers=1,
+                         date_field="date", source_field="source")
+    texts = {d["id"]: d["text"] for d in docs}
+    rows = res.reuse.to_pylist()
+    ids = sorted({r["reuse_id"] for r in rows})
+    assert len(ids) == 3
+    _open(page, tmp_path / "out" / "report.html")
+    items = page.locator("#reuse-list li")
+    assert items.count() == 3
+    for k in range(3):
+        assert "this story appears in 2 documents: first on 1916-06-01, at Herald" in items.nth(k).inner_text()
+    for rid in ids:
+        page.click(f"#reuse-list li[data-reuse='{rid}']")
+        occ = page.locator("#pairs button.occ")
+        assert occ.count() == 2
+        (copy_row,) = [r for r in rows if r["reuse_id"] == rid and not r["is_original"]]
+        (orig_row,) = [r for r in rows if r["reuse_id"] == rid and r["is_original"]]
+        assert orig_row["doc_id"] == "page"
+        occ.nth(1).click()
+        # side by side: the original's span on the left, the occurrence's document on the right
+        assert page.get_attribute("#side-a", "data-doc") == "page"
+        assert page.get_attribute("#side-b", "data-doc") == copy_row["doc_id"]
+        left = page.eval_on_selector_all("#side-a .hl-span[data-passage='0']", SPANS_JS)
+        assert [(s["start"], s["end"]) for s in left] == [(orig_row["start"], orig_row["end"])]
+        assert left[0]["text"] == texts["page"][orig_row["start"]:orig_row["end"]]
+        cur = page.locator("#side-b .story.cur")
+        assert cur.count() == 1 and cur.get_attribute("data-reuse") == rid
+        assert (int(cur.get_attribute("data-start")), int(cur.get_attribute("data-end"))) == (
+            copy_row["start"], copy_row["end"])
+        # the page itself: its three stories, each in its own colour
+        occ.nth(0).click()
+        stories_el = page.locator("#side-b .story")
+        assert stories_el.count() == 3
+        colours = {stories_el.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(3)}
+        assert len(colours) == 3
+        assert {stories_el.nth(i).get_attribute("data-reuse") for i in range(3)} == set(ids)

@@ -46,12 +46,17 @@ def _corpus(root: Path) -> list[Path]:
     texts, a broken line, and one site's appeal pasted into its stories."""
     rng = random.Random(11)
     a, b = [], []
+    stories = []
     for s in range(6):
         story = make_story(rng, n_sentences=10)
+        stories.append(story)
         a.append({"id": f"s{s}-orig", "text": story, "source": "wire", "date": f"2024-01-{s + 1:02d}"})
         for c in range(2):
             b.append({"id": f"s{s}-copy{c}", "text": make_copy(rng, story), "source": f"site{c}",
                       "date": f"2024-01-{s + 2:02d}"})
+    # a page holding three of the stories (reuse clusters; it must not chain them)
+    b.append({"id": "page", "text": "THE HERALD\n\n" + "\n\n".join(stories[:3]), "source": "herald",
+              "date": "2024-01-20"})
     chain = make_story(rng, n_sentences=14)
     prev = chain
     a.append({"id": "chain0", "text": chain, "source": "wire"})
@@ -89,7 +94,8 @@ def _corpus(root: Path) -> list[Path]:
     return [fa, fb, txt]
 
 
-OUTPUTS = ("documents.parquet", "pairs.parquet", "passages.parquet", "boilerplate.parquet", "deduplicated.jsonl")
+OUTPUTS = ("documents.parquet", "pairs.parquet", "passages.parquet", "reuse.parquet", "boilerplate.parquet",
+           "deduplicated.jsonl")
 
 
 def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_path):
@@ -116,6 +122,9 @@ def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_pat
     exact_ids = [i for i in docs if i.startswith("exact-") or i.endswith("exact-3.txt")]
     assert len(exact_ids) == 3 and len({docs[i]["cluster_id"] for i in exact_ids}) == 1
     assert len({docs[f"indy{i}"]["cluster_id"] for i in range(8)}) == 8  # the appeal does not chain them
+    assert len({docs[f"s{i}-orig"]["cluster_id"] for i in range(3)}) == 3  # the page does not chain them
+    page_rows = [r for r in dist.reuse.to_pylist() if r["doc_id"] == "page"]
+    assert len({r["reuse_id"] for r in page_rows}) == 3
 
 
 def test_spark_flags_a_long_footer_like_the_local_engine(spark, tmp_path):

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from copytrace import schemas
 from copytrace.config import FingerprintConfig, check_value
@@ -31,11 +32,15 @@ OUTPUT_FILES = (
     "documents.parquet",
     "pairs.parquet",
     "passages.parquet",
+    "reuse.parquet",
     "boilerplate.parquet",
     "deduplicated.jsonl",
+    "deduplicated-passages.jsonl",
     "report.html",
     "summary.json",
 )
+
+DEDUP_PASSAGES_FILE = "deduplicated-passages.jsonl"  # with --dedup-passages only
 
 
 @dataclass
@@ -49,6 +54,7 @@ class Result:
     summary: dict[str, Any]
     out_dir: Path | None = None
     boilerplate: pa.Table | None = None
+    reuse: pa.Table | None = None  # reuse.parquet: occurrences of reused passages
 
     def clusters(self) -> dict[str, list[str]]:
         """cluster_id → doc ids, for clusters of two or more documents."""
@@ -135,9 +141,11 @@ def find(
                 # the new set is written aside and swapped in whole (stages.output_set)
                 with staged_outputs(out_dir, OUTPUT_FILES) as stage:
                     with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
-                        write_outputs(output, stage.path, bar, report=opts.report)
+                        write_outputs(output, stage.path, bar, report=opts.report,
+                                      dedup_passages=opts.dedup_passages)
                     output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
-                    written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
+                    written = [n for n in OUTPUT_FILES if (n != "report.html" or opts.report)
+                               and (n != DEDUP_PASSAGES_FILE or opts.dedup_passages)]
                     output.summary["outputs"] = {name: str(out_dir / name) for name in written}
                     output.summary["output_guarantee"] = GUARANTEE[stage.mode]
                     write_json(output.summary, stage.path / "summary.json")
@@ -146,7 +154,8 @@ def find(
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
-    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp)
+    reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
+    return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
 
 
 def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
@@ -181,6 +190,11 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
     n = output.order.shape[0]
     ids_sorted = output.documents.column("doc_id")
     in_clusters = np.flatnonzero(output.clusters.size > 1)
+    reuse = getattr(output, "reuse", None)
+    if reuse is not None and reuse.num_rows:
+        # documents holding reused passages: their positions in doc-id order
+        pos = pc.index_in(pc.unique(reuse.column("doc_id")), value_set=ids_sorted).to_numpy(zero_copy_only=False)
+        in_clusters = np.union1d(in_clusters, pos.astype(np.int64))
     texts = output.store.texts(output.order[in_clusters]) if in_clusters.shape[0] else []
     by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts)}
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -191,7 +205,31 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
     return by_id, spans
 
 
-def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True) -> None:
+def _dedup_passage_records(output: Any) -> Iterable[dict[str, Any]]:
+    """Every document in doc-id order, each reused passage cut from all but its
+    original occurrence (``stages.reuse.snap_to_sentences``), with the cuts."""
+    from copytrace.stages.reuse import cut_text, removed_spans, snap_to_sentences
+
+    reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
+    spans = removed_spans(reuse)
+    table = output.store.table
+    order = output.order
+    for lo in range(0, order.shape[0], 2000):
+        rows = table.take(pa.array(order[lo : lo + 2000], pa.int64())).to_pylist()
+        for row in rows:
+            text = row["text"]
+            cuts = snap_to_sentences(text, spans.get(row["doc_id"], []))
+            rec: dict[str, Any] = {"id": row["doc_id"], "text": cut_text(text, cuts) if cuts else text}
+            if row["source"] is not None:
+                rec["source"] = row["source"]
+            if row["date"] is not None:
+                rec["date"] = row["date"]
+            rec["removed"] = [[s, e] for s, e in cuts]
+            yield rec
+
+
+def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True,
+                  dedup_passages: bool = False) -> None:
     """Write the output files of a run into ``out_dir`` (each atomically).
     ``find`` gives a staging folder here (``stages.output_set``), writes
     summary.json there last, and swaps the whole set into ``--out``."""
@@ -199,13 +237,20 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     write_parquet(output.documents, out_dir / "documents.parquet", schemas.documents_schema(output.documents))
     write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
     write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+    reuse = getattr(output, "reuse", None)
+    write_parquet(reuse if reuse is not None else schemas.REUSE.empty_table(), out_dir / "reuse.parquet",
+                  schemas.REUSE)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
     write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
     if bar is not None:
-        bar.advance(4)
+        bar.advance(5)
     write_jsonl(_dedup_records(output), out_dir / "deduplicated.jsonl")
+    if dedup_passages:
+        write_jsonl(_dedup_passage_records(output), out_dir / DEDUP_PASSAGES_FILE)
+    elif (out_dir / DEDUP_PASSAGES_FILE).exists():
+        (out_dir / DEDUP_PASSAGES_FILE).unlink()  # a stale file would describe another run
     if bar is not None:
         bar.advance(1)
     if report:
@@ -214,7 +259,7 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
         texts, spans = _report_inputs(output)
         write_report(
             out_dir / "report.html", output.documents, output.pairs, output.passages, texts,
-            output.summary, boilerplate=spans,
+            output.summary, boilerplate=spans, reuse=getattr(output, "reuse", None),
         )
     if bar is not None:
         bar.advance(1)

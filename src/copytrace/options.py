@@ -45,8 +45,14 @@ class FindOptions:
     sample_rate: int = inherit(FingerprintConfig, "sample_rate")
     max_df: int = inherit(FingerprintConfig, "max_df")
     max_bucket: int = param(64, "LSH buckets larger than this link their members to one member only.", IntRange(2))
+    reuse_min_shingles: int = param(25, "Also align documents sharing this many distinct shingles (a reused passage), "
+                                        "however small a share of either: the evidence of reuse clusters "
+                                        "(reuse.parquet); 0 = off.", IntRange(0))
     align: bool = param(True, "Align every candidate pair, so that reworded copies are judged on the aligned text; "
                               "--no-align: the fast path, pairs decided on exact shingle containment alone.")
+    dedup_passages: bool = param(False, "Also write deduplicated-passages.jsonl: every document with each reused "
+                                        "passage cut from all but its original occurrence (for training corpora).",
+                                 negatable=False)
     boilerplate: bool = param(True, "Detect passages the corpus repeats (appeals, newsletter boxes, bylines) and "
                                     "leave them out of similarity and alignment.")
     boilerplate_min_docs: int = param(5, "Documents a segment must recur in to count as boilerplate.", IntRange(2))

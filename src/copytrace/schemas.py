@@ -32,6 +32,23 @@ passages.parquet  one row per aligned passage (sorted by doc_a, doc_b, a_start, 
     b_start, b_end     int64    character span in doc_b
     kind               string   "verbatim" (same words) or "reworded"
     score              float64  similarity of the two spans, 0..1
+
+reuse.parquet  one row per occurrence of a reused passage (sorted by reuse_id's
+               cluster order, doc_id, start); see copytrace.stages.reuse
+    reuse_id              string   the cluster: "<doc_id>:<start>" of its smallest
+                                   (doc_id, start) occurrence ("#2", "#3" … added
+                                   when clusters overlapping there share it)
+    doc_id                string   the document holding this occurrence
+    start, end            int64    character span (end exclusive), into the text as read
+    n_docs                int64    documents in the cluster
+    is_original           bool     the occurrence judged to be the source (one per cluster)
+    direction_confidence  float64  how confidently its alignments judge this
+                                   occurrence in its role (source or copy), 0..1
+    kind                  string   "verbatim" (found word for word in another
+                                   occurrence) or "reworded" (every match reworded)
+    date, source          string   this document's date and source (null when not given)
+    first_date            string   the cluster's earliest date (null when no date given)
+    sources               list<string>  the cluster's distinct sources, sorted
 """
 
 from __future__ import annotations
@@ -89,6 +106,23 @@ PASSAGES = pa.schema(
         pa.field("b_end", pa.int64(), nullable=False),
         pa.field("kind", pa.string(), nullable=False),
         pa.field("score", pa.float64(), nullable=False),
+    ]
+)
+
+REUSE = pa.schema(
+    [
+        pa.field("reuse_id", pa.string(), nullable=False),
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("start", pa.int64(), nullable=False),
+        pa.field("end", pa.int64(), nullable=False),
+        pa.field("n_docs", pa.int64(), nullable=False),
+        pa.field("is_original", pa.bool_(), nullable=False),
+        pa.field("direction_confidence", pa.float64(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("date", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("first_date", pa.string()),
+        pa.field("sources", pa.list_(pa.string()), nullable=False),
     ]
 )
 

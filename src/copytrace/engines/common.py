@@ -23,6 +23,7 @@ from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
 from copytrace.stages.cluster import Clusters
 from copytrace.stages.normalize import tokenize
+from copytrace.stages.reuse import Reuse, reuse_clusters, whole_copy_mask
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "align_arrays",
     "take_pairs",
     "apply_rule",
+    "decide_pairs",
     "build_tables",
     "cluster_originals",
     "result_counts",
@@ -54,6 +56,7 @@ class EngineOutput:
     order: np.ndarray = field(repr=False)  # sorted position -> store row
     boilerplate: BoilerplateResult | None = None  # spans keyed by sorted position
     keep: np.ndarray | None = None  # sorted positions for deduplicated.jsonl (None: representatives)
+    reuse: pa.Table | None = None  # reuse.parquet (schemas.REUSE)
 
 
 class TextStore:
@@ -125,6 +128,7 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
         ta, tb = tokenize(ma), tokenize(mb)
         al = align(ma, mb, tokens_a=ta, tokens_b=tb)
         aligned, _ = rule.aligned_evidence(ma, ta, mb, tb, al)
+        aligned = rule.gated(aligned, rule.word_containment(ta, tb))
         out.append((al, direction(a, b, al, date_a, date_b), aligned))
     return out
 
@@ -164,11 +168,14 @@ def align_arrays(
     (``rule.aligned_evidence``: coverage weighted by anchor agreement)."""
     cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
     coverage = np.zeros(n_pairs, dtype=np.float64)
+    coverage_a = np.zeros(n_pairs, dtype=np.float64)
+    coverage_b = np.zeros(n_pairs, dtype=np.float64)
     original = np.zeros(n_pairs, dtype=np.int64)  # 0 unknown, 1 a, 2 b
     reasons = [""] * n_pairs
     confidence = np.zeros(n_pairs, dtype=np.float64)
     for i, (al, dr, aligned) in results:
         coverage[i] = aligned
+        coverage_a[i], coverage_b[i] = al.coverage_a, al.coverage_b
         original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
         confidence[i] = dr.confidence
         reasons[i] = "; ".join(dr.reasons)
@@ -182,6 +189,8 @@ def align_arrays(
             cols["score"].append(float(p.score))
     pas = {k: np.asarray(v, dtype=np.float64 if k == "score" else np.int64) for k, v in cols.items()}
     pas["coverage"] = coverage
+    pas["coverage_a"] = coverage_a
+    pas["coverage_b"] = coverage_b
     pas["original"] = original
     pas["confidence"] = confidence
     pas["reasons"] = np.array(reasons, dtype=np.str_) if reasons else np.zeros(0, dtype="<U1")
@@ -195,20 +204,20 @@ def take_pairs(pas: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.nda
     sel = keep[pas["pair"]] if pas["pair"].shape[0] else np.zeros(0, dtype=bool)
     out = {k: pas[k][sel] for k in ("a_start", "a_end", "b_start", "b_end", "kind", "score")}
     out["pair"] = new_index[pas["pair"][sel]]
-    for k in ("coverage", "original", "confidence", "reasons"):
+    for k in ("coverage", "coverage_a", "coverage_b", "original", "confidence", "reasons"):
         out[k] = pas[k][keep]
     return out
 
 
 def apply_rule(
     scored: VerifiedPairs, pas: dict[str, np.ndarray], threshold: float, ngram: int, n_candidates: int
-) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int]]:
+) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int], np.ndarray]:
     """``stages.rule`` over the scored candidate pairs (sorted by (a, b)) and
     their align arrays: the pairs that are copies, their align arrays, and
     the counts for summary.json (``rule``).  ``n_candidates``: all candidate
     pairs (exact duplicates included); those not in ``scored`` were turned
     down before alignment (``rule.worth_aligning``, or the shingle floor
-    without alignment)."""
+    without alignment).  The last item is the rule's mask over ``scored``."""
     shared = scored.shared_or_enough()
     fl = rule.floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, shared, ngram)
     sim, keep = rule.decide_arrays(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a,
@@ -223,7 +232,25 @@ def apply_rule(
         "paired_by_aligned_passages": int((keep & ~by_floor).sum()),
         "rejected": int(n_candidates - keep.sum()),
     }
-    return scored.take(keep), take_pairs(pas, keep), counts
+    return scored.take(keep), take_pairs(pas, keep), counts, keep
+
+
+def decide_pairs(
+    scored: VerifiedPairs, pas: dict[str, np.ndarray], threshold: float, ngram: int, n_candidates: int,
+    aligned: bool, dates: list[str | None],
+) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int], Reuse, np.ndarray]:
+    """What both engines do between alignment and clustering, in one place:
+    reuse clusters over every aligned candidate (a story shared by two pages
+    is reuse, whether or not the pages are copies), the rule's copies
+    (``apply_rule``), and which of those copies join a document cluster —
+    copies of one another as wholes (``reuse.whole_copy_mask``), so that a
+    page holding many stories does not chain them.  ``dates``: per document
+    index.  Returns the copies, their align arrays, the rule's counts, the
+    reuse clusters and the document-cluster edge mask over the copies."""
+    reuse = reuse_clusters(scored.a, scored.b, pas, dates)
+    whole = whole_copy_mask(scored, pas, aligned, reuse)
+    verified, pas_kept, counts, keep = apply_rule(scored, pas, threshold, ngram, n_candidates)
+    return verified, pas_kept, counts, reuse, whole[keep]
 
 
 def build_tables(
@@ -239,8 +266,10 @@ def build_tables(
     ``ids_sorted``: doc ids in doc-id order; ``length`` characters per
     document; ``pas``: the align results — per passage ``pair`` (index into
     ``verified``), ``a_start``, ``a_end``, ``b_start``, ``b_end``, ``kind`` (0
-    verbatim, 1 reworded), ``score``; per pair ``coverage``, ``original`` (0
-    unknown, 1 a, 2 b), ``confidence``, ``reasons``."""
+    verbatim, 1 reworded), ``score``; per pair ``coverage`` (the rule's
+    aligned evidence, ``rule.aligned_evidence``), ``coverage_a`` /
+    ``coverage_b`` (each side's share of words inside the passages),
+    ``original`` (0 unknown, 1 a, 2 b), ``confidence``, ``reasons``."""
     n = int(length.shape[0])
     kinds = PASSAGE_KINDS
     coverage = pas["coverage"]

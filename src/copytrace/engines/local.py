@@ -41,8 +41,8 @@ from copytrace.engines.common import (
     TextStore,
     align_arrays,
     align_chunk,
-    apply_rule,
     build_tables,
+    decide_pairs,
     result_counts,
 )
 from copytrace.engines.workdir import owned_work_dir
@@ -71,6 +71,7 @@ from copytrace.stages.fingerprint import (
 from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages import rule
 from copytrace.stages.read import ReadStats
+from copytrace.stages.reuse import reuse_counts, reuse_table
 from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
@@ -403,7 +404,8 @@ class LocalEngine:
                 bar.advance()
                 if opts.containment and samp_hash.shape[0]:
                     cont_p = cand.containment_pairs(
-                        samp_hash, samp_doc, n, is_head, opts.threshold, max_df=opts.max_df
+                        samp_hash, samp_doc, n, is_head, opts.threshold, max_df=opts.max_df,
+                        passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
                     )
                 else:
                     cont_p = np.zeros((0, 2), dtype=np.int64)
@@ -455,20 +457,28 @@ class LocalEngine:
                 pas = align_arrays(len(verified), results)
             ckpt.save("align", pas, {})
 
-        # 6. the rule: which candidates are copies
+        # 6. reuse clusters (over every aligned candidate), the rule's copies, and which
+        # copies join document clusters (copies as wholes: stages.reuse)
         n_cand = counts["candidate_pairs"]["near_total"] + counts["candidate_pairs"]["exact_duplicates"]
-        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram, n_cand)
+        with reporter.stage("rule", total=1, unit="") as bar:
+            dates_sorted = table.column("date").take(pa.array(order, pa.int64()))
+            verified, pas, counts["rule"], reuse, whole = decide_pairs(
+                verified, pas, opts.threshold, opts.ngram, n_cand, opts.align, dates_sorted.to_pylist())
+            bar.advance()
 
         # 7. cluster
         with reporter.stage("cluster", total=1, unit="") as bar:
-            clusters = cluster(n, verified.a, verified.b, length)
+            clusters = cluster(n, verified.a[whole], verified.b[whole], length)
             bar.advance()
 
         # 8. tables
         ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
         documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
+        reuse_t = reuse_table(reuse, ids_sorted, dates_sorted,
+                              table.column("source").take(pa.array(order, pa.int64())))
 
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
+        counts.update(reuse_counts(reuse))
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "local",
@@ -488,7 +498,8 @@ class LocalEngine:
         if pair_meta is not None:
             summary["pair_filters"] = pair_meta.summary()
         documents, keep = reference.mark_sides(documents, side, verified, exact_all)
-        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp, keep=keep)
+        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp, keep=keep,
+                            reuse=reuse_t)
 
     # -- helpers --------------------------------------------------------------------------------
     def _verify_chunk(
@@ -506,7 +517,7 @@ class LocalEngine:
         pairs = np.stack([la, lb], axis=1)
         if opts.align:
             v = score_pairs(pairs, values, starts, sizes)  # the rule decides after alignment
-            v = v.take(rule.worth_aligning(v, toks, opts.threshold, opts.ngram))  # the rest are no copies
+            v = v.take(rule.worth_aligning(v, toks, opts.threshold, opts.ngram, opts.reuse_min_shingles))  # the rest are no copies
         else:
             v = verify_pairs(pairs, values, starts, sizes, opts.threshold, opts.ngram)  # shingle floor only
         return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)

@@ -55,7 +55,7 @@ from copytrace.engines.common import (
     TextStore,
     align_arrays,
     align_chunk,
-    apply_rule,
+    decide_pairs,
     build_tables,
     result_counts,
 )
@@ -68,6 +68,7 @@ from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter
 from copytrace.stages.align import Alignment, Passage
 from copytrace.stages.cluster import clusters_from_roots
+from copytrace.stages.reuse import reuse_counts, reuse_table
 from copytrace.stages import read
 from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
 from copytrace.stages.verify import VerifiedPairs
@@ -302,7 +303,8 @@ def _masked(text: str, starts: list | None, ends: list | None) -> str:
     return bpl.mask_text(text, list(zip(starts, ends))) if starts else text
 
 
-def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool) -> Iterator[pa.RecordBatch]:
+def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool,
+            min_passage: int = 0) -> Iterator[pa.RecordBatch]:
     from copytrace.stages.fingerprint import shingle_sets_batch
     from copytrace.stages.normalize import tokenize_batch
     from copytrace.stages.verify import score_pairs, verify_pairs
@@ -327,7 +329,7 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
             from copytrace.stages.rule import worth_aligning
 
             v = score_pairs(pairs, values, starts, sizes)
-            v = v.take(worth_aligning(v, toks, threshold, ngram))  # the rest are no copies
+            v = v.take(worth_aligning(v, toks, threshold, ngram, min_passage))  # the rest are no copies
         yield pa.RecordBatch.from_arrays(
             [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
@@ -647,10 +649,13 @@ class SparkEngine:
                 pb_ = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
                 smaller = F.least("na", "nb")
                 need = F.when(smaller < 2 * MIN_SHARED, F.lit(1)).otherwise(F.lit(MIN_SHARED))
+                # candidates.containment_passes, in Spark SQL
+                p_need = cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate) or (1 << 62)
                 cont_df = (
                     shared.join(pa_, "a").join(pb_, "b")
-                    .where((F.col("shared") >= need)
-                           & (F.col("shared") >= F.ceil(F.lit(cand.candidate_fraction(opts.threshold)) * smaller)))
+                    .where(((F.col("shared") >= need)
+                            & (F.col("shared") >= F.ceil(F.lit(cand.candidate_fraction(opts.threshold)) * smaller)))
+                           | (F.col("shared") >= F.lit(p_need)))
                     .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"))
                 )
                 lsh_df = lsh_df.unionByName(cont_df)
@@ -702,9 +707,9 @@ class SparkEngine:
 
         # 5. verify
         with reporter.stage("verify", total=1, unit="") as bar:
-            ngram, threshold, gate = opts.ngram, opts.threshold, not opts.align
+            ngram, threshold, gate, min_passage = opts.ngram, opts.threshold, not opts.align, opts.reuse_min_shingles
             v_df = with_texts(near_df).mapInArrow(
-                lambda it: _verify(it, ngram, threshold, gate),
+                lambda it: _verify(it, ngram, threshold, gate, min_passage),
                 "a long, b long, jaccard double, cab double, cba double, shared long")
             vt = _to_arrow(v_df)
             ones = np.ones(exact.shape[0], dtype=np.float64)
@@ -737,15 +742,23 @@ class SparkEngine:
                 bar.advance()
         pas = align_arrays(len(verified), results)
 
-        # 7. the rule: which candidates are copies (the same function as the local engine)
-        verified, pas, counts["rule"] = apply_rule(verified, pas, opts.threshold, opts.ngram,
-                                                   n_near + int(exact.shape[0]))
+        # 7. reuse clusters (on the driver for now), the rule's copies and the document-cluster
+        # edges: the same function as the local engine (common.decide_pairs)
+        with reporter.stage("rule", total=1, unit="") as bar:
+            dt = _to_arrow(docs.select("idx", "date"))
+            dates = [None] * n
+            for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
+                dates[i] = d
+            verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
+                verified, pas, opts.threshold, opts.ngram, n_near + int(exact.shape[0]), opts.align, dates)
+            bar.advance()
 
-        # 8. cluster: connected components in Spark
+        # 8. cluster: connected components in Spark over the whole-copy pairs
         with reporter.stage("cluster", total=1, unit="") as bar:
             root = np.arange(n, dtype=np.int64)
-            if len(verified):
-                edges = _edges_df(spark, verified, self._tmp)
+            whole = verified.take(whole_mask)
+            if len(whole):
+                edges = _edges_df(spark, whole, self._tmp)
                 rt = _to_arrow(connected_components(edges, keep))
                 root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
             clusters = clusters_from_roots(root, length)
@@ -762,11 +775,13 @@ class SparkEngine:
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")
             documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
+            reuse_t = reuse_table(reuse, ids_sorted, table.column("date"), table.column("source"))
             bar.advance()
         for df in persisted:
             df.unpersist()
 
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
+        counts.update(reuse_counts(reuse))
         summary: dict[str, Any] = {
             "copytrace_version": __version__,
             "engine": "spark",
@@ -783,7 +798,7 @@ class SparkEngine:
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
         return EngineOutput(documents, pairs, passages, summary, store, clusters,
-                            np.arange(n, dtype=np.int64), bp)
+                            np.arange(n, dtype=np.int64), bp, reuse_t)
 
     def _boilerplate(self, spark: Any, docs: Any, fp: Any, n_tokens: np.ndarray, keep: Any) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""

@@ -888,7 +888,8 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
         al = align(query, row[1], tokens_b=doc_tokens)
         aligned, agreement = rule.aligned_evidence(text, query_tokens, row[1], doc_tokens, al)
         cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
-        d = rule.decide(float(v.jaccard[k]), cq, cd, int(v.shared[k]), threshold, ngram, aligned, agreement)
+        d = rule.decide(float(v.jaccard[k]), cq, cd, int(v.shared[k]), threshold, ngram, aligned, agreement,
+                        word_cont=rule.word_containment(query_tokens, doc_tokens))
         if not d.is_copy:
             continue
         passages: list[Passage] = list(al.passages) if with_passages else []

@@ -7,6 +7,14 @@
     texts: ``{doc_id: text}`` or a callable ``doc_id -> text``; only the texts
     of documents in clusters of two or more are asked for and embedded.
     boilerplate: optional ``{doc_id: [(start, end), ...]}``.
+    reuse: optional ``reuse.parquet`` table: the "Reused passages" list
+    ("this story appears in 7 documents: first on DATE, at SOURCE"); opening
+    one shows each occurrence side by side with the original (left: the
+    original's span highlighted; right: the occurrence's document with every
+    reuse cluster it holds in its own colour — ``<span class="story"
+    data-reuse=ID data-start data-end>``, the current one outlined — so a
+    multi-story page shows its stories apart).  The texts of their documents
+    are embedded too.
 
 ``write_pair_report(path, comparison, name_a, name_b)``
     the same view for one pair (``copytrace compare A B --html FILE``).
@@ -109,6 +117,39 @@ def pair_changes(
     return out
 
 
+def reuse_data(reuse: pa.Table | None, get: Callable[[str], str], text_of: dict[str, str]) -> tuple[list, dict]:
+    """Reuse clusters for the page: ``[[reuse_id, n_docs, first_date,
+    first_source, label, occurrences], ...]`` (largest first; an occurrence is
+    ``[doc_id, start, end, kind, is_original, date, source]``, the original
+    first) and ``{doc_id: [[start, end, cluster index], ...]}``; the texts of
+    their documents go into ``text_of``."""
+    if reuse is None or reuse.num_rows == 0:
+        return [], {}
+    rows = reuse.select(["reuse_id", "doc_id", "start", "end", "n_docs", "is_original", "kind", "date",
+                         "source", "first_date"]).to_pylist()
+    by_id: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_id[r["reuse_id"]].append(r)
+    out = []
+    for rid, occ in by_id.items():
+        occ.sort(key=lambda r: (not r["is_original"], r["date"] or "\uffff", r["doc_id"], r["start"]))
+        first = min(occ, key=lambda r: (r["date"] is None, r["date"] or "", not r["is_original"], r["doc_id"]))
+        for r in occ:
+            if r["doc_id"] not in text_of:
+                text_of[r["doc_id"]] = get(r["doc_id"])
+        o = occ[0]
+        label = " ".join(text_of[o["doc_id"]][o["start"]:o["end"]].split())[:120]
+        out.append([rid, int(o["n_docs"]), occ[0]["first_date"], first["source"] if first["date"] else None, label,
+                    [[r["doc_id"], int(r["start"]), int(r["end"]), r["kind"], bool(r["is_original"]), r["date"],
+                      r["source"]] for r in occ]])
+    out.sort(key=lambda c: (-c[1], c[0]))
+    by_doc: dict[str, list[list[int]]] = defaultdict(list)
+    for k, c in enumerate(out):
+        for d, s, e, *_ in c[5]:
+            by_doc[d].append([s, e, k])
+    return out, dict(by_doc)
+
+
 def report_data(
     documents: pa.Table,
     pairs: pa.Table,
@@ -117,6 +158,7 @@ def report_data(
     summary: Mapping[str, Any] | None = None,
     boilerplate: Mapping[str, Sequence[tuple[int, int]]] | None = None,
     title: str = "copytrace report",
+    reuse: pa.Table | None = None,
 ) -> dict[str, Any]:
     """The JSON the page renders (see the module doc for the inputs)."""
     get = texts if callable(texts) else texts.__getitem__
@@ -164,6 +206,7 @@ def report_data(
         clusters.append([c, len(ds), max(sims, default=0.0), label, order, by_cluster[c]])
     clusters.sort(key=lambda r: (-r[1], -r[2], r[0]))
 
+    reuse_clusters, reuse_by_doc = reuse_data(reuse, get, text_of)
     n_docs = len(doc_ids)
     in_clusters = sum(len(ds) for ds in members.values())
     stats = {
@@ -172,6 +215,7 @@ def report_data(
         "documents_in_clusters": in_clusters,
         "pairs": pairs.num_rows,
         "passages": passages.num_rows,
+        "reuse_clusters": len(reuse_clusters),
         "dedup_rate": round((in_clusters - len(members)) / n_docs, 4) if n_docs else 0.0,
     }
     bp = {}
@@ -192,6 +236,8 @@ def report_data(
         "texts": text_of,
         "boilerplate": bp,
         "changes": chg,
+        "reuse": reuse_clusters,
+        "reuse_by_doc": reuse_by_doc,
         "similarities": _col(pairs, "similarity", 0.0),
         "sizes": [len(ds) for ds in members.values()],
     }
@@ -284,6 +330,11 @@ main{padding:12px 18px}section{background:#fff;border:1px solid #dde1e7;border-r
 #changes del{color:#b42318;background:#fde2e1;text-decoration:line-through}#changes ins{color:#106b2e;background:#d9f2df;text-decoration:none}
 #changes .tag{font:11px system-ui,sans-serif;color:#555;background:#eee;border-radius:2px;padding:0 4px;margin-right:4px}
 #changes .tag.moved{background:#e8dcff}#changes .tag.bp{background:#e2e2e2}
+#reuse-filter{width:100%;padding:6px 8px;font-size:14px;border:1px solid #bbb;border-radius:4px}
+#reuse-list{list-style:none;margin:8px 0;padding:0;max-height:320px;overflow:auto}
+#reuse-list li{padding:4px 6px;border-bottom:1px solid #eee;cursor:pointer;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#reuse-list li:hover,#reuse-list li.sel{background:#eef3fb}
+.story{border-radius:2px;cursor:pointer}.story.cur{outline:2px solid #1d2330}
 """
 
 _JS = r"""
@@ -426,13 +477,85 @@ document.addEventListener('mouseout', e => {
 });
 document.addEventListener('click', e => {
   const li = e.target.closest('#clusters li'); if (li) { openCluster(li.dataset.cluster); return; }
-  const pb = e.target.closest('#pairs button'); if (pb) { openPair(+pb.dataset.pair); return; }
+  const pb = e.target.closest('#pairs button.pair'); if (pb) { openPair(+pb.dataset.pair); return; }
   const el = e.target.closest('#detail .hl-span');
   if (el) {
     const other = partners(el).find(x => x.closest('.text') !== el.closest('.text'));
     if (other) { other.scrollIntoView({block: 'center'}); other.classList.add('on'); setTimeout(() => other.classList.remove('on'), 1200); }
   }
 });
+// ---- reuse clusters: "this story appears in N documents"
+const R = D.reuse || [], RB = D.reuse_by_doc || {};
+let rpage = 0, rshown = R;
+const hue = k => 'hsl(' + ((k * 137.508) % 360).toFixed(1) + ',70%,80%)';
+function storyLine(c){
+  return 'this story appears in ' + c[1] + ' documents' + (c[2] ? ': first on ' + c[2] : '') +
+    (c[3] ? ', at ' + c[3] : '');
+}
+function renderReuse(){
+  const ul = $('reuse-list'); if (!ul) return;
+  const lo = rpage * PAGE, rows = rshown.slice(lo, lo + PAGE);
+  ul.innerHTML = rows.map(c => '<li class="reuse" data-reuse="' + esc(c[0]) + '"><span class="n">' + c[1] + '</span>' +
+    esc(storyLine(c)) + ' — <span class="muted">' + esc(c[4]) + '</span></li>').join('');
+  const pages = Math.max(1, Math.ceil(rshown.length / PAGE));
+  $('reuse-pageinfo').textContent = rshown.length + ' reused passages, page ' + (rpage + 1) + ' of ' + pages;
+  $('reuse-prev').disabled = rpage === 0; $('reuse-next').disabled = rpage >= pages - 1;
+}
+function pageView(doc, cur){
+  // a document with each of its reuse clusters in its own colour; the current one outlined
+  const ch = cps(D.texts[doc] || ''), spans = (RB[doc] || []).slice().sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+  const out = []; let pos = 0;
+  for (const [s0, e0, k] of spans) {
+    const s = Math.max(s0, pos), e = Math.min(e0, ch.length); if (e <= s) continue;
+    if (s > pos) out.push(esc(ch.slice(pos, s).join('')));
+    out.push('<span class="story' + (k === cur ? ' cur' : '') + '" data-reuse="' + esc(R[k][0]) + '" data-start="' + s +
+      '" data-end="' + e + '" title="' + esc(storyLine(R[k])) + '" style="background:' + hue(k) + '">' + esc(ch.slice(s, e).join('')) + '</span>');
+    pos = e;
+  }
+  if (pos < ch.length) out.push(esc(ch.slice(pos).join('')));
+  return out.join('');
+}
+function openReuse(id){
+  const k = R.findIndex(c => c[0] === id); if (k < 0) return;
+  const c = R[k]; current = null;
+  document.querySelectorAll('#reuse-list li').forEach(li => li.classList.toggle('sel', li.dataset.reuse === id));
+  $('detail').hidden = false; $('changes').innerHTML = '';
+  $('detail-title').textContent = 'Story ' + c[0] + ' — ' + storyLine(c);
+  $('pairs').innerHTML = c[5].map((o, j) => '<button class="occ" data-reuse="' + esc(c[0]) + '" data-occ="' + j + '">' +
+    (o[4] ? 'original: ' : '') + esc(o[0]) + (o[5] ? ' (' + esc(o[5]) + ')' : '') + '</button>').join('');
+  openOccurrence(k, c[5].length > 1 ? 1 : 0);
+}
+function openOccurrence(k, j){
+  const c = R[k], orig = c[5][0], o = c[5][j];
+  document.querySelectorAll('#pairs button.occ').forEach(b => b.classList.toggle('sel', +b.dataset.occ === j));
+  $('head-a').textContent = 'original: ' + orig[0] + (orig[6] ? ' — ' + orig[6] : '') + (orig[5] ? ', ' + orig[5] : '');
+  $('head-b').textContent = (j === 0 ? 'original: ' : 'occurrence: ') + o[0] + (o[6] ? ' — ' + o[6] : '') + (o[5] ? ', ' + o[5] : '');
+  $('side-a').dataset.doc = orig[0]; $('side-b').dataset.doc = o[0];
+  $('side-a').innerHTML = renderText(orig[0], D.texts[orig[0]] || '', [{s: orig[1], e: orig[2], kind: orig[3], passage: 0}], 'plain');
+  $('side-b').innerHTML = pageView(o[0], k);
+  $('reasons').textContent = storyLine(c) + ' · this occurrence: ' + o[3] + ' · ' + (RB[o[0]] || []).length +
+    ' reused passage(s) in ' + o[0];
+  const a = $('side-a').querySelector('.hl-span'), b = $('side-b').querySelector('.story.cur');
+  if (a) a.scrollIntoView({block: 'nearest'}); if (b) b.scrollIntoView({block: 'nearest'});
+}
+document.addEventListener('click', e => {
+  const li = e.target.closest('#reuse-list li'); if (li) { openReuse(li.dataset.reuse); return; }
+  const ob = e.target.closest('#pairs button.occ');
+  if (ob) { openOccurrence(R.findIndex(c => c[0] === ob.dataset.reuse), +ob.dataset.occ); return; }
+  const st = e.target.closest('#side-b .story');
+  if (st && st.dataset.reuse) openReuse(st.dataset.reuse);
+});
+if ($('reuse-filter')) {
+  $('reuse-filter').addEventListener('input', () => {
+    const q = $('reuse-filter').value.trim().toLowerCase();
+    rshown = !q ? R : R.filter(c => (c[0] + ' ' + c[4] + ' ' + (c[3] || '') + ' ' + c[5].map(o => o[0] + ' ' + (o[6] || '')).join(' ')).toLowerCase().includes(q));
+    rpage = 0; renderReuse();
+  });
+  $('reuse-prev').addEventListener('click', () => { rpage--; renderReuse(); });
+  $('reuse-next').addEventListener('click', () => { rpage++; renderReuse(); });
+  renderReuse();
+}
+window.copytraceReuse = {openReuse, openOccurrence};
 $('filter').addEventListener('input', applyFilter);
 $('prev').addEventListener('click', () => { page--; renderList(); });
 $('next').addEventListener('click', () => { page++; renderList(); });
@@ -466,6 +589,12 @@ def _page(data: dict[str, Any], overview_html: str) -> str:
 <ul id="clusters"></ul>
 <div class="pager"><button id="prev">‹ prev</button><button id="next">next ›</button><span id="pageinfo" class="muted"></span></div>
 </section>
+<section id="reuse"{' hidden' if not data.get('reuse') else ''}>
+<h2 style="font-size:15px;margin:0 0 6px">Reused passages: stories that recur across documents</h2>
+<input id="reuse-filter" type="search" placeholder="Filter stories by id, document, source or text…" autocomplete="off">
+<ul id="reuse-list"></ul>
+<div class="pager"><button id="reuse-prev">‹ prev</button><button id="reuse-next">next ›</button><span id="reuse-pageinfo" class="muted"></span></div>
+</section>
 <section id="detail" hidden>
 <h2 id="detail-title" style="font-size:15px;margin:0 0 6px"></h2>
 <div id="pairs"></div>
@@ -498,13 +627,15 @@ def write_report(
     *,
     boilerplate: Mapping[str, Sequence[tuple[int, int]]] | None = None,
     title: str = "copytrace report",
+    reuse: pa.Table | None = None,
 ) -> Path:
     """Write the report (one self-contained HTML file) and return its path.
-    ``path`` may be a directory: the file is then ``path/report.html``."""
+    ``path`` may be a directory: the file is then ``path/report.html``.
+    ``reuse``: reuse.parquet's table, for the reused-passage view."""
     p = Path(path)
     if p.is_dir():
         p = p / "report.html"
-    data = report_data(documents, pairs, passages, texts, summary, boilerplate, title)
+    data = report_data(documents, pairs, passages, texts, summary, boilerplate, title, reuse)
     st = data["stats"]
     overview = (
         '<section id="overview"><div class="stats">'
@@ -515,6 +646,7 @@ def write_report(
                 ("clusters with copies", f"{st['clusters']:,}"),
                 ("documents in clusters", f"{st['documents_in_clusters']:,}"),
                 ("verified pairs", f"{st['pairs']:,}"),
+                ("reused passages", f"{st['reuse_clusters']:,}"),
                 ("dedup rate", f"{st['dedup_rate']:.1%}"),
             )
         )

@@ -223,6 +223,7 @@ def containment_pairs(
     threshold: float,
     min_shared: int = 2,
     max_df: int = 64,
+    passage_samples: int = 0,
 ) -> np.ndarray:
     """Candidate pairs that share a good part of the smaller one's sample.
 
@@ -232,6 +233,9 @@ def containment_pairs(
     document has fewer than ``2 * min_shared`` samples) and the shared count is
     at least ``candidate_fraction(threshold)`` of the smaller sample — a loose
     filter; verification and the rule (``stages.rule``) judge the pair.
+    ``passage_samples`` > 0: pairs sharing that many sampled shingles are kept
+    too, however small a share of either (a reused passage; see
+    :func:`passage_samples`).
     """
     keep = active[sample_docs]
     hashes = sample_hashes[keep]
@@ -266,7 +270,8 @@ def containment_pairs(
         code, shared = np.unique(code, return_counts=True)
         a = (code >> np.uint64(32)).astype(np.int64)
         b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        good = containment_passes(shared, np.minimum(per_doc[a], per_doc[b]), threshold, min_shared)
+        good = containment_passes(shared, np.minimum(per_doc[a], per_doc[b]), threshold, min_shared,
+                                  passage_samples)
         out.append(np.stack([a[good], b[good]], axis=1))
     if not out:
         return np.zeros((0, 2), dtype=np.int64)
@@ -284,14 +289,29 @@ def candidate_fraction(threshold: float) -> float:
     return threshold / CANDIDATE_DIVISOR
 
 
-def containment_passes(shared: np.ndarray, smaller: np.ndarray, threshold: float, min_shared: int) -> np.ndarray:
+def containment_passes(
+    shared: np.ndarray, smaller: np.ndarray, threshold: float, min_shared: int, passage_samples: int = 0
+) -> np.ndarray:
     """The containment-sample filter: pairs sharing ``shared`` sampled shingles and words, the
     smaller sample of the two holding ``smaller``, are candidates when they share ``min_shared``
     (1 when the smaller sample has fewer than ``2 * min_shared``) and
-    ``candidate_fraction(threshold)`` of it."""
+    ``candidate_fraction(threshold)`` of it — or, with ``passage_samples`` > 0, at least that
+    many (a shared passage)."""
     need = np.where(smaller < 2 * min_shared, 1, min_shared)
-    return (shared >= need) & (
-        shared >= np.ceil(candidate_fraction(threshold) * np.asarray(smaller, np.float64)))
+    ok = (shared >= need) & (shared >= np.ceil(candidate_fraction(threshold) * np.asarray(smaller, np.float64)))
+    if passage_samples > 0:
+        ok |= shared >= passage_samples
+    return ok
+
+
+def passage_samples(reuse_min_shingles: int, sample_rate: int, min_shared: int = 2) -> int:
+    """Sampled shingles two documents must share to be candidates for sharing a
+    passage of ``reuse_min_shingles`` shingles (0: off): half the expected
+    count in a 1-in-``sample_rate`` sample — rewording and OCR noise thin it —
+    and at least ``min_shared``."""
+    if reuse_min_shingles <= 0:
+        return 0
+    return max(min_shared, int(np.ceil(reuse_min_shingles / sample_rate / 2.0)))
 
 
 CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at once

@@ -37,11 +37,13 @@ Two kinds of evidence are measured for a pair (A, B):
 — the share of the more-contained text found in the other, by exact shingles
 or by aligned passages whose names and figures agree.
 
-Below the threshold on the floor, aligned evidence counts only when the two
-texts share at least ``WORD_GATE`` (0.45) of the smaller one's distinct content
-words (:func:`word_containment`: words of 4+ characters, stopwords left out):
-a copy, however reworded, keeps most of its words; below the gate the pair is
-no copy, and ``find`` and the index do not align it (:func:`worth_aligning`).
+Aligned evidence counts only when the two texts share at least
+``WORD_GATE`` (0.45) of the smaller one's distinct content words
+(:func:`word_containment`: words of 4+ characters, stopwords left out): a
+copy, however reworded, keeps most of its words; below the gate only the
+floor counts, and ``find`` and the index do not align a pair that is below
+both (:func:`worth_aligning`) — except, in ``find``, to find the passages of
+reuse clusters (``--reuse-min-shingles``), which never makes it a copy.
 
 **B is a copy of A when ``similarity >= threshold``** (``--threshold``,
 default 0.5, the same option everywhere).  Exact duplicates (same words)
@@ -79,6 +81,7 @@ __all__ = [
     "score_weight",
     "aligned_evidence",
     "floor",
+    "gated",
     "similarity",
     "decide",
     "decide_arrays",
@@ -289,13 +292,26 @@ def word_containment(tokens_a: Tokens, tokens_b: Tokens) -> float:
     return float(word_containment_batch(both, np.array([0]), np.array([1]))[0])
 
 
-def worth_aligning(scored: VerifiedPairs, tokens: TokenBatch, threshold: float, ngram: int) -> np.ndarray:
+def worth_aligning(scored: VerifiedPairs, tokens: TokenBatch, threshold: float, ngram: int,
+                   min_passage: int = 0) -> np.ndarray:
     """Which scored candidates (document indices into ``tokens``) can be copies:
     on the floor already, or past the word gate (the others are not, by the
-    rule; engines drop them before alignment)."""
+    rule; engines drop them before alignment).  ``min_passage`` > 0
+    (``--reuse-min-shingles``): pairs sharing that many distinct shingles are
+    aligned too, whatever their shares — they share a passage, the evidence of
+    reuse clusters (``stages.reuse``); the rule still decides whether they
+    are copies."""
     fl = floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, scored.shared_or_enough(), ngram)
     wc = word_containment_batch(tokens, scored.a, scored.b)
-    return (fl >= threshold - _EPS) | (wc >= WORD_GATE)
+    keep = (fl >= threshold - _EPS) | (wc >= WORD_GATE)
+    if min_passage > 0 and scored.shared is not None:
+        keep |= scored.shared >= min_passage
+    return keep
+
+
+def gated(aligned: float, word_cont: float) -> float:
+    """The aligned evidence that counts: none below the word gate (``WORD_GATE``)."""
+    return float(aligned) if word_cont >= WORD_GATE else 0.0
 
 
 def floor(jaccard: np.ndarray | float, cab: np.ndarray | float, cba: np.ndarray | float,
@@ -327,8 +343,7 @@ def decide(
     """The rule for one pair (see the module doc); ``word_cont``: the pair's
     :func:`word_containment` (aligned evidence counts only at ``WORD_GATE`` or more)."""
     fl = float(floor(jaccard, cab, cba, shared, ngram))
-    if word_cont < WORD_GATE and fl < threshold - _EPS:
-        aligned = 0.0
+    aligned = gated(aligned, word_cont)
     sim = float(similarity(fl, aligned))
     is_copy = sim >= threshold - _EPS
     if exact:

@@ -176,6 +176,7 @@ def verify_pairs(
     sizes: np.ndarray,
     threshold: float,
     ngram: int = 5,
+    min_passage: int = 0,
 ) -> VerifiedPairs:
     """Score candidate pairs exactly and keep those whose shingle evidence
     alone (``rule.floor``: containment either way with ``min_contained(ngram)``

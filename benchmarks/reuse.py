@@ -1,0 +1,127 @@
+"""Reuse clusters on a page corpus: do passages cluster by story, and do
+document clusters stay free of chains?
+
+Builds a ``syndicate.py --pages`` corpus (pages holding 1–6 stories, each
+story printed 1–7 times, cut, reworded, OCR noise, mastheads and "Continued
+on page N" lines), runs ``copytrace find`` on it, and scores:
+
+* **ARI** of reuse clusters over the story occurrences of the truth: each
+  occurrence takes the ``reuse_id`` of the ``reuse.parquet`` row of its page
+  that overlaps it most (ties: the shorter row), or a label of its own when
+  no row overlaps it; the truth label is the story.
+* **pairs sharing no story**: among documents that share a document-level
+  cluster (``documents.parquet``), the share of document pairs that hold no
+  story in common (chaining).
+* the time of the reuse stage against the whole run (``summary.json``).
+
+    python benchmarks/reuse.py [--pages 1400] [--seed 0] [--ngram 5] [--workers 2]
+
+Last line: ``ari=… no_story_pairs=… reuse_share=…``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import quality  # noqa: E402
+import syndicate  # noqa: E402
+
+
+def occurrence_labels(truth: list[dict], reuse_rows: list[dict]) -> tuple[list[str], list[str]]:
+    """(truth story, predicted reuse_id) per truth occurrence."""
+    by_doc: dict[str, list[dict]] = defaultdict(list)
+    for r in reuse_rows:
+        by_doc[r["doc_id"]].append(r)
+    true_l, pred_l = [], []
+    for i, occ in enumerate(truth):
+        best, best_key = None, None
+        for r in by_doc.get(occ["doc"], []):
+            ov = min(occ["end"], r["end"]) - max(occ["start"], r["start"])
+            if ov <= 0:
+                continue
+            key = (ov, -(r["end"] - r["start"]))
+            if best_key is None or key > best_key:
+                best, best_key = r["reuse_id"], key
+        true_l.append(occ["story"])
+        pred_l.append(best if best is not None else f"__none{i}")
+    return true_l, pred_l
+
+
+def no_story_pairs(truth: list[dict], documents: list[dict]) -> tuple[int, int]:
+    """(pairs of documents in one document cluster, of which hold no common story)."""
+    stories: dict[str, set[str]] = defaultdict(set)
+    for occ in truth:
+        stories[occ["doc"]].add(occ["story"])
+    members: dict[str, list[str]] = defaultdict(list)
+    for d in documents:
+        members[d["cluster_id"]].append(d["doc_id"])
+    total = bad = 0
+    for docs in members.values():
+        for i in range(len(docs)):
+            for j in range(i + 1, len(docs)):
+                total += 1
+                bad += not (stories[docs[i]] & stories[docs[j]])
+    return total, bad
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=1400)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--edit-strength", type=float, default=0.2)
+    ap.add_argument("--ngram", type=int, default=5)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--reuters", default=None)
+    ap.add_argument("--keep", default=None, help="keep the corpus, its truth and find's output in this directory")
+    args = ap.parse_args(argv)
+
+    import copytrace
+
+    t0 = time.perf_counter()
+    docs, truth = syndicate.generate_pages(args.pages, args.edit_strength, args.seed, reuters_dir=args.reuters)
+    print(f"corpus: {len(docs)} pages, {len(truth)} story occurrences, "
+          f"{len({o['story'] for o in truth})} stories ({time.perf_counter() - t0:.1f}s)")
+    with tempfile.TemporaryDirectory(prefix="copytrace-reuse-bench-") as tmp_dir:
+        tmp = args.keep or tmp_dir
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        src = Path(tmp) / "pages.jsonl"
+        src.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+        (Path(tmp) / "pages.truth.jsonl").write_text("".join(json.dumps(o) + "\n" for o in truth), encoding="utf-8")
+        t1 = time.perf_counter()
+        res = copytrace.find(str(src), out=Path(tmp) / "out", ngram=args.ngram, threshold=args.threshold,
+                             workers=args.workers, date_field="date", source_field="source", report=False,
+                             progress=False)
+        wall = time.perf_counter() - t1
+        reuse_rows = pq.read_table(Path(tmp) / "out" / "reuse.parquet").to_pylist()
+    documents = res.documents.to_pylist()
+    true_l, pred_l = occurrence_labels(truth, reuse_rows)
+    ari = quality.adjusted_rand_index(true_l, pred_l)
+    total, bad = no_story_pairs(truth, documents)
+    share = bad / total if total else 0.0
+    timings = res.summary["timings_s"]
+    reuse_s = timings.get("reuse", 0.0)
+    sizes = np.bincount(np.unique([r["reuse_id"] for r in reuse_rows], return_counts=True)[1]) if reuse_rows else []
+    largest_doc_cluster = max((d["n_copies"] for d in documents), default=0)
+    print(f"find: {wall:.1f}s (reuse stage {reuse_s:.2f}s); reuse clusters "
+          f"{res.summary['counts'].get('reuse_clusters', 0)}, occurrences {len(reuse_rows)}; "
+          f"occurrence-count histogram {list(sizes)[:10]}")
+    print(f"document clusters: {res.summary['counts']['clusters']}, largest {largest_doc_cluster}; "
+          f"pairs in one document cluster {total}, sharing no story {bad}")
+    print(f"ari={ari:.4f} no_story_pairs={share:.4f} reuse_share={reuse_s / max(timings.get('total', wall), 1e-9):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,554 @@
+"""Stage 7b — reuse: aligned passages → clusters of reused passages, and the
+rule that keeps document clusters from chaining.
+
+A document may hold many stories (a newspaper page, a digest, a front page);
+document-level clustering would tie every story it holds into one cluster.
+This stage groups *passages* instead.
+
+Data contract
+-------------
+Input (the engines' arrays, documents numbered 0..n-1 in doc-id order):
+
+* ``pair_a``, ``pair_b`` (int64, per verified pair): the two documents;
+* ``pas``: the align results of :func:`copytrace.engines.common.align_arrays`
+  — per passage ``pair``, ``a_start``, ``a_end``, ``b_start``, ``b_end``,
+  ``kind`` (0 verbatim, 1 reworded); per pair ``original`` (0 unknown, 1 a,
+  2 b) and ``confidence``, ``coverage_a``, ``coverage_b``.
+
+:func:`reuse_clusters` → :class:`Reuse`: one row per *occurrence* (the
+overlapping aligned spans of one cluster in one document; its bounds are
+the spans' median bounds when three or more spans vote, else their union):
+``cluster`` (dense 0..k-1, in order of each cluster's smallest
+``(doc, start)``), ``doc``, ``start``, ``end`` (characters, end exclusive,
+into the text as read), ``n_docs``, ``is_original``, ``confidence``,
+``verbatim``; rows sorted by (cluster, doc, start).
+
+The graph
+    Nodes are aligned spans ``(doc, start, end)`` — both sides of every row
+    of ``passages`` (identical spans are one node).  Edges:
+
+    * every alignment joins its two spans;
+    * passages of one pair that follow each other on both sides, at most
+      ``JOIN_GAP`` characters apart (a headline aligned verbatim, its body
+      reworded), are one text;
+    * two spans of one document join when their overlap is at least
+      ``SHORT_SHARE`` (80%) of the shorter span *and* ``LONG_SHARE`` (40%)
+      of the longer one — a truncated copy's span joins the full story's, a
+      quoted sentence does not pull in the story that quotes it;
+    * except that a span which holds two mostly disjoint shorter spans (two
+      stories side by side, aligned as one passage against a page that
+      printed them together) joins neither: it would chain two stories.
+      It still joins spans it nearly equals (overlap ≥ 80% of the longer).
+      The same holds for the span aligned with it in the other document
+      (the alignment spans two stories there too, or a story and the text
+      around it).
+
+    Clusters are the connected components (union-find).  A document can be
+    in any number of clusters, and an occurrence may overlap occurrences of
+    other clusters.
+
+Direction
+    The original is printed first: when dates are given, only the
+    cluster's earliest-dated occurrences are candidates.  Among them each
+    alignment votes as its pair's direction does (``explain.direction``:
+    dates, wire credits, containment, insertions): +confidence for the side
+    judged original, -confidence for the other; the highest total wins —
+    the same vote as ``cluster_originals`` for documents, by the same
+    function; ties go to the smallest ``(doc, start)``.
+    ``confidence`` of a row: the mean vote of its alignments in the
+    direction of its role (for the original, that it is the source; for a
+    copy, that it is a copy), clipped to [0, 1].
+
+``verbatim``: the occurrence is found word for word in another occurrence
+(one of its alignments is verbatim); otherwise every match is reworded.
+
+Document clusters (:func:`whole_copy_mask`)
+    Two documents join a document cluster only when they are copies of one
+    another as wholes.  Each side's coverage is the share of it inside the
+    pair's passages (the aligner's, less lopsided passages, see
+    ``MAX_SIDE_RATIO``; or its shingle containment when larger).  A pair
+    joins when
+
+    * both sides are well over half covered (``> WHOLE_SHARE``, 60%, a
+      margin for imprecise passage ends): no document has two disjoint parts
+      each over half of it, so two such neighbours of a document share part
+      of its main text; or
+    * one side is over half covered (``ONE_STORY_SHARE``, a truncated or
+      shortened copy), and the other holds no
+      reused passage besides the ones this pair shares — it is in no reuse
+      cluster the pair's passages are not in: it holds one story.
+
+    A page holding several reused stories thus joins no copy of any one of
+    them, and a page holding one copied story among original ones joins the
+    story's copies only as their longer version.  Without alignment
+    (``--no-align``) there is no coverage and every verified pair joins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+
+from copytrace import schemas
+from copytrace.stages.cluster import Clusters, _find
+from copytrace.stages.verify import VerifiedPairs
+
+__all__ = ["Reuse", "reuse_clusters", "reuse_table", "reuse_counts", "whole_copy_mask", "SHORT_SHARE", "LONG_SHARE", "WHOLE_SHARE"]
+
+# a passage whose one side is this many times longer than the other is not a
+# reprint of one text (rewording and cuts inside a passage change lengths far
+# less): it is left out of the reuse graph and of the whole-copy coverage
+MAX_SIDE_RATIO = 1.5
+
+SHORT_SHARE = 0.8
+LONG_SHARE = 0.4
+WHOLE_SHARE = 0.6  # both sides: well over half, a margin for passage ends
+ONE_STORY_SHARE = 0.5  # one side, the other holding no second story
+# passages of one pair that follow each other on both sides with at most this
+# many characters between them (a headline aligned verbatim, its body reworded)
+# are one reused text
+JOIN_GAP = 3
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """Occurrences of reused passages, one row each (see the module doc)."""
+
+    cluster: np.ndarray  # int64, dense 0..k-1
+    doc: np.ndarray  # int64 document index
+    start: np.ndarray  # int64
+    end: np.ndarray  # int64
+    n_docs: np.ndarray  # int64, documents in the row's cluster
+    is_original: np.ndarray  # bool
+    confidence: np.ndarray  # float64
+    verbatim: np.ndarray  # bool
+    # per passage of the input (index into ``pas``): its cluster, -1 when left out
+    passage_cluster: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return int(self.doc.shape[0])
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.cluster.max()) + 1 if len(self) else 0
+
+    @staticmethod
+    def empty() -> "Reuse":
+        z = np.zeros(0, dtype=np.int64)
+        return Reuse(z, z, z, z, z, np.zeros(0, bool), np.zeros(0, np.float64), np.zeros(0, bool), z)
+
+
+# --------------------------------------------------------------------------
+# the span graph
+# --------------------------------------------------------------------------
+
+
+@nb.njit(cache=True, nogil=True)
+def _link_spans(doc, start, end, ea, eb, short_share, long_share):
+    """Union-find over spans sorted by (doc, start, -end): same-document
+    overlap links (with the two-stories exception) and alignment edges."""
+    m = doc.shape[0]
+    big = np.int64(1) << 62
+    min_end = np.full(m, big, np.int64)  # of the contained spans
+    min_end_len = np.zeros(m, np.int64)
+    max_start = np.full(m, -1, np.int64)
+    max_start_len = np.zeros(m, np.int64)
+    for i in range(m):
+        j = i + 1
+        while j < m and doc[j] == doc[i] and start[j] < end[i]:
+            ov = min(end[i], end[j]) - start[j]
+            li = end[i] - start[i]
+            lj = end[j] - start[j]
+            lo, hi = min(li, lj), max(li, lj)
+            if ov >= short_share * lo and ov < short_share * hi:
+                c, x = (i, j) if li >= lj else (j, i)  # container, contained
+                if end[x] < min_end[c]:
+                    min_end[c] = end[x]
+                    min_end_len[c] = end[x] - start[x]
+                if start[x] > max_start[c]:
+                    max_start[c] = start[x]
+                    max_start_len[c] = end[x] - start[x]
+            j += 1
+    multi = np.zeros(m, np.bool_)
+    for c in range(m):
+        if max_start[c] >= 0:
+            lo = min(min_end_len[c], max_start_len[c])
+            multi[c] = (min_end[c] - max_start[c]) < (1.0 - short_share) * lo
+    # a passage with one side spanning two stories spans them on the other side too
+    for t in range(ea.shape[0]):
+        if multi[ea[t]] or multi[eb[t]]:
+            multi[ea[t]] = True
+            multi[eb[t]] = True
+    parent = np.arange(m)
+    for i in range(m):
+        j = i + 1
+        while j < m and doc[j] == doc[i] and start[j] < end[i]:
+            ov = min(end[i], end[j]) - start[j]
+            li = end[i] - start[i]
+            lj = end[j] - start[j]
+            lo, hi = min(li, lj), max(li, lj)
+            if ov >= short_share * lo and ov >= long_share * hi:
+                c = i if li >= lj else j
+                if ov >= short_share * hi or not multi[c]:
+                    ra = _find(parent, i)
+                    rb = _find(parent, j)
+                    if ra < rb:
+                        parent[rb] = ra
+                    elif rb < ra:
+                        parent[ra] = rb
+            j += 1
+    for t in range(ea.shape[0]):
+        ra = _find(parent, ea[t])
+        rb = _find(parent, eb[t])
+        if ra < rb:
+            parent[rb] = ra
+        elif rb < ra:
+            parent[ra] = rb
+    for x in range(m):
+        parent[x] = _find(parent, x)
+    return parent
+
+
+@nb.njit(cache=True, nogil=True)
+def _merge_occurrences(key, start, end):
+    """Rows sorted by (key, start): the row index of the occurrence each
+    belongs to (overlapping or touching spans of one key merge)."""
+    m = key.shape[0]
+    occ = np.empty(m, np.int64)
+    k = -1
+    cur_end = np.int64(0)
+    for i in range(m):
+        if i == 0 or key[i] != key[i - 1] or start[i] > cur_end:
+            k += 1
+            cur_end = end[i]
+        elif end[i] > cur_end:
+            cur_end = end[i]
+        occ[i] = k
+    return occ
+
+
+def _occurrence_bounds(occ: np.ndarray, st: np.ndarray, en: np.ndarray, n_occ: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of each occurrence from its spans (``occ`` sorted; spans
+    by start within it): the median bounds when three or more spans vote (one
+    alignment running over a neighbouring story does not stretch the
+    occurrence), else the union."""
+    first = np.flatnonzero(np.r_[True, occ[1:] != occ[:-1]])
+    cnt = np.diff(np.r_[first, occ.shape[0]])
+    u_end = np.zeros(n_occ, dtype=np.int64)
+    np.maximum.at(u_end, occ, en)
+    m_start = st[first + cnt // 2]
+    eo = np.lexsort((en, occ))
+    m_end = en[eo][first + (cnt - 1) // 2]
+    union = (cnt < 3) | (m_end <= m_start)
+    return np.where(union, st[first], m_start), np.where(union, u_end, m_end)
+
+
+def reuse_clusters(
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    pas: dict[str, np.ndarray],
+    dates: list[str | None] | None = None,
+) -> Reuse:
+    """Reuse clusters from the aligned passages (see the module doc).
+
+    ``dates``: each document's date (doc-index order) or ``None``; used only
+    to break direction ties in favour of the earliest occurrence."""
+    pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
+    sym = symmetric_passages(pas) if pair.shape[0] else np.zeros(0, bool)
+    if not sym.any():
+        return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(pair.shape[0], -1, np.int64))
+    n_all = pair.shape[0]
+    pas = {k: np.asarray(pas[k])[sym] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind")} | {
+        "original": pas["original"], "confidence": pas["confidence"]}
+    pair = pair[sym]
+    n_pas = pair.shape[0]
+    # both sides of every passage, as (doc, start, end)
+    doc = np.concatenate([pair_a[pair], pair_b[pair]]).astype(np.int64)
+    st = np.concatenate([pas["a_start"], pas["b_start"]]).astype(np.int64)
+    en = np.concatenate([pas["a_end"], pas["b_end"]]).astype(np.int64)
+    en = np.maximum(en, st)
+    # identical spans are one node; nodes sorted by (doc, start, -end)
+    order = np.lexsort((-en, st, doc))
+    d_s, s_s, e_s = doc[order], st[order], en[order]
+    new = np.ones(order.shape[0], dtype=bool)
+    new[1:] = (d_s[1:] != d_s[:-1]) | (s_s[1:] != s_s[:-1]) | (e_s[1:] != e_s[:-1])
+    node_sorted = np.cumsum(new) - 1
+    node_of = np.empty_like(node_sorted)
+    node_of[order] = node_sorted  # side-row -> node
+    ndoc, nst, nen = d_s[new], s_s[new], e_s[new]
+    ea, eb = node_of[:n_pas], node_of[n_pas:]
+    # consecutive passages of one pair, adjacent on both sides
+    po = np.lexsort((pas["a_start"], pair))
+    nxt = (pair[po][1:] == pair[po][:-1])
+    ga = pas["a_start"][po][1:] - pas["a_end"][po][:-1]
+    gb = pas["b_start"][po][1:] - pas["b_end"][po][:-1]
+    adj = nxt & (ga >= 0) & (ga <= JOIN_GAP) & (gb >= 0) & (gb <= JOIN_GAP)
+    link_a = np.concatenate([ea, ea[po][:-1][adj]])
+    link_b = np.concatenate([eb, ea[po][1:][adj]])
+    root = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
+
+    # occurrences: the node spans of one cluster in one document, merged where they overlap
+    o = np.lexsort((nst, ndoc, root))
+    key = root[o] * (int(ndoc.max()) + 1) + ndoc[o]
+    occ_sorted = _merge_occurrences(key, nst[o], nen[o])
+    occ_of_node = np.empty(nst.shape[0], dtype=np.int64)
+    occ_of_node[o] = occ_sorted
+    n_occ = int(occ_sorted[-1]) + 1
+    first = np.ones(o.shape[0], dtype=bool)
+    first[1:] = occ_sorted[1:] != occ_sorted[:-1]
+    r_root = root[o][first]
+    r_doc = ndoc[o][first]
+    r_start, r_end = _occurrence_bounds(occ_sorted, nst[o], nen[o], n_occ)
+    # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
+    # root is its cluster's smallest node, i.e. its smallest (doc, start)
+    _, r_cluster = np.unique(r_root, return_inverse=True)
+    r_cluster = r_cluster.astype(np.int64)
+    k = int(r_cluster.max()) + 1
+    # documents per cluster
+    dkey = np.unique(r_cluster * (int(r_doc.max()) + 1) + r_doc)
+    n_docs_c = np.bincount(dkey // (int(r_doc.max()) + 1), minlength=k).astype(np.int64)
+
+    # votes: each passage's alignment between its two occurrences
+    occ_a, occ_b = occ_of_node[ea], occ_of_node[eb]
+    pair_orig = np.asarray(pas["original"], dtype=np.int64)[pair]
+    pair_conf = np.asarray(pas["confidence"], dtype=np.float64)[pair]
+    same = occ_a == occ_b  # a passage within one occurrence (a document aligned to itself): no vote
+    z = np.zeros(int(np.count_nonzero(~same)), dtype=np.float64)
+    edges = VerifiedPairs(occ_a[~same], occ_b[~same], z, z, z)
+    # ties: earliest date, then smallest (doc, start) — rows are in that order within a cluster
+    if dates is not None:
+        dkeys = np.array([dates[int(d)] or "\uffff" for d in r_doc], dtype=object)
+        _, date_rank = np.unique(dkeys.astype(str), return_inverse=True)
+    else:
+        date_rank = np.zeros(n_occ, dtype=np.int64)
+    # the vote runs among the cluster's earliest-dated occurrences (all of them
+    # when no date is given): groups = (cluster, date); ties to the smallest (doc, start)
+    gkey = np.unique(np.stack([r_cluster, date_rank], 1), axis=0, return_inverse=True)[1].reshape(-1)
+    pref = np.lexsort((r_start, r_doc, gkey))
+    first_g = np.r_[True, gkey[pref][1:] != gkey[pref][:-1]]
+    rep_of_group = np.empty(int(gkey.max()) + 1, dtype=np.int64)
+    rep_of_group[gkey[pref][first_g]] = pref[first_g]
+    groups = Clusters(root=gkey.astype(np.int64), size=np.zeros(n_occ, np.int64), representative=rep_of_group[gkey])
+    from copytrace.engines.common import cluster_originals  # the document vote, reused
+
+    best = cluster_originals(n_occ, edges, pair_orig[~same], pair_conf[~same], groups)
+    earliest = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, r_cluster, date_rank)
+    is_orig = (best == np.arange(n_occ)) & (date_rank == earliest[r_cluster])
+    # confidence of each row in its role
+    sign = np.where(pair_orig == 1, 1.0, np.where(pair_orig == 2, -1.0, 0.0))[~same] * pair_conf[~same]
+    vote = np.zeros(n_occ, dtype=np.float64)
+    n_votes = np.zeros(n_occ, dtype=np.float64)
+    np.add.at(vote, edges.a, sign)
+    np.add.at(vote, edges.b, -sign)
+    np.add.at(n_votes, edges.a, 1.0)
+    np.add.at(n_votes, edges.b, 1.0)
+    mean = np.divide(vote, n_votes, out=np.zeros(n_occ), where=n_votes > 0)
+    conf = np.clip(np.where(is_orig, mean, -mean), 0.0, 1.0)
+    verb = np.zeros(n_occ, dtype=bool)
+    is_verb = np.asarray(pas["kind"], dtype=np.int64) == 0
+    verb[occ_a[is_verb]] = True
+    verb[occ_b[is_verb]] = True
+    passage_cluster = np.full(n_all, -1, np.int64)
+    passage_cluster[np.flatnonzero(sym)] = r_cluster[occ_a]
+    # final order: (cluster, doc, start)
+    fo = np.lexsort((r_start, r_doc, r_cluster))
+    return Reuse(
+        cluster=r_cluster[fo], doc=r_doc[fo], start=r_start[fo], end=r_end[fo],
+        n_docs=n_docs_c[r_cluster[fo]], is_original=is_orig[fo], confidence=np.round(conf[fo], 6),
+        verbatim=verb[fo], passage_cluster=passage_cluster,
+    )
+
+
+def reuse_table(
+    reuse: Reuse,
+    ids_sorted: pa.Array | pa.ChunkedArray,
+    dates: pa.Array | pa.ChunkedArray | None,
+    sources: pa.Array | pa.ChunkedArray | None,
+) -> pa.Table:
+    """``reuse.parquet`` (schema :data:`copytrace.schemas.REUSE`) from the
+    rows; ``dates`` and ``sources`` per document in doc-index order."""
+    n = len(reuse)
+    if n == 0:
+        return schemas.REUSE.empty_table()
+    docs = pa.array(reuse.doc, pa.int64())
+    doc_ids = ids_sorted.take(docs)
+    firsts = np.flatnonzero(np.r_[True, reuse.cluster[1:] != reuse.cluster[:-1]])
+    first_ids = doc_ids.take(pa.array(firsts, pa.int64())).to_pylist()
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for d, s in zip(first_ids, reuse.start[firsts].tolist(), strict=True):
+        name = f"{d}:{s}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    reuse_id = [names[c] for c in reuse.cluster.tolist()]
+    row_dates = _column(dates, docs, n)
+    row_sources = _column(sources, docs, n)
+    first_date, src_lists = _per_cluster(reuse.cluster, row_dates, row_sources)
+    cols: dict[str, Any] = {
+        "reuse_id": pa.array(reuse_id, pa.string()),
+        "doc_id": doc_ids,
+        "start": pa.array(reuse.start, pa.int64()),
+        "end": pa.array(reuse.end, pa.int64()),
+        "n_docs": pa.array(reuse.n_docs, pa.int64()),
+        "is_original": pa.array(reuse.is_original, pa.bool_()),
+        "direction_confidence": pa.array(reuse.confidence, pa.float64()),
+        "kind": pa.array(np.where(reuse.verbatim, "verbatim", "reworded").tolist(), pa.string()),
+        "date": pa.array(row_dates, pa.string()),
+        "source": pa.array(row_sources, pa.string()),
+        "first_date": pa.array(first_date, pa.string()),
+        "sources": pa.array(src_lists, pa.list_(pa.string())),
+    }
+    return pa.table(cols, schema=schemas.REUSE)
+
+
+def reuse_counts(reuse: Reuse) -> dict[str, int]:
+    """The reuse counts of summary.json."""
+    return {
+        "reuse_clusters": reuse.n_clusters,
+        "reuse_occurrences": len(reuse),
+        "documents_with_reuse": int(np.unique(reuse.doc).shape[0]),
+        "largest_reuse_cluster": int(reuse.n_docs.max()) if len(reuse) else 0,
+    }
+
+
+def _column(col: pa.Array | pa.ChunkedArray | None, docs: pa.Array, n: int) -> list[str | None]:
+    if col is None:
+        return [None] * n
+    return col.take(docs).to_pylist()
+
+
+def _per_cluster(
+    cluster: np.ndarray, dates: list[str | None], sources: list[str | None]
+) -> tuple[list[str | None], list[list[str]]]:
+    """Earliest date and sorted distinct sources of each row's cluster."""
+    k = int(cluster.max()) + 1
+    first: list[str | None] = [None] * k
+    srcs: list[set[str]] = [set() for _ in range(k)]
+    for c, d, s in zip(cluster.tolist(), dates, sources, strict=True):
+        if d is not None and (first[c] is None or d < first[c]):  # type: ignore[operator]
+            first[c] = d
+        if s is not None:
+            srcs[c].add(s)
+    lists = [sorted(x) for x in srcs]
+    return [first[c] for c in cluster.tolist()], [lists[c] for c in cluster.tolist()]
+
+
+# --------------------------------------------------------------------------
+# document clusters that do not chain
+# --------------------------------------------------------------------------
+
+
+def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
+    """Passages whose two sides are of comparable length (``MAX_SIDE_RATIO``)."""
+    la = np.asarray(pas["a_end"], np.int64) - np.asarray(pas["a_start"], np.int64)
+    lb = np.asarray(pas["b_end"], np.int64) - np.asarray(pas["b_start"], np.int64)
+    return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
+
+
+def whole_copy_mask(
+    verified: VerifiedPairs, pas: dict[str, np.ndarray], aligned: bool, reuse: Reuse | None = None
+) -> np.ndarray:
+    """Which verified pairs join a document cluster: copies of one another as
+    wholes (see the module doc).  Not ``aligned`` (``--no-align``): every pair."""
+    n = len(verified)
+    if not aligned or "coverage_a" not in pas:
+        return np.ones(n, dtype=bool)
+    # the aligner's coverages, less the share of each side in lopsided passages
+    cov_a = np.asarray(pas["coverage_a"], np.float64).copy()
+    cov_b = np.asarray(pas["coverage_b"], np.float64).copy()
+    pair = np.asarray(pas["pair"], np.int64)
+    if pair.shape[0]:
+        sym = symmetric_passages(pas)
+        for side, cov in (("a", cov_a), ("b", cov_b)):
+            ln = (np.asarray(pas[f"{side}_end"], np.float64) - np.asarray(pas[f"{side}_start"], np.float64))
+            tot = np.bincount(pair, weights=ln, minlength=n)
+            good = np.bincount(pair, weights=np.where(sym, ln, 0.0), minlength=n)
+            cov *= np.divide(good, tot, out=np.ones(n), where=tot > 0)
+    ca = np.maximum(cov_a, verified.containment_a_in_b)
+    cb = np.maximum(cov_b, verified.containment_b_in_a)
+    both = np.minimum(ca, cb) > WHOLE_SHARE
+    # a truncated copy: one side mostly covered, and the other holds no reused
+    # passage besides the ones this pair shares (no second story)
+    if reuse is None:
+        return both
+    n_docs = int(max(verified.a.max(initial=-1), verified.b.max(initial=-1), reuse.doc.max(initial=-1))) + 1
+    doc_nc = np.bincount(np.unique(np.stack([reuse.doc, reuse.cluster], 1), axis=0)[:, 0], minlength=n_docs) \
+        if len(reuse) else np.zeros(n_docs, np.int64)
+    pc = reuse.passage_cluster
+    ok = pc >= 0
+    pair_nc = np.zeros(n, np.int64)
+    if ok.any():
+        up = np.unique(np.stack([pair[ok], pc[ok]], 1), axis=0)
+        pair_nc = np.bincount(up[:, 0], minlength=n)
+    other = np.where(ca >= cb, verified.b, verified.a)
+    one_story = (np.maximum(ca, cb) > ONE_STORY_SHARE) & (doc_nc[other] <= pair_nc)
+    return both | one_story
+
+
+# --------------------------------------------------------------------------
+# sub-document deduplication (--dedup-passages)
+# --------------------------------------------------------------------------
+
+
+def removed_spans(reuse: pa.Table) -> dict[str, list[tuple[int, int]]]:
+    """The occurrences to remove, by document: every row of ``reuse.parquet``
+    but its cluster's original (``is_original``: an earliest-dated occurrence,
+    the one the direction votes favour, else the smallest ``(doc_id, start)``)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    if reuse.num_rows == 0:
+        return out
+    cols = reuse.select(["doc_id", "start", "end", "is_original"]).to_pydict()
+    for d, s, e, o in zip(cols["doc_id"], cols["start"], cols["end"], cols["is_original"], strict=True):
+        if not o:
+            out.setdefault(d, []).append((int(s), int(e)))
+    return out
+
+
+def snap_to_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Cuts for the reused ``spans`` of ``text``, on sentence boundaries: every
+    segment (sentence, capitalised line, paragraph; ``align.split_sentences``)
+    at least half inside the spans is cut, with the whitespace that follows
+    it; consecutive cuts merge.  Sorted, disjoint ``(start, end)``."""
+    from copytrace.stages.align import split_sentences
+
+    if not spans or not text:
+        return []
+    segs = split_sentences(text)
+    if segs.shape[0] == 0:
+        return []
+    n = len(text)
+    delta = np.zeros(n + 1, np.int64)
+    for s, e in spans:
+        s, e = max(0, min(n, s)), max(0, min(n, e))
+        if e > s:
+            delta[s] += 1
+            delta[e] -= 1
+    inside = np.concatenate([[0], np.cumsum(np.cumsum(delta)[:n] > 0)])  # prefix counts of covered chars
+    covered = inside[segs[:, 1]] - inside[segs[:, 0]]
+    cut = 2 * covered >= (segs[:, 1] - segs[:, 0])
+    # each cut segment runs to the next segment's start (its trailing whitespace)
+    nxt = np.r_[segs[1:, 0], n]
+    out: list[tuple[int, int]] = []
+    for i in np.flatnonzero(cut).tolist():
+        s, e = int(segs[i, 0]), int(nxt[i])
+        if out and out[-1][1] >= s:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def cut_text(text: str, cuts: list[tuple[int, int]]) -> str:
+    """``text`` without the ``cuts`` (sorted, disjoint)."""
+    parts, pos = [], 0
+    for s, e in cuts:
+        parts.append(text[pos:s])
+        pos = e
+    parts.append(text[pos:])
+    return "".join(parts)

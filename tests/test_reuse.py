@@ -1,0 +1,207 @@
+"""Reuse clusters of passages (stages/reuse.py, reuse.parquet) and document
+clusters that do not chain through a page holding many stories."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import copytrace
+from copytrace import schemas
+from copytrace.stages.reuse import reuse_clusters
+
+from conftest import make_copy, make_corpus, make_story
+
+
+def _write(path: Path, docs: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    return path
+
+
+def _find(tmp_path: Path, docs: list[dict], **kw):
+    src = _write(tmp_path / "in.jsonl", docs)
+    return copytrace.find(str(src), out=tmp_path / "out", progress=False, report=False,
+                          date_field="date", source_field="source", workers=1, **kw)
+
+
+def _rows(tmp_path: Path) -> list[dict]:
+    t = pq.read_table(tmp_path / "out" / "reuse.parquet")
+    assert t.schema.equals(schemas.REUSE, check_metadata=False)
+    return t.to_pylist()
+
+
+def _page_corpus(seed: int = 3):
+    """A page holding three stories, one separate reprint of each, and an
+    unrelated document."""
+    rng = random.Random(seed)
+    stories = [make_story(rng) for _ in range(3)]
+    page = "THE DAILY HERALD\n\n" + "\n\n".join(stories)
+    spans = []
+    pos = len("THE DAILY HERALD\n\n")
+    for s in stories:
+        spans.append((pos, pos + len(s)))
+        pos += len(s) + 2
+    docs = [{"id": "page", "text": page, "date": "1916-06-01", "source": "Herald"}]
+    for i, s in enumerate(stories):
+        docs.append({"id": f"copy{i}", "text": make_copy(rng, s, edit=0.03), "date": f"1916-06-0{2 + i}",
+                     "source": f"Paper {i}"})
+    docs.append({"id": "other", "text": make_story(rng), "date": "1916-06-09", "source": "Other"})
+    return docs, spans
+
+
+def test_page_with_three_stories_gives_three_clusters_and_no_chain(tmp_path: Path) -> None:
+    docs, spans = _page_corpus()
+    res = _find(tmp_path, docs)
+    rows = _rows(tmp_path)
+    by_cluster: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_cluster[r["reuse_id"]].append(r)
+    assert len(by_cluster) == 3
+    for i, (s, e) in enumerate(spans):
+        # the page's occurrence of story i is one row, in a cluster with copy i only
+        mine = [r for r in rows if r["doc_id"] == "page" and min(r["end"], e) - max(r["start"], s) > 0.8 * (e - s)]
+        assert len(mine) == 1
+        members = by_cluster[mine[0]["reuse_id"]]
+        assert sorted(r["doc_id"] for r in members) == sorted(["page", f"copy{i}"])
+        assert all(r["n_docs"] == 2 for r in members)
+        # the page is dated first: its occurrence is the original; first date and sources
+        orig = [r for r in members if r["is_original"]]
+        assert [r["doc_id"] for r in orig] == ["page"]
+        assert {r["first_date"] for r in members} == {"1916-06-01"}
+        assert members[0]["sources"] == sorted(["Herald", f"Paper {i}"])
+        assert mine[0]["reuse_id"] == min((r["doc_id"], r["start"]) for r in members)[0] + ":" + str(
+            min((r["doc_id"], r["start"]) for r in members)[1])
+    # documents: nothing chained — the page is no copy of any single story as a whole
+    n_copies = dict(zip(res.documents.column("doc_id").to_pylist(), res.documents.column("n_copies").to_pylist(),
+                        strict=True))
+    assert n_copies["page"] == 1
+    # deduplicated.jsonl keeps the page and every copy (no document is a copy of another as a whole)
+    kept = [json.loads(x)["id"] for x in (tmp_path / "out" / "deduplicated.jsonl").read_text().splitlines()]
+    assert "page" in kept and {"copy0", "copy1", "copy2"} <= set(kept)
+    assert res.summary["counts"]["reuse_clusters"] == 3
+
+
+def test_page_with_one_copied_story_among_originals_is_kept(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    copied = make_story(rng)
+    originals = [make_story(rng) for _ in range(3)]
+    page = "\n\n".join([originals[0], copied, originals[1], originals[2]])
+    docs = [{"id": "page", "text": page, "date": "1916-06-02"},
+            {"id": "wire", "text": copied, "date": "1916-06-01"},
+            {"id": "reprint", "text": make_copy(rng, copied, edit=0.02), "date": "1916-06-03"}]
+    _find(tmp_path, docs)
+    kept = {json.loads(x)["id"] for x in (tmp_path / "out" / "deduplicated.jsonl").read_text().splitlines()}
+    assert "page" in kept
+    rows = _rows(tmp_path)
+    assert len({r["reuse_id"] for r in rows}) == 1
+    assert {r["doc_id"] for r in rows} == {"page", "wire", "reprint"}
+
+
+def test_reuse_agrees_with_document_clusters_when_each_document_holds_one_story(tmp_path: Path) -> None:
+    docs, truth = make_corpus(n_stories=6, copies=3, uniques=6, seed=11)
+    res = _find(tmp_path, docs)
+    rows = _rows(tmp_path)
+    cluster_of = dict(zip(res.documents.column("doc_id").to_pylist(),
+                          res.documents.column("cluster_id").to_pylist(), strict=True))
+    reuse_docs: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        reuse_docs[r["reuse_id"]].add(r["doc_id"])
+    doc_clusters: dict[str, set[str]] = defaultdict(set)
+    for d, c in cluster_of.items():
+        doc_clusters[c].add(d)
+    multi = {frozenset(v) for v in doc_clusters.values() if len(v) > 1}
+    assert multi  # the corpus has copies
+    assert {frozenset(v) for v in reuse_docs.values()} == multi
+    # and both follow the truth
+    assert all(len({truth[d] for d in v}) == 1 for v in multi)
+
+
+def test_bad_input_repeated_paragraph_many_stories_and_a_passage_over_three_clusters(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    para = make_story(rng, n_sentences=3).replace("\n\n", " ")
+    repeated = "\n\n".join([para] * 40)
+    # a page where 500 short stories each appear once
+    many = "\n\n".join(make_story(rng, n_sentences=2) for _ in range(500))
+    # a passage overlapping three clusters: a document holding three stories that
+    # each have their own copy, and a fourth document holding all three in a row
+    three = [make_story(rng, n_sentences=6) for _ in range(3)]
+    docs = [{"id": "repeated", "text": repeated}, {"id": "repeated-copy", "text": para + "\n\n" + para},
+            {"id": "many", "text": many}, {"id": "all-three", "text": "\n\n".join(three)},
+            {"id": "all-three-again", "text": "Extra\n\n" + "\n\n".join(three)}]
+    docs += [{"id": f"story{i}", "text": s} for i, s in enumerate(three)]
+    _find(tmp_path, docs)
+    rows = _rows(tmp_path)
+    assert rows
+    for r in rows:
+        assert 0 <= r["start"] < r["end"]
+        assert r["kind"] in ("verbatim", "reworded")
+        assert 0.0 <= r["direction_confidence"] <= 1.0
+    by_cluster: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_cluster[r["reuse_id"]].append(r)
+    for members in by_cluster.values():
+        assert sum(r["is_original"] for r in members) == 1
+        assert all(r["n_docs"] == len({m["doc_id"] for m in members}) for r in members)
+    # each story's copy is in a cluster of its own: the three stories never merge
+    clusters_of_story = [{r["reuse_id"] for r in rows if r["doc_id"] == f"story{i}"} for i in range(3)]
+    assert all(len(c) >= 1 for c in clusters_of_story)
+    assert not (clusters_of_story[0] & clusters_of_story[1]) and not (clusters_of_story[1] & clusters_of_story[2])
+
+
+def test_reuse_clusters_is_deterministic_and_order_free() -> None:
+    # two documents pairs: (0,1) share a span, (1,2) share an overlapping span, (2,3) a disjoint one
+    pair_a = np.array([0, 1, 2], np.int64)
+    pair_b = np.array([1, 2, 3], np.int64)
+    pas = {"pair": np.array([0, 1, 2]), "a_start": np.array([0, 10, 500]), "a_end": np.array([300, 300, 800]),
+           "b_start": np.array([20, 0, 0]), "b_end": np.array([320, 290, 300]), "kind": np.array([0, 1, 1]),
+           "original": np.array([1, 1, 2]), "confidence": np.array([0.9, 0.5, 0.7])}
+    r1 = reuse_clusters(pair_a, pair_b, pas)
+    perm = np.array([2, 0, 1])
+    pas2 = {k: (v[perm] if k not in ("original", "confidence") else v) for k, v in pas.items()}
+    r2 = reuse_clusters(pair_a, pair_b, pas2)
+    for f in ("cluster", "doc", "start", "end", "n_docs", "is_original", "confidence", "verbatim"):
+        assert np.array_equal(getattr(r1, f), getattr(r2, f)), f
+    # docs 0,1,2 share one text; doc 2's second span and doc 3 another
+    assert r1.n_clusters == 2
+    assert sorted(r1.doc[r1.cluster == 0].tolist()) == [0, 1, 2]
+    assert r1.is_original[(r1.cluster == 0) & (r1.doc == 0)].all()
+
+
+@pytest.mark.parametrize("align", [False])
+def test_no_align_gives_an_empty_valid_reuse_table(tmp_path: Path, align: bool) -> None:
+    docs, _ = _page_corpus()
+    _find(tmp_path, docs, align=align)
+    assert _rows(tmp_path) == []
+
+
+def test_dedup_passages_cuts_reused_stories_from_all_but_the_original(tmp_path: Path) -> None:
+    docs, spans = _page_corpus()
+    _find(tmp_path, docs, dedup_passages=True)
+    recs = {json.loads(x)["id"]: json.loads(x)
+            for x in (tmp_path / "out" / "deduplicated-passages.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert set(recs) == {d["id"] for d in docs}  # every document, none lost
+    texts = {d["id"]: d["text"] for d in docs}
+    # the page is dated first: it is the original of all three stories and keeps them
+    assert recs["page"]["removed"] == [] and recs["page"]["text"] == texts["page"]
+    for i in range(3):
+        rec = recs[f"copy{i}"]
+        assert rec["removed"], rec
+        # the cut is on sentence boundaries: what is left is the site line, not story fragments
+        for s, e in rec["removed"]:
+            assert s == 0 or texts[f"copy{i}"][s - 1] in " \n"
+            assert e == len(texts[f"copy{i}"]) or texts[f"copy{i}"][e - 1] in " \n"
+        assert rec["text"].strip().startswith("Site") and len(rec["text"]) < 40
+        # the text is the original minus the removed spans
+        rebuilt, pos = [], 0
+        for s, e in rec["removed"]:
+            rebuilt.append(texts[f"copy{i}"][pos:s])
+            pos = e
+        rebuilt.append(texts[f"copy{i}"][pos:])
+        assert "".join(rebuilt) == rec["text"]
+    assert recs["other"]["removed"] == [] and recs["other"]["text"] == texts["other"]
