@@ -798,7 +798,7 @@ class SparkEngine:
         reporter.timings["total"] = time.perf_counter() - t_start
         summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
         return EngineOutput(documents, pairs, passages, summary, store, clusters,
-                            np.arange(n, dtype=np.int64), bp, reuse_t)
+                            np.arange(n, dtype=np.int64), bp, reuse=reuse_t)
 
     def _boilerplate(self, spark: Any, docs: Any, fp: Any, n_tokens: np.ndarray, keep: Any) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""

@@ -55,10 +55,11 @@ def is_index_db(path: str | os.PathLike[str]) -> bool:
 def _index_batches(path: str, options: ReadOptions, stats: ReadStats, seen: set[str]) -> Iterator[list[Document]]:
     import duckdb
 
+    from copytrace.duckdb_util import connect
     from copytrace.errors import InputError
 
     try:
-        con = duckdb.connect(path, read_only=True)
+        con = connect(path, read_only=True)  # extensions never installed or loaded
     except duckdb.Error as e:
         raise InputError(path, f"cannot open the index: {e}") from None
     try:
