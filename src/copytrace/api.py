@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -12,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
+from copytrace.clock import timings_that_add_up
 from copytrace.config import FingerprintConfig, check_value
 from copytrace.errors import OptionError
 from copytrace.options import FindOptions
@@ -98,6 +100,7 @@ def find(
     ``spark_partitions`` the shuffle partitions); inputs may then also be
     Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
+    t_call = time.perf_counter()
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     opts = _split_options(options)
@@ -130,11 +133,15 @@ def find(
                 with staged_outputs(out_dir, OUTPUT_FILES) as stage:
                     with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
                         write_outputs(output, stage.path, bar, report=opts.report)
-                    output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
+                    output.summary["timings_s"] = timings_that_add_up(  # startup + stages + other = total
+                        reporter.timings, reporter.started, time.perf_counter(), t_call)
                     written = [n for n in OUTPUT_FILES if n != "report.html" or opts.report]
                     output.summary["outputs"] = {name: str(out_dir / name) for name in written}
                     output.summary["output_guarantee"] = GUARANTEE[stage.mode]
                     write_json(output.summary, stage.path / "summary.json")
+            else:
+                output.summary["timings_s"] = timings_that_add_up(
+                    reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
             eng.cleanup(output.store)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(

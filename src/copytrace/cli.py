@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from copytrace.clock import mark_process_start
+
+mark_process_start()  # first: summary.json's "startup" timing counts from the process start
+
+import json  # noqa: E402
 from pathlib import Path
 from typing import Any
 
