@@ -7,12 +7,11 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
-import pyarrow as pa
 
-from copytrace import schemas
+from copytrace._lazy import lazy_module
 from copytrace.clock import timings_that_add_up
 from copytrace.config import FingerprintConfig, check_value
 from copytrace.errors import OptionError
@@ -25,6 +24,14 @@ from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
 from copytrace.stages.output_set import GUARANTEE, staged_outputs
 from copytrace.stages.write import write_json, write_jsonl, write_parquet
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from copytrace import schemas
+else:  # imported on first use: `compare` needs neither (start-up time)
+    pa = lazy_module("pyarrow")
+    schemas = lazy_module("copytrace.schemas")
 
 __all__ = ["Result", "Comparison", "find", "compare", "write_outputs"]
 
