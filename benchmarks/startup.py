@@ -18,7 +18,9 @@ tree is byte-compiled first) and its own numba cache folder, filled by one
 untimed run before the warm timings.  ``--before REF`` also measures the
 ``src/`` of git revision REF (exported with ``git archive`` into a temporary
 folder; the repository itself is not touched) and prints before/after
-columns.  The last line is the table's last row.
+columns; the two trees alternate run by run, so that a drifting load on a
+shared machine hits both alike.  Cells: median (minimum).  The last line is
+the table's last row.
 """
 
 from __future__ import annotations
@@ -52,30 +54,47 @@ def _time(cmd: list[str], env: dict[str, str]) -> float:
     return dt
 
 
-def measure(src: Path, work: Path, label: str, runs: int, cold_runs: int, python: str) -> dict[str, float]:
-    """Median seconds per command for the copytrace under ``src``."""
-    subprocess.run([python, "-m", "compileall", "-q", str(src)], check=True, stdout=subprocess.DEVNULL)
-    seeds = sorted(str(p) for p in SEEDS.glob("*.txt"))
-    warm = _env(src, work / f"numba-{label}", work / f"xdg-{label}")
-    cli = [python, "-m", "copytrace.cli"]
-    out = work / f"out-{label}"
-    find = [*cli, "find", str(SEEDS), "--out", str(out), "-q"]
-    compare = [*cli, "compare", *seeds]
-    res: dict[str, float] = {}
-    if cold_runs:
-        times = []
-        for i in range(cold_runs):
-            cold = _env(src, work / f"numba-cold-{label}-{i}", work / f"xdg-cold-{label}-{i}")
-            times.append(_time(find, cold))
-            print(f"  {label}: cold find {times[-1]:.2f} s", file=sys.stderr, flush=True)
-        res["cold"] = statistics.median(times)
-        warm = cold  # the last cold run filled these caches: the warm runs go on from there
-    _time(find, warm)  # fill this tree's caches (kernels of find and of compare)
-    _time(compare, warm)
-    for key, cmd in (("help", [*cli, "--help"]), ("compare", compare), ("find", find)):
-        times = [_time(cmd, warm) for _ in range(runs)]
-        print(f"  {label}: {key} " + " ".join(f"{t:.2f}" for t in times), file=sys.stderr, flush=True)
-        res[key] = statistics.median(times)
+class Tree:
+    """One copytrace source tree to time, with its own caches."""
+
+    def __init__(self, label: str, src: Path, work: Path, python: str) -> None:
+        self.label, self.src, self.work, self.python = label, src, work, python
+        subprocess.run([python, "-m", "compileall", "-q", str(src)], check=True, stdout=subprocess.DEVNULL)
+        self.warm = _env(src, work / f"numba-{label}", work / f"xdg-{label}")
+        cli = [python, "-m", "copytrace.cli"]
+        seeds = sorted(str(p) for p in SEEDS.glob("*.txt"))
+        self.cmds = {
+            "help": [*cli, "--help"],
+            "compare": [*cli, "compare", *seeds],
+            "find": [*cli, "find", str(SEEDS), "--out", str(work / f"out-{label}"), "-q"],
+        }
+
+    def cold(self, i: int) -> float:
+        """A first find with empty caches; its caches then serve the warm runs."""
+        self.warm = _env(self.src, self.work / f"numba-cold-{self.label}-{i}", self.work / f"xdg-cold-{self.label}-{i}")
+        return _time(self.cmds["find"], self.warm)
+
+    def run(self, key: str) -> float:
+        return _time(self.cmds[key], self.warm)
+
+
+def measure(trees: list[Tree], runs: int, cold_runs: int) -> dict[str, dict[str, list[float]]]:
+    """Seconds per run, per tree and command; the trees alternate run by run (the load drifts)."""
+    res: dict[str, dict[str, list[float]]] = {t.label: {} for t in trees}
+    for i in range(cold_runs):
+        for t in trees:
+            res[t.label].setdefault("cold", []).append(t.cold(i))
+            print(f"  {t.label}: cold find {res[t.label]['cold'][-1]:.2f} s", file=sys.stderr, flush=True)
+    for t in trees:  # fill each tree's caches (kernels of find and of compare), untimed
+        t.run("find")
+        t.run("compare")
+    for key in ("help", "compare", "find"):
+        for _ in range(runs):
+            for t in trees:
+                res[t.label].setdefault(key, []).append(t.run(key))
+        for t in trees:
+            print(f"  {t.label}: {key} " + " ".join(f"{x:.2f}" for x in res[t.label][key]), file=sys.stderr,
+                  flush=True)
     return res
 
 
@@ -97,28 +116,29 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="copytrace-startup-"))
     try:
         load0 = os.getloadavg()
-        results: dict[str, dict[str, float]] = {}
+        trees = []
         if args.before:
             tree = work / "before"
             tree.mkdir()
             archive = subprocess.run(["git", "-C", str(REPO), "archive", args.before, "src"],
                                      check=True, capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-            results["before"] = measure(tree / "src", work, "before", args.runs, args.cold_runs, args.python)
-        results["after"] = measure(REPO / "src", work, "after", args.runs, args.cold_runs, args.python)
+            trees.append(Tree("before", tree / "src", work, args.python))
+        trees.append(Tree("after", REPO / "src", work, args.python))
+        results = measure(trees, args.runs, args.cold_runs)
         load1 = os.getloadavg()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     cols = list(results)
     print(f"{os.cpu_count()} cores; load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end; "
-          f"median of {args.runs} runs (cold: {args.cold_runs})")
-    head = ["command"] + [f"{c} ({args.before})" if c == "before" else ("now" if c == "after" else c) for c in cols]
+          f"median (min) of {args.runs} runs, cold: {args.cold_runs}; before and now alternate run by run")
+    head = ["command"] + [f"before ({args.before})" if c == "before" else "now" for c in cols]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for key, name in ROWS:
         if all(key in results[c] for c in cols):
-            print("| " + " | ".join([name] + [f"{results[c][key]:.2f} s" for c in cols]) + " |")
-
+            cells = [f"{statistics.median(results[c][key]):.2f} s ({min(results[c][key]):.2f})" for c in cols]
+            print("| " + " | ".join([name] + cells) + " |")
 
 if __name__ == "__main__":
     main()

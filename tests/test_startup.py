@@ -43,6 +43,7 @@ def test_compare_imports_no_storage_or_services() -> None:
     assert not mods & set(HEAVY), mods & set(HEAVY)
     assert "pyarrow" not in mods  # compare writes no tables
     assert "copytrace.engines.local" not in mods
+    assert "scipy.linalg" not in mods  # kernels.cheap_blas_probe
 
 
 def test_find_needs_no_duckdb_spark_or_services_in_core(tmp_path: Path) -> None:
@@ -116,3 +117,17 @@ def test_numba_cache_falls_back_to_a_temporary_folder_when_nothing_is_writable(t
     assert _numba_cache_dir(str(tmp_path / "mine"), blocked, blocked, "/tmp") is None
     assert _numba_cache_dir(None, str(tmp_path / "tree"), blocked, "/tmp") is None
     assert _numba_cache_dir(blocked, blocked, str(tmp_path / "home"), "/tmp") is None
+
+
+def test_cheap_blas_probe_gives_numbas_answer_without_importing_scipy_linalg() -> None:
+    def ask(code: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    report = "import sys, numba.np.arraymath as am; print(am._HAVE_BLAS, 'scipy.linalg' in sys.modules)"
+    own = ask(report)  # numba's own probe imports scipy.linalg
+    cheap = ask("from copytrace.kernels import cheap_blas_probe; cheap_blas_probe(); " + report)
+    assert cheap[0] == own[0]
+    if own[0] == "True":
+        assert cheap[1] == "False"

@@ -57,9 +57,10 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
 
     def body() -> None:
         from copytrace.api import find
-        from copytrace.kernels import FIND, announce_compilation
+        from copytrace.kernels import FIND, announce_compilation, cheap_blas_probe
 
         if engine == "local":
+            cheap_blas_probe()
             announce_compilation(FIND, enabled=not quiet)
         # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt)
         res = find(list(inputs), out, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
@@ -135,8 +136,9 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 names.append(printable(f))
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
-        from copytrace.kernels import COMPARE, announce_compilation
+        from copytrace.kernels import COMPARE, announce_compilation, cheap_blas_probe
 
+        cheap_blas_probe()
         announce_compilation(COMPARE)
         cmp = compare(texts[0], texts[1], ngram=ngram, encoding=encoding)
         for name, enc in zip(names, cmp.encodings):

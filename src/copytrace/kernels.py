@@ -62,3 +62,43 @@ def announce_compilation(kernels: Sequence[tuple[str, str]], enabled: bool = Tru
         return False
     print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
     return True
+
+
+def cheap_blas_probe() -> None:
+    """Spare a command the 0.2–0.8 s of importing ``scipy.linalg`` at numba's first use.
+
+    When numba's CPU target first loads a kernel, it imports
+    ``numba.np.arraymath``, which asks whether BLAS is there by importing
+    ``scipy.linalg.cython_blas`` — all of ``scipy.linalg`` — only to choose
+    how ``np.convolve``-style inner products compile (copytrace's kernels use
+    none).  This imports ``numba.np.arraymath`` with that question answered
+    by looking for the extension module's file instead: the same answer
+    where scipy is installed whole.  Compiling a BLAS call later still
+    imports scipy and checks it for real.  Nothing happens once numba's
+    arraymath is imported, or on any surprise from numba's internals.
+    """
+    if "numba.np.arraymath" in sys.modules:
+        return
+    try:
+        import importlib.machinery
+        import importlib.util
+        import os
+
+        import numba.np.linalg as linalg
+
+        spec = importlib.util.find_spec("scipy")  # finds, imports nothing
+        found = False
+        if spec is not None and spec.submodule_search_locations:
+            folder = os.path.join(list(spec.submodule_search_locations)[0], "linalg")
+            found = any(os.path.isfile(os.path.join(folder, "cython_blas" + suffix))
+                        for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+        if not found:
+            return  # numba's own probe answers (quickly: there is no scipy.linalg to import)
+        original = linalg.ensure_blas
+        linalg.ensure_blas = lambda: None
+        try:
+            import numba.np.arraymath  # noqa: F401  # its import-time probe now sees BLAS there
+        finally:
+            linalg.ensure_blas = original
+    except Exception:
+        return
