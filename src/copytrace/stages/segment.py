@@ -94,7 +94,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return is_space, is_word, np.concatenate(abbr), off
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _in(c, items):
     for x in items:
         if c == x:
@@ -102,7 +102,7 @@ def _in(c, items):
     return False
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _upper(c):
     return (
         (65 <= c <= 90)
@@ -115,7 +115,7 @@ def _upper(c):
     )
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _space(c, is_space):
     return c < is_space.shape[0] and is_space[c]
 
