@@ -181,8 +181,11 @@ def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int,
 
     def body() -> None:
         from copytrace.evaluation.pan import align_pairs_file
+        from copytrace.kernels import COMPARE, announce_compilation, cheap_blas_probe
         from copytrace.progress import Reporter
 
+        cheap_blas_probe()
+        announce_compilation(COMPARE, enabled=not quiet)  # the kernels compare aligns with
         with Reporter(enabled=not quiet) as rep:
             with rep.stage("align", unit="pairs") as bar:
                 n = align_pairs_file(pairs_file, susp_dir, src_dir, out, jobs=jobs or None,
