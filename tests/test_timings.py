@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from conftest import run_cli
-from copytrace.clock import timings_that_add_up
+from copytrace.clock import counting_from_process_start, process_start, timings_that_add_up
 
 SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
 
@@ -46,3 +46,22 @@ def test_timings_without_a_marked_process_start_count_from_the_call() -> None:
     assert t["total"] == 1.0
     assert t["other"] == 0.25  # the engine's start and the time between stages
     assert t["read"] + t["write"] + t["other"] == t["total"]
+
+
+def test_the_process_start_is_known_only_during_a_cli_run() -> None:
+    assert process_start() is None  # the Python API: no start-up of copytrace's to report
+    with counting_from_process_start():
+        t0 = process_start()
+        assert t0 is not None and t0 <= time.perf_counter()
+        # this test process (pytest) may be minutes old: then the run counts from its own start
+        assert time.perf_counter() - t0 < 130
+    assert process_start() is None
+
+
+def test_api_find_reports_no_startup(tmp_path: Path) -> None:
+    import copytrace
+
+    res = copytrace.find(SEEDS, tmp_path / "out", progress=False)
+    t = res.summary["timings_s"]
+    assert "startup" not in t
+    assert abs(sum(v for k, v in t.items() if k != "total") - t["total"]) < 0.002, t

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from copytrace.clock import mark_process_start
-
-mark_process_start()  # first: summary.json's "startup" timing counts from the process start
-
-import json  # noqa: E402
+import copytrace.clock  # noqa: F401  # first: its fallback for the process start is this moment
+import json
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +60,11 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
             cheap_blas_probe()
             announce_compilation(FIND, enabled=not quiet)
         # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt)
-        res = find(list(inputs), out, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
-                   progress=not quiet, format=fmt, **options)
+        from copytrace.clock import counting_from_process_start
+
+        with counting_from_process_start():  # summary.json's timings: "startup" is the process's
+            res = find(list(inputs), out, engine=engine, spark_master=spark_master,
+                       spark_partitions=spark_partitions, progress=not quiet, format=fmt, **options)
         for w in res.summary.get("warnings", []) + res.summary["read"].get("warnings", []):
             click.echo(f"copytrace: warning: {w}", err=True)
         if not quiet:

@@ -2,14 +2,16 @@
 
 Data contract
 -------------
-``mark_process_start()`` is called first thing by the command-line entry
-point; it records the process's start on the ``time.perf_counter()`` clock:
-from ``/proc/self/stat`` (field 22, the start time in clock ticks since boot,
-compared with ``/proc/uptime``) where Linux provides it, so interpreter
-start-up counts too; elsewhere the moment of the call.  ``process_start()``
-returns that time, or ``None`` when nothing marked it (the Python API: a
-caller's script may have run for hours before ``find``, which is not
-copytrace's start-up).
+``counting_from_process_start()`` is a context manager the command line
+wraps around a run: inside it, ``process_start()`` is the process's start
+on the ``time.perf_counter()`` clock, from ``/proc/self/stat`` (field 22,
+the start time in clock ticks since boot, compared with ``/proc/uptime``)
+where Linux provides it, so interpreter start-up counts too; elsewhere the
+moment this module was imported (the top of the CLI).  A process that ran
+for more than :data:`MAX_STARTUP_S` before the run (a command invoked
+inside a long-lived process, as tests do) counts from the run's start.
+Outside it ``process_start()`` is ``None``: the Python API's ``find`` has no
+start-up of copytrace's to report (a caller's script may have run for hours).
 
 ``timings_that_add_up(stages, t_engine_start, t_end, t_call)`` turns the
 per-stage seconds into ``summary.json``'s ``timings_s``: the stages, then
@@ -24,10 +26,14 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
-__all__ = ["mark_process_start", "process_start", "timings_that_add_up"]
+__all__ = ["counting_from_process_start", "process_start", "timings_that_add_up", "MAX_STARTUP_S"]
 
+_IMPORTED = time.perf_counter()  # the CLI imports this module first: the fallback start
 _START: float | None = None
+MAX_STARTUP_S = 120.0  # longer before a run: not a fresh process (a command run inside another)
 
 
 def _proc_start_perf() -> float | None:
@@ -49,17 +55,25 @@ def _proc_start_perf() -> float | None:
     return now - age
 
 
-def mark_process_start() -> None:
-    """Record the process start (once; later calls keep the first)."""
+@contextmanager
+def counting_from_process_start() -> Iterator[None]:
+    """Within: ``process_start()`` is this process's start (see the module's contract)."""
     global _START
-    if _START is None:
-        now = time.perf_counter()
-        proc = _proc_start_perf()
-        _START = proc if proc is not None and proc <= now else now
+    now = time.perf_counter()
+    start = _proc_start_perf()
+    if start is None or start > now:
+        start = _IMPORTED
+    if now - start > MAX_STARTUP_S:
+        start = now
+    _START = start
+    try:
+        yield
+    finally:
+        _START = None
 
 
 def process_start() -> float | None:
-    """The marked process start (``time.perf_counter()`` clock), or None."""
+    """The process start (``time.perf_counter()`` clock) during a CLI run, else None."""
     return _START
 
 
