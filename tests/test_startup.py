@@ -131,3 +131,28 @@ def test_cheap_blas_probe_gives_numbas_answer_without_importing_scipy_linalg() -
     assert cheap[0] == own[0]
     if own[0] == "True":
         assert cheap[1] == "False"
+
+
+def test_no_kernel_is_compiled_at_import(tmp_path: Path) -> None:
+    # each kernel compiles (or loads from the cache) on its first call, not when its module loads
+    code = (
+        "import sys\n"
+        "import copytrace.api, copytrace.engines.local, copytrace.stages.boilerplate, copytrace.stages.buckets\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "n_kernels, compiled = 0, []\n"
+        "for m in list(sys.modules.values()):\n"
+        "    if getattr(m, '__name__', '').startswith('copytrace'):\n"
+        "        for v in vars(m).values():\n"
+        "            if isinstance(v, CPUDispatcher):\n"
+        "                n_kernels += 1\n"
+        "                if v.signatures:\n"
+        "                    compiled.append(v.py_func.__name__)\n"
+        "print(n_kernels, ','.join(compiled) or '-')\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    n_kernels, compiled = proc.stdout.split()
+    assert int(n_kernels) > 10  # the kernels were seen
+    assert compiled == "-"
+    assert not any((tmp_path / "numba").rglob("*.nbi"))  # and nothing was written to the cache
