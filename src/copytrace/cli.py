@@ -54,15 +54,15 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
 
     def body() -> None:
         from copytrace.api import find
+        from copytrace.clock import counting_from_process_start
         from copytrace.kernels import FIND, announce_compilation, cheap_blas_probe
 
         if engine == "local":
             cheap_blas_probe()
             announce_compilation(FIND, enabled=not quiet)
-        # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt)
-        from copytrace.clock import counting_from_process_start
-
-        with counting_from_process_start():  # summary.json's timings: "startup" is the process's
+        # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt);
+        # summary.json's "startup" timing: from the process's start
+        with counting_from_process_start():
             res = find(list(inputs), out, engine=engine, spark_master=spark_master,
                        spark_partitions=spark_partitions, progress=not quiet, format=fmt, **options)
         for w in res.summary.get("warnings", []) + res.summary["read"].get("warnings", []):
