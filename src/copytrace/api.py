@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from copytrace import schemas
+from copytrace._lazy import lazy_module
+from copytrace.clock import timings_that_add_up
 from copytrace.config import FingerprintConfig, check_value
 from copytrace.errors import OptionError
 from copytrace.options import FindOptions
@@ -25,6 +25,16 @@ from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
 from copytrace.stages.output_set import GUARANTEE, staged_outputs
 from copytrace.stages.write import write_json, write_jsonl, write_parquet
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from copytrace import schemas
+else:  # imported on first use: `compare` needs none of them (start-up time)
+    pa = lazy_module("pyarrow")
+    pc = lazy_module("pyarrow.compute")
+    schemas = lazy_module("copytrace.schemas")
 
 __all__ = ["Result", "Comparison", "find", "compare", "write_outputs"]
 
@@ -108,6 +118,7 @@ def find(
     ``spark_partitions`` the shuffle partitions); inputs may then also be
     Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
+    t_call = time.perf_counter()
     if not isinstance(inputs, (list, tuple)):
         inputs = [inputs]  # a path, or an Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
     opts = _split_options(options)
@@ -143,12 +154,16 @@ def find(
                     with reporter.stage("write", total=len(OUTPUT_FILES), unit="files") as bar:
                         write_outputs(output, stage.path, bar, report=opts.report,
                                       dedup_passages=opts.dedup_passages)
-                    output.summary["timings_s"]["write"] = round(reporter.timings["write"], 4)
+                    output.summary["timings_s"] = timings_that_add_up(  # startup + stages + other = total
+                        reporter.timings, reporter.started, time.perf_counter(), t_call)
                     written = [n for n in OUTPUT_FILES if (n != "report.html" or opts.report)
                                and (n != DEDUP_PASSAGES_FILE or opts.dedup_passages)]
                     output.summary["outputs"] = {name: str(out_dir / name) for name in written}
                     output.summary["output_guarantee"] = GUARANTEE[stage.mode]
                     write_json(output.summary, stage.path / "summary.json")
+            else:
+                output.summary["timings_s"] = timings_that_add_up(
+                    reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
             eng.cleanup(output.store)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(

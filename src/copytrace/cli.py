@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copytrace.clock  # noqa: F401  # first: its fallback for the process start is this moment
 import json
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,17 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
 
     def body() -> None:
         from copytrace.api import find
+        from copytrace.clock import counting_from_process_start
+        from copytrace.kernels import FIND, announce_compilation, cheap_blas_probe
 
-        # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt)
-        res = find(list(inputs), out, engine=engine, spark_master=spark_master, spark_partitions=spark_partitions,
-                   progress=not quiet, format=fmt, **options)
+        if engine == "local":
+            cheap_blas_probe()
+            announce_compilation(FIND, enabled=not quiet)
+        # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt);
+        # summary.json's "startup" timing: from the process's start
+        with counting_from_process_start():
+            res = find(list(inputs), out, engine=engine, spark_master=spark_master,
+                       spark_partitions=spark_partitions, progress=not quiet, format=fmt, **options)
         for w in res.summary.get("warnings", []) + res.summary["read"].get("warnings", []):
             click.echo(f"copytrace: warning: {w}", err=True)
         if not quiet:
@@ -129,6 +137,10 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 names.append(printable(f))
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
+        from copytrace.kernels import COMPARE, announce_compilation, cheap_blas_probe
+
+        cheap_blas_probe()
+        announce_compilation(COMPARE)
         cmp = compare(texts[0], texts[1], ngram=ngram, threshold=threshold, encoding=encoding)
         for name, enc in zip(names, cmp.encodings):
             if enc not in (None, "utf-8"):
@@ -170,8 +182,11 @@ def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int,
 
     def body() -> None:
         from copytrace.evaluation.pan import align_pairs_file
+        from copytrace.kernels import COMPARE, announce_compilation, cheap_blas_probe
         from copytrace.progress import Reporter
 
+        cheap_blas_probe()
+        announce_compilation(COMPARE, enabled=not quiet)  # the kernels compare aligns with
         with Reporter(enabled=not quiet) as rep:
             with rep.stage("align", unit="pairs") as bar:
                 n = align_pairs_file(pairs_file, susp_dir, src_dir, out, jobs=jobs or None,

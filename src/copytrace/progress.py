@@ -18,6 +18,7 @@ class Reporter:
     """
 
     def __init__(self, enabled: bool = True) -> None:
+        self.started = time.perf_counter()  # the engine's start (clock.timings_that_add_up)
         self.timings: dict[str, float] = {}
         self._progress = None
         if enabled and sys.stderr.isatty():

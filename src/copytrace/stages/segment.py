@@ -105,7 +105,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return is_space, is_word, np.concatenate(abbr), off
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _in(c, items):
     for x in items:
         if c == x:
@@ -113,7 +113,7 @@ def _in(c, items):
     return False
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _upper(c):
     return (
         (65 <= c <= 90)
@@ -126,7 +126,7 @@ def _upper(c):
     )
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _caseless(c):
     for lo, hi in CASELESS:
         if lo <= c <= hi:
@@ -134,7 +134,7 @@ def _caseless(c):
     return False
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _space(c, is_space):
     return c < is_space.shape[0] and is_space[c]
 

@@ -14,10 +14,16 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterable, Iterator
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from copytrace._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:  # imported on first use: `compare` writes no Parquet (start-up time)
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
 
 __all__ = ["atomic_path", "atomic_open", "write_parquet", "write_jsonl", "write_json"]
 
