@@ -62,7 +62,7 @@ class Result:
         for doc_id, cid, n in zip(
             self.documents.column("doc_id").to_pylist(),
             self.documents.column("cluster_id").to_pylist(),
-            self.documents.column("n_copies").to_pylist(),
+            self.documents.column("n_copies").to_pylist(), strict=True,
         ):
             if n > 1:
                 out.setdefault(cid, []).append(doc_id)
@@ -170,7 +170,7 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
         rows = table.take(pa.array(order[sel], pa.int64())).to_pylist()
         # one take per chunk: indexing a chunked column per row walks its chunks
         cids = cluster_ids.take(pa.array(sel, pa.int64())).to_pylist()
-        for pos, row, cid in zip(sel, rows, cids):
+        for pos, row, cid in zip(sel, rows, cids, strict=True):
             rec: dict[str, Any] = {"id": row["doc_id"], "text": row["text"]}
             if row["source"] is not None:
                 rec["source"] = row["source"]
@@ -196,7 +196,7 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
         pos = pc.index_in(pc.unique(reuse.column("doc_id")), value_set=ids_sorted).to_numpy(zero_copy_only=False)
         in_clusters = np.union1d(in_clusters, pos.astype(np.int64))
     texts = output.store.texts(output.order[in_clusters]) if in_clusters.shape[0] else []
-    by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts)}
+    by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts, strict=True)}
     spans: dict[str, list[tuple[int, int]]] = {}
     if output.boilerplate is not None:
         for i, sp in output.boilerplate.spans.items():

@@ -130,7 +130,7 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
         cmp = compare(texts[0], texts[1], ngram=ngram, threshold=threshold, encoding=encoding)
-        for name, enc in zip(names, cmp.encodings):
+        for name, enc in zip(names, cmp.encodings, strict=True):
             if enc not in (None, "utf-8"):
                 click.echo(f"copytrace: note: {name} is not UTF-8; decoded as {enc} (detected)"
                            if encoding == "auto" else f"copytrace: note: {name} decoded as {enc}", err=True)

@@ -311,7 +311,7 @@ class LocalEngine:
                         if need > memory_limit // 8:
                             # from here on: band keys to disk, signatures dropped
                             spool = BandKeySpool(bands_dir, lsh)
-                            for start, sg in zip(sig_rows, sigs):
+                            for start, sg in zip(sig_rows, sigs, strict=True):
                                 spool.append(np.arange(start, start + sg.shape[0], dtype=np.int64), sg)
                             sigs, sig_rows = [], []
                     chashes.append(fps.content_hash)
@@ -509,7 +509,7 @@ class LocalEngine:
         texts = store.texts(order[docs])
         if self._bp_spans:
             texts = [mask_text(t, self._bp_spans[int(d)]) if int(d) in self._bp_spans else t
-                     for d, t in zip(docs, texts)]
+                     for d, t in zip(docs, texts, strict=True)]
         toks = tokenize_batch(texts)
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
@@ -541,12 +541,12 @@ class LocalEngine:
             db = dates.take(pa.array(order[ib], pa.int64())).to_pylist()
             return [
                 (x, y, spans.get(int(i), []), spans.get(int(j), []), dx, dy)
-                for x, y, i, j, dx, dy in zip(ta, tb, ia, ib, da, db)
+                for x, y, i, j, dx, dy in zip(ta, tb, ia, ib, da, db, strict=True)
             ]
 
         if opts.n_workers <= 1 or n_pairs < ALIGN_PROCESSES_MIN_PAIRS:
             for idx in chunks:
-                for i, al in zip(idx, align_chunk(items(idx))):
+                for i, al in zip(idx, align_chunk(items(idx)), strict=True):
                     yield int(i), al
                 bar.advance(len(idx))
             return
@@ -557,7 +557,7 @@ class LocalEngine:
             nxt = len(pending)
             while pending:
                 idx, fut = pending.pop(0)
-                for i, al in zip(idx, fut.result()):
+                for i, al in zip(idx, fut.result(), strict=True):
                     yield int(i), al
                 bar.advance(len(idx))
                 if nxt < len(chunks):

@@ -496,7 +496,7 @@ class Index:
                         self._uncache(q)
                 else:
                     snap = snap.with_added(op[1], op[2], op[3], op[4])
-                    for q, row in zip(op[2].tolist(), op[5]):
+                    for q, row in zip(op[2].tolist(), op[5], strict=True):
                         if row is not None:
                             self._cache(q, row)
         except BaseException:
@@ -644,7 +644,7 @@ class Index:
                 fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
                 doc_rows(fps.n_tokens, n_samples, bands),
                 [(d.doc_id, d.text, d.source, d.date) if t > 0 else None  # never a candidate
-                 for d, t in zip(keep, fps.n_tokens.tolist())]))
+                 for d, t in zip(keep, fps.n_tokens.tolist(), strict=True)]))
         res.added += n
         return next_seq + n
 
@@ -691,7 +691,7 @@ class Index:
         if not row:
             return None
         row = row[0]
-        return dict(zip(("id", "text", "source", "date", "length", "n_tokens", "n_shingles"), row))
+        return dict(zip(("id", "text", "source", "date", "length", "n_tokens", "n_shingles"), row, strict=True))
 
     def __len__(self) -> int:
         return int(self._cursor().execute("SELECT count(*) FROM documents").fetchall()[0][0])

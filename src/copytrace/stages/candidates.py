@@ -261,7 +261,7 @@ def containment_pairs(
     n_chunks = max(1, -(-total // CONTAINMENT_PAIRS_PER_CHUNK))
     bounds = np.linspace(0, n_docs, n_chunks + 1).astype(np.int64)
     out = []
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi <= lo:
             continue
         code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
