@@ -108,8 +108,8 @@ def find(
     ``spark_partitions`` the shuffle partitions); inputs may then also be
     Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
-    if not isinstance(inputs, (list, tuple)):
-        inputs = [inputs]  # a path, or an Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
+    # paths, or one path, Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
+    items: list[Any] = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     opts = _split_options(options)
     eng: Any
     if engine == "local":
@@ -119,7 +119,7 @@ def find(
 
         eng = LocalEngine(opts)
     elif engine == "spark":
-        if not all(isinstance(x, (str, os.PathLike)) for x in inputs):
+        if not all(isinstance(x, (str, os.PathLike)) for x in items):
             raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
         from copytrace.engines.spark import SparkEngine
 
@@ -130,7 +130,7 @@ def find(
         raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
     with Reporter(enabled=opts.progress) as reporter:
         try:
-            output = eng.run(list(inputs), reporter)
+            output = eng.run(items, reporter)
         except BaseException:
             eng.abort()  # no temporary work directory left behind by a failed run
             raise

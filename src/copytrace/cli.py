@@ -11,7 +11,7 @@ import click
 from copytrace import __version__
 
 from copytrace.cli_common import _n, _run, click_options, reader_options  # noqa: E402
-from copytrace.config import FingerprintConfig, check_value, spec_of
+from copytrace.config import FingerprintConfig, check_value, help_of
 from copytrace.options import FindOptions
 
 
@@ -42,7 +42,7 @@ def main() -> None:
               help="Spark master URL for --engine spark (default: the spark-submit session, else local[*]).")
 @click.option("--spark-partitions", default=None, type=int,
               help="Shuffle partitions for --engine spark (default: 4 x the cores Spark has).")
-@click.option("--against", "against", multiple=True, help=spec_of(FindOptions, "against").help)
+@click.option("--against", "against", multiple=True, help=help_of(FindOptions, "against"))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str | None,
              spark_partitions: int | None, quiet: bool, fmt: str, **options: Any) -> None:

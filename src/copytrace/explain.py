@@ -81,7 +81,7 @@ WIRE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 def wire_credits(text: str) -> list[str]:
     """The wire credits and datelines found in ``text`` (as matched)."""
-    found = []
+    found: list[str] = []
     for _, pat in WIRE_PATTERNS:
         found.extend(m.group(0).strip() for m in pat.finditer(text))
     return found

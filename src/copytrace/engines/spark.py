@@ -226,6 +226,8 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, s
         fps = fingerprint_batch(toks, params, sample_rate)
         none = np.zeros(0, dtype=np.int64)
         if sample_rate:
+            # fingerprint_batch samples whenever asked to
+            assert fps.sample_hashes is not None and fps.sample_docs is not None
             samples = _lists(fps.sample_hashes.view(np.int64), fps.sample_docs, n, np.int64)
         else:
             samples = _lists(none, none, n, np.int64)
@@ -300,7 +302,7 @@ def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.R
 
 
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
-    return bpl.mask_text(text, list(zip(starts, ends, strict=True))) if starts else text
+    return bpl.mask_text(text, list(zip(starts, ends or [], strict=True))) if starts else text
 
 
 def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool,
@@ -561,6 +563,7 @@ class SparkEngine:
                                  int(line) if line.isdigit() else None)
             for (k, reason), c in tally.items():
                 if k == "skip":
+                    assert reason is not None  # every skip names its reason
                     stats.skipped[reason] = stats.skipped.get(reason, 0) + c
             if stats.skipped:
                 cols = ("file_idx", "ordinal", "reason", "message", "origin", "doc_id")
@@ -747,7 +750,7 @@ class SparkEngine:
         # edges: the same function as the local engine (common.decide_pairs)
         with reporter.stage("rule", total=1, unit="") as bar:
             dt = _to_arrow(docs.select("idx", "date"))
-            dates = [None] * n
+            dates: list[str | None] = [None] * n
             for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
                 dates[i] = d
             verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(

@@ -532,7 +532,7 @@ class Index:
                 if not batch:
                     return
                 for seq, *row in batch:
-                    if not self._cache(int(seq), tuple(row)):  # type: ignore[arg-type]
+                    if not self._cache(int(seq), tuple(row)):
                         return
         finally:
             cur.close()
@@ -879,8 +879,11 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
     v = score_pairs(pairs, values, starts, sizes)
     v = v.take(rule.worth_aligning(v, all_toks, threshold, ngram))  # the others are no copies, by the rule
     out: list[Match] = []
+    if not len(v):
+        return out
     query_tokens = all_toks.doc(0)
-    query = prepare(text, tokens=query_tokens) if len(v) else None
+    query = prepare(text, tokens=query_tokens)
+    shared = v.shared_or_enough()  # score_pairs always counts them
     for k in range(len(v)):
         j = int(v.b[k])
         row = rows[j - 1]
@@ -888,7 +891,7 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
         al = align(query, row[1], tokens_b=doc_tokens)
         aligned, agreement = rule.aligned_evidence(text, query_tokens, row[1], doc_tokens, al)
         cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
-        d = rule.decide(float(v.jaccard[k]), cq, cd, int(v.shared[k]), threshold, ngram, aligned, agreement,
+        d = rule.decide(float(v.jaccard[k]), cq, cd, int(shared[k]), threshold, ngram, aligned, agreement,
                         word_cont=rule.word_containment(query_tokens, doc_tokens))
         if not d.is_copy:
             continue

@@ -80,8 +80,8 @@ def optimal_params(
         for r in range(1, num_perm // b + 1):
             p_lo = 1.0 - (1.0 - grid_lo**r) ** b
             p_hi = 1.0 - (1.0 - grid_hi**r) ** b
-            fp = np.trapezoid(p_lo, grid_lo)
-            fn = np.trapezoid(1.0 - p_hi, grid_hi)
+            fp = float(np.trapezoid(p_lo, grid_lo))
+            fn = float(np.trapezoid(1.0 - p_hi, grid_hi))
             err = fp * false_positive_weight + fn * false_negative_weight
             if best is None or err < best[0] - 1e-15:
                 best = (err, b, r)
