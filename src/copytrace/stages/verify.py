@@ -187,7 +187,8 @@ def verify_pairs(
     v = score_pairs(pairs, values, starts, sizes)
     if not len(v):
         return v
-    return v.take(floor(v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared_or_enough(), ngram) >= threshold - 1e-12)
+    evidence = floor(v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared_or_enough(), ngram)
+    return v.take(evidence >= threshold - 1e-12)
 
 
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
