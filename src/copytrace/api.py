@@ -72,7 +72,7 @@ class Result:
         for doc_id, cid, n in zip(
             self.documents.column("doc_id").to_pylist(),
             self.documents.column("cluster_id").to_pylist(),
-            self.documents.column("n_copies").to_pylist(),
+            self.documents.column("n_copies").to_pylist(), strict=True,
         ):
             if n > 1:
                 out.setdefault(cid, []).append(doc_id)
@@ -119,8 +119,8 @@ def find(
     Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
     t_call = time.perf_counter()
-    if not isinstance(inputs, (list, tuple)):
-        inputs = [inputs]  # a path, or an Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
+    # paths, or one path, Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
+    items: list[Any] = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     opts = _split_options(options)
     eng: Any
     if engine == "local":
@@ -130,7 +130,7 @@ def find(
 
         eng = LocalEngine(opts)
     elif engine == "spark":
-        if not all(isinstance(x, (str, os.PathLike)) for x in inputs):
+        if not all(isinstance(x, (str, os.PathLike)) for x in items):
             raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
         from copytrace.engines.spark import SparkEngine
 
@@ -141,7 +141,7 @@ def find(
         raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
     with Reporter(enabled=opts.progress) as reporter:
         try:
-            output = eng.run(list(inputs), reporter)
+            output = eng.run(items, reporter)
         except BaseException:
             eng.abort()  # no temporary work directory left behind by a failed run
             raise
@@ -185,7 +185,7 @@ def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
         rows = table.take(pa.array(order[sel], pa.int64())).to_pylist()
         # one take per chunk: indexing a chunked column per row walks its chunks
         cids = cluster_ids.take(pa.array(sel, pa.int64())).to_pylist()
-        for pos, row, cid in zip(sel, rows, cids):
+        for pos, row, cid in zip(sel, rows, cids, strict=True):
             rec: dict[str, Any] = {"id": row["doc_id"], "text": row["text"]}
             if row["source"] is not None:
                 rec["source"] = row["source"]
@@ -211,7 +211,7 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
         pos = pc.index_in(pc.unique(reuse.column("doc_id")), value_set=ids_sorted).to_numpy(zero_copy_only=False)
         in_clusters = np.union1d(in_clusters, pos.astype(np.int64))
     texts = output.store.texts(output.order[in_clusters]) if in_clusters.shape[0] else []
-    by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts)}
+    by_id = {ids_sorted[int(i)].as_py(): t for i, t in zip(in_clusters, texts, strict=True)}
     spans: dict[str, list[tuple[int, int]]] = {}
     if output.boilerplate is not None:
         for i, sp in output.boilerplate.spans.items():

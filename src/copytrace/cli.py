@@ -12,7 +12,7 @@ import click
 from copytrace import __version__
 
 from copytrace.cli_common import _n, _run, click_options, reader_options  # noqa: E402
-from copytrace.config import FingerprintConfig, check_value, spec_of
+from copytrace.config import FingerprintConfig, check_value, help_of
 from copytrace.options import FindOptions
 
 
@@ -43,7 +43,7 @@ def main() -> None:
               help="Spark master URL for --engine spark (default: the spark-submit session, else local[*]).")
 @click.option("--spark-partitions", default=None, type=int,
               help="Shuffle partitions for --engine spark (default: 4 x the cores Spark has).")
-@click.option("--against", "against", multiple=True, help=spec_of(FindOptions, "against").help)
+@click.option("--against", "against", multiple=True, help=help_of(FindOptions, "against"))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, no closing summary.")
 def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str | None,
              spark_partitions: int | None, quiet: bool, fmt: str, **options: Any) -> None:
@@ -142,7 +142,7 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
         cheap_blas_probe()
         announce_compilation(COMPARE)
         cmp = compare(texts[0], texts[1], ngram=ngram, threshold=threshold, encoding=encoding)
-        for name, enc in zip(names, cmp.encodings):
+        for name, enc in zip(names, cmp.encodings, strict=True):
             if enc not in (None, "utf-8"):
                 click.echo(f"copytrace: note: {name} is not UTF-8; decoded as {enc} (detected)"
                            if encoding == "auto" else f"copytrace: note: {name} decoded as {enc}", err=True)

@@ -134,6 +134,7 @@ def query_cmd(db: str, file: str | None, text: str | None, threshold: float | No
         elif file == "-":
             q = sys.stdin.read()
         else:
+            assert file is not None  # exactly one of FILE and --text, checked above
             q = read_text_file(file)
         with Index(db, read_only=True) as idx:
             matches = idx.query(q, threshold=threshold, limit=limit, with_passages=not no_passages,

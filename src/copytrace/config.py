@@ -195,6 +195,14 @@ def spec_of(cls_or_obj: Any, name: str) -> Spec | None:
     raise KeyError(name)
 
 
+def help_of(cls_or_obj: Any, name: str) -> str:
+    """The help text of the parameter field ``name`` (KeyError: no such parameter field)."""
+    spec = spec_of(cls_or_obj, name)
+    if spec is None:
+        raise KeyError(f"{name} is not a parameter field")
+    return spec.help
+
+
 def validate(obj: Any) -> None:
     """Check every parameter field of a dataclass instance (first failure raises)."""
     for f in dataclasses.fields(obj):

@@ -81,7 +81,7 @@ WIRE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 def wire_credits(text: str) -> list[str]:
     """The wire credits and datelines found in ``text`` (as matched)."""
-    found = []
+    found: list[str] = []
     for _, pat in WIRE_PATTERNS:
         found.extend(m.group(0).strip() for m in pat.finditer(text))
     return found
@@ -208,7 +208,7 @@ def _sentences(text: str) -> list[_Sent]:
     lo = np.searchsorted(toks.starts, spans[:, 0], side="left")
     hi = np.searchsorted(toks.ends, spans[:, 1], side="right")
     starts, ends = toks.starts.tolist(), toks.ends.tolist()
-    for (s, e), a, b in zip(spans.tolist(), lo.tolist(), hi.tolist()):
+    for (s, e), a, b in zip(spans.tolist(), lo.tolist(), hi.tolist(), strict=True):
         words = [text[starts[i] : ends[i]] for i in range(a, b)]
         norm = tuple(normalize_token(w) for w in words)
         out.append(_Sent((int(s), int(e)), words, norm, frozenset(norm)))

@@ -72,7 +72,7 @@ class Reporter:
 
 
 class _Stage:
-    def __init__(self, progress, task) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, progress, task) -> None:
         self._progress = progress
         self._task = task
 

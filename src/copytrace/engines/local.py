@@ -187,7 +187,9 @@ class Checkpoints:
     def save(self, stage: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         target = self.work_dir / f"{stage}.npz"
         tmp = self.work_dir / f".{stage}.tmp.npz"
-        np.savez(tmp, **arrays)
+        # numpy 2's stubs type savez(file, *args, allow_pickle: bool, **kwds): mypy matches **arrays
+        # against allow_pickle, which no stage names an array
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -231,7 +233,10 @@ class LocalEngine:
     # -- the pipeline ---------------------------------------------------------------------------
     def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
         opts = self.options
-        numba.set_num_threads(max(1, min(opts.n_workers, numba.config.NUMBA_NUM_THREADS)))
+        # numba.config sets its NUMBA_* settings from the environment at import: its typed module
+        # does not declare them
+        max_threads = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        numba.set_num_threads(max(1, min(opts.n_workers, max_threads)))
         work_dir = owned_work_dir(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="copytrace-"))
         self._owns_work_dir = opts.work_dir is None
         self.work_dir = work_dir
@@ -291,6 +296,8 @@ class LocalEngine:
                     t1 = time.perf_counter()
                     fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
                     if opts.containment:
+                        # fingerprint_batch samples whenever asked to
+                        assert fps.sample_hashes is not None and fps.sample_docs is not None
                         samp_h.append(fps.sample_hashes)
                         samp_d.append(fps.sample_docs + n_read)
                     t2 = time.perf_counter()
@@ -311,7 +318,7 @@ class LocalEngine:
                         if need > memory_limit // 8:
                             # from here on: band keys to disk, signatures dropped
                             spool = BandKeySpool(bands_dir, lsh)
-                            for start, sg in zip(sig_rows, sigs):
+                            for start, sg in zip(sig_rows, sigs, strict=True):
                                 spool.append(np.arange(start, start + sg.shape[0], dtype=np.int64), sg)
                             sigs, sig_rows = [], []
                     chashes.append(fps.content_hash)
@@ -509,7 +516,7 @@ class LocalEngine:
         texts = store.texts(order[docs])
         if self._bp_spans:
             texts = [mask_text(t, self._bp_spans[int(d)]) if int(d) in self._bp_spans else t
-                     for d, t in zip(docs, texts)]
+                     for d, t in zip(docs, texts, strict=True)]
         toks = tokenize_batch(texts)
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
@@ -541,12 +548,12 @@ class LocalEngine:
             db = dates.take(pa.array(order[ib], pa.int64())).to_pylist()
             return [
                 (x, y, spans.get(int(i), []), spans.get(int(j), []), dx, dy)
-                for x, y, i, j, dx, dy in zip(ta, tb, ia, ib, da, db)
+                for x, y, i, j, dx, dy in zip(ta, tb, ia, ib, da, db, strict=True)
             ]
 
         if opts.n_workers <= 1 or n_pairs < ALIGN_PROCESSES_MIN_PAIRS:
             for idx in chunks:
-                for i, al in zip(idx, align_chunk(items(idx))):
+                for i, al in zip(idx, align_chunk(items(idx)), strict=True):
                     yield int(i), al
                 bar.advance(len(idx))
             return
@@ -557,7 +564,7 @@ class LocalEngine:
             nxt = len(pending)
             while pending:
                 idx, fut = pending.pop(0)
-                for i, al in zip(idx, fut.result()):
+                for i, al in zip(idx, fut.result(), strict=True):
                     yield int(i), al
                 bar.advance(len(idx))
                 if nxt < len(chunks):

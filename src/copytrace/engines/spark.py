@@ -226,6 +226,8 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, s
         fps = fingerprint_batch(toks, params, sample_rate)
         none = np.zeros(0, dtype=np.int64)
         if sample_rate:
+            # fingerprint_batch samples whenever asked to
+            assert fps.sample_hashes is not None and fps.sample_docs is not None
             samples = _lists(fps.sample_hashes.view(np.int64), fps.sample_docs, n, np.int64)
         else:
             samples = _lists(none, none, n, np.int64)
@@ -300,7 +302,7 @@ def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.R
 
 
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
-    return bpl.mask_text(text, list(zip(starts, ends))) if starts else text
+    return bpl.mask_text(text, list(zip(starts, ends or [], strict=True))) if starts else text
 
 
 def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool,
@@ -313,7 +315,7 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
         c = rb.to_pydict()
         texts: dict[int, str] = {}
         for side in ("a", "b"):
-            for i, t, s, e in zip(c[side], c[f"text_{side}"], c[f"bs_{side}"], c[f"be_{side}"]):
+            for i, t, s, e in zip(c[side], c[f"text_{side}"], c[f"bs_{side}"], c[f"be_{side}"], strict=True):
                 if i not in texts:
                     texts[i] = _masked(t, s, e)
         docs = np.array(sorted(texts), dtype=np.int64)
@@ -349,15 +351,16 @@ def _align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for rb in batches:
         c = rb.to_pydict()
         items = [
-            (ta, tb, list(zip(sa or [], ea or [])), list(zip(sb or [], eb or [])), da, db)
+            (ta, tb, list(zip(sa or [], ea or [], strict=True)), list(zip(sb or [], eb or [], strict=True)), da, db)
             for ta, tb, sa, ea, sb, eb, da, db in zip(
-                c["text_a"], c["text_b"], c["bs_a"], c["be_a"], c["bs_b"], c["be_b"], c["date_a"], c["date_b"])
+                c["text_a"], c["text_b"], c["bs_a"], c["be_a"], c["bs_b"], c["be_b"], c["date_a"], c["date_b"],
+                strict=True)
         ]
         res = align_chunk(items)
         out: dict[str, list] = {k: [] for k in (
             "i", "aligned", "cov_a", "cov_b", "original", "confidence", "reasons", "p_a_start", "p_a_end", "p_b_start",
             "p_b_end", "p_kind", "p_score")}
-        for i, (al, dr, aligned) in zip(c["i"], res):
+        for i, (al, dr, aligned) in zip(c["i"], res, strict=True):
             out["i"].append(i)
             out["aligned"].append(float(aligned))
             out["cov_a"].append(float(al.coverage_a))
@@ -385,8 +388,8 @@ def _spans(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         c = rb.to_pydict()
         out_s: list[list[int]] = []
         out_e: list[list[int]] = []
-        for text, ss, es in zip(c["text"], c["starts"], c["ends"]):
-            merged = bpl._merge(text, sorted(zip(ss, es)))
+        for text, ss, es in zip(c["text"], c["starts"], c["ends"], strict=True):
+            merged = bpl._merge(text, sorted(zip(ss, es, strict=True)))
             out_s.append([s for s, _ in merged])
             out_e.append([e for _, e in merged])
         yield pa.RecordBatch.from_arrays(
@@ -560,6 +563,7 @@ class SparkEngine:
                                  int(line) if line.isdigit() else None)
             for (k, reason), c in tally.items():
                 if k == "skip":
+                    assert reason is not None  # every skip names its reason
                     stats.skipped[reason] = stats.skipped.get(reason, 0) + c
             if stats.skipped:
                 cols = ("file_idx", "ordinal", "reason", "message", "origin", "doc_id")
@@ -734,7 +738,7 @@ class SparkEngine:
                 for r in at:
                     passages = [Passage(a0, a1, b0, b1, "verbatim" if k == 0 else "reworded", s)
                                 for a0, a1, b0, b1, k, s in zip(r["p_a_start"], r["p_a_end"], r["p_b_start"],
-                                                                r["p_b_end"], r["p_kind"], r["p_score"])]
+                                                                r["p_b_end"], r["p_kind"], r["p_score"], strict=True)]
                     al = Alignment(passages, [], [], r["cov_a"], r["cov_b"])
                     dr = Direction(r["original"], r["confidence"], r["reasons"].split("\x1f") if r["reasons"] else [])
                     results.append((int(r["i"]), (al, dr, float(r["aligned"]))))
@@ -746,7 +750,7 @@ class SparkEngine:
         # edges: the same function as the local engine (common.decide_pairs)
         with reporter.stage("rule", total=1, unit="") as bar:
             dt = _to_arrow(docs.select("idx", "date"))
-            dates = [None] * n
+            dates: list[str | None] = [None] * n
             for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
                 dates[i] = d
             verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
@@ -865,7 +869,7 @@ class SparkEngine:
         spans_df = keep(by_doc.join(docs.select("idx", "text"), "idx").select("idx", "text", "starts", "ends")
                         .mapInArrow(_spans, "idx long, bs array<long>, be array<long>"))
         st = _to_arrow(spans_df).to_pylist()
-        spans = {int(r["idx"]): list(zip(r["bs"], r["be"])) for r in st}
+        spans = {int(r["idx"]): list(zip(r["bs"], r["be"], strict=True)) for r in st}
         # the table: first occurrence's text, document frequency, known sources
         h = _to_arrow(hits.select("key", "idx", "start", "end"))
         rk, rd, rs, re_ = bpl.representatives(bpl.Segments(
@@ -873,17 +877,17 @@ class SparkEngine:
             h.column("start").to_numpy().astype(np.int32), h.column("end").to_numpy().astype(np.int32),
             np.zeros(h.num_rows, dtype=np.int32)), boiler)
         best = {int(k): (int(d), int(s0), int(e0))
-                for k, d, s0, e0 in zip(rk.view(np.int64), rd, rs, re_)}  # key as Spark's signed long
+                for k, d, s0, e0 in zip(rk.view(np.int64), rd, rs, re_, strict=True)}  # key as Spark's signed long
         rep_docs = np.unique(rd).tolist()
         rep_df = _df(spark, idx=np.array(rep_docs, np.int64))
         rep_text = {int(r["idx"]): r["text"] for r in
                     _to_arrow(docs.join(F.broadcast(rep_df), "idx").select("idx", "text")).to_pylist()}
         agg = _to_arrow(key_doc.join(boiler_df, "key").join(doc_code.select("idx"), "idx").groupBy("key").agg(
             F.count("*").alias("df")))
-        df_of = dict(zip(agg.column("key").to_pylist(), agg.column("df").to_pylist()))
+        df_of = dict(zip(agg.column("key").to_pylist(), agg.column("df").to_pylist(), strict=True))
         srcs = _to_arrow(key_doc.join(boiler_df, "key").where("code >= 0").select("key", "code").distinct())
         src_of: dict[int, list[str]] = {}
-        for k, c in zip(srcs.column("key").to_pylist(), srcs.column("code").to_pylist()):
+        for k, c in zip(srcs.column("key").to_pylist(), srcs.column("code").to_pylist(), strict=True):
             src_of.setdefault(k, []).append(names[c])
         ks = sorted(best)
         table = bpl.boilerplate_table(

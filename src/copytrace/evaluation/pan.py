@@ -624,7 +624,7 @@ def run_corpus(
                 chunk = max(1, min(32, len(tasks) // (jobs * 8)))
                 results = list(executor.map(_align_task, tasks, chunksize=chunk))
             seconds = time.perf_counter() - t0
-            dets = {p.key: spans for p, (spans, _) in zip(fpairs, results)}
+            dets = {p.key: spans for p, (spans, _) in zip(fpairs, results, strict=True)}
             counts = _Counts()
             for p in fpairs:
                 counts += _pair_counts(p.truth, dets[p.key], p.key)

@@ -163,14 +163,14 @@ class Snapshot:
 
     # -- writing (return new snapshots) ---------------------------------------------------------
     def with_removed(self, seqs: Sequence[int] | np.ndarray) -> "Snapshot":
-        seqs = np.asarray(seqs, np.int64)
-        seqs = seqs[(seqs >= 0) & (seqs < self.alive.shape[0])]
-        seqs = seqs[self.alive[seqs]]
-        if not seqs.shape[0]:
+        arr = np.asarray(seqs, np.int64)
+        arr = arr[(arr >= 0) & (arr < self.alive.shape[0])]
+        arr = arr[self.alive[arr]]
+        if not arr.shape[0]:
             return self
         alive = self.alive.copy()
-        alive[seqs] = False
-        dead = self.dead_rows + int(self.rows[seqs].sum())
+        alive[arr] = False
+        dead = self.dead_rows + int(self.rows[arr].sum())
         snap = Snapshot(self.segments, alive, self.n_samples, self.rows, dead)
         if dead * 4 > snap.n_rows:  # compact
             snap = Snapshot((Segment.merge(snap.segments, alive),), alive, self.n_samples, self.rows, 0)

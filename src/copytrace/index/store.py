@@ -496,7 +496,7 @@ class Index:
                         self._uncache(q)
                 else:
                     snap = snap.with_added(op[1], op[2], op[3], op[4])
-                    for q, row in zip(op[2].tolist(), op[5]):
+                    for q, row in zip(op[2].tolist(), op[5], strict=True):
                         if row is not None:
                             self._cache(q, row)
         except BaseException:
@@ -532,7 +532,7 @@ class Index:
                 if not batch:
                     return
                 for seq, *row in batch:
-                    if not self._cache(int(seq), tuple(row)):  # type: ignore[arg-type]
+                    if not self._cache(int(seq), tuple(row)):
                         return
         finally:
             cur.close()
@@ -644,7 +644,7 @@ class Index:
                 fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
                 doc_rows(fps.n_tokens, n_samples, bands),
                 [(d.doc_id, d.text, d.source, d.date) if t > 0 else None  # never a candidate
-                 for d, t in zip(keep, fps.n_tokens.tolist())]))
+                 for d, t in zip(keep, fps.n_tokens.tolist(), strict=True)]))
         res.added += n
         return next_seq + n
 
@@ -691,7 +691,7 @@ class Index:
         if not row:
             return None
         row = row[0]
-        return dict(zip(("id", "text", "source", "date", "length", "n_tokens", "n_shingles"), row))
+        return dict(zip(("id", "text", "source", "date", "length", "n_tokens", "n_shingles"), row, strict=True))
 
     def __len__(self) -> int:
         return int(self._cursor().execute("SELECT count(*) FROM documents").fetchall()[0][0])
@@ -879,8 +879,11 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
     v = score_pairs(pairs, values, starts, sizes)
     v = v.take(rule.worth_aligning(v, all_toks, threshold, ngram))  # the others are no copies, by the rule
     out: list[Match] = []
+    if not len(v):
+        return out
     query_tokens = all_toks.doc(0)
-    query = prepare(text, tokens=query_tokens) if len(v) else None
+    query = prepare(text, tokens=query_tokens)
+    shared = v.shared_or_enough()  # score_pairs always counts them
     for k in range(len(v)):
         j = int(v.b[k])
         row = rows[j - 1]
@@ -888,7 +891,7 @@ def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None
         al = align(query, row[1], tokens_b=doc_tokens)
         aligned, agreement = rule.aligned_evidence(text, query_tokens, row[1], doc_tokens, al)
         cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
-        d = rule.decide(float(v.jaccard[k]), cq, cd, int(v.shared[k]), threshold, ngram, aligned, agreement,
+        d = rule.decide(float(v.jaccard[k]), cq, cd, int(shared[k]), threshold, ngram, aligned, agreement,
                         word_cont=rule.word_containment(query_tokens, doc_tokens))
         if not d.is_copy:
             continue

@@ -168,7 +168,7 @@ def report_data(
     reps = _col(documents, "is_representative", False)
     members: dict[str, list[str]] = defaultdict(list)
     rep_of: dict[str, str] = {}
-    for d, c, n, r in zip(doc_ids, cids, ncop, reps):
+    for d, c, n, r in zip(doc_ids, cids, ncop, reps, strict=True):
         if n > 1:
             members[c].append(d)
             if r:
@@ -178,14 +178,14 @@ def report_data(
     # passages grouped by pair
     pas: dict[tuple[str, str], list[list]] = defaultdict(list)
     cols = [_col(passages, k) for k in ("doc_a", "doc_b", "a_start", "a_end", "b_start", "b_end", "kind", "score")]
-    for a, b, s1, e1, s2, e2, kind, score in zip(*cols):
+    for a, b, s1, e1, s2, e2, kind, score in zip(*cols, strict=True):
         pas[(a, b)].append([s1, e1, s2, e2, kind, round(float(score), 4)])
 
     pair_rows: list[list] = []
     by_cluster: dict[str, list[int]] = defaultdict(list)
     for a, b, sim, orig, conf in zip(
         _col(pairs, "doc_a"), _col(pairs, "doc_b"), _col(pairs, "similarity", 0.0),
-        _col(pairs, "original", ""), _col(pairs, "direction_confidence", 0.0),
+        _col(pairs, "original", ""), _col(pairs, "direction_confidence", 0.0), strict=True,
     ):
         c = cluster_of.get(a)
         if c is None:

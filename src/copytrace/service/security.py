@@ -76,12 +76,13 @@ def docs_html(openapi_url: str, title: str) -> tuple[str, str] | None:
         return None
     from fastapi.openapi.docs import get_swagger_ui_html
 
-    html = get_swagger_ui_html(
+    body = get_swagger_ui_html(
         openapi_url=openapi_url, title=title,
         swagger_js_url="docs-assets/swagger-ui-bundle.js", swagger_css_url="docs-assets/swagger-ui.css",
         swagger_favicon_url="docs-assets/favicon-32x32.png",
         swagger_ui_parameters={"validatorUrl": None},  # the online validator badge would call out
-    ).body.decode("utf-8")
+    ).body
+    html = bytes(body).decode("utf-8")  # Response.body is typed bytes | memoryview
     csp = csp_for_html(html, self_scripts=True, self_styles=True, images="'self' data:",
                        inline_style_attributes=True)
     return html, csp

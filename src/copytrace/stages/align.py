@@ -553,12 +553,11 @@ class _Side:
     tokens: Tokens
     seg: _Segments
     # content entries, sorted by segment: term id and tf-idf weight
-    ent_seg: np.ndarray = field(default=None)  # type: ignore[assignment]
-    ent_term: np.ndarray = field(default=None)  # type: ignore[assignment]
-    ent_w: np.ndarray = field(default=None)  # type: ignore[assignment]
-    ent_ptr: np.ndarray = field(default=None)  # type: ignore[assignment]  # by segment
-    norm: np.ndarray = field(default=None)  # type: ignore[assignment]
-    nterms: np.ndarray = field(default=None)  # type: ignore[assignment]
+    ent_term: np.ndarray = field(init=False)
+    ent_w: np.ndarray = field(init=False)
+    ent_ptr: np.ndarray = field(init=False)  # by segment
+    norm: np.ndarray = field(init=False)
+    nterms: np.ndarray = field(init=False)
 
 
 @dataclass(frozen=True)
@@ -1387,8 +1386,8 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
                 if (na0, na1, nb0, nb1) != (a0, a1, b0, b1):
                     a0, a1, b0, b1 = na0, na1, nb0, nb1
                     sim = eng.passage_cos(a0, a1, b0, b1)
-        cov_a, cov_b = int(m_a.sum()), int(m_b.sum())
-        verbatim = cov_a >= opt.verbatim_fraction * (ta1 - ta0) and cov_b >= opt.verbatim_fraction * (
+        hit_a, hit_b = int(m_a.sum()), int(m_b.sum())  # tokens of the passage in verbatim runs
+        verbatim = hit_a >= opt.verbatim_fraction * (ta1 - ta0) and hit_b >= opt.verbatim_fraction * (
             tb1 - tb0
         )
         short = (

@@ -544,11 +544,11 @@ def document_spans(
     o = np.lexsort((seg.start, seg.doc))
     docs, starts, ends = seg.doc[o], seg.start[o], seg.end[o]
     bounds = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1], True])
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         d = int(docs[a])
         if d not in where:
             continue
-        out[d] = _merge(texts[where[d]], list(zip(starts[a:b].tolist(), ends[a:b].tolist())))
+        out[d] = _merge(texts[where[d]], list(zip(starts[a:b].tolist(), ends[a:b].tolist(), strict=True)))
     return out
 
 
@@ -566,7 +566,7 @@ def representatives(segments: Segments, boiler_keys: np.ndarray) -> tuple[np.nda
 
 def boilerplate_table(texts: Sequence[str], doc_frequency: Sequence[int], sources: Sequence[list[str]]) -> pa.Table:
     """The output table, sorted by doc_frequency descending then text."""
-    rows = sorted(zip(texts, doc_frequency, sources), key=lambda r: (-r[1], r[0]))
+    rows = sorted(zip(texts, doc_frequency, sources, strict=True), key=lambda r: (-r[1], r[0]))
     return pa.table(
         {
             "text": pa.array([r[0] for r in rows], pa.string()),

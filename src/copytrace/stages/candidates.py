@@ -80,8 +80,8 @@ def optimal_params(
         for r in range(1, num_perm // b + 1):
             p_lo = 1.0 - (1.0 - grid_lo**r) ** b
             p_hi = 1.0 - (1.0 - grid_hi**r) ** b
-            fp = np.trapezoid(p_lo, grid_lo)
-            fn = np.trapezoid(1.0 - p_hi, grid_hi)
+            fp = float(np.trapezoid(p_lo, grid_lo))
+            fn = float(np.trapezoid(1.0 - p_hi, grid_hi))
             err = fp * false_positive_weight + fn * false_negative_weight
             if best is None or err < best[0] - 1e-15:
                 best = (err, b, r)
@@ -261,7 +261,7 @@ def containment_pairs(
     n_chunks = max(1, -(-total // CONTAINMENT_PAIRS_PER_CHUNK))
     bounds = np.linspace(0, n_docs, n_chunks + 1).astype(np.int64)
     out = []
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi <= lo:
             continue
         code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)

@@ -314,7 +314,7 @@ def tokenize(text: str) -> Tokens:
 def normalize_token(token: str) -> str:
     """The normalized form of a token, in Python (for display and tests)."""
     cls, fold, exp_data, exp_off = tables()
-    out = []
+    out: list[str] = []
     for ch in token:
         cp = ord(ch)
         if cp >= TABLE_SIZE or cls[cp] in (SEP, MARK):

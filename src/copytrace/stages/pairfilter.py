@@ -219,4 +219,4 @@ def filter_rows(rows: list, date: str | None, source: str | None, pairs_within: 
     meta = PairMeta.build([date] + [r[3] for r in rows], [source] + [r[2] for r in rows], None, opts)  # type: ignore[arg-type]
     pairs_arr = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
     keep = keep_mask(pairs_arr, meta)
-    return [r for r, k in zip(rows, keep.tolist()) if k]
+    return [r for r, k in zip(rows, keep.tolist(), strict=True) if k]

@@ -343,7 +343,7 @@ def _plan(
     """The sources to read; ``notes`` gets a warning per directory that holds
     files not read (never dropped silently)."""
     if isinstance(inputs, (str, bytes, os.PathLike)):
-        inputs = [inputs]  # type: ignore[list-item]
+        inputs = [inputs]
     items = list(inputs)
     if not items:
         raise OptionError("no inputs given")
@@ -708,6 +708,7 @@ def suggest_field(option: str, present: Sequence[str], taken: str,
     """A likely field for ``option`` (``id_field``/``text_field``) among
     ``present``: by name, and for text by the longest string values seen."""
     names = [n for n in present if n != taken]
+    known: tuple[str, ...]
     if option in ("text_field", "html_field"):
         if lengths:
             best = max(names, key=lambda n: (lengths.get(n, 0.0), n), default=None)
@@ -1110,11 +1111,11 @@ class _Reader:
                     1 if src.fmt == "csv" else None,
                 )
             out["text_field" if opt == "html_field" else opt] = col
-        for opt, col in (("date_field", o.date_field), ("source_field", o.source_field)):
-            if col is not None and col not in names:
-                self.stats.warn(f"{src.display}: no column {col!r} ({opt}); those values are empty")
-                col = None
-            out[opt] = col
+        for opt, opt_col in (("date_field", o.date_field), ("source_field", o.source_field)):
+            if opt_col is not None and opt_col not in names:
+                self.stats.warn(f"{src.display}: no column {opt_col!r} ({opt}); those values are empty")
+                opt_col = None
+            out[opt] = opt_col
         return out
 
     def read_csv(self, src: _Source) -> Iterator[Document]:

@@ -431,7 +431,7 @@ def _per_cluster(
     first: list[str | None] = [None] * k
     srcs: list[set[str]] = [set() for _ in range(k)]
     for c, d, s in zip(cluster.tolist(), dates, sources, strict=True):
-        if d is not None and (first[c] is None or d < first[c]):  # type: ignore[operator]
+        if d is not None and (first[c] is None or d < first[c]):
             first[c] = d
         if s is not None:
             srcs[c].add(s)

@@ -85,11 +85,11 @@ class VerifiedPairs:
         parts = [p for p in parts if len(p)]
         if not parts:
             return VerifiedPairs.empty()
-        return VerifiedPairs(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in
-              ("a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a")),
-            np.concatenate([p.shared_or_enough() for p in parts]),
-        )
+        def cat(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        return VerifiedPairs(cat("a"), cat("b"), cat("jaccard"), cat("containment_a_in_b"), cat("containment_b_in_a"),
+                             np.concatenate([p.shared_or_enough() for p in parts]))
 
 
 @nb.njit(cache=True, inline="always")
@@ -187,7 +187,8 @@ def verify_pairs(
     v = score_pairs(pairs, values, starts, sizes)
     if not len(v):
         return v
-    return v.take(floor(v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared, ngram) >= threshold - 1e-12)
+    evidence = floor(v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared_or_enough(), ngram)
+    return v.take(evidence >= threshold - 1e-12)
 
 
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:

@@ -195,7 +195,7 @@ def extract_html(html: str, main_content: bool = True, want_url: bool = False) -
     return PageText(text, title, _published_date(tree), _page_url(tree) if want_url else None)
 
 
-def page_document(reader: "_Reader", where: str, line: int | None, doc_id: str, body: bytes,
+def page_document(reader: "_Reader", where: str, line: int | None, doc_id: str | None, body: bytes,
                   charset: str | None, url: str | None, crawl_date: str | None) -> "Document | None":
     """One HTML body → a Document through ``reader.make`` (or a counted skip)."""
     o = reader.o

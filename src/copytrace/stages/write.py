@@ -54,7 +54,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file for writing; it replaces ``path`` on success."""
     with atomic_path(path) as tmp:
-        kwargs = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
+        kwargs: dict[str, Any] = {"encoding": "utf-8", "newline": "\n"} if "b" not in mode else {}
         with open(tmp, mode, **kwargs) as fh:
             yield fh
 
