@@ -237,20 +237,27 @@ def apply_rule(
 
 def decide_pairs(
     scored: VerifiedPairs, pas: dict[str, np.ndarray], threshold: float, ngram: int, n_candidates: int,
-    aligned: bool, dates: list[str | None],
+    aligned: bool, dates: list[str | None], min_passage: int = 0,
 ) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int], Reuse, np.ndarray]:
     """What both engines do between alignment and clustering, in one place:
-    reuse clusters over every aligned candidate (a story shared by two pages
-    is reuse, whether or not the pages are copies), the rule's copies
-    (``apply_rule``), and which of those copies join a document cluster —
-    copies of one another as wholes (``reuse.whole_copy_mask``), so that a
-    page holding many stories does not chain them.  ``dates``: per document
-    index.  Returns the copies, their align arrays, the rule's counts, the
-    reuse clusters and the document-cluster edge mask over the copies."""
-    reuse = reuse_clusters(scored.a, scored.b, pas, dates)
-    whole = whole_copy_mask(scored, pas, aligned, reuse)
+    the rule's copies (``apply_rule``); reuse clusters over the passages of
+    the copies and of the pairs sharing at least ``min_passage`` distinct
+    shingles (``--reuse-min-shingles``: a story shared by two pages is reuse
+    whether or not the pages are copies — but passages of pairs that are
+    neither, such as two stories written from one template, are not); and
+    which copies join a document cluster — copies of one another as wholes
+    (``reuse.whole_copy_mask``), so that a page holding many stories does not
+    chain them.  ``dates``: per document index.  Returns the copies, their
+    align arrays, the rule's counts, the reuse clusters and the
+    document-cluster edge mask over the copies."""
     verified, pas_kept, counts, keep = apply_rule(scored, pas, threshold, ngram, n_candidates)
-    return verified, pas_kept, counts, reuse, whole[keep]
+    evidence = keep.copy()
+    if min_passage > 0:
+        evidence |= scored.shared_or_enough() >= min_passage
+    scored_r, pas_r = scored.take(evidence), take_pairs(pas, evidence)
+    reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates)
+    whole = whole_copy_mask(scored_r, pas_r, aligned, reuse)
+    return verified, pas_kept, counts, reuse, whole[keep[evidence]]
 
 
 def build_tables(

@@ -470,7 +470,8 @@ class LocalEngine:
         with reporter.stage("rule", total=1, unit="") as bar:
             dates_sorted = table.column("date").take(pa.array(order, pa.int64()))
             verified, pas, counts["rule"], reuse, whole = decide_pairs(
-                verified, pas, opts.threshold, opts.ngram, n_cand, opts.align, dates_sorted.to_pylist())
+                verified, pas, opts.threshold, opts.ngram, n_cand, opts.align, dates_sorted.to_pylist(),
+                opts.reuse_min_shingles)
             bar.advance()
 
         # 7. cluster

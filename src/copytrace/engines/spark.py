@@ -754,7 +754,8 @@ class SparkEngine:
             for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
                 dates[i] = d
             verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
-                verified, pas, opts.threshold, opts.ngram, n_near + int(exact.shape[0]), opts.align, dates)
+                verified, pas, opts.threshold, opts.ngram, n_near + int(exact.shape[0]), opts.align, dates,
+                opts.reuse_min_shingles)
             bar.advance()
 
         # 8. cluster: connected components in Spark over the whole-copy pairs
