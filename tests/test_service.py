@@ -32,35 +32,41 @@ def corpus():
     return make_corpus(n_stories=6, copies=3, uniques=6, seed=5)[0]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    db = Path(tmp_path_factory.mktemp("svc")) / "svc.duckdb"
-    Index.create(db).close()
+def _start(db: Path, *args: str, key: str = KEY) -> tuple[subprocess.Popen, str]:
+    """`copytrace serve DB ARGS` on a free loopback port (writes need ``key``); waits for /health."""
     port = _free_port()
-    env = {**os.environ, "COPYTRACE_API_KEY": KEY}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from copytrace.cli_index import serve_cmd; serve_cmd()",
-         str(db), "--host", "127.0.0.1", "--port", str(port), "--query-processes", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+        [sys.executable, "-m", "copytrace.cli", "serve", str(db), "--port", str(port), *args],
+        env={**os.environ, "COPYTRACE_API_KEY": key}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 90
     while True:
         try:
             if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
+                return proc, base
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
             raise RuntimeError("server did not start:\n" + proc.stdout.read().decode(errors="replace"))
         time.sleep(0.2)
-    yield base
+
+
+def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db = Path(tmp_path_factory.mktemp("svc")) / "svc.duckdb"
+    Index.create(db).close()
+    proc, base = _start(db, "--host", "127.0.0.1", "--query-processes", "2")
+    yield base
+    _stop(proc)
 
 
 W = {"X-API-Key": KEY}

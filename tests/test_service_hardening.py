@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,38 +18,11 @@ from copytrace.cli import main
 from copytrace.index import Index
 
 from conftest import make_corpus
-from test_service import _free_port
+from test_service import _start, _stop
 
 KEY = "hardening-key"
 W = {"X-API-Key": KEY}
 TIMEOUT_S = 2.0
-
-
-def _start(db: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "copytrace.cli", "serve", str(db), "--port", str(port), *args],
-        env={**os.environ, "COPYTRACE_API_KEY": KEY}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not start:\n" + proc.stdout.read().decode(errors="replace"))
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +35,7 @@ def server(tmp_path_factory, corpus):
     db = Path(tmp_path_factory.mktemp("hard")) / "hard.duckdb"
     with Index.create(db) as idx:
         idx.add(corpus)
-    proc, base = _start(db, "--query-processes", "2", "--query-timeout", str(TIMEOUT_S))
+    proc, base = _start(db, "--query-processes", "2", "--query-timeout", str(TIMEOUT_S), key=KEY)
     yield base
     _stop(proc)
 
@@ -250,7 +221,7 @@ def test_without_worker_processes_the_deadline_still_answers(tmp_path):
         # 80 repetitive documents, all aligned (limit 1000): seconds of work even with the aligner's cap
         idx.add([{"id": f"p{i}", "text": _repetitive("lorem", 20_000 + 100 * i)} for i in range(80)]
                 + [{"id": "n", "text": normal}])
-    proc, base = _start(db, "--query-processes", "0", "--query-timeout", "1")
+    proc, base = _start(db, "--query-processes", "0", "--query-timeout", "1", key=KEY)
     try:
         t0 = time.monotonic()
         r = httpx.post(base + "/query", json={"text": _repetitive("lorem", 60_000), "limit": 1000}, timeout=60)
