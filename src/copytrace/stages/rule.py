@@ -17,21 +17,29 @@ Two kinds of evidence are measured for a pair (A, B):
   Jaccard similarity.
 * **aligned coverage**: the share of a text's words inside the passages the
   aligner finds (verbatim *or* reworded), ``coverage_a`` / ``coverage_b``.
-  Reworded text keeps the story's *anchors* — numbers and capitalised names
-  — while stories that only share a template (earnings briefs, weather
-  tables, sports results) share the template's words but not its anchors.
-  So the aligned coverage is weighted by **anchor agreement**: over the
-  distinct anchors that lie inside the passages on each side, the share of
-  the smaller set found in the other (1 when either side has fewer than
-  ``MIN_ANCHORS``); the weight rises linearly from 0 at
-  ``ANCHOR_DISAGREEMENT`` (0.2) to 1 at ``ANCHOR_AGREEMENT`` (0.5).  A
+  Reworded text keeps the story's *anchors* — figures and names — while
+  stories that only share a template (earnings briefs, eurobond issues,
+  weather tables, sports results, money-market reports) share the
+  template's words and its common names (the Securities and Exchange
+  Commission, the Federal Reserve) but not their own figures and names.
+  So the aligned coverage is weighted by **anchor agreement**: the Jaccard
+  similarity of the distinct anchors that lie inside the passages on each
+  side, |SA ∩ SB| / |SA ∪ SB| (1 when either side has fewer than
+  ``MIN_ANCHORS``, 2: no evidence either way); the weight rises linearly
+  from 0 at ``ANCHOR_DISAGREEMENT`` (0.3) to 1 at ``ANCHOR_AGREEMENT``
+  (0.5).  A union, not the smaller set, is the denominator: a template
+  passage's shared common names no longer outvote its differing figures.  A
   second weight does the same for the passages' mean score (their tf-idf
   cosine, 1 for verbatim; weighted by words): 0 at ``SCORE_LOW`` (0.45), 1
-  at ``SCORE_HIGH`` (0.7) — template-alike stories align only weakly.  Anchors
-  are figures of at least 3 characters and names: capitalised words that do
-  not open a sentence, never occur lower-case in the text, are not
-  stopwords, weekdays or months, and do not stand in a Title Case or
-  capitals line (a headline's capitals are style).
+  at ``SCORE_HIGH`` (0.7) — template-alike stories align only weakly.
+  Anchors are **figures**, read on the characters: a run of digits with the
+  separators between them (``51.50``, ``6-3/16``, ``3,326,000``, ``1992``)
+  of at least ``MIN_FIGURE_CHARS`` (2) characters — so ``1.00`` and ``1.50``
+  differ, where their word tokens ``1``/``00``/``50`` would not — and
+  **names**: capitalised words that do not open a sentence, never occur
+  lower-case in the text, are not stopwords, weekdays or months, hold no
+  digit, and do not stand in a Title Case or capitals line (a headline's
+  capitals are style).
 
 ``similarity = max(floor, max(coverage_a, coverage_b) × anchor weight × score weight)``
 — the share of the more-contained text found in the other, by exact shingles
@@ -92,17 +100,22 @@ __all__ = [
 ]
 
 ANCHOR_AGREEMENT = 0.5  # agreement at which aligned coverage counts in full
-ANCHOR_DISAGREEMENT = 0.2  # agreement at or below which aligned coverage does not count
+ANCHOR_DISAGREEMENT = 0.3  # agreement at or below which aligned coverage does not count
 SCORE_HIGH = 0.7  # mean passage score at which aligned coverage counts in full
 SCORE_LOW = 0.45  # mean passage score at or below which it does not count
 WEIGHT_MIN = 0.0  # the least a weight gives
 WORD_GATE = 0.45  # aligned evidence counts only when this share of the smaller text's content words is shared
 HEADLINE_CAPS = 0.6  # a line whose tokens are at least this share capitalised is set in title case
-MIN_FIGURE_CHARS = 3  # a figure anchor has at least this many characters
-MIN_ANCHORS = 3  # fewer anchors inside the passages on a side: no evidence either way
+MIN_FIGURE_CHARS = 2  # a figure anchor (digits and the separators between them) has at least this many characters
+MIN_ANCHORS = 2  # fewer anchors inside the passages on a side: no evidence either way
 _EPS = 1e-12
 _BLANKS = np.array([32, 9, 0xA0, 34, 39, 0x201C, 0x2018, 40], dtype=np.uint32)  # space, quotes, (
 _ENDERS = np.array([46, 33, 63, 10, 13, 0x2026, 58], dtype=np.uint32)  # . ! ? newline … :
+_FIGURE_SEPS = np.array([46, 44, 47, 45], dtype=np.uint32)  # . , / - between two digits
+_FIGURE_MAX = 64  # characters of a figure that its hash reads
+_FIGURE_MULT = (np.random.default_rng(16).integers(1, 2**63, size=_FIGURE_MAX, dtype=np.int64).astype(np.uint64)
+                | np.uint64(1))  # fixed: hashes are the same in every process
+_FIGURE_SALT = np.uint64(0x5F1E_F16E_A5C4_0B1D)  # keeps figure hashes apart from token hashes
 
 
 @dataclass(frozen=True)
@@ -128,27 +141,49 @@ def _common_capitals() -> np.ndarray:
     return np.unique(tokenize(" ".join(sorted(ENGLISH_STOPWORDS)) + " " + _CALENDAR).hashes)
 
 
-def _char_index(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The code-point indices of every token's characters, token after token."""
-    lens = ends - starts
-    offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    return np.arange(int(lens.sum()), dtype=np.int64) + offs
-
-
 @lru_cache(maxsize=1)
 def _upper_table() -> np.ndarray:
     return np.array([chr(c).isupper() for c in range(0x800)], dtype=bool)
 
 
-def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np.ndarray:
-    """Which tokens are anchors (numpy over code points, no per-token Python):
+def _figures(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The figures of a text's code points: (starts, ends, hashes) of the runs
+    of digits and of the separators (``. , / -``) standing between two digits,
+    at least ``MIN_FIGURE_CHARS`` long; "6-3/16", "51.50", "3,326,000", "30".
+    Vectorised: the hash of a run is a sum of its characters times fixed
+    per-position multipliers, then mixed."""
+    n = int(cps.shape[0])
+    empty = np.zeros(0, dtype=np.int64)
+    if n == 0:
+        return empty, empty, np.zeros(0, dtype=np.uint64)
+    digit = (cps >= 48) & (cps <= 57)
+    fig = digit.copy()
+    if n > 2:
+        fig[1:-1] |= np.isin(cps[1:-1], _FIGURE_SEPS) & digit[:-2] & digit[2:]
+    edge = np.diff(np.concatenate([[0], fig.astype(np.int8), [0]]))
+    starts = np.flatnonzero(edge == 1).astype(np.int64)
+    ends = np.flatnonzero(edge == -1).astype(np.int64)
+    keep = (ends - starts) >= MIN_FIGURE_CHARS
+    starts, ends = starts[keep], ends[keep]
+    if starts.shape[0] == 0:
+        return empty, empty, np.zeros(0, dtype=np.uint64)
+    lens = np.minimum(ends - starts, _FIGURE_MAX)
+    first = np.cumsum(lens) - lens
+    rel = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(first, lens)
+    with np.errstate(over="ignore"):
+        terms = cps[np.repeat(starts, lens) + rel].astype(np.uint64) * _FIGURE_MULT[rel]
+        h = np.add.reduceat(terms, first) ^ _FIGURE_SALT
+        h = (h ^ (h >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    return starts, ends, h
 
-    * figures: tokens of at least ``MIN_FIGURE_CHARS`` characters holding a
-      digit ("1.07", "3,326,000", "1916"; not "5" or "38", which recur by
-      chance in any table);
-    * names: capitalised tokens that do not merely open a sentence, are not
-      stopwords and never occur lower-case in the text (a word capitalised
-      only in a Title Case headline is not a name)."""
+
+def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np.ndarray:
+    """Which tokens are name anchors (numpy over code points, no per-token
+    Python): capitalised tokens holding no digit that do not merely open a
+    sentence, are not stopwords and never occur lower-case in the text (a
+    word capitalised only in a Title Case headline is not a name).  Figures
+    are read on the characters (:func:`_figures`), not on tokens."""
     n = len(tokens)
     if n == 0:
         return np.zeros(0, dtype=bool)
@@ -158,7 +193,7 @@ def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np
     ends = tokens.ends.astype(np.int64)
     is_digit = (cps >= 48) & (cps <= 57)
     cum = np.concatenate([[0], np.cumsum(is_digit, dtype=np.int64)])
-    figure = ((cum[ends] - cum[starts]) > 0) & (ends - starts >= MIN_FIGURE_CHARS)
+    has_digit = (cum[ends] - cum[starts]) > 0
     first = cps[starts]
     upper = _upper_table()
     cap = np.where(first < upper.shape[0], upper[np.minimum(first, upper.shape[0] - 1)], False)
@@ -181,46 +216,49 @@ def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np
     caps_line = np.bincount(line, weights=cap.astype(np.float64))
     headline = (per_line >= 3) & (caps_line >= HEADLINE_CAPS * per_line)
     lower_seen = np.unique(tokens.hashes[~cap])
-    name = (cap & ~opener & ~headline[line] & ~np.isin(tokens.hashes, lower_seen)
+    name = (cap & ~has_digit & ~opener & ~headline[line] & ~np.isin(tokens.hashes, lower_seen)
             & ~np.isin(tokens.hashes, _common_capitals()))
-    zeros = (cum[ends] - cum[starts]) == np.bincount(  # "000" of "3,326,000": no evidence
-        np.repeat(np.arange(n), ends - starts), weights=(cps[_char_index(starts, ends)] == 48), minlength=n
-    ).astype(np.int64)
-    return (figure & ~zeros) | name
+    return name
 
 
 def anchor_agreement(
     text_a: str, tokens_a: Tokens, spans_a: list[tuple[int, int]],
     text_b: str, tokens_b: Tokens, spans_b: list[tuple[int, int]],
 ) -> float:
-    """Agreement of the anchors (numbers, capitalised names) inside the spans
-    of each side: |SA ∩ SB| / min(|SA|, |SB|) over distinct normalised
+    """Agreement of the anchors (figures, names) inside the spans of each
+    side: the Jaccard similarity |SA ∩ SB| / |SA ∪ SB| of the distinct
     anchors; 1.0 when a side has fewer than ``MIN_ANCHORS``."""
     sets = []
     for text, tokens, spans in ((text_a, tokens_a, spans_a), (text_b, tokens_b, spans_b)):
         if not spans or len(tokens) == 0:
             return 1.0
-        inside = _inside(tokens, spans)
-        mask = _anchor_mask(text, tokens) & inside
-        sets.append(np.unique(tokens.hashes[mask]))
+        cps = to_codepoints(text)
+        names = tokens.hashes[_anchor_mask(text, tokens, cps) & _inside(tokens, spans)]
+        fs, fe, fh = _figures(cps)
+        figures = fh[_inside_spans(fs, fe, spans)]
+        sets.append(np.unique(np.concatenate([names, figures])))
     sa, sb = sets
-    small = min(sa.shape[0], sb.shape[0])
-    if small < MIN_ANCHORS:
+    if min(sa.shape[0], sb.shape[0]) < MIN_ANCHORS:
         return 1.0
     inter = np.intersect1d(sa, sb, assume_unique=True).shape[0]
-    return float(inter) / float(small)
+    return float(inter) / float(np.union1d(sa, sb).shape[0])
 
 
 def _inside(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
     """Tokens that lie inside one of the (start, end) character spans."""
-    n = len(tokens)
-    if not spans:
+    return _inside_spans(tokens.starts.astype(np.int64), tokens.ends.astype(np.int64), spans)
+
+
+def _inside_spans(starts: np.ndarray, ends: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """Which (start, end) ranges lie inside one of the character spans."""
+    n = int(starts.shape[0])
+    if not spans or n == 0:
         return np.zeros(n, dtype=bool)
     sp = np.asarray(sorted(spans), dtype=np.int64)
-    idx = np.searchsorted(sp[:, 0], tokens.starts.astype(np.int64), side="right") - 1
+    idx = np.searchsorted(sp[:, 0], starts, side="right") - 1
     ok = idx >= 0
     res = np.zeros(n, dtype=bool)
-    res[ok] = tokens.ends[ok].astype(np.int64) <= np.maximum.accumulate(sp[:, 1])[idx[ok]]
+    res[ok] = ends[ok] <= np.maximum.accumulate(sp[:, 1])[idx[ok]]
     return res
 
 
