@@ -97,6 +97,56 @@ def test_anchor_agreement_tells_a_reworded_copy_from_a_template():
     assert rule.aligned_evidence(a, ta, other, to, al)[0] < 0.5
 
 
+# Wire briefs written from one template (shapes of Reuters-21578 stories that the rule once chained):
+# the template's words and its common names (the SEC, the Fed) align; the figures and the subject do not.
+_HOG = ("{place} HOGS UP {move} DLR - PRIVATE SOURCES\n\n    Hog prices opened {move} dlr higher,\n"
+        "private sources said. Top {top} dlrs per cwt.\n Reuter")
+_DEB = ("{caps} <{tick}> FILES TO OFFER CONVERTIBLE DEBENTURES\n\n    {name} Corp said it filed with the\n"
+        "Securities and Exchange Commission a registration statement\ncovering a {amount} mln dlr issue of "
+        "convertible subordinated\ndebentures{due}.\n    {tail}\n Reuter")
+_EURO = ("{caps} ISSUES {amt} MLN DLR EUROBOND\n\n    {name} is issuing a {amt} mln dlr eurobond due {due} paying "
+         "{cpn}\npct and priced at {px}, lead manager {lead} said.\n    The non-callable bond is available in "
+         "denominations of 5,000 dlrs and\nwill be listed in Luxembourg.\n    The selling concession is {sc} pct "
+         "while management and underwriting\ncombined pays 5/8 pct.\n Reuter")
+_DEB_A = _DEB.format(caps="ALDERCO", tick="ALD", name="Alderco", amount=75, due="",
+                     tail="The company named Harlow Brothers Inc as manager of the\noffering.")
+
+
+@pytest.mark.parametrize("a,b", [
+    (_HOG.format(place="DOVER", move="1.00", top="51.50"), _HOG.format(place="KENT FALLS", move="1.50", top="52.00")),
+    (_DEB_A, _DEB.format(caps="BRISKDATA", tick="BRSK", name="Briskdata", amount=65, due=" due 2012",
+                         tail="Proceeds will be used to reduce borrowings under its bank\ncredit line, it said.")),
+    (_EURO.format(caps="KORVELL", amt=100, name="Korvell Finance NV", due="April 30, 1992", cpn="8-1/4", px="par",
+                  lead="Banque Ardent Capital Markets", sc="1-1/4"),
+     _EURO.format(caps="TOSAMI", amt=150, name="Tosami Kogyo Co", due="May 15, 1994", cpn="7-3/4", px="101-1/8",
+                  lead="Nomura International Ltd", sc="1-3/8")),
+])
+def test_template_briefs_with_other_figures_and_subjects_are_not_copies(a, b):
+    cmp = copytrace.compare(a, b)
+    assert not cmp.is_copy(), cmp.explanation
+    assert cmp.passages  # the template aligns: the anchors inside the passages decide
+
+
+def test_a_reworded_brief_that_keeps_its_figures_and_names_is_a_copy():
+    copy = ("Alderco seeks to sell convertible debentures\n\nAlderco Corp has filed a registration statement "
+            "with the Securities and Exchange Commission covering a 75 mln dlr offering of convertible "
+            "subordinated debentures, the company said. Harlow Brothers Inc was named manager of the offering."
+            "\n\nSubscribe to our newsletter for more business news every morning.")
+    cmp = copytrace.compare(_DEB_A, copy)
+    assert cmp.is_copy() and "aligned passages" in cmp.explanation, cmp.explanation
+    assert max(cmp.containment_a_in_b, cmp.containment_b_in_a) < 0.5  # reworded: shingles alone miss it
+
+
+def test_figures_are_read_on_characters():
+    from copytrace.stages.normalize import to_codepoints
+
+    text = "Top 51.50 dlrs, 6-3/16 pct, 3,326,000 shares on April 30, 1992. 5 - 6"
+    starts, ends, hashes = rule._figures(to_codepoints(text))
+    assert [text[s:e] for s, e in zip(starts, ends, strict=True)] == ["51.50", "6-3/16", "3,326,000", "30", "1992"]
+    again = rule._figures(to_codepoints("1992 and 51.50"))[2]
+    assert set(again) <= set(hashes) and len(set(hashes)) == 5
+
+
 @pytest.mark.parametrize("a,b", [("hello", "hello"), ("hello", "world"), ("x" * 50, "word " * 20)])
 def test_tiny_texts_give_a_verdict(a, b):
     cmp = copytrace.compare(a, b)

@@ -216,7 +216,11 @@ def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np
     caps_line = np.bincount(line, weights=cap.astype(np.float64))
     headline = (per_line >= 3) & (caps_line >= HEADLINE_CAPS * per_line)
     lower_seen = np.unique(tokens.hashes[~cap])
-    name = (cap & ~has_digit & ~opener & ~headline[line] & ~np.isin(tokens.hashes, lower_seen)
+    # a sentence opener is a name when the word recurs and is capitalised wherever it stands
+    # (the story's subject: "Alderco Corp said ...", named again in the headline or later)
+    uniq, inv, counts = np.unique(tokens.hashes, return_inverse=True, return_counts=True)
+    recurs = counts[inv.reshape(-1)] >= 2
+    name = (cap & ~has_digit & (~opener | recurs) & ~headline[line] & ~np.isin(tokens.hashes, lower_seen)
             & ~np.isin(tokens.hashes, _common_capitals()))
     return name
 
