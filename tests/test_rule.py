@@ -199,3 +199,15 @@ def syn_write(tmp_path: Path, docs: list[dict]) -> Path:
         for d in docs:
             f.write(json.dumps(d, ensure_ascii=False) + "\n")
     return path
+
+
+def test_a_bare_sign_off_left_by_boilerplate_masking_is_no_evidence():
+    """find masks a story copied past --boilerplate-min-docs times as boilerplate, leaving its
+    sign-off: one aligned word covers all of it, which must not pair it with every other story."""
+    masked = " " * 300 + "\n\nReuter"
+    other = ("Acme Industries said on Tuesday its third-quarter net income rose to 41.2 mln dlrs, or 93 cts a "
+             "share, from 30.5 mln dlrs a year earlier.\n\nReuter")
+    ta, tb = tokenize(masked), tokenize(other)
+    al = align(masked, other, tokens_a=ta, tokens_b=tb)
+    assert al.coverage_a == 1.0  # the aligner does find the shared word
+    assert rule.aligned_evidence(masked, ta, other, tb, al)[0] == 0.0

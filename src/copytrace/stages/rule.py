@@ -32,6 +32,10 @@ Two kinds of evidence are measured for a pair (A, B):
   second weight does the same for the passages' mean score (their tf-idf
   cosine, 1 for verbatim; weighted by words): 0 at ``SCORE_LOW`` (0.45), 1
   at ``SCORE_HIGH`` (0.7) — template-alike stories align only weakly.
+  Like the floor, aligned coverage counts only when the passages hold at
+  least ``verify.MIN_CONTAINED_WORDS`` (5) words on the more-covered side: a
+  text that ``find``'s boilerplate masking leaves as a bare "Reuter"
+  sign-off is covered in full by one word, which is no evidence.
   Anchors are **figures**, read on the characters: a run of digits with the
   separators between them (``51.50``, ``6-3/16``, ``3,326,000``, ``1992``)
   of at least ``MIN_FIGURE_CHARS`` (2) characters — so ``1.00`` and ``1.50``
@@ -78,7 +82,7 @@ import numpy as np
 
 from copytrace.stages.align import ENGLISH_STOPWORDS, Alignment
 from copytrace.stages.normalize import TokenBatch, Tokens, to_codepoints, tokenize
-from copytrace.stages.verify import VerifiedPairs, min_contained
+from copytrace.stages.verify import MIN_CONTAINED_WORDS, VerifiedPairs, min_contained
 
 __all__ = [
     "ANCHOR_AGREEMENT",
@@ -272,7 +276,9 @@ def aligned_evidence(
     """(aligned evidence, anchor agreement) of an ``align.Alignment`` of the
     two texts (tokens as ``normalize.tokenize``): the larger coverage ×
     :func:`anchor_weight` (agreement) × :func:`score_weight` (the passages'
-    mean score, weighted by their words on the more-covered side)."""
+    mean score, weighted by their words on the more-covered side); none when
+    the passages hold fewer than ``verify.MIN_CONTAINED_WORDS`` words on that
+    side (the same minimum as the floor's)."""
     passages = alignment.passages
     cov = max(float(alignment.coverage_a), float(alignment.coverage_b))
     if not passages or cov <= 0.0:
@@ -285,6 +291,8 @@ def aligned_evidence(
     tokens = tokens_a if side_a else tokens_b
     words = np.array([int(_inside(tokens, [(p.a_start, p.a_end) if side_a else (p.b_start, p.b_end)]).sum())
                       for p in passages], dtype=np.float64)
+    if words.sum() < MIN_CONTAINED_WORDS:  # a sign-off left by boilerplate masking is no evidence
+        return 0.0, agree
     scores = np.array([float(p.score) for p in passages])
     mean_score = float((words * scores).sum() / words.sum()) if words.sum() > 0 else float(scores.mean())
     return cov * anchor_weight(agree) * score_weight(mean_score), agree
