@@ -96,6 +96,7 @@ import pyarrow as pa
 
 from copytrace import schemas
 from copytrace.stages.cluster import Clusters, _find
+from copytrace.stages.rule import SCORE_HIGH
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = ["Reuse", "reuse_clusters", "reuse_table", "reuse_counts", "whole_copy_mask", "SHORT_SHARE", "LONG_SHARE", "WHOLE_SHARE"]
@@ -234,18 +235,25 @@ def _merge_occurrences(key, start, end):
 
 def _occurrence_bounds(occ: np.ndarray, st: np.ndarray, en: np.ndarray, n_occ: int) -> tuple[np.ndarray, np.ndarray]:
     """Start and end of each occurrence from its spans (``occ`` sorted; spans
-    by start within it): the median bounds when three or more spans vote (one
-    alignment running over a neighbouring story does not stretch the
-    occurrence), else the union."""
+    by start within it; one span per alignment, so a span aligned with
+    several documents votes several times).  One span: its bounds.  Two or
+    more: the latest start and the median end (the lower one of two) — an
+    alignment that runs over the masthead or the story above starts early
+    (two printings under similar mastheads align from the masthead on), one
+    that runs over the story below ends late, while copies are cut from the
+    bottom, so ends vary and starts do not.  Where these cross (spans that
+    barely overlap), the union."""
     first = np.flatnonzero(np.r_[True, occ[1:] != occ[:-1]])
     cnt = np.diff(np.r_[first, occ.shape[0]])
     u_end = np.zeros(n_occ, dtype=np.int64)
     np.maximum.at(u_end, occ, en)
-    m_start = st[first + cnt // 2]
+    u_start = st[first]
+    m_start = np.zeros(n_occ, dtype=np.int64)
+    np.maximum.at(m_start, occ, st)
     eo = np.lexsort((en, occ))
     m_end = en[eo][first + (cnt - 1) // 2]
-    union = (cnt < 3) | (m_end <= m_start)
-    return np.where(union, st[first], m_start), np.where(union, u_end, m_end)
+    union = (cnt < 2) | (m_end <= m_start)
+    return np.where(union, u_start, m_start), np.where(union, u_end, m_end)
 
 
 def reuse_clusters(
@@ -259,7 +267,7 @@ def reuse_clusters(
     ``dates``: each document's date (doc-index order) or ``None``; used only
     to break direction ties in favour of the earliest occurrence."""
     pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
-    sym = symmetric_passages(pas) if pair.shape[0] else np.zeros(0, bool)
+    sym = linking_passages(pas) if pair.shape[0] else np.zeros(0, bool)
     if not sym.any():
         return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(pair.shape[0], -1, np.int64))
     n_all = pair.shape[0]
@@ -303,7 +311,10 @@ def reuse_clusters(
     first[1:] = occ_sorted[1:] != occ_sorted[:-1]
     r_root = root[o][first]
     r_doc = ndoc[o][first]
-    r_start, r_end = _occurrence_bounds(occ_sorted, nst[o], nen[o], n_occ)
+    # bounds from every passage side (a span aligned with several documents votes once per alignment)
+    occ_side = occ_of_node[node_of]
+    so = np.lexsort((st, occ_side))
+    r_start, r_end = _occurrence_bounds(occ_side[so], st[so], en[so], n_occ)
     # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
     # root is its cluster's smallest node, i.e. its smallest (doc, start)
     _, r_cluster = np.unique(r_root, return_inverse=True)
@@ -449,6 +460,19 @@ def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
     la = np.asarray(pas["a_end"], np.int64) - np.asarray(pas["a_start"], np.int64)
     lb = np.asarray(pas["b_end"], np.int64) - np.asarray(pas["b_start"], np.int64)
     return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
+
+
+def linking_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
+    """Passages that join the reuse graph: of comparable length on both sides
+    (:func:`symmetric_passages`), and verbatim or reworded with a score of at
+    least ``rule.SCORE_HIGH`` — two stories written from one template (an
+    earnings brief, a weather table) align as reworded passages with a low
+    score, which the rule discounts too.  Without a ``score`` column every
+    symmetric passage links."""
+    ok = symmetric_passages(pas)
+    if "score" in pas:
+        ok &= (np.asarray(pas["kind"], np.int64) == 0) | (np.asarray(pas["score"], np.float64) >= SCORE_HIGH)
+    return ok
 
 
 def whole_copy_mask(
