@@ -205,3 +205,35 @@ def test_dedup_passages_cuts_reused_stories_from_all_but_the_original(tmp_path: 
         rebuilt.append(texts[f"copy{i}"][pos:])
         assert "".join(rebuilt) == rec["text"]
     assert recs["other"]["removed"] == [] and recs["other"]["text"] == texts["other"]
+
+
+def test_a_passage_over_three_clusters_joins_none_of_them() -> None:
+    # docs 0, 1, 2: one story each; pages 3 and 4 print all three in a row, and
+    # one alignment between the pages spans all three stories
+    pair_a = np.array([0, 1, 2, 0, 1, 2, 3], np.int64)
+    pair_b = np.array([3, 3, 3, 4, 4, 4, 4], np.int64)
+    pas = {"pair": np.arange(7),
+           "a_start": np.array([0, 0, 0, 0, 0, 0, 0]), "a_end": np.array([1000, 1000, 1000, 1000, 1000, 1000, 3000]),
+           "b_start": np.array([0, 1000, 2000, 100, 1100, 2100, 100]),
+           "b_end": np.array([1000, 2000, 3000, 1100, 2100, 3100, 3100]),
+           "kind": np.array([0, 1, 1, 0, 1, 1, 1]), "score": np.array([1.0, 0.9, 0.8, 1.0, 0.9, 0.8, 0.9]),
+           "original": np.ones(7, np.int64), "confidence": np.full(7, 0.5)}
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 3
+    for c in range(3):
+        assert sorted(r.doc[r.cluster == c].tolist()) == [c, 3, 4]
+    assert ((r.end - r.start) <= 1000).all()  # no occurrence straddles two stories
+    assert r.passage_cluster[6] == -1 and (r.passage_cluster[:6] >= 0).all()
+
+
+def test_template_stories_aligned_weakly_do_not_join() -> None:
+    # two pairs of printings of two stories from one template: the cross alignment
+    # is reworded with a low score (below rule.SCORE_HIGH) and joins nothing
+    pair_a = np.array([0, 2, 0], np.int64)
+    pair_b = np.array([1, 3, 2], np.int64)
+    pas = {"pair": np.arange(3), "a_start": np.zeros(3, np.int64), "a_end": np.full(3, 600),
+           "b_start": np.zeros(3, np.int64), "b_end": np.full(3, 600), "kind": np.array([1, 1, 1]),
+           "score": np.array([0.9, 0.85, 0.5]), "original": np.ones(3, np.int64), "confidence": np.full(3, 0.5)}
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 2
+    assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1] and sorted(r.doc[r.cluster == 1].tolist()) == [2, 3]

@@ -17,7 +17,8 @@ Input (the engines' arrays, documents numbered 0..n-1 in doc-id order):
 
 :func:`reuse_clusters` → :class:`Reuse`: one row per *occurrence* (the
 overlapping aligned spans of one cluster in one document; its bounds are
-the spans' median bounds when three or more spans vote, else their union):
+the latest start and the median end of its spans when two or more vote,
+else the span's own, see :func:`_occurrence_bounds`):
 ``cluster`` (dense 0..k-1, in order of each cluster's smallest
 ``(doc, start)``), ``doc``, ``start``, ``end`` (characters, end exclusive,
 into the text as read), ``n_docs``, ``is_original``, ``confidence``,
@@ -25,7 +26,10 @@ into the text as read), ``n_docs``, ``is_original``, ``confidence``,
 
 The graph
     Nodes are aligned spans ``(doc, start, end)`` — both sides of every row
-    of ``passages`` (identical spans are one node).  Edges:
+    of ``passages`` that is verbatim, or reworded with a score of at least
+    ``rule.SCORE_HIGH`` (0.7; two stories written from one template align
+    as reworded passages scoring 0.4–0.65), and not lopsided
+    (``MAX_SIDE_RATIO``); identical spans are one node.  Edges:
 
     * every alignment joins its two spans;
     * passages of one pair that follow each other on both sides, at most
@@ -41,7 +45,10 @@ The graph
       It still joins spans it nearly equals (overlap ≥ 80% of the longer).
       The same holds for the span aligned with it in the other document
       (the alignment spans two stories there too, or a story and the text
-      around it).
+      around it).  Such passages are then left out and the graph is built
+      once more without them: a story they hold is found through its other
+      alignments, and they do not form a cluster of their own (an
+      occurrence straddling two stories).
 
     Clusters are the connected components (union-find).  A document can be
     in any number of clusters, and an occurrence may overlap occurrences of
@@ -212,7 +219,7 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
             parent[ra] = rb
     for x in range(m):
         parent[x] = _find(parent, x)
-    return parent
+    return parent, multi
 
 
 @nb.njit(cache=True, nogil=True)
@@ -261,11 +268,13 @@ def reuse_clusters(
     pair_b: np.ndarray,
     pas: dict[str, np.ndarray],
     dates: list[str | None] | None = None,
+    _drop_multi: bool = True,
 ) -> Reuse:
     """Reuse clusters from the aligned passages (see the module doc).
 
     ``dates``: each document's date (doc-index order) or ``None``; used only
     to break direction ties in favour of the earliest occurrence."""
+    pas_in = pas
     pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
     sym = linking_passages(pas) if pair.shape[0] else np.zeros(0, bool)
     if not sym.any():
@@ -298,7 +307,23 @@ def reuse_clusters(
     adj = nxt & (ga >= 0) & (ga <= JOIN_GAP) & (gb >= 0) & (gb <= JOIN_GAP)
     link_a = np.concatenate([ea, ea[po][:-1][adj]])
     link_b = np.concatenate([eb, ea[po][1:][adj]])
-    root = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
+    root, multi = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
+    if _drop_multi and multi.any():
+        # a span holding two stories, and the span aligned with it, are left out
+        # (the stories are found through their other alignments): graph rebuilt once
+        two = multi[ea] | multi[eb]
+        keep_p = np.flatnonzero(sym)[~two]
+        sub = dict(pas_in)
+        ok = np.zeros(n_all, bool)
+        ok[keep_p] = True
+        sub["pair"] = np.asarray(pas_in["pair"])[ok]
+        for k in ("a_start", "a_end", "b_start", "b_end", "kind", "score"):
+            if k in pas_in:
+                sub[k] = np.asarray(pas_in[k])[ok]
+        inner = reuse_clusters(pair_a, pair_b, sub, dates, _drop_multi=False)
+        pc = np.full(n_all, -1, np.int64)
+        pc[ok] = inner.passage_cluster
+        return dataclasses.replace(inner, passage_cluster=pc)
 
     # occurrences: the node spans of one cluster in one document, merged where they overlap
     o = np.lexsort((nst, ndoc, root))
