@@ -255,7 +255,7 @@ def decide_pairs(
     if min_passage > 0:
         evidence |= scored.shared_or_enough() >= min_passage
     scored_r, pas_r = scored.take(evidence), take_pairs(pas, evidence)
-    reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates)
+    reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates, keep[evidence])
     whole = whole_copy_mask(scored_r, pas_r, aligned, reuse)
     return verified, pas_kept, counts, reuse, whole[keep[evidence]]
 

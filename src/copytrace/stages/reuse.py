@@ -28,7 +28,8 @@ The graph
     Nodes are aligned spans ``(doc, start, end)`` — both sides of every row
     of ``passages`` that is verbatim, or reworded with a score of at least
     ``rule.SCORE_HIGH`` (0.7; two stories written from one template align
-    as reworded passages scoring 0.4–0.65), and not lopsided
+    as reworded passages scoring 0.4–0.65) — ``COPY_MIN_SCORE`` (0.5) in a
+    pair the rule judged a copy — and not lopsided
     (``MAX_SIDE_RATIO``); identical spans are one node.  Edges:
 
     * every alignment joins its two spans;
@@ -121,6 +122,8 @@ ONE_STORY_SHARE = 0.5  # one side, the other holding no second story
 # many characters between them (a headline aligned verbatim, its body reworded)
 # are one reused text
 JOIN_GAP = 3
+# a reworded passage of a pair the rule judged a copy links from this score (others: rule.SCORE_HIGH)
+COPY_MIN_SCORE = 0.5
 
 
 @dataclass(frozen=True)
@@ -268,15 +271,18 @@ def reuse_clusters(
     pair_b: np.ndarray,
     pas: dict[str, np.ndarray],
     dates: list[str | None] | None = None,
+    copies: np.ndarray | None = None,
     _drop_multi: bool = True,
 ) -> Reuse:
     """Reuse clusters from the aligned passages (see the module doc).
 
     ``dates``: each document's date (doc-index order) or ``None``; used only
-    to break direction ties in favour of the earliest occurrence."""
+    to break direction ties in favour of the earliest occurrence.
+    ``copies``: per pair, whether the rule judged it a copy (its reworded
+    passages link from ``COPY_MIN_SCORE``, see :func:`linking_passages`)."""
     pas_in = pas
     pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
-    sym = linking_passages(pas) if pair.shape[0] else np.zeros(0, bool)
+    sym = linking_passages(pas, copies) if pair.shape[0] else np.zeros(0, bool)
     if not sym.any():
         return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(pair.shape[0], -1, np.int64))
     n_all = pair.shape[0]
@@ -320,7 +326,7 @@ def reuse_clusters(
         for k in ("a_start", "a_end", "b_start", "b_end", "kind", "score"):
             if k in pas_in:
                 sub[k] = np.asarray(pas_in[k])[ok]
-        inner = reuse_clusters(pair_a, pair_b, sub, dates, _drop_multi=False)
+        inner = reuse_clusters(pair_a, pair_b, sub, dates, copies, _drop_multi=False)
         pc = np.full(n_all, -1, np.int64)
         pc[ok] = inner.passage_cluster
         return dataclasses.replace(inner, passage_cluster=pc)
@@ -487,16 +493,22 @@ def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
     return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
 
 
-def linking_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
+def linking_passages(pas: dict[str, np.ndarray], copies: np.ndarray | None = None) -> np.ndarray:
     """Passages that join the reuse graph: of comparable length on both sides
-    (:func:`symmetric_passages`), and verbatim or reworded with a score of at
-    least ``rule.SCORE_HIGH`` — two stories written from one template (an
+    (:func:`symmetric_passages`), and verbatim, or reworded with a score of
+    at least ``rule.SCORE_HIGH`` — two stories written from one template (an
     earnings brief, a weather table) align as reworded passages with a low
-    score, which the rule discounts too.  Without a ``score`` column every
+    score, which the rule discounts too — or of at least
+    ``COPY_MIN_SCORE`` in a pair the rule judged a copy (``copies``: bool
+    per pair; a heavily reworded reprint).  Without a ``score`` column every
     symmetric passage links."""
     ok = symmetric_passages(pas)
     if "score" in pas:
-        ok &= (np.asarray(pas["kind"], np.int64) == 0) | (np.asarray(pas["score"], np.float64) >= SCORE_HIGH)
+        score = np.asarray(pas["score"], np.float64)
+        bar = np.full(score.shape[0], SCORE_HIGH)
+        if copies is not None and score.shape[0]:
+            bar = np.where(np.asarray(copies, bool)[np.asarray(pas["pair"], np.int64)], COPY_MIN_SCORE, bar)
+        ok &= (np.asarray(pas["kind"], np.int64) == 0) | (score >= bar)
     return ok
 
 
