@@ -180,7 +180,8 @@ def syndication(args: argparse.Namespace) -> int:
             agree = quality.adjusted_rand_index(doc_l, reuse_l)
             t = res.summary["timings_s"]
             print(f"{name}: find {walls[-1]:.1f}s (total {t.get('total', 0):.1f}s, align {t.get('align', 0):.1f}s, "
-                  f"rule + reuse stage {t.get('rule', 0):.2f}s); pairs {res.summary['counts']['verified_pairs']}; "
+                  f"rule + reuse stage {t.get('rule', 0):.2f}s); pairs aligned {res.summary['counts']['rule']['judged']}, "
+                  f"copies {res.summary['counts']['verified_pairs']}; "
                   f"reuse clusters {res.summary['counts'].get('reuse_clusters', 0)}; ARI vs truth: documents "
                   f"{quality.adjusted_rand_index(true_l, doc_l):.4f}, reuse {quality.adjusted_rand_index(true_l, reuse_l):.4f}; "
                   f"documents vs reuse {agree:.4f}")

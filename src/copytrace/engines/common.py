@@ -127,8 +127,10 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
         mb = mask_text(b, spans_b) if spans_b else b
         ta, tb = tokenize(ma), tokenize(mb)
         al = align(ma, mb, tokens_a=ta, tokens_b=tb)
-        aligned, _ = rule.aligned_evidence(ma, ta, mb, tb, al)
-        aligned = rule.gated(aligned, rule.word_containment(ta, tb))
+        # below the word gate the aligned evidence counts for nothing (rule.gated): not
+        # weighed (the pairs of the passage channel, aligned only for reuse clusters)
+        wc = rule.word_containment(ta, tb)
+        aligned = rule.gated(rule.aligned_evidence(ma, ta, mb, tb, al)[0], wc) if wc >= rule.WORD_GATE else 0.0
         out.append((al, direction(a, b, al, date_a, date_b), aligned))
     return out
 
