@@ -237,3 +237,24 @@ def test_template_stories_aligned_weakly_do_not_join() -> None:
     r = reuse_clusters(pair_a, pair_b, pas)
     assert r.n_clusters == 2
     assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1] and sorted(r.doc[r.cluster == 1].tolist()) == [2, 3]
+
+
+def test_a_document_of_one_repeated_paragraph_gives_valid_rows() -> None:
+    # doc 0 repeats one 500-character paragraph 40 times; doc 1 prints it twice:
+    # every repetition aligns with both of doc 1's
+    reps = [(i * 502, i * 502 + 500) for i in range(40)]
+    a_s, a_e, b_s, b_e = [], [], [], []
+    for s, e in reps:
+        for bs, be in ((0, 500), (502, 1002)):
+            a_s.append(s), a_e.append(e), b_s.append(bs), b_e.append(be)
+    n = len(a_s)
+    pas = {"pair": np.zeros(n, np.int64), "a_start": np.array(a_s), "a_end": np.array(a_e),
+           "b_start": np.array(b_s), "b_end": np.array(b_e), "kind": np.zeros(n, np.int64), "score": np.ones(n),
+           "original": np.array([1]), "confidence": np.array([0.4])}
+    r = reuse_clusters(np.array([0]), np.array([1]), pas, ["1916-06-01", "1916-06-02"])
+    assert r.n_clusters == 1 and set(r.doc.tolist()) == {0, 1}
+    assert (r.n_docs == 2).all() and (r.start < r.end).all()
+    assert int(r.is_original.sum()) == 1 and r.doc[r.is_original][0] == 0  # dated first
+    for d in (0, 1):  # a document's occurrences of one cluster do not overlap
+        s, e = r.start[r.doc == d], r.end[r.doc == d]
+        assert (s[1:] >= e[:-1]).all()
