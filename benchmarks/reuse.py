@@ -19,6 +19,16 @@ on page N" lines), runs ``copytrace find`` on it, and scores:
     python benchmarks/reuse.py [--pages 1400] [--seed 0] [--ngram 5] [--workers 2]
 
 Last line: ``ari=… no_story_pairs=… reuse_share=…``.
+
+``--docs N`` instead scores the syndication corpus (``syndicate.py --docs N``:
+every document holds one story), where reuse clusters must agree with
+document clusters: each document takes the ``reuse_id`` of the row covering
+most of it (a label of its own when none), and the ARI between those labels
+and ``cluster_id`` is printed, with each one's ARI against the truth.  With
+``--without-channel`` find runs a second time with ``--reuse-min-shingles 0``
+(no passage channel: reuse clusters from the rule's copies alone), and the
+extra time of the first run is printed as ``channel_extra``.  Last line:
+``agreement_ari=… reuse_share=… [channel_extra=…]``.
 """
 
 from __future__ import annotations
@@ -87,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--reuters", default=None)
     ap.add_argument("--keep", default=None, help="keep the corpus, its truth and find's output in this directory")
+    ap.add_argument("--docs", type=int, default=0,
+                    help="score the syndication corpus of this many one-story documents instead of pages")
+    ap.add_argument("--without-channel", action="store_true",
+                    help="with --docs: also run find with --reuse-min-shingles 0 and print the passage channel's cost")
     args = ap.parse_args(argv)
+    if args.docs:
+        return syndication(args)
 
     import copytrace
 
@@ -122,6 +138,57 @@ def main(argv: list[str] | None = None) -> int:
     print(f"document clusters: {res.summary['counts']['clusters']}, largest {largest_doc_cluster}; "
           f"pairs in one document cluster {total}, sharing no story {bad}")
     print(f"ari={ari:.4f} no_story_pairs={share:.4f} reuse_share={reuse_s / max(timings.get('total', wall), 1e-9):.3f}")
+    return 0
+
+
+def doc_labels(documents: list[dict], reuse_rows: list[dict]) -> list[str]:
+    """Per document (in ``documents`` order): the ``reuse_id`` of the row
+    covering most of it, or a label of its own."""
+    best: dict[str, tuple[int, str]] = {}
+    for r in reuse_rows:
+        ln = r["end"] - r["start"]
+        if ln > best.get(r["doc_id"], (-1, ""))[0]:
+            best[r["doc_id"]] = (ln, r["reuse_id"])
+    return [best[d["doc_id"]][1] if d["doc_id"] in best else f"__none:{d['doc_id']}" for d in documents]
+
+
+def syndication(args: argparse.Namespace) -> int:
+    """Reuse clusters against document clusters on one-story documents."""
+    import copytrace
+
+    with tempfile.TemporaryDirectory(prefix="copytrace-reuse-synd-") as tmp_dir:
+        tmp = Path(args.keep or tmp_dir)
+        tmp.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        n, src, truth_path = syndicate.generate_to_files(tmp / "synd.jsonl", args.docs, seed=args.seed,
+                                                         edit_strength=args.edit_strength, reuters_dir=args.reuters)
+        print(f"corpus: {n} documents ({time.perf_counter() - t0:.1f}s)")
+        truth = {json.loads(x)["id"]: json.loads(x)["cluster"] for x in truth_path.read_text("utf-8").splitlines()}
+        runs = [("with channel", None)] + ([("without channel", 0)] if args.without_channel else [])
+        walls = []
+        for name, rms in runs:
+            kw = {} if rms is None else {"reuse_min_shingles": rms}
+            t1 = time.perf_counter()
+            res = copytrace.find(str(src), out=tmp / f"out-{len(walls)}", ngram=args.ngram, threshold=args.threshold,
+                                 workers=args.workers, report=False, progress=False, **kw)
+            walls.append(time.perf_counter() - t1)
+            documents = res.documents.to_pylist()
+            rows = pq.read_table(tmp / f"out-{len(walls) - 1}" / "reuse.parquet").to_pylist()
+            doc_l = [d["cluster_id"] for d in documents]
+            reuse_l = doc_labels(documents, rows)
+            true_l = [truth[d["doc_id"]] for d in documents]
+            agree = quality.adjusted_rand_index(doc_l, reuse_l)
+            t = res.summary["timings_s"]
+            print(f"{name}: find {walls[-1]:.1f}s (total {t.get('total', 0):.1f}s, align {t.get('align', 0):.1f}s, "
+                  f"rule + reuse stage {t.get('rule', 0):.2f}s); pairs aligned {res.summary['counts']['rule']['judged']}, "
+                  f"copies {res.summary['counts']['verified_pairs']}; "
+                  f"reuse clusters {res.summary['counts'].get('reuse_clusters', 0)}; ARI vs truth: documents "
+                  f"{quality.adjusted_rand_index(true_l, doc_l):.4f}, reuse {quality.adjusted_rand_index(true_l, reuse_l):.4f}; "
+                  f"documents vs reuse {agree:.4f}")
+            if len(walls) == 1:
+                first_agree, share = agree, t.get("rule", 0.0) / max(t.get("total", walls[-1]), 1e-9)
+    extra = f" channel_extra={walls[0] / walls[1] - 1:.3f}" if len(walls) == 2 else ""
+    print(f"agreement_ari={first_agree:.4f} reuse_share={share:.3f}{extra}")
     return 0
 
 

@@ -205,3 +205,56 @@ def test_dedup_passages_cuts_reused_stories_from_all_but_the_original(tmp_path: 
         rebuilt.append(texts[f"copy{i}"][pos:])
         assert "".join(rebuilt) == rec["text"]
     assert recs["other"]["removed"] == [] and recs["other"]["text"] == texts["other"]
+
+
+def test_a_passage_over_three_clusters_joins_none_of_them() -> None:
+    # docs 0, 1, 2: one story each; pages 3 and 4 print all three in a row, and
+    # one alignment between the pages spans all three stories
+    pair_a = np.array([0, 1, 2, 0, 1, 2, 3], np.int64)
+    pair_b = np.array([3, 3, 3, 4, 4, 4, 4], np.int64)
+    pas = {"pair": np.arange(7),
+           "a_start": np.array([0, 0, 0, 0, 0, 0, 0]), "a_end": np.array([1000, 1000, 1000, 1000, 1000, 1000, 3000]),
+           "b_start": np.array([0, 1000, 2000, 100, 1100, 2100, 100]),
+           "b_end": np.array([1000, 2000, 3000, 1100, 2100, 3100, 3100]),
+           "kind": np.array([0, 1, 1, 0, 1, 1, 1]), "score": np.array([1.0, 0.9, 0.8, 1.0, 0.9, 0.8, 0.9]),
+           "original": np.ones(7, np.int64), "confidence": np.full(7, 0.5)}
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 3
+    for c in range(3):
+        assert sorted(r.doc[r.cluster == c].tolist()) == [c, 3, 4]
+    assert ((r.end - r.start) <= 1000).all()  # no occurrence straddles two stories
+    assert r.passage_cluster[6] == -1 and (r.passage_cluster[:6] >= 0).all()
+
+
+def test_template_stories_aligned_weakly_do_not_join() -> None:
+    # two pairs of printings of two stories from one template: the cross alignment
+    # is reworded with a low score (below rule.SCORE_HIGH) and joins nothing
+    pair_a = np.array([0, 2, 0], np.int64)
+    pair_b = np.array([1, 3, 2], np.int64)
+    pas = {"pair": np.arange(3), "a_start": np.zeros(3, np.int64), "a_end": np.full(3, 600),
+           "b_start": np.zeros(3, np.int64), "b_end": np.full(3, 600), "kind": np.array([1, 1, 1]),
+           "score": np.array([0.9, 0.85, 0.5]), "original": np.ones(3, np.int64), "confidence": np.full(3, 0.5)}
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 2
+    assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1] and sorted(r.doc[r.cluster == 1].tolist()) == [2, 3]
+
+
+def test_a_document_of_one_repeated_paragraph_gives_valid_rows() -> None:
+    # doc 0 repeats one 500-character paragraph 40 times; doc 1 prints it twice:
+    # every repetition aligns with both of doc 1's
+    reps = [(i * 502, i * 502 + 500) for i in range(40)]
+    a_s, a_e, b_s, b_e = [], [], [], []
+    for s, e in reps:
+        for bs, be in ((0, 500), (502, 1002)):
+            a_s.append(s), a_e.append(e), b_s.append(bs), b_e.append(be)
+    n = len(a_s)
+    pas = {"pair": np.zeros(n, np.int64), "a_start": np.array(a_s), "a_end": np.array(a_e),
+           "b_start": np.array(b_s), "b_end": np.array(b_e), "kind": np.zeros(n, np.int64), "score": np.ones(n),
+           "original": np.array([1]), "confidence": np.array([0.4])}
+    r = reuse_clusters(np.array([0]), np.array([1]), pas, ["1916-06-01", "1916-06-02"])
+    assert r.n_clusters == 1 and set(r.doc.tolist()) == {0, 1}
+    assert (r.n_docs == 2).all() and (r.start < r.end).all()
+    assert int(r.is_original.sum()) == 1 and r.doc[r.is_original][0] == 0  # dated first
+    for d in (0, 1):  # a document's occurrences of one cluster do not overlap
+        s, e = r.start[r.doc == d], r.end[r.doc == d]
+        assert (s[1:] >= e[:-1]).all()

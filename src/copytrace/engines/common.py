@@ -127,8 +127,10 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
         mb = mask_text(b, spans_b) if spans_b else b
         ta, tb = tokenize(ma), tokenize(mb)
         al = align(ma, mb, tokens_a=ta, tokens_b=tb)
-        aligned, _ = rule.aligned_evidence(ma, ta, mb, tb, al)
-        aligned = rule.gated(aligned, rule.word_containment(ta, tb))
+        # below the word gate the aligned evidence counts for nothing (rule.gated): not
+        # weighed (the pairs of the passage channel, aligned only for reuse clusters)
+        wc = rule.word_containment(ta, tb)
+        aligned = rule.gated(rule.aligned_evidence(ma, ta, mb, tb, al)[0], wc) if wc >= rule.WORD_GATE else 0.0
         out.append((al, direction(a, b, al, date_a, date_b), aligned))
     return out
 
@@ -255,7 +257,7 @@ def decide_pairs(
     if min_passage > 0:
         evidence |= scored.shared_or_enough() >= min_passage
     scored_r, pas_r = scored.take(evidence), take_pairs(pas, evidence)
-    reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates)
+    reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates, keep[evidence])
     whole = whole_copy_mask(scored_r, pas_r, aligned, reuse)
     return verified, pas_kept, counts, reuse, whole[keep[evidence]]
 

@@ -17,7 +17,8 @@ Input (the engines' arrays, documents numbered 0..n-1 in doc-id order):
 
 :func:`reuse_clusters` → :class:`Reuse`: one row per *occurrence* (the
 overlapping aligned spans of one cluster in one document; its bounds are
-the spans' median bounds when three or more spans vote, else their union):
+the latest start and the median end of its spans when two or more vote,
+else the span's own, see :func:`_occurrence_bounds`):
 ``cluster`` (dense 0..k-1, in order of each cluster's smallest
 ``(doc, start)``), ``doc``, ``start``, ``end`` (characters, end exclusive,
 into the text as read), ``n_docs``, ``is_original``, ``confidence``,
@@ -25,7 +26,11 @@ into the text as read), ``n_docs``, ``is_original``, ``confidence``,
 
 The graph
     Nodes are aligned spans ``(doc, start, end)`` — both sides of every row
-    of ``passages`` (identical spans are one node).  Edges:
+    of ``passages`` that is verbatim, or reworded with a score of at least
+    ``rule.SCORE_HIGH`` (0.7; two stories written from one template align
+    as reworded passages scoring 0.4–0.65) — ``COPY_MIN_SCORE`` (0.5) in a
+    pair the rule judged a copy — and not lopsided
+    (``MAX_SIDE_RATIO``); identical spans are one node.  Edges:
 
     * every alignment joins its two spans;
     * passages of one pair that follow each other on both sides, at most
@@ -41,7 +46,10 @@ The graph
       It still joins spans it nearly equals (overlap ≥ 80% of the longer).
       The same holds for the span aligned with it in the other document
       (the alignment spans two stories there too, or a story and the text
-      around it).
+      around it).  Such passages are then left out and the graph is built
+      once more without them: a story they hold is found through its other
+      alignments, and they do not form a cluster of their own (an
+      occurrence straddling two stories).
 
     Clusters are the connected components (union-find).  A document can be
     in any number of clusters, and an occurrence may overlap occurrences of
@@ -96,6 +104,7 @@ import pyarrow as pa
 
 from copytrace import schemas
 from copytrace.stages.cluster import Clusters, _find
+from copytrace.stages.rule import SCORE_HIGH
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = ["Reuse", "reuse_clusters", "reuse_table", "reuse_counts", "whole_copy_mask", "SHORT_SHARE", "LONG_SHARE", "WHOLE_SHARE"]
@@ -113,6 +122,8 @@ ONE_STORY_SHARE = 0.5  # one side, the other holding no second story
 # many characters between them (a headline aligned verbatim, its body reworded)
 # are one reused text
 JOIN_GAP = 3
+# a reworded passage of a pair the rule judged a copy links from this score (others: rule.SCORE_HIGH)
+COPY_MIN_SCORE = 0.5
 
 
 @dataclass(frozen=True)
@@ -211,7 +222,7 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
             parent[ra] = rb
     for x in range(m):
         parent[x] = _find(parent, x)
-    return parent
+    return parent, multi
 
 
 @nb.njit(cache=True, nogil=True)
@@ -234,18 +245,25 @@ def _merge_occurrences(key, start, end):
 
 def _occurrence_bounds(occ: np.ndarray, st: np.ndarray, en: np.ndarray, n_occ: int) -> tuple[np.ndarray, np.ndarray]:
     """Start and end of each occurrence from its spans (``occ`` sorted; spans
-    by start within it): the median bounds when three or more spans vote (one
-    alignment running over a neighbouring story does not stretch the
-    occurrence), else the union."""
+    by start within it; one span per alignment, so a span aligned with
+    several documents votes several times).  One span: its bounds.  Two or
+    more: the latest start and the median end (the lower one of two) — an
+    alignment that runs over the masthead or the story above starts early
+    (two printings under similar mastheads align from the masthead on), one
+    that runs over the story below ends late, while copies are cut from the
+    bottom, so ends vary and starts do not.  Where these cross (spans that
+    barely overlap), the union."""
     first = np.flatnonzero(np.r_[True, occ[1:] != occ[:-1]])
     cnt = np.diff(np.r_[first, occ.shape[0]])
     u_end = np.zeros(n_occ, dtype=np.int64)
     np.maximum.at(u_end, occ, en)
-    m_start = st[first + cnt // 2]
+    u_start = st[first]
+    m_start = np.zeros(n_occ, dtype=np.int64)
+    np.maximum.at(m_start, occ, st)
     eo = np.lexsort((en, occ))
     m_end = en[eo][first + (cnt - 1) // 2]
-    union = (cnt < 3) | (m_end <= m_start)
-    return np.where(union, st[first], m_start), np.where(union, u_end, m_end)
+    union = (cnt < 2) | (m_end <= m_start)
+    return np.where(union, u_start, m_start), np.where(union, u_end, m_end)
 
 
 def reuse_clusters(
@@ -253,13 +271,18 @@ def reuse_clusters(
     pair_b: np.ndarray,
     pas: dict[str, np.ndarray],
     dates: list[str | None] | None = None,
+    copies: np.ndarray | None = None,
+    _drop_multi: bool = True,
 ) -> Reuse:
     """Reuse clusters from the aligned passages (see the module doc).
 
     ``dates``: each document's date (doc-index order) or ``None``; used only
-    to break direction ties in favour of the earliest occurrence."""
+    to break direction ties in favour of the earliest occurrence.
+    ``copies``: per pair, whether the rule judged it a copy (its reworded
+    passages link from ``COPY_MIN_SCORE``, see :func:`linking_passages`)."""
+    pas_in = pas
     pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
-    sym = symmetric_passages(pas) if pair.shape[0] else np.zeros(0, bool)
+    sym = linking_passages(pas, copies) if pair.shape[0] else np.zeros(0, bool)
     if not sym.any():
         return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(pair.shape[0], -1, np.int64))
     n_all = pair.shape[0]
@@ -290,7 +313,23 @@ def reuse_clusters(
     adj = nxt & (ga >= 0) & (ga <= JOIN_GAP) & (gb >= 0) & (gb <= JOIN_GAP)
     link_a = np.concatenate([ea, ea[po][:-1][adj]])
     link_b = np.concatenate([eb, ea[po][1:][adj]])
-    root = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
+    root, multi = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
+    if _drop_multi and multi.any():
+        # a span holding two stories, and the span aligned with it, are left out
+        # (the stories are found through their other alignments): graph rebuilt once
+        two = multi[ea] | multi[eb]
+        keep_p = np.flatnonzero(sym)[~two]
+        sub = dict(pas_in)
+        ok = np.zeros(n_all, bool)
+        ok[keep_p] = True
+        sub["pair"] = np.asarray(pas_in["pair"])[ok]
+        for k in ("a_start", "a_end", "b_start", "b_end", "kind", "score"):
+            if k in pas_in:
+                sub[k] = np.asarray(pas_in[k])[ok]
+        inner = reuse_clusters(pair_a, pair_b, sub, dates, copies, _drop_multi=False)
+        pc = np.full(n_all, -1, np.int64)
+        pc[ok] = inner.passage_cluster
+        return dataclasses.replace(inner, passage_cluster=pc)
 
     # occurrences: the node spans of one cluster in one document, merged where they overlap
     o = np.lexsort((nst, ndoc, root))
@@ -303,7 +342,10 @@ def reuse_clusters(
     first[1:] = occ_sorted[1:] != occ_sorted[:-1]
     r_root = root[o][first]
     r_doc = ndoc[o][first]
-    r_start, r_end = _occurrence_bounds(occ_sorted, nst[o], nen[o], n_occ)
+    # bounds from every passage side (a span aligned with several documents votes once per alignment)
+    occ_side = occ_of_node[node_of]
+    so = np.lexsort((st, occ_side))
+    r_start, r_end = _occurrence_bounds(occ_side[so], st[so], en[so], n_occ)
     # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
     # root is its cluster's smallest node, i.e. its smallest (doc, start)
     _, r_cluster = np.unique(r_root, return_inverse=True)
@@ -449,6 +491,25 @@ def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
     la = np.asarray(pas["a_end"], np.int64) - np.asarray(pas["a_start"], np.int64)
     lb = np.asarray(pas["b_end"], np.int64) - np.asarray(pas["b_start"], np.int64)
     return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
+
+
+def linking_passages(pas: dict[str, np.ndarray], copies: np.ndarray | None = None) -> np.ndarray:
+    """Passages that join the reuse graph: of comparable length on both sides
+    (:func:`symmetric_passages`), and verbatim, or reworded with a score of
+    at least ``rule.SCORE_HIGH`` — two stories written from one template (an
+    earnings brief, a weather table) align as reworded passages with a low
+    score, which the rule discounts too — or of at least
+    ``COPY_MIN_SCORE`` in a pair the rule judged a copy (``copies``: bool
+    per pair; a heavily reworded reprint).  Without a ``score`` column every
+    symmetric passage links."""
+    ok = symmetric_passages(pas)
+    if "score" in pas:
+        score = np.asarray(pas["score"], np.float64)
+        bar = np.full(score.shape[0], SCORE_HIGH)
+        if copies is not None and score.shape[0]:
+            bar = np.where(np.asarray(copies, bool)[np.asarray(pas["pair"], np.int64)], COPY_MIN_SCORE, bar)
+        ok &= (np.asarray(pas["kind"], np.int64) == 0) | (score >= bar)
+    return ok
 
 
 def whole_copy_mask(
