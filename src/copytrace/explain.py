@@ -79,9 +79,15 @@ WIRE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# every pattern above holds one of these: a text without any has no credit (one scan, not six)
+_ANY_WIRE = re.compile(_WIRE + r"|Associated Press|Agence France")
+
+
 def wire_credits(text: str) -> list[str]:
     """The wire credits and datelines found in ``text`` (as matched)."""
     found: list[str] = []
+    if _ANY_WIRE.search(text) is None:
+        return found
     for _, pat in WIRE_PATTERNS:
         found.extend(m.group(0).strip() for m in pat.finditer(text))
     return found
