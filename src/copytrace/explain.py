@@ -79,9 +79,15 @@ WIRE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# every pattern above holds one of these: a text without any has no credit (one scan, not six)
+_ANY_WIRE = re.compile(_WIRE + r"|Associated Press|Agence France")
+
+
 def wire_credits(text: str) -> list[str]:
     """The wire credits and datelines found in ``text`` (as matched)."""
     found: list[str] = []
+    if _ANY_WIRE.search(text) is None:
+        return found
     for _, pat in WIRE_PATTERNS:
         found.extend(m.group(0).strip() for m in pat.finditer(text))
     return found
@@ -109,8 +115,9 @@ def _inside(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
     return inside
 
 
-def _coverage_and_insertions(text: str, spans: list[tuple[int, int]]) -> tuple[float, float]:
-    toks = tokenize(text)
+def _coverage_and_insertions(text: str, spans: list[tuple[int, int]], toks: Tokens | None = None) -> tuple[float, float]:
+    if toks is None:
+        toks = tokenize(text)
     n = len(toks)
     if n == 0:
         return 0.0, 0.0
@@ -129,15 +136,21 @@ def direction(
     alignment: Any,
     date_a: str | None = None,
     date_b: str | None = None,
+    *,
+    tokens: tuple[Tokens, Tokens] | None = None,
+    credits: tuple[list[str], list[str]] | None = None,
 ) -> Direction:
-    """Which of two copies is the original (see the module doc for the scoring)."""
+    """Which of two copies is the original (see the module doc for the scoring).
+
+    ``tokens`` / ``credits``: the texts' ``tokenize`` and ``wire_credits``
+    when the caller has them (a document in many pairs)."""
     s = 0.0
     reasons: list[str] = []
     if date_a and date_b and str(date_a) != str(date_b):
         earlier = "a" if str(date_a) < str(date_b) else "b"
         s += 3.0 if earlier == "a" else -3.0
         reasons.append(f"{earlier} is dated earlier ({date_a} vs {date_b})")
-    wa, wb = wire_credits(text_a), wire_credits(text_b)
+    wa, wb = credits if credits is not None else (wire_credits(text_a), wire_credits(text_b))
     if wa and not wb:
         s += 1.0
         reasons.append(f"a carries a wire credit ({', '.join(sorted(set(wa))[:3])}); b does not")
@@ -145,8 +158,9 @@ def direction(
         s -= 1.0
         reasons.append(f"b carries a wire credit ({', '.join(sorted(set(wb))[:3])}); a does not")
     spans_a, spans_b = _passage_spans(alignment)
-    cov_a, ins_a = _coverage_and_insertions(text_a, spans_a)
-    cov_b, ins_b = _coverage_and_insertions(text_b, spans_b)
+    tok_a, tok_b = tokens if tokens is not None else (None, None)
+    cov_a, ins_a = _coverage_and_insertions(text_a, spans_a, tok_a)
+    cov_b, ins_b = _coverage_and_insertions(text_b, spans_b, tok_b)
     d_cov = cov_b - cov_a
     if abs(d_cov) >= 0.05:
         s += 2.0 * d_cov

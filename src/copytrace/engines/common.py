@@ -17,12 +17,12 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
-from copytrace.explain import Direction, direction
-from copytrace.stages.align import Alignment, align
+from copytrace.explain import Direction, direction, wire_credits
+from copytrace.stages.align import Alignment, Prepared, align, prepare
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
 from copytrace.stages.cluster import Clusters
-from copytrace.stages.normalize import tokenize
+from copytrace.stages.normalize import TokenBatch, Tokens, tokenize
 from copytrace.stages.reuse import Reuse, reuse_clusters, whole_copy_mask
 from copytrace.stages.verify import VerifiedPairs
 
@@ -118,20 +118,56 @@ AlignItem = tuple[str, str, list, list, "str | None", "str | None"]
 
 def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, float]]:
     """Align pairs with boilerplate masked out (offsets unchanged), weigh the
-    aligned evidence for the rule (``rule.aligned_evidence``), and judge their
-    direction on the texts as read (wire credits count even when the corpus
-    repeats them)."""
+    aligned evidence for the rule (``rule.aligned_evidence``, past the word
+    gate ``rule.gated``), and judge their direction on the texts as read
+    (wire credits count even when the corpus repeats them).
+
+    The work that depends on one side only is done once per distinct
+    document of the chunk (a document in a cluster of k copies is in k - 1
+    pairs): masking, tokenizing, ``align.prepare``, the word sample of the
+    gate and the direction's wire credits.  Results are the same as aligning
+    every pair on its own."""
+    if not items:
+        return []
+    masked: dict[tuple[str, tuple], int] = {}  # (text, boilerplate spans) -> side index
+    sides: list[tuple[str, Tokens, Prepared]] = []
+    raw: dict[str, tuple[Tokens, list[str]]] = {}  # text as read -> (tokens, wire credits)
+
+    def side(text: str, spans: list) -> int:
+        key = (text, tuple(tuple(s) for s in spans))
+        j = masked.get(key)
+        if j is None:
+            m = mask_text(text, spans) if spans else text
+            t = tokenize(m)
+            j = masked[key] = len(sides)
+            sides.append((m, t, prepare(m, tokens=t)))
+            if not spans:
+                raw.setdefault(text, (t, wire_credits(text)))
+        return j
+
+    def read(text: str) -> tuple[Tokens, list[str]]:
+        r = raw.get(text)
+        if r is None:
+            r = raw[text] = (tokenize(text), wire_credits(text))
+        return r
+
+    ia = np.array([side(a, sa) for a, _, sa, _, _, _ in items], dtype=np.int64)
+    ib = np.array([side(b, sb) for _, b, _, sb, _, _ in items], dtype=np.int64)
+    lens = np.array([len(t) for _, t, _ in sides], dtype=np.int64)
+    batch = TokenBatch(
+        np.concatenate([t.starts for _, t, _ in sides]), np.concatenate([t.ends for _, t, _ in sides]),
+        np.concatenate([t.hashes for _, t, _ in sides]), np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+    )
+    word_cont = rule.word_containment_batch(batch, ia, ib)
     out = []
-    for a, b, spans_a, spans_b, date_a, date_b in items:
-        ma = mask_text(a, spans_a) if spans_a else a
-        mb = mask_text(b, spans_b) if spans_b else b
-        ta, tb = tokenize(ma), tokenize(mb)
-        al = align(ma, mb, tokens_a=ta, tokens_b=tb)
-        # below the word gate the aligned evidence counts for nothing (rule.gated): not
-        # weighed (the pairs of the passage channel, aligned only for reuse clusters)
-        wc = rule.word_containment(ta, tb)
-        aligned = rule.gated(rule.aligned_evidence(ma, ta, mb, tb, al)[0], wc) if wc >= rule.WORD_GATE else 0.0
-        out.append((al, direction(a, b, al, date_a, date_b), aligned))
+    for k, (a, b, _, _, date_a, date_b) in enumerate(items):
+        (ma, ta, pa_), (mb, tb, pb_) = sides[ia[k]], sides[ib[k]]
+        al = align(pa_, pb_)
+        wc = float(word_cont[k])
+        # below the word gate the aligned evidence does not count: not weighed at all
+        aligned = rule.gated(rule.aligned_evidence(ma, ta, mb, tb, al)[0], wc) if rule.gated(1.0, wc) > 0 else 0.0
+        (ra, wa), (rb, wb) = read(a), read(b)
+        out.append((al, direction(a, b, al, date_a, date_b, tokens=(ra, rb), credits=(wa, wb)), aligned))
     return out
 
 

@@ -80,7 +80,7 @@ __all__ = ["LocalEngine", "EngineOutput", "TextStore"]
 # of its documents (~40 kB per pair at the peak, both sides included)
 VERIFY_CHUNK_BYTES_PER_PAIR = 40_000
 VERIFY_CHUNK_PAIRS = (50_000, 400_000)  # bounds
-ALIGN_CHUNK_PAIRS = 64
+ALIGN_CHUNK_PAIRS = 128  # per chunk each document is prepared once (align_chunk)
 # below this many pairs, worker processes cost more to start than they save
 ALIGN_PROCESSES_MIN_PAIRS = 1500
 
@@ -533,6 +533,10 @@ class LocalEngine:
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
     ) -> Iterator[tuple[int, tuple[Alignment, Direction, float]]]:
+        """The align results of every pair, in pair order.  With more than one
+        worker, ``n_workers - 1`` processes align chunks while this process
+        aligns chunks too (it never waits for the pool to start, so more
+        workers never lose to one); the results are the same whoever aligns."""
         n_pairs = len(verified)
         chunks = [
             np.arange(lo, min(lo + ALIGN_CHUNK_PAIRS, n_pairs)) for lo in range(0, n_pairs, ALIGN_CHUNK_PAIRS)
@@ -542,17 +546,18 @@ class LocalEngine:
         spans = self._bp_spans
 
         def items(idx: np.ndarray) -> list[AlignItem]:
+            # each document's text is read once per chunk: its pairs share the str (and pickle it once)
             ia, ib = verified.a[idx], verified.b[idx]
-            ta = store.texts(order[ia])
-            tb = store.texts(order[ib])
-            da = dates.take(pa.array(order[ia], pa.int64())).to_pylist()
-            db = dates.take(pa.array(order[ib], pa.int64())).to_pylist()
+            docs = np.unique(np.concatenate([ia, ib]))
+            text = dict(zip(docs.tolist(), store.texts(order[docs]), strict=True))
+            date = dict(zip(docs.tolist(), dates.take(pa.array(order[docs], pa.int64())).to_pylist(), strict=True))
             return [
-                (x, y, spans.get(int(i), []), spans.get(int(j), []), dx, dy)
-                for x, y, i, j, dx, dy in zip(ta, tb, ia, ib, da, db, strict=True)
+                (text[i], text[j], spans.get(i, []), spans.get(j, []), date[i], date[j])
+                for i, j in zip(ia.tolist(), ib.tolist(), strict=True)
             ]
 
-        if opts.n_workers <= 1 or n_pairs < ALIGN_PROCESSES_MIN_PAIRS:
+        n_procs = min(opts.n_workers - 1, len(chunks) - 1)
+        if n_procs < 1 or n_pairs < ALIGN_PROCESSES_MIN_PAIRS:
             for idx in chunks:
                 for i, al in zip(idx, align_chunk(items(idx)), strict=True):
                     yield int(i), al
@@ -560,17 +565,31 @@ class LocalEngine:
             return
         # numba's OpenMP threads make fork unsafe: workers start from a clean forkserver
         ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=opts.n_workers, mp_context=ctx) as pool:
-            pending = [(idx, pool.submit(align_chunk, items(idx))) for idx in chunks[: opts.n_workers * 2]]
-            nxt = len(pending)
-            while pending:
-                idx, fut = pending.pop(0)
-                for i, al in zip(idx, fut.result(), strict=True):
-                    yield int(i), al
-                bar.advance(len(idx))
-                if nxt < len(chunks):
-                    pending.append((chunks[nxt], pool.submit(align_chunk, items(chunks[nxt]))))
+        pool = ProcessPoolExecutor(max_workers=n_procs, mp_context=ctx)
+        try:
+            done: dict[int, list] = {}
+            pending: dict[int, Any] = {}
+            nxt = emit = 0
+            while emit < len(chunks):
+                while len(pending) < 2 * n_procs and nxt < len(chunks):  # keep the pool fed
+                    pending[nxt] = pool.submit(align_chunk, items(chunks[nxt]))
                     nxt += 1
+                for c in [c for c, f in pending.items() if f.done()]:
+                    done[c] = pending.pop(c).result()
+                if emit not in done:
+                    if nxt < len(chunks):  # this process aligns the next chunk itself
+                        done[nxt] = align_chunk(items(chunks[nxt]))
+                        nxt += 1
+                    elif emit in pending:
+                        done[emit] = pending.pop(emit).result()
+                while emit in done:
+                    idx = chunks[emit]
+                    for i, al in zip(idx, done.pop(emit), strict=True):
+                        yield int(i), al
+                    bar.advance(len(idx))
+                    emit += 1
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self) -> None:
         """After a failed run: remove the work directory if it was ours (a

@@ -276,6 +276,12 @@ class AlignOptions:
 
 
 @lru_cache(maxsize=1)
+def _default_options() -> AlignOptions:
+    """The default options, built (and checked) once: align() is called per pair."""
+    return AlignOptions()
+
+
+@lru_cache(maxsize=1)
 def _align_checks() -> tuple:
     """(field, default, constraint) of every AlignOptions field."""
     from copytrace.config import FloatRange, IntRange, OneOf
@@ -577,7 +583,7 @@ class Prepared:
 
 def prepare(text: str, options: AlignOptions | None = None, *, tokens: Tokens | None = None) -> Prepared:
     """One side of an alignment, computed once (see :class:`Prepared`)."""
-    opt = options or AlignOptions()
+    opt = options or _default_options()
     if tokens is None:
         tokens = tokenize(text)
     cps = to_codepoints(text)
@@ -1506,11 +1512,11 @@ def align(
 
     Either text may be :func:`prepare`-d already (with the same ``options``);
     ``tokens_a``/``tokens_b``: the texts' tokens when the caller has them."""
-    opt = options or AlignOptions()
+    opt = options or _default_options()
     sides = []
     for text, tokens in ((text_a, tokens_a), (text_b, tokens_b)):
         if isinstance(text, Prepared):
-            if text.options != opt:
+            if text.options is not opt and text.options != opt:
                 raise ValueError("a Prepared text was prepared with other AlignOptions than this alignment's")
         else:
             text = prepare(text, opt, tokens=tokens)
