@@ -102,7 +102,6 @@ newsletter box appears in dozens.  Lower it for small corpora.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -684,10 +683,11 @@ def mask_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
         if e <= s:
             continue
         parts.append(text[pos:s])
-        parts.append(_NOT_NEWLINE.sub(" ", text[s:e]))
+        seg = text[s:e]
+        # spaces of the same length, newlines kept (no per-character regex)
+        parts.append("\n".join(" " * len(x) for x in seg.split("\n")) if "\n" in seg else " " * len(seg))
         pos = e
     parts.append(text[pos:])
     return "".join(parts)
 
 
-_NOT_NEWLINE = re.compile(r"[^\n]")
