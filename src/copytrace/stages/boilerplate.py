@@ -127,6 +127,7 @@ __all__ = [
     "document_spans",
     "boilerplate_table",
     "detect_boilerplate",
+    "mask_spans",
     "mask_text",
 ]
 
@@ -669,6 +670,22 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append([s, e])
     return [(a, b) for a, b in out]
+
+
+def mask_spans(
+    docs: np.ndarray, spans: dict[int, list[tuple[int, int]]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The boilerplate spans of documents ``docs`` as ``tokenize_batch``'s
+    ``mask``: (position in ``docs``, start, end); None when there are none."""
+    if not spans:
+        return None
+    pos, starts, ends = [], [], []
+    for i, d in enumerate(docs.tolist()):
+        for s, e in spans.get(d, ()):
+            pos.append(i)
+            starts.append(s)
+            ends.append(e)
+    return (np.asarray(pos, dtype=np.int64), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
 
 
 def mask_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
