@@ -43,3 +43,42 @@ def test_word_sample_kernel_matches_its_definition() -> None:
     want = sorted({(int(dd), int(hh ^ WORD_SALT)) for dd, hh in zip(docs[ok], toks.hashes[ok], strict=True)})
     assert list(zip(d.tolist(), h.tolist(), strict=True)) == want
     assert h.dtype == np.uint64 and d.dtype == np.int64 and len(want) > 100
+
+
+def test_jsonl_lines_equal_json_dumps() -> None:
+    import json
+
+    import pyarrow as pa
+
+    from copytrace.stages.write import jsonl_lines
+
+    rng = random.Random(7)
+    alphabet = ["a", "é", "中", "😀", '"', "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f", "\u2028", "/", " "]
+    n = 500
+    ids = [f"id{i}" + "".join(rng.choice(alphabet) for _ in range(3)) for i in range(n)]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40))) for _ in range(n)]
+    sources = [None if rng.random() < 0.3 else rng.choice(["", "s\"1", "src"]) for _ in range(n)]
+    cids = [None if rng.random() < 0.1 else f"c{i % 7}" for i in range(n)]
+    counts = [rng.randrange(0, 10**12) for _ in range(n)]
+    got = jsonl_lines([
+        ("id", pa.array(ids, pa.string()), False),
+        ("text", pa.chunked_array([pa.array(texts[:200], pa.large_string()), pa.array(texts[200:], pa.large_string())]),
+         False),
+        ("source", pa.array(sources, pa.string()).slice(0), False),
+        ("cluster_id", pa.array(cids, pa.string()), True),
+        ("n_copies", pa.array(counts, pa.int64()), True),
+    ])
+    want = []
+    for i in range(n):
+        rec = {"id": ids[i], "text": texts[i]}
+        if sources[i] is not None:
+            rec["source"] = sources[i]
+        rec["cluster_id"] = cids[i]
+        rec["n_copies"] = counts[i]
+        want.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    assert got == "".join(want).encode("utf-8")
+    # a slice of an array (an Arrow offset into its buffers), and no rows at all
+    sl = pa.array(texts, pa.string()).slice(100, 50)
+    assert jsonl_lines([("text", sl, False)]) == "".join(
+        json.dumps({"text": t}, ensure_ascii=False, separators=(",", ":")) + "\n" for t in texts[100:150]).encode()
+    assert jsonl_lines([("id", pa.array([], pa.string()), False)]) == b""
