@@ -58,7 +58,7 @@ def _bad_lines() -> list[bytes]:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("block", [256, 4096, 1 << 20])
+@pytest.mark.parametrize("block", [256, 1 << 20])
 def test_fast_path_reads_what_the_line_path_reads(tmp_path: Path, monkeypatch, seed: int, block: int) -> None:
     # small blocks: many blocks, the halving and the line-by-line fallbacks all run
     monkeypatch.setattr(jsonl_fast, "BLOCK_BYTES", block)
