@@ -24,7 +24,7 @@ from copytrace.stages import rule
 from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
 from copytrace.stages.output_set import GUARANTEE, staged_outputs
-from copytrace.stages.write import write_json, write_jsonl, write_parquet
+from copytrace.stages.write import jsonl_lines, write_json, write_jsonl, write_jsonl_bytes, write_parquet
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -173,30 +173,26 @@ def find(
     return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
 
 
-def _dedup_records(output: Any) -> Iterable[dict[str, Any]]:
-    """Representatives and singletons, in doc-id order, streamed from the store."""
+def _dedup_records(output: Any) -> Iterable[bytes]:
+    """Representatives and singletons, in doc-id order, streamed from the store
+    as chunks of JSON lines built from the Arrow columns (``write.jsonl_lines``):
+    id, text, source, date, url, title (those set), cluster_id, n_copies."""
     table = output.store.table
     order = output.order
     keep = output.keep if getattr(output, "keep", None) is not None else np.flatnonzero(
         output.clusters.representative == np.arange(order.shape[0]))
     cluster_ids = output.documents.column("cluster_id")
-    for lo in range(0, keep.shape[0], 2000):
-        sel = keep[lo : lo + 2000]
-        rows = table.take(pa.array(order[sel], pa.int64())).to_pylist()
-        # one take per chunk: indexing a chunked column per row walks its chunks
-        cids = cluster_ids.take(pa.array(sel, pa.int64())).to_pylist()
-        for pos, row, cid in zip(sel, rows, cids, strict=True):
-            rec: dict[str, Any] = {"id": row["doc_id"], "text": row["text"]}
-            if row["source"] is not None:
-                rec["source"] = row["source"]
-            if row["date"] is not None:
-                rec["date"] = row["date"]
-            for k in ("url", "title"):  # web pages
-                if row.get(k) is not None:
-                    rec[k] = row[k]
-            rec["cluster_id"] = cid
-            rec["n_copies"] = int(output.clusters.size[pos])
-            yield rec
+    optional = [k for k in ("source", "date", "url", "title") if k in table.column_names]
+    for lo in range(0, keep.shape[0], 5000):
+        sel = keep[lo : lo + 5000]
+        rows = table.take(pa.array(order[sel], pa.int64()))
+        yield jsonl_lines([
+            ("id", rows.column("doc_id"), False),
+            ("text", rows.column("text"), False),
+            *((k, rows.column(k), False) for k in optional),
+            ("cluster_id", cluster_ids.take(pa.array(sel, pa.int64())), True),
+            ("n_copies", pa.array(output.clusters.size[sel].astype(np.int64)), True),
+        ])
 
 
 def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[int, int]]]]:
@@ -261,7 +257,7 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
     if bar is not None:
         bar.advance(5)
-    write_jsonl(_dedup_records(output), out_dir / "deduplicated.jsonl")
+    write_jsonl_bytes(_dedup_records(output), out_dir / "deduplicated.jsonl")
     if dedup_passages:
         write_jsonl(_dedup_passage_records(output), out_dir / DEDUP_PASSAGES_FILE)
     elif (out_dir / DEDUP_PASSAGES_FILE).exists():

@@ -59,7 +59,7 @@ from copytrace.stages.boilerplate import (
     BoilerplateResult,
     Segments,
     detect_from_segments,
-    mask_text,
+    mask_spans,
     segment_batch,
 )
 from copytrace.stages.cluster import cluster
@@ -515,10 +515,7 @@ class LocalEngine:
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
         texts = store.texts(order[docs])
-        if self._bp_spans:
-            texts = [mask_text(t, self._bp_spans[int(d)]) if int(d) in self._bp_spans else t
-                     for d, t in zip(docs, texts, strict=True)]
-        toks = tokenize_batch(texts)
+        toks = tokenize_batch(texts, mask_spans(docs, self._bp_spans))  # boilerplate as spaces
         values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
         la = np.searchsorted(docs, chunk[:, 0])
         lb = np.searchsorted(docs, chunk[:, 1])

@@ -102,7 +102,6 @@ newsletter box appears in dozens.  Lower it for small corpora.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -128,6 +127,7 @@ __all__ = [
     "document_spans",
     "boilerplate_table",
     "detect_boilerplate",
+    "mask_spans",
     "mask_text",
 ]
 
@@ -444,29 +444,42 @@ def story_check(
         first_sorted[1:] = (segments.doc[o][1:] != segments.doc[o][:-1]) | (segments.key[o][1:] != segments.key[o][:-1])
     seg_first = np.empty(o.shape[0], dtype=bool)
     seg_first[o] = first_sorted
-    verdict: dict[tuple[bytes, bool], bool] = {}
-    boiler = []
-    for key, p, one in zip(candidates.tolist(), pos.tolist(), single.tolist(), strict=True):
+    # every candidate's verdict in one compiled pass (a function of its document set
+    # and `single` alone: candidates with the same set get the same verdict)
+    is_boiler = _story_kernel(
+        pos, single, key_docs.ptr, key_docs.docs, segments.doc, seg_kpos, segments.ntok, seg_first, doc_ntok,
+        opt.max_docs_checked, opt.companion_overlap, opt.max_block_share, opt.min_story_words, opt.min_stories,
+    )
+    return candidates[is_boiler]
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _story_kernel(pos, single, kd_ptr, kd_docs, seg_doc, seg_kpos, seg_ntok, seg_first, doc_ntok,
+                  max_checked, overlap, max_share, min_story_words, min_stories):
+    n = pos.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    for i in nb.prange(n):
+        p = pos[i]
         if p < 0:
             continue
-        dset = key_docs.docs[key_docs.ptr[p]:key_docs.ptr[p + 1]]
-        sig = (dset.tobytes(), one)
-        if sig not in verdict:
-            checked = dset[: opt.max_docs_checked]
-            lo = np.searchsorted(segments.doc, checked, side="left")
-            hi = np.searchsorted(segments.doc, checked, side="right")
-            block, own = _blocks(lo, hi, seg_kpos, segments.ntok, seg_first, key_docs.ptr, key_docs.docs, dset,
-                                 opt.companion_overlap)
-            ntok = np.maximum(1, doc_ntok[checked].astype(np.int64))
-            is_boiler = float(np.median(block / ntok)) <= opt.max_block_share
-            if not is_boiler and one:
-                # the long-block rule: next to a story of its own in many documents of one source
-                with_story = own >= opt.min_story_words
-                is_boiler = int(with_story.sum()) >= opt.min_stories and 2 * int(with_story.sum()) >= own.shape[0]
-            verdict[sig] = is_boiler
-        if verdict[sig]:
-            boiler.append(key)
-    return np.array(boiler, dtype=np.uint64)
+        dset = kd_docs[kd_ptr[p]:kd_ptr[p + 1]]
+        checked = dset[:max_checked]
+        lo = np.searchsorted(seg_doc, checked, side="left")
+        hi = np.searchsorted(seg_doc, checked, side="right")
+        block, own = _blocks(lo, hi, seg_kpos, seg_ntok, seg_first, kd_ptr, kd_docs, dset, overlap)
+        share = np.empty(checked.shape[0], dtype=np.float64)
+        for c in range(checked.shape[0]):
+            share[c] = block[c] / max(1, np.int64(doc_ntok[checked[c]]))
+        verdict = np.median(share) <= max_share
+        if not verdict and single[i]:
+            # the long-block rule: next to a story of its own in many documents of one source
+            with_story = 0
+            for c in range(own.shape[0]):
+                if own[c] >= min_story_words:
+                    with_story += 1
+            verdict = with_story >= min_stories and 2 * with_story >= own.shape[0]
+        out[i] = verdict
+    return out
 
 
 @nb.njit(cache=True, nogil=True)
@@ -672,6 +685,22 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out]
 
 
+def mask_spans(
+    docs: np.ndarray, spans: dict[int, list[tuple[int, int]]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The boilerplate spans of documents ``docs`` as ``tokenize_batch``'s
+    ``mask``: (position in ``docs``, start, end); None when there are none."""
+    if not spans:
+        return None
+    pos, starts, ends = [], [], []
+    for i, d in enumerate(docs.tolist()):
+        for s, e in spans.get(d, ()):
+            pos.append(i)
+            starts.append(s)
+            ends.append(e)
+    return (np.asarray(pos, dtype=np.int64), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+
+
 def mask_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
     """``text`` with the characters of ``spans`` replaced by spaces (newlines
     kept): same length, same offsets."""
@@ -684,10 +713,11 @@ def mask_text(text: str, spans: Sequence[tuple[int, int]]) -> str:
         if e <= s:
             continue
         parts.append(text[pos:s])
-        parts.append(_NOT_NEWLINE.sub(" ", text[s:e]))
+        seg = text[s:e]
+        # spaces of the same length, newlines kept (no per-character regex)
+        parts.append("\n".join(" " * len(x) for x in seg.split("\n")) if "\n" in seg else " " * len(seg))
         pos = e
     parts.append(text[pos:])
     return "".join(parts)
 
 
-_NOT_NEWLINE = re.compile(r"[^\n]")

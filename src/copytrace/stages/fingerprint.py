@@ -184,18 +184,52 @@ def word_sample(tokens: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
     n-grams break; the candidates stage drops the words found in more than
     ``max_df`` documents, so what links two documents here is the rare words
     they share."""
-    n_docs = len(tokens)
-    docs = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(tokens.doc_offsets))
-    ok = ((tokens.ends - tokens.starts) >= MIN_WORD_CHARS) & ~np.isin(tokens.hashes, _stopword_hashes())
-    h = tokens.hashes[ok] ^ WORD_SALT
-    d = docs[ok]
-    if h.shape[0] == 0:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    o = np.lexsort((h, d))
-    h, d = h[o], d[o]
-    keep = np.ones(h.shape[0], dtype=bool)
-    keep[1:] = (h[1:] != h[:-1]) | (d[1:] != d[:-1])
-    return h[keep], d[keep]
+    return _word_sample_kernel(tokens.hashes, tokens.starts, tokens.ends, tokens.doc_offsets,
+                               _stopword_hashes(), MIN_WORD_CHARS, WORD_SALT)
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _word_sample_kernel(hashes, starts, ends, offsets, stop, min_chars, salt):
+    """Per document (in parallel): the salted hashes of its long non-stopword
+    words, sorted and distinct, written at the document's token offset; then
+    compacted in document order."""
+    n_docs = offsets.shape[0] - 1
+    buf = np.empty(hashes.shape[0], dtype=np.uint64)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    n_stop = stop.shape[0]
+    for d in nb.prange(n_docs):
+        lo, hi = offsets[d], offsets[d + 1]
+        m = 0
+        for t in range(lo, hi):
+            if ends[t] - starts[t] < min_chars:
+                continue
+            h = hashes[t]
+            i = np.searchsorted(stop, h)
+            if i < n_stop and stop[i] == h:
+                continue
+            buf[lo + m] = h ^ salt
+            m += 1
+        if m > 1:
+            buf[lo : lo + m] = np.sort(buf[lo : lo + m])
+        k = 0
+        for t in range(lo, lo + m):
+            if k == 0 or buf[t] != buf[lo + k - 1]:
+                buf[lo + k] = buf[t]
+                k += 1
+        counts[d] = k
+    total = 0
+    for d in range(n_docs):
+        total += counts[d]
+    out_h = np.empty(total, dtype=np.uint64)
+    out_d = np.empty(total, dtype=np.int64)
+    pos = 0
+    for d in range(n_docs):
+        lo = offsets[d]
+        for k in range(counts[d]):
+            out_h[pos] = buf[lo + k]
+            out_d[pos] = d
+            pos += 1
+    return out_h, out_d
 
 
 def fingerprint_batch(

@@ -276,8 +276,24 @@ def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
     return starts, ends, hashes, tok_offsets
 
 
-def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
-    """Tokenize many texts in one compiled pass."""
+@nb.njit(cache=True, nogil=True)
+def _mask_kernel(cps, doc_cp_offsets, m_doc, m_start, m_end):
+    for k in range(m_doc.shape[0]):
+        lo = doc_cp_offsets[m_doc[k]]
+        n = doc_cp_offsets[m_doc[k] + 1] - lo
+        for i in range(lo + max(0, m_start[k]), lo + min(n, m_end[k])):
+            if cps[i] != 10:
+                cps[i] = 32
+
+
+def tokenize_batch(
+    texts: Sequence[str], mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> TokenBatch:
+    """Tokenize many texts in one compiled pass.
+
+    ``mask``: ``(text index, start, end)`` arrays of character spans tokenized
+    as if each of their characters but newlines were a space (the same tokens
+    as ``boilerplate.mask_text`` applied first, without building the texts)."""
     cls, fold, exp_data, exp_off = tables()
     if len(texts) == 0:
         z32 = np.zeros(0, dtype=np.int32)
@@ -286,6 +302,9 @@ def tokenize_batch(texts: Sequence[str]) -> TokenBatch:
     doc_cp_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=doc_cp_offsets[1:])
     cps = to_codepoints("".join(texts))
+    if mask is not None and mask[0].shape[0]:
+        cps = cps.copy()  # frombuffer's array is read-only
+        _mask_kernel(cps, doc_cp_offsets, *(np.asarray(x, dtype=np.int64) for x in mask))
     starts, ends, hashes, tok_offsets = _tokenize_kernel(
         cps, doc_cp_offsets, cls, fold, exp_data, exp_off
     )

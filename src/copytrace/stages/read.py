@@ -110,6 +110,7 @@ from pathlib import Path, PurePath
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from copytrace.errors import InputError, OptionError, printable
+from copytrace.stages import jsonl_fast
 from copytrace.stages.web import WEB_EXTENSIONS
 
 __all__ = [
@@ -981,13 +982,7 @@ class _Reader:
                         offset += len(more)
                         if more.endswith(b"\n"):
                             break
-                    self.bad(
-                        "too_large",
-                        src.display,
-                        lineno,
-                        f"line is over {limit:,} bytes, too long for max_doc_chars"
-                        f"={self.o.max_doc_chars:,}",
-                    )
+                    self.line_too_long(src, lineno, limit)
                     continue
                 if lineno == 1 and self.utf8 and raw.startswith(_BOM):
                     raw = raw[3:]
@@ -995,6 +990,15 @@ class _Reader:
                 yield lineno, start, raw
         except (OSError, EOFError, zlib.error) as e:
             raise InputError(src.display, f"cannot read past line {lineno}: {e}") from None
+
+    def line_too_long(self, src: _Source, lineno: int, limit: int) -> None:
+        """A line of ``limit`` bytes or more (its newline aside): skipped as too_large."""
+        self.bad(
+            "too_large",
+            src.display,
+            lineno,
+            f"line is over {limit:,} bytes, too long for max_doc_chars={self.o.max_doc_chars:,}",
+        )
 
     def decode_line(self, raw: bytes, start: int) -> tuple[str | None, str]:
         try:
@@ -1042,55 +1046,63 @@ class _Reader:
     def read_jsonl(self, src: _Source) -> Iterator[Document]:
         o = self.o
         id_f, text_f, date_f, source_f = o.id_field, o.html_field or o.text_field, o.date_field, o.source_field
-        seen_date = seen_source = False
-        records = 0
+        state = {"records": 0, "seen_date": False, "seen_source": False}
         fields = _FieldCheck(o, src.display)
+
+        def record(lineno: int, start: int, raw: bytes) -> Document | None:
+            """One physical line → its document, or None (blank, or counted as skipped)."""
+            line, detail = self.decode_line(raw, start)
+            if line is None:
+                self.bad(self.decode_reason, src.display, lineno, detail + "; line skipped")
+                return None
+            if not line or line.isspace():
+                return None
+            try:
+                obj = json.loads(line)
+            except RecursionError:
+                self.bad("invalid_json", src.display, lineno, "invalid JSON: nested too deeply")
+                return None
+            except ValueError as e:
+                msg = str(e)
+                if isinstance(e, json.JSONDecodeError):
+                    msg = f"{e.msg} at column {e.colno}"
+                self.bad("invalid_json", src.display, lineno, f"invalid JSON: {msg}")
+                return None
+            if not isinstance(obj, dict):
+                kind = _JSON_TYPES.get(type(obj), "not an object")
+                self.bad("not_an_object", src.display, lineno, f"the line is {kind}, not a JSON object")
+                return None
+            state["records"] += 1
+            fields.add(obj)
+            date = obj.get(date_f) if date_f else None
+            source = obj.get(source_f) if source_f else None
+            state["seen_date"] = state["seen_date"] or date_f in obj
+            state["seen_source"] = state["seen_source"] or source_f in obj
+            return self.make(
+                src.display,
+                lineno,
+                obj.get(id_f, _MISSING),
+                obj.get(text_f, _MISSING),
+                date,
+                source,
+                check_unicode="\\u" in line,
+            )
+
         with self.open(src) as f:
-            for lineno, start, raw in self.raw_lines(f, src, self.line_limit):
-                line, detail = self.decode_line(raw, start)
-                if line is None:
-                    self.bad(self.decode_reason, src.display, lineno, detail + "; line skipped")
-                    continue
-                if not line or line.isspace():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except RecursionError:
-                    self.bad("invalid_json", src.display, lineno, "invalid JSON: nested too deeply")
-                    continue
-                except ValueError as e:
-                    msg = str(e)
-                    if isinstance(e, json.JSONDecodeError):
-                        msg = f"{e.msg} at column {e.colno}"
-                    self.bad("invalid_json", src.display, lineno, f"invalid JSON: {msg}")
-                    continue
-                if not isinstance(obj, dict):
-                    kind = _JSON_TYPES.get(type(obj), "not an object")
-                    detail = f"the line is {kind}, not a JSON object"
-                    self.bad("not_an_object", src.display, lineno, detail)
-                    continue
-                records += 1
-                fields.add(obj)
-                date = obj.get(date_f) if date_f else None
-                source = obj.get(source_f) if source_f else None
-                seen_date = seen_date or date_f in obj
-                seen_source = seen_source or source_f in obj
-                doc = self.make(
-                    src.display,
-                    lineno,
-                    obj.get(id_f, _MISSING),
-                    obj.get(text_f, _MISSING),
-                    date,
-                    source,
-                    check_unicode="\\u" in line,
-                )
-                if doc is not None:
-                    yield doc
+            if jsonl_fast.eligible(self, src):
+                # whole blocks through Arrow's JSON parser; any block it cannot take
+                # exactly as the line-by-line path would goes line by line (`record`)
+                yield from jsonl_fast.documents(self, src, f, fields, state, record)
+            else:
+                for lineno, start, raw in self.raw_lines(f, src, self.line_limit):
+                    doc = record(lineno, start, raw)
+                    if doc is not None:
+                        yield doc
         fields.check(final=True)
-        if records:
-            if date_f and not seen_date:
+        if state["records"]:
+            if date_f and not state["seen_date"]:
                 self.stats.warn(f"{src.display}: no record has the date field {date_f!r}")
-            if source_f and not seen_source:
+            if source_f and not state["seen_source"]:
                 self.stats.warn(f"{src.display}: no record has the source field {source_f!r}")
 
     def columns(self, src: _Source, names: list[str]) -> dict[str, str | None]:

@@ -89,3 +89,64 @@ def write_json(obj: Any, path: str | os.PathLike) -> None:
     with atomic_open(path) as fh:
         json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=False)
         fh.write("\n")
+
+
+def write_jsonl_bytes(chunks: Iterable[bytes], path: str | os.PathLike) -> None:
+    """Write chunks of ready JSON lines (``jsonl_lines``), atomically."""
+    with atomic_open(path, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+
+
+def jsonl_lines(fields: list[tuple[str, Any, bool]]) -> bytes:
+    """Rows of Arrow arrays as JSON lines, without a Python object per row.
+
+    ``fields``: (key, array, keep_null) in key order, all of one length;
+    string arrays are written as JSON strings, integer arrays as numbers; a
+    null value is written ``null`` when ``keep_null``, else its key is left
+    out (the first field must then have no nulls).  Byte-identical
+    to ``json.dumps(record, ensure_ascii=False, separators=(",", ":"))`` per
+    row plus a newline (``write_jsonl``): ``"``, ``\\`` and the control
+    characters escaped as Python's json escapes them, everything else as is."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = len(fields[0][1]) if fields else 0
+    datas, starts, ends, valid, quoted, keys = [], [], [], [], [], []
+    base = 0
+    for i, (name, arr, keep_null) in enumerate(fields):
+        if hasattr(arr, "combine_chunks"):
+            arr = arr.combine_chunks()
+        is_str = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+        if not is_str and not pa.types.is_integer(arr.type):
+            raise TypeError(f"jsonl_lines: field {name!r} is {arr.type}, not a string or an integer")
+        arr = pc.cast(arr, pa.large_string())
+        if i == 0 and arr.null_count and not keep_null:
+            raise ValueError(f"jsonl_lines: the first field {name!r} has nulls")
+        bufs = arr.buffers()
+        offs = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + n + 1] if n else np.zeros(1, np.int64)
+        data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+        datas.append(data)
+        starts.append(offs[:-1] + base)
+        ends.append(offs[1:] + base)
+        base += data.shape[0]
+        ok = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.int8)
+        valid.append(np.where(ok == 1, 1, 2 if keep_null else 0).astype(np.int8))
+        quoted.append(is_str)
+        keys.append(("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":")
+    if n == 0:
+        return b""
+    key_bytes = [k.encode("utf-8") for k in keys]
+    key_off = np.zeros(len(key_bytes) + 1, dtype=np.int64)
+    np.cumsum([len(k) for k in key_bytes], out=key_off[1:])
+    out = _jsonl_kernel(
+        np.concatenate(datas), np.stack(starts), np.stack(ends), np.stack(valid), np.array(quoted, dtype=np.bool_),
+        np.frombuffer(b"".join(key_bytes), dtype=np.uint8), key_off,
+    )
+    return out.tobytes()
+
+
+def _jsonl_kernel(*args: Any) -> Any:
+    from copytrace.stages.jsonl_kernel import jsonl_kernel  # numba on first use (start-up time)
+
+    return jsonl_kernel(*args)
