@@ -48,6 +48,7 @@ import importlib
 import os
 import sys
 import threading
+import types
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -77,7 +78,6 @@ COMPARE: tuple[tuple[str, str], ...] = (
 )
 
 _lock = threading.RLock()
-_local = threading.local()  # .depth: interpreted kernels on this thread's stack
 _note = {"armed": False, "said": False}
 _limit: list[int] = []
 
@@ -119,6 +119,7 @@ class Kernel:
         self._work = tuple(i for i, name in enumerate(names) if name not in tables)
         self._options = options
         self._dispatcher: Any = None
+        self._interpreted: Callable[..., Any] | None = None
         self._checked = False
 
     def __repr__(self) -> str:
@@ -144,21 +145,24 @@ class Kernel:
                     self._dispatcher = numba.njit(**self._options)(self.py_func)
         return self._dispatcher
 
+    def interpreted(self) -> Callable[..., Any]:
+        """The kernel as a plain Python function whose kernel calls go straight to their Python code."""
+        f = self._interpreted
+        if f is None:
+            with _lock:
+                g = _interpreted_globals(self.py_func.__globals__)
+                py = self.py_func
+                f = self._interpreted = types.FunctionType(py.__code__, g, py.__name__, py.__defaults__, py.__closure__)
+        return f
+
     def __call__(self, *args: Any) -> Any:
-        depth = getattr(_local, "depth", 0)
-        if depth:
-            return self.py_func(*args)
         n = 0
         for i in self._work:
             if i < len(args):
                 n += getattr(args[i], "size", 0)
         if n <= _interpret_max():
-            _local.depth = 1
-            try:
-                with np.errstate(over="ignore"):  # compiled, integer arithmetic wraps silently
-                    return self.py_func(*args)
-            finally:
-                _local.depth = 0
+            with np.errstate(over="ignore"):  # compiled, integer arithmetic wraps silently
+                return self.interpreted()(*args)
         disp = self.dispatcher()
         if not self._checked:
             self._checked = True
@@ -166,6 +170,22 @@ class Kernel:
                 _note["said"] = True
                 print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
         return disp(*args)
+
+
+def _interpreted_globals(module_globals: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a kernel module's globals with each kernel replaced by its Python code (one per
+    module; numba too reads a kernel's globals once, as constants)."""
+    name = module_globals.get("__name__", "")
+    g = _INTERPRETED.get(name)
+    if g is None:
+        g = _INTERPRETED[name] = dict(module_globals)  # registered first: kernels of two modules call each other
+        for key, value in module_globals.items():
+            if isinstance(value, Kernel):
+                g[key] = value.interpreted()
+    return g
+
+
+_INTERPRETED: dict[str, dict[str, Any]] = {}
 
 
 def _kernel_by_name(module: str, qualname: str) -> Kernel:
