@@ -235,3 +235,12 @@ def test_no_kernel_is_compiled_at_import(tmp_path: Path) -> None:
     assert int(n_kernels) > 10  # the kernels were seen
     assert compiled == "-"
     assert not any((tmp_path / "numba").rglob("*.nbi"))  # and nothing was written to the cache
+
+
+def test_every_kernel_is_declared_with_copytraces_njit() -> None:
+    # a plain numba.njit kernel would compile even on tiny inputs, and could not call
+    # copytrace's kernels before one of them compiled (numba would not know their type yet)
+    src = Path(__file__).resolve().parent.parent / "src" / "copytrace"
+    plain = re.compile(r"^\s*@(?:nb|numba)\.(?:njit|jit)\b|^\s*from numba import .*\b(?:njit|jit)\b", re.M)
+    found = [str(p.relative_to(src)) for p in sorted(src.rglob("*.py")) if plain.search(p.read_text())]
+    assert not found, f"use copytrace.kernels.njit in {found}"
