@@ -19,7 +19,9 @@ untimed run before the warm timings.  ``--before REF`` also measures the
 ``src/`` of git revision REF (exported with ``git archive`` into a temporary
 folder; the repository itself is not touched) and prints before/after
 columns; the two trees alternate run by run, so that a drifting load on a
-shared machine hits both alike.  Cells: median (minimum).  The last line is
+shared machine hits both alike.  Cells: median (minimum) wall seconds, and
+the median CPU seconds (user + system) of the process, which a loaded
+machine inflates less.  The last line is
 the table's last row.
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,12 +48,23 @@ def _env(src: Path, numba_cache: Path, xdg_cache: Path) -> dict[str, str]:
     return env
 
 
-def _time(cmd: list[str], env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + system) per tree label and command, in run order
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _time(cmd: list[str], env: dict[str, str], cpu_key: str | None = None) -> float:
+    c0 = _cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"startup.py: {' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}")
+    if cpu_key is not None:
+        CPU.setdefault(cpu_key, []).append(_cpu() - c0)
     return dt
 
 
@@ -72,10 +86,10 @@ class Tree:
     def cold(self, i: int) -> float:
         """A first find with empty caches; its caches then serve the warm runs."""
         self.warm = _env(self.src, self.work / f"numba-cold-{self.label}-{i}", self.work / f"xdg-cold-{self.label}-{i}")
-        return _time(self.cmds["find"], self.warm)
+        return _time(self.cmds["find"], self.warm, f"{self.label}:cold")
 
-    def run(self, key: str) -> float:
-        return _time(self.cmds[key], self.warm)
+    def run(self, key: str, timed: bool = True) -> float:
+        return _time(self.cmds[key], self.warm, f"{self.label}:{key}" if timed else None)
 
 
 def measure(trees: list[Tree], runs: int, cold_runs: int) -> dict[str, dict[str, list[float]]]:
@@ -86,8 +100,8 @@ def measure(trees: list[Tree], runs: int, cold_runs: int) -> dict[str, dict[str,
             res[t.label].setdefault("cold", []).append(t.cold(i))
             print(f"  {t.label}: cold find {res[t.label]['cold'][-1]:.2f} s", file=sys.stderr, flush=True)
     for t in trees:  # fill each tree's caches (kernels of find and of compare), untimed
-        t.run("find")
-        t.run("compare")
+        t.run("find", timed=False)
+        t.run("compare", timed=False)
     for key in ("help", "compare", "find"):
         for _ in range(runs):
             for t in trees:
@@ -131,13 +145,15 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     cols = list(results)
     print(f"{os.cpu_count()} cores; load average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end; "
-          f"median (min) of {args.runs} runs, cold: {args.cold_runs}; before and now alternate run by run")
+          f"median (min) of {args.runs} runs, cold: {args.cold_runs}; before and now alternate run by run; "
+          "CPU: median CPU seconds of the process")
     head = ["command"] + [f"before ({args.before})" if c == "before" else "now" for c in cols]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for key, name in ROWS:
         if all(key in results[c] for c in cols):
-            cells = [f"{statistics.median(results[c][key]):.2f} s ({min(results[c][key]):.2f})" for c in cols]
+            cells = [f"{statistics.median(results[c][key]):.2f} s ({min(results[c][key]):.2f}; "
+                     f"CPU {statistics.median(CPU[f'{c}:{key}']):.2f} s)" for c in cols]
             print("| " + " | ".join([name] + cells) + " |")
 
 if __name__ == "__main__":

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# kernels compile even on the tests' small inputs (as on real corpora); test_startup checks
+# that the interpreted way (copytrace's default for tiny inputs) gives the same outputs
+os.environ.setdefault("COPYTRACE_INTERPRET_MAX", "0")
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "examples" / "seeds"

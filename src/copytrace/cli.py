@@ -56,11 +56,10 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
     def body() -> None:
         from copytrace.api import find
         from copytrace.clock import counting_from_process_start
-        from copytrace.kernels import FIND, announce_compilation, cheap_blas_probe
+        from copytrace.kernels import announce_compilation
 
         if engine == "local":
-            cheap_blas_probe()
-            announce_compilation(FIND, enabled=not quiet)
+            announce_compilation(enabled=not quiet)
         # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt);
         # summary.json's "startup" timing: from the process's start
         with counting_from_process_start():
@@ -137,10 +136,9 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
                 names.append(printable(f))
         if any(a is not None for a in args):
             raise OptionError("too many inputs: give two texts in all (files or --text-a/--text-b)")
-        from copytrace.kernels import COMPARE, announce_compilation, cheap_blas_probe
+        from copytrace.kernels import announce_compilation
 
-        cheap_blas_probe()
-        announce_compilation(COMPARE)
+        announce_compilation()
         cmp = compare(texts[0], texts[1], ngram=ngram, threshold=threshold, encoding=encoding)
         for name, enc in zip(names, cmp.encodings, strict=True):
             if enc not in (None, "utf-8"):
@@ -182,11 +180,10 @@ def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int,
 
     def body() -> None:
         from copytrace.evaluation.pan import align_pairs_file
-        from copytrace.kernels import COMPARE, announce_compilation, cheap_blas_probe
+        from copytrace.kernels import announce_compilation
         from copytrace.progress import Reporter
 
-        cheap_blas_probe()
-        announce_compilation(COMPARE, enabled=not quiet)  # the kernels compare aligns with
+        announce_compilation(enabled=not quiet)
         with Reporter(enabled=not quiet) as rep:
             with rep.stage("align", unit="pairs") as bar:
                 n = align_pairs_file(pairs_file, susp_dir, src_dir, out, jobs=jobs or None,

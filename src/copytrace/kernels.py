@@ -1,30 +1,71 @@
-"""Compiled kernels: say so when a run is about to compile them.
+"""Compiled kernels: compiled on first use, interpreted on tiny inputs, and the
+first-run note.
 
-numba compiles each ``@njit(cache=True)`` kernel on its first call and keeps
-the machine code in its cache (``__pycache__`` beside the code, or
-``NUMBA_CACHE_DIR``; ``copytrace/__init__`` picks a temporary folder when
-neither is writable), so only the first run after an install or an upgrade
-pays for it — tens of seconds on a small machine, with nothing else on
-screen.  ``announce_compilation`` prints ``compiling kernels (first run
-only)`` on a terminal when the kernels every run of a command uses have no
-valid cache entry (missing index, or an index written for another version of
-the source).
+Every kernel in ``copytrace.stages`` is written once, as plain Python over
+numpy arrays, and decorated with :func:`njit` (this module's, not numba's).
+That gives a :class:`Kernel`, called like the function, which runs it one of
+two ways with the same results:
 
-Data contract: ``FIND`` and ``COMPARE`` list ``(module, kernel name)``;
-``needs_compiling(kernels) -> bool``; ``announce_compilation(kernels,
-enabled) -> bool`` (whether it printed).  Both never raise: on any surprise
-from numba's cache internals they answer False (no message).
+* **compiled** (the normal case): numba's ``@njit(cache=True, …)`` with the
+  options given, created on the kernel's first compiled call, so a command
+  imports numba only when it really runs a compiled kernel (``compare`` of two
+  short texts never does).  numba compiles each kernel on its first call and
+  keeps the machine code in its cache (``__pycache__`` beside the code, or
+  ``NUMBA_CACHE_DIR``; ``copytrace/__init__`` picks a temporary folder when
+  neither is writable), so only the first run after an install or an upgrade
+  pays for it: tens of seconds on a small machine.
+* **interpreted**, when the call's arrays hold at most :data:`INTERPRET_MAX`
+  elements in all, lookup tables not counted (``@njit(tables=("cls", …))``
+  names the parameters that are tables; ``COPYTRACE_INTERPRET_MAX`` overrides
+  the limit; 0 = always compile): the kernel's own Python code runs, with numpy's overflow warnings
+  off as integer arithmetic wraps as it does compiled.  On a few thousand
+  elements that takes milliseconds, less than loading the compiled kernel from
+  the cache, and far less than compiling it; the first ``find`` on a handful
+  of short documents therefore compiles nothing.  Kernels called from an
+  interpreted kernel are interpreted too.  The test suite runs with
+  ``COPYTRACE_INTERPRET_MAX=0`` (every kernel compiled, as on real corpora)
+  and checks that both ways write byte-identical outputs.
+
+Inside a kernel, ``prange`` (imported from here) is numba's parallel range
+once the kernel compiles, and ``range`` while interpreted.
+
+``announce_compilation(enabled)`` arms the note ``compiling kernels (first
+run only)``: on a terminal it is printed once, just before the first kernel
+with no valid cache entry (missing index, or one written for another version
+of the source) compiles.
+
+Data contract: ``njit(**numba_options)(function) -> Kernel``; ``Kernel(*args)``
+returns what the function returns; ``Kernel.dispatcher()`` is numba's
+dispatcher.  ``FIND`` and ``COMPARE`` list ``(module, kernel name)``;
+``needs_compiling(kernels) -> bool``.  The note never fails a run: on any
+surprise from numba's cache internals there is no note.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import sys
-from typing import Sequence
+import threading
+import types
+from typing import Any, Callable, Sequence
 
-__all__ = ["FIND", "COMPARE", "MESSAGE", "needs_compiling", "announce_compilation"]
+import numpy as np
+
+__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "Kernel", "njit", "prange", "needs_compiling",
+           "announce_compilation"]
 
 MESSAGE = "compiling kernels (first run only)"
+
+# a call whose arrays hold at most this many elements in all runs the kernel's Python code: below
+# it, interpreting costs less than importing numba and loading cached kernels (two 4 kB texts:
+# compare 0.4 s interpreted, 1.0 s compiled; a 17 kB and an 11 kB text: 1.16 s against 0.91 s)
+INTERPRET_MAX = 10_000
+INTERPRET_ENV = "COPYTRACE_INTERPRET_MAX"
+
+# inside kernels: numba.prange once a kernel of the module compiles (Kernel.dispatcher swaps it in)
+prange = range
 
 # the kernels each command always runs (a sample: their cache state is the install's)
 FIND: tuple[tuple[str, str], ...] = (
@@ -34,34 +75,163 @@ FIND: tuple[tuple[str, str], ...] = (
 )
 COMPARE: tuple[tuple[str, str], ...] = (
     ("copytrace.stages.normalize", "_tokenize_kernel"),
-    ("copytrace.stages.align", "_stem_kernel"),
+    ("copytrace.stages.lexicon", "stem_kernel"),
     ("copytrace.stages.align", "_extend_kernel"),
 )
 
+_lock = threading.RLock()
+_note = {"armed": False, "said": False}
+_limit: list[int] = []
+
+
+def _interpret_max() -> int:
+    if not _limit:
+        raw = os.environ.get(INTERPRET_ENV, "").strip()
+        try:
+            value = int(raw) if raw else INTERPRET_MAX
+        except ValueError:
+            raise ValueError(f"{INTERPRET_ENV}={raw!r}: give a whole number of array elements "
+                             "(0 = always compile)") from None
+        _limit.append(max(0, value))
+    return _limit[0]
+
+
+def _typeof_kernel() -> None:
+    """Teach numba that a Kernel is its dispatcher (kernels call kernels); once, on numba's first use."""
+    from numba.core import types
+    from numba.extending import typeof_impl
+
+    @typeof_impl.register(Kernel)
+    def _typeof(val: Kernel, c: Any) -> Any:
+        return types.Dispatcher(val.dispatcher())
+
+
+class Kernel:
+    """A kernel: numba-compiled on its first compiled call, interpreted on tiny inputs (module doc)."""
+
+    def __init__(self, py_func: Callable[..., Any], options: dict[str, Any]) -> None:
+        functools.update_wrapper(self, py_func)
+        self.py_func = py_func
+        options = dict(options)
+        tables = options.pop("tables", ())
+        names = py_func.__code__.co_varnames[:py_func.__code__.co_argcount]
+        missing = [t for t in tables if t not in names]
+        if missing:
+            raise TypeError(f"njit(tables=...): {py_func.__qualname__} has no parameter {missing[0]!r}")
+        self._work = tuple(i for i, name in enumerate(names) if name not in tables)
+        self._options = options
+        self._dispatcher: Any = None
+        self._interpreted: Callable[..., Any] | None = None
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled by name (Spark tasks, worker processes)
+        return (_kernel_by_name, (self.py_func.__module__, self.py_func.__qualname__))
+
+    def dispatcher(self) -> Any:
+        """numba's dispatcher for this kernel (imports numba and creates it on the first call)."""
+        if self._dispatcher is None:
+            with _lock:
+                if self._dispatcher is None:
+                    import numba
+
+                    if not getattr(Kernel, "_typed", False):
+                        cheap_blas_probe()
+                        _typeof_kernel()
+                        Kernel._typed = True  # type: ignore[attr-defined]
+                    g = self.py_func.__globals__
+                    if g.get("prange") is range:
+                        g["prange"] = numba.prange
+                    self._dispatcher = numba.njit(**self._options)(self.py_func)
+        return self._dispatcher
+
+    def interpreted(self) -> Callable[..., Any]:
+        """The kernel as a plain Python function whose kernel calls go straight to their Python code."""
+        f = self._interpreted
+        if f is None:
+            with _lock:
+                g = _interpreted_globals(self.py_func.__globals__)
+                py = self.py_func
+                f = self._interpreted = types.FunctionType(py.__code__, g, py.__name__, py.__defaults__, py.__closure__)
+        return f
+
+    def __call__(self, *args: Any) -> Any:
+        n = 0
+        for i in self._work:
+            if i < len(args):
+                n += getattr(args[i], "size", 0)
+        if n <= _interpret_max():
+            with np.errstate(over="ignore"):  # compiled, integer arithmetic wraps silently
+                return self.interpreted()(*args)
+        disp = self.dispatcher()
+        if not self._checked:
+            self._checked = True
+            if _note["armed"] and not _note["said"] and not disp.signatures and _no_cache_entry(disp):
+                _note["said"] = True
+                print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
+        return disp(*args)
+
+
+def _interpreted_globals(module_globals: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a kernel module's globals with each kernel replaced by its Python code (one per
+    module; numba too reads a kernel's globals once, as constants)."""
+    name = module_globals.get("__name__", "")
+    g = _INTERPRETED.get(name)
+    if g is None:
+        g = _INTERPRETED[name] = dict(module_globals)  # registered first: kernels of two modules call each other
+        for key, value in module_globals.items():
+            if isinstance(value, Kernel):
+                g[key] = value.interpreted()
+    return g
+
+
+_INTERPRETED: dict[str, dict[str, Any]] = {}
+
+
+def _kernel_by_name(module: str, qualname: str) -> Kernel:
+    return getattr(importlib.import_module(module), qualname)
+
+
+def njit(**options: Any) -> Callable[[Callable[..., Any]], Kernel]:
+    """``@njit(cache=True, nogil=True, …)``: numba's options, given to numba when the kernel compiles;
+    ``tables=(parameter names)``: lookup tables, whose size is not the call's work."""
+
+    def wrap(py_func: Callable[..., Any]) -> Kernel:
+        return Kernel(py_func, options)
+
+    return wrap
+
+
+def _no_cache_entry(disp: Any) -> bool:
+    try:
+        cache_file = getattr(getattr(disp, "_cache", None), "_cache_file", None)
+        if cache_file is None:  # caching off for it: every run compiles
+            return True
+        return not cache_file._load_index()  # missing, or stale (the source changed)
+    except Exception:  # numba's cache internals are private: never fail a run over a message
+        return False
+
 
 def needs_compiling(kernels: Sequence[tuple[str, str]]) -> bool:
-    """True when one of ``kernels`` has no valid entry in numba's on-disk cache."""
+    """True when one of ``kernels`` has no valid entry in numba's on-disk cache (imports numba)."""
     try:
         for module, name in kernels:
-            disp = getattr(importlib.import_module(module), name)
-            cache = getattr(disp, "_cache", None)
-            cache_file = getattr(cache, "_cache_file", None)
-            if cache_file is None:  # caching off for it: every run compiles
+            kernel = getattr(importlib.import_module(module), name)
+            if _no_cache_entry(kernel.dispatcher()):
                 return True
-            if not cache_file._load_index():  # missing, or stale (the source changed)
-                return True
-    except Exception:  # numba's cache internals are private: never fail a run over a message
+    except Exception:
         return False
     return False
 
 
-def announce_compilation(kernels: Sequence[tuple[str, str]], enabled: bool = True) -> bool:
-    """Print :data:`MESSAGE` on stderr when ``enabled``, stderr is a terminal and
-    ``kernels`` will be compiled; return whether it printed."""
-    if not enabled or not sys.stderr.isatty() or not needs_compiling(kernels):
-        return False
-    print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
-    return True
+def announce_compilation(enabled: bool = True) -> bool:
+    """Arm the note: when ``enabled`` and stderr is a terminal, :data:`MESSAGE` is printed on
+    stderr once, just before the first kernel with no valid cache entry compiles.
+    Returns whether it is armed."""
+    _note["armed"] = bool(enabled) and sys.stderr.isatty()
+    return _note["armed"]
 
 
 def cheap_blas_probe() -> None:

@@ -121,9 +121,9 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 
-import numba as nb
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.normalize import Tokens, tables, to_codepoints, tokenize
 from copytrace.stages.lexicon import ENGLISH_STOPWORDS, content_idx, stem_kernel, stopword_hashes
 from copytrace.stages.normalize import mix64
@@ -346,17 +346,28 @@ _BOUNDARY_BASE = (
 # The reference definition of segment boundaries: stages/segment.py reproduces these
 # matches in a numba kernel (tests check them against each other).
 # the leading lookahead lets the scanner skip quickly to candidate characters
-_BOUNDARY = {
-    "blank": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE})"),
-    "capital": re.compile(
+_BOUNDARY_SOURCE = {
+    "blank": rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE})",
+    "capital": (
         rf"(?=[.!?…。！？\r\n])(?:{_BOUNDARY_BASE}"
         + rf"|\r?\n[{_SPACE}]*(?=[{_UPPER}{_CASELESS}0-9\"“‘'(\[•*#·–—（「『【-]))"
     ),
-    "always": re.compile(rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE}|\n\s*)"),
+    "always": rf"(?=[.!?…。！？\n])(?:{_BOUNDARY_BASE}|\n\s*)",
 }
 
 
-@nb.njit(cache=True, inline="always")
+class _Patterns(dict):
+    """Compiled on first use (compiling all three costs a command's start-up ~30 ms)."""
+
+    def __missing__(self, mode: str) -> re.Pattern[str]:
+        pattern = self[mode] = re.compile(_BOUNDARY_SOURCE[mode])
+        return pattern
+
+
+_BOUNDARY: dict[str, re.Pattern[str]] = _Patterns()
+
+
+@njit(cache=True, inline="always")
 def _is_space(c):
     return (
         c == 32
@@ -373,7 +384,7 @@ def _is_space(c):
     )
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi):
     k = raw_lo.shape[0]
     out = np.empty((k, 2), dtype=np.int64)
@@ -397,7 +408,7 @@ class _Segments:
     ntok: np.ndarray  # tokens per segment
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _segments_kernel(cps, bounds, starts, ends, text_len):
     """Segments holding tokens, from the boundary positions (sorted) and the
     token spans: each token's segment, each segment's first token, and each
@@ -462,7 +473,7 @@ def split_sentences(text: str, tokens: Tokens | None = None, mode: str = "capita
 # --------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _gram_hashes(h, n):
     m = h.shape[0] - n + 1
     if m <= 0:
@@ -476,7 +487,7 @@ def _gram_hashes(h, n):
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _verbatim_runs(ha, hb, n, min_len, max_occ):
     """Maximal runs ``(i, j, length)`` of identical tokens, ``ha[i:i+length]
     == hb[j:j+length]``, at least ``min_len`` long, found from shared
@@ -605,7 +616,7 @@ def _side(p: Prepared) -> tuple[_Side, tuple[np.ndarray, np.ndarray]]:
     return _Side(p.text, p.tokens, p.seg), (p.content_idx, p.stems)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b, nb_):
     """tf-idf entries of both sides' segments over their shared vocabulary
     (idf over the segments of both texts): per side, entries sorted by
@@ -687,7 +698,7 @@ def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
     return V
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
                       elig_a, elig_b, cos_lo, dice_lo, max_work):
     """Cosine and Dice (distinct shared terms) of the eligible segment pairs
@@ -800,7 +811,7 @@ def _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
     return oi[:n_out].copy(), oj[:n_out].copy(), oc[:n_out].copy(), od[:n_out].copy(), dropped
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _seed_kernel(si, sj, sc, sd, cos_t, dice_t, nb_, tok_seg_a, tok_seg_b, ri, rj, rl, min_run):
     """Seeds: the segment pairs of the sparse similarities with cosine >
     cos_t and Dice > dice_t, plus every segment pair joined by a shared run
@@ -908,7 +919,7 @@ class _Engine:
         return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], float(sims[k])) for k in range(len(p) - 1)]
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _passage_cos(a_ptr, a_term, a_w, b_ptr, b_term, b_w, a0, a1, b0, b1, acc_a, acc_b):
     """tf-idf cosine of segments a0..a1 (inclusive) and b0..b1; the
     accumulators (length V, zero) are left zeroed."""
@@ -945,7 +956,7 @@ def _passage_cos(a_ptr, a_term, a_w, b_ptr, b_term, b_w, a0, a1, b0, b1, acc_a, 
     return 0.0
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _split_gaps(idx, vals, gap):
     """Split ``idx`` (sorted by vals) where consecutive values jump by more
     than gap + 1; returns the sorted order and the cut points."""
@@ -959,14 +970,14 @@ def _split_gaps(idx, vals, gap):
     return order, cuts
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _shrink_nb(g):
     if g > 4:
         return g // 2
     return g - 1
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold,
                    a_ptr, a_term, a_w, b_ptr, b_term, b_w, acc_a, acc_b):
     """Cluster seeds (sa[k], sb[k]) into groups with no gap larger than the
@@ -1013,7 +1024,7 @@ def _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold,
     return labels, sims[:n_lab]
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _group_kernel(labels, n_lab, sa, sb):
     """Seeds grouped by label (0..n_lab-1, seeds in input order within a
     group; label -1 dropped): the seeds' a and b segments and a CSR pointer."""
@@ -1039,7 +1050,7 @@ def _char_len(side: _Side, lo: int, hi: int) -> int:
     return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1):
     cov_a = np.zeros(ta1 - ta0, dtype=np.bool_)
     cov_b = np.zeros(tb1 - tb0, dtype=np.bool_)
@@ -1424,7 +1435,7 @@ def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alig
     return Alignment(passages, only_a, only_b, cov_a, cov_b)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _outside_kernel(starts, ends, lo_spans, hi_spans):
     """Tokens outside the spans: their maximal runs as (first, last+1) token
     indices, and the number of tokens inside."""

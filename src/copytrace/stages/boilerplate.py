@@ -105,10 +105,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 
+from copytrace.kernels import njit
 from copytrace.stages.align import _segment_spans
 from copytrace.stages.normalize import TokenBatch, _mix64, to_codepoints, tokenize_batch
 from copytrace.stages.segment import boundaries
@@ -257,7 +257,7 @@ def _unique_key_doc(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.
 # --------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _segment_keys(hashes, tok_ptr):
     k = tok_ptr.shape[0] - 1
     out = np.empty(k, dtype=np.uint64)
@@ -482,7 +482,7 @@ def _story_kernel(pos, single, kd_ptr, kd_docs, seg_doc, seg_kpos, seg_ntok, seg
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _blocks(lo, hi, seg_kpos, seg_ntok, seg_first, kd_ptr, kd_docs, dset, overlap):
     """Per checked document (segments ``lo[c]:hi[c]``): the words in segments
     whose document set largely coincides with ``dset`` (the companion block),
@@ -510,7 +510,7 @@ def _blocks(lo, hi, seg_kpos, seg_ntok, seg_first, kd_ptr, kd_docs, dset, overla
     return out, own
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _intersect_size(a, b):
     """Common elements of two sorted unique arrays (binary search of the
     smaller in the larger when their sizes differ a lot)."""

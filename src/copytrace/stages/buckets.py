@@ -49,11 +49,11 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from copytrace.kernels import njit, prange
 from copytrace.duckdb_util import connect
 from copytrace.errors import OptionError
 from copytrace.stages.candidates import LshParams, band_keys
@@ -175,11 +175,11 @@ class BandKeySpool:
 
 
 # -- pairs from the buckets ---------------------------------------------------------------------
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _bucket_codes(idx, starts, offsets, max_bucket, out):
     """Pair codes of every bucket ``idx[starts[g]:starts[g+1]]`` (sorted
     ascending) into ``out[offsets[g]:offsets[g+1]]``."""
-    for g in nb.prange(starts.shape[0] - 1):
+    for g in prange(starts.shape[0] - 1):
         i = starts[g]
         j = starts[g + 1]
         k = offsets[g]

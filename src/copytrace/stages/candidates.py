@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from copytrace.kernels import njit, prange
 from copytrace.stages.normalize import _mix64
 
 __all__ = [
@@ -89,11 +89,11 @@ def optimal_params(
     return LshParams(bands=best[1], rows=best[2])
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _band_keys_kernel(sigs, bands, rows):
     n = sigs.shape[0]
     keys = np.empty((bands, n), dtype=np.uint64)
-    for d in nb.prange(n):
+    for d in prange(n):
         for bnd in range(bands):
             h = np.uint64(0x9E3779B97F4A7C15) * np.uint64(bnd + 1)
             for j in range(bnd * rows, (bnd + 1) * rows):
@@ -109,7 +109,7 @@ def band_keys(signatures: np.ndarray, params: LshParams) -> np.ndarray:
     return _band_keys_kernel(np.ascontiguousarray(signatures), params.bands, params.rows)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _group_pairs(order, sorted_keys, max_bucket, out_a, out_b, k):
     """Append pairs of documents sharing a key; returns the new count."""
     n = order.shape[0]
@@ -317,7 +317,7 @@ def passage_samples(reuse_min_shingles: int, sample_rate: int, min_shared: int =
 CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at once
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi):
     """Codes ``(a << 32) | b`` of all pairs a < b within each bucket whose
     first document ``a`` lies in ``[lo, hi)`` (documents sorted in buckets)."""

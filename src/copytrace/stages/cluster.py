@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
+
+from copytrace.kernels import njit
 
 __all__ = ["Clusters", "cluster", "clusters_from_roots", "connected_components"]
 
@@ -41,7 +42,7 @@ class Clusters:
         return int(np.count_nonzero((self.root == np.arange(self.root.shape[0])) & (self.size > 1)))
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:
         parent[x] = parent[parent[x]]
@@ -49,7 +50,7 @@ def _find(parent, x):
     return x
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _union_find(n, pa, pb):
     parent = np.arange(n)
     for t in range(pa.shape[0]):

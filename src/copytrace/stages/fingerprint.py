@@ -31,9 +31,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numba as nb
 import numpy as np
 
+from copytrace.kernels import njit, prange
 from copytrace.stages.normalize import TokenBatch, Tokens, _mix64, tokenize
 
 __all__ = [
@@ -87,7 +87,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _shingle_hash(hashes, i, n):
     h = hashes[i]
     for j in range(1, n):
@@ -95,7 +95,7 @@ def _shingle_hash(hashes, i, n):
     return h
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _doc_shingles(hashes, lo, hi, n):
     """Shingle hashes of one document's tokens hashes[lo:hi] (not unique)."""
     m = hi - lo
@@ -112,7 +112,7 @@ def _doc_shingles(hashes, lo, hi, n):
     return out
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _fingerprint_kernel(hashes, offsets, n, a, b, rate):
     n_docs = offsets.shape[0] - 1
     p = a.shape[0]
@@ -122,7 +122,7 @@ def _fingerprint_kernel(hashes, offsets, n, a, b, rate):
     # sampled shingles of doc d go to samp[offsets[d] : offsets[d] + n_samp[d]]
     samp = np.empty(hashes.shape[0], dtype=np.uint64)
     n_samp = np.zeros(n_docs, dtype=np.int64)
-    for d in nb.prange(n_docs):
+    for d in prange(n_docs):
         lo = offsets[d]
         hi = offsets[d + 1]
         # content hash: two independent 64-bit chains over the token hashes
@@ -269,11 +269,11 @@ def shingles(tokens: Tokens, ngram: int = 5) -> np.ndarray:
     return np.unique(sh)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _shingle_sets_kernel(hashes, offsets, n):
     n_docs = offsets.shape[0] - 1
     counts = np.zeros(n_docs, dtype=np.int64)
-    for d in nb.prange(n_docs):
+    for d in prange(n_docs):
         m = offsets[d + 1] - offsets[d]
         counts[d] = 0 if m == 0 else max(1, m - n + 1)
     starts = np.zeros(n_docs + 1, dtype=np.int64)
@@ -281,7 +281,7 @@ def _shingle_sets_kernel(hashes, offsets, n):
         starts[d + 1] = starts[d] + counts[d]
     out = np.empty(starts[n_docs], dtype=np.uint64)
     uniq = np.zeros(n_docs, dtype=np.int64)
-    for d in nb.prange(n_docs):
+    for d in prange(n_docs):
         sh = np.sort(_doc_shingles(hashes, offsets[d], offsets[d + 1], n))
         k = 0
         base = starts[d]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import numba as nb
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.normalize import mix64, tokenize
 
 __all__ = ["ENGLISH_STOPWORDS", "stopword_hashes", "content_idx", "stem_kernel"]
@@ -42,7 +42,7 @@ def stopword_hashes() -> np.ndarray:
     return np.unique(toks.hashes)
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _ends(buf, m, s0, s1, s2, s3, k):
     # does buf[:m] end with the k-letter suffix (s0..s3 are its letters)?
     if m < k:
@@ -56,12 +56,12 @@ def _ends(buf, m, s0, s1, s2, s3, k):
     return buf[m - 4] == s0 and buf[m - 3] == s1 and buf[m - 2] == s2 and buf[m - 1] == s3
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _is_vowel(c):
     return c == 97 or c == 101 or c == 105 or c == 111 or c == 117 or c == 121
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def _strip_suffix(buf, m):
     # a light Porter step 1 (plurals, -ed, -ing) plus final -e; ASCII only
     for i in range(m):
@@ -96,7 +96,7 @@ def _strip_suffix(buf, m):
     return m
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, tables=("cls", "fold", "exp_data", "exp_off"))
 def stem_kernel(cps, starts, ends, cls, fold, exp_data, exp_off):
     n = starts.shape[0]
     out = np.empty(n, dtype=np.uint64)
@@ -137,7 +137,7 @@ def stem_kernel(cps, starts, ends, cls, fold, exp_data, exp_off):
 
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def content_idx(hashes, sw):
     """Indices of the tokens whose hash is not in the sorted stopword hashes."""
     n = hashes.shape[0]

@@ -34,8 +34,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-import numba as nb
 import numpy as np
+
+from copytrace.kernels import njit, prange
 
 __all__ = [
     "Tokens",
@@ -170,7 +171,7 @@ def to_codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _mix64(x: np.uint64) -> np.uint64:
     # splitmix64 finalizer
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -182,12 +183,12 @@ def _mix64(x: np.uint64) -> np.uint64:
 mix64 = _mix64
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _fnv_step(h: np.uint64, c: np.uint32) -> np.uint64:
     return (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _fold_into(h, f, exp_data, exp_off):
     """Hash the folded form of one character (``f`` from the fold table: a code
     point, or the index of a multi-character expansion) into ``h``."""
@@ -199,7 +200,7 @@ def _fold_into(h, f, exp_data, exp_off):
     return _fnv_step(h, f)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _count_tokens(cps, lo, hi, cls):
     """Exact number of tokens in cps[lo:hi] (a cheap first pass: no hashing)."""
     table_size = cls.shape[0]
@@ -219,7 +220,7 @@ def _count_tokens(cps, lo, hi, cls):
     return k
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _fill_tokens(cps, lo, hi, cls, fold, exp_data, exp_off, starts, ends, hashes, k):
     """Write the tokens of cps[lo:hi] from position k on; offsets relative to lo."""
     table_size = cls.shape[0]
@@ -255,11 +256,11 @@ def _fill_tokens(cps, lo, hi, cls, fold, exp_data, exp_off, starts, ends, hashes
     return k
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, tables=("cls", "fold", "exp_data", "exp_off"))
 def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
     n_docs = doc_cp_offsets.shape[0] - 1
     counts = np.zeros(n_docs, dtype=np.int64)
-    for d in nb.prange(n_docs):
+    for d in prange(n_docs):
         counts[d] = _count_tokens(cps, doc_cp_offsets[d], doc_cp_offsets[d + 1], cls)
     tok_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     for d in range(n_docs):
@@ -268,7 +269,7 @@ def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
     starts = np.empty(total, dtype=np.int32)
     ends = np.empty(total, dtype=np.int32)
     hashes = np.empty(total, dtype=np.uint64)
-    for d in nb.prange(n_docs):
+    for d in prange(n_docs):
         _fill_tokens(
             cps, doc_cp_offsets[d], doc_cp_offsets[d + 1], cls, fold, exp_data, exp_off,
             starts, ends, hashes, tok_offsets[d],
@@ -311,7 +312,7 @@ def tokenize_batch(
     return TokenBatch(starts, ends, hashes, tok_offsets)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, tables=("cls", "fold", "exp_data", "exp_off"))
 def _tokenize_one_kernel(cps, cls, fold, exp_data, exp_off):
     # one text: the batch kernel's two passes without its thread-pool launch,
     # which costs more than tokenizing a news story

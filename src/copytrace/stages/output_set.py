@@ -41,7 +41,6 @@ removed by the next run into the same ``out_dir``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import json
 import os
@@ -157,6 +156,8 @@ _AT_FDCWD = -100
 
 
 def _renameat2() -> object | None:
+    import ctypes.util  # here: it imports subprocess and tempfile, a cost to every command's start
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         fn = libc.renameat2

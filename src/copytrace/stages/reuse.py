@@ -98,11 +98,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-import numba as nb
 import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
+from copytrace.kernels import njit
 from copytrace.stages.cluster import Clusters, _find
 from copytrace.stages.rule import SCORE_HIGH
 from copytrace.stages.verify import VerifiedPairs
@@ -159,7 +159,7 @@ class Reuse:
 # --------------------------------------------------------------------------
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _link_spans(doc, start, end, ea, eb, short_share, long_share):
     """Union-find over spans sorted by (doc, start, -end): same-document
     overlap links (with the two-stories exception) and alignment edges."""
@@ -225,7 +225,7 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
     return parent, multi
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _merge_occurrences(key, start, end):
     """Rows sorted by (key, start): the row index of the occurrence each
     belongs to (overlapping or touching spans of one key merge)."""

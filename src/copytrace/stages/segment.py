@@ -34,9 +34,9 @@ import sys
 import unicodedata
 from functools import lru_cache
 
-import numba as nb
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.normalize import _cache_dir
 
 __all__ = ["boundaries", "MODES"]
@@ -105,7 +105,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return is_space, is_word, np.concatenate(abbr), off
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def _in(c, items):
     for x in items:
         if c == x:
@@ -113,7 +113,7 @@ def _in(c, items):
     return False
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def _upper(c):
     return (
         (65 <= c <= 90)
@@ -126,7 +126,7 @@ def _upper(c):
     )
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def _caseless(c):
     for lo, hi in CASELESS:
         if lo <= c <= hi:
@@ -134,12 +134,12 @@ def _caseless(c):
     return False
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def _space(c, is_space):
     return c < is_space.shape[0] and is_space[c]
 
 
-@nb.njit(cache=True)
+@njit(cache=True)
 def _abbrev_before(cps, p, is_word, abbr, off):
     """True when the ``.`` at ``p`` closes an abbreviation or a lone capital."""
     # (?<!\b[A-Z]\.)
@@ -160,7 +160,8 @@ def _abbrev_before(cps, p, is_word, abbr, off):
     return False
 
 
-@nb.njit(cache=True)
+@njit(cache=True,
+      tables=("is_space", "is_word", "abbr", "off", "sp", "end", "close", "cjk_stop", "cjk_close", "line_start"))
 def _boundaries_kernel(cps, mode, is_space, is_word, abbr, off, sp, end, close, cjk_stop, cjk_close, line_start):
     n = cps.shape[0]
     out = np.empty(max(16, n // 8), dtype=np.int64)

@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
+
+from copytrace.kernels import njit, prange
 
 MIN_CONTAINED_WORDS = 5
 
@@ -92,7 +93,7 @@ class VerifiedPairs:
                              np.concatenate([p.shared_or_enough() for p in parts]))
 
 
-@nb.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _intersect_count(values, sa, na, sb, nb_):
     i = sa
     j = sb
@@ -113,11 +114,11 @@ def _intersect_count(values, sa, na, sb, nb_):
     return c
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _pair_stats_kernel(values, starts, sizes, pa, pb):
     k = pa.shape[0]
     inter = np.zeros(k, dtype=np.int64)
-    for t in nb.prange(k):
+    for t in prange(k):
         a = pa[t]
         b = pb[t]
         inter[t] = _intersect_count(values, starts[a], sizes[a], starts[b], sizes[b])
