@@ -108,7 +108,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from copytrace.kernels import njit
+from copytrace.kernels import njit, prange
 from copytrace.stages.align import _segment_spans
 from copytrace.stages.normalize import TokenBatch, _mix64, to_codepoints, tokenize_batch
 from copytrace.stages.segment import boundaries
@@ -453,12 +453,12 @@ def story_check(
     return candidates[is_boiler]
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _story_kernel(pos, single, kd_ptr, kd_docs, seg_doc, seg_kpos, seg_ntok, seg_first, doc_ntok,
                   max_checked, overlap, max_share, min_story_words, min_stories):
     n = pos.shape[0]
     out = np.zeros(n, dtype=np.bool_)
-    for i in nb.prange(n):
+    for i in prange(n):
         p = pos[i]
         if p < 0:
             continue

@@ -188,7 +188,7 @@ def word_sample(tokens: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
                                _stopword_hashes(), MIN_WORD_CHARS, WORD_SALT)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _word_sample_kernel(hashes, starts, ends, offsets, stop, min_chars, salt):
     """Per document (in parallel): the salted hashes of its long non-stopword
     words, sorted and distinct, written at the document's token offset; then
@@ -197,7 +197,7 @@ def _word_sample_kernel(hashes, starts, ends, offsets, stop, min_chars, salt):
     buf = np.empty(hashes.shape[0], dtype=np.uint64)
     counts = np.zeros(n_docs, dtype=np.int64)
     n_stop = stop.shape[0]
-    for d in nb.prange(n_docs):
+    for d in prange(n_docs):
         lo, hi = offsets[d], offsets[d + 1]
         m = 0
         for t in range(lo, hi):

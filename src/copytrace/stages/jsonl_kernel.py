@@ -12,13 +12,13 @@ each closed by ``}\n``.  Rows are sized, then written, in parallel.
 
 from __future__ import annotations
 
-import numba as nb
+from copytrace.kernels import njit, prange
 import numpy as np
 
 __all__ = ["jsonl_kernel"]
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def esc_len(c):
     if c == 34 or c == 92 or c == 8 or c == 9 or c == 10 or c == 12 or c == 13:
         return 2
@@ -27,11 +27,11 @@ def esc_len(c):
     return 1
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def jsonl_kernel(data, starts, ends, valid, quoted, keys, key_off):
     n_f, n = starts.shape
     size = np.zeros(n + 1, dtype=np.int64)
-    for r in nb.prange(n):
+    for r in prange(n):
         s = 2  # "}\n"
         for f in range(n_f):
             if valid[f, r] == 0:
@@ -49,7 +49,7 @@ def jsonl_kernel(data, starts, ends, valid, quoted, keys, key_off):
     for r in range(n):
         size[r + 1] += size[r]
     out = np.empty(size[n], dtype=np.uint8)
-    for r in nb.prange(n):
+    for r in prange(n):
         p = size[r]
         for f in range(n_f):
             if valid[f, r] == 0:

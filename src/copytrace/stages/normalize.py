@@ -277,7 +277,7 @@ def _tokenize_kernel(cps, doc_cp_offsets, cls, fold, exp_data, exp_off):
     return starts, ends, hashes, tok_offsets
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True)
 def _mask_kernel(cps, doc_cp_offsets, m_doc, m_start, m_end):
     for k in range(m_doc.shape[0]):
         lo = doc_cp_offsets[m_doc[k]]
