@@ -55,6 +55,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from copytrace import __version__
 from copytrace.engines.common import (
@@ -864,12 +865,18 @@ class SparkEngine:
         opts = self.options
         verified = scored
         with reporter.stage("rule", total=1, unit="") as bar:
-            dt = _to_arrow(docs.select("idx", "date"))
-            dates: list[str | None] = [None] * n
-            for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
-                dates[i] = d
+            # the dates of the documents in pairs only (reuse clusters look up no other)
+            assert self._tmp is not None
+            dates = _ByIndex()
+            if len(scored):
+                involved = np.unique(np.concatenate([scored.a, scored.b])).astype(np.int64)
+                pq.write_table(pa.table({"idx": involved}), self._tmp / "involved.parquet")
+                sel = self._spark.read.parquet((self._tmp / "involved.parquet").resolve().as_uri())
+                dt = _to_arrow(docs.join(sel, "idx").select("idx", "date").where("date IS NOT NULL"))
+                dates.update(zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True))
             verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
-                verified, pas, opts.threshold, opts.ngram, n_candidates, opts.align, dates,
+                verified, pas, opts.threshold, opts.ngram, n_candidates, opts.align,
+                dates,  # type: ignore[arg-type]  # a lookup by document index, as the list it stands for
                 opts.reuse_min_shingles)
             bar.advance()
         return verified, pas, reuse, whole_mask
@@ -1027,6 +1034,14 @@ class SparkEngine:
 
 
 MIN_SHARED = 2  # as candidates.containment_pairs
+
+
+class _ByIndex(dict):
+    """Values by document index, None for an index not held (``dates`` for ``decide_pairs``: the
+    driver holds those of the documents in pairs, not one per document)."""
+
+    def __missing__(self, key: int) -> None:
+        return None
 
 
 def _to_arrow(df: Any) -> pa.Table:
