@@ -152,7 +152,7 @@ def run_engine(engine: str, files: list[Path], out: Path, master: str, timeout: 
         proc.kill()
         log, _ = proc.communicate()
         done.set()
-        raise SystemExit(f"{engine}: did not finish in {timeout:.0f}s")
+        raise SystemExit(f"{engine}: did not finish in {timeout:.0f}s") from None
     wall = time.perf_counter() - t0
     done.set()
     th.join()
@@ -310,11 +310,13 @@ def estimate(results: dict[str, dict], vol: dict[str, float], n: int, cores_here
     p(f"   - verified pairs (a, b int64 + 3 float64 = 40 B) x {ver_per_doc * N:.1e} = {pairs_b / 1e9:.0f} GB, plus the"
       " alignment results as Python objects (~1 kB each) = "
       f"{ver_per_doc * N * 1000 / 1e12:.1f} TB")
-    p(f"   - every text streamed to the driver's local disk (text store, {text_b:.0f} B/doc) = "
-      f"{N * text_b / 1e12:.1f} TB through one process (at ~100 MB/s: {N * text_b / 1e8 / 3600:.0f} h)")
+    p("   - the texts stay on the executors (no text store on the driver): deduplicated.jsonl is made there and")
+    p(f"     only its part files are concatenated by the driver ({text_b:.0f} B/doc of the kept documents = up to"
+      f" {N * text_b / 1e12:.1f} TB of sequential copy; at ~500 MB/s: {N * text_b / 5e8 / 3600:.0f} h), with one"
+      " copy buffer in memory")
     p("   What would have to change: write documents/pairs/passages from the executors (partitioned Parquet")
-    p("   directories; cluster ids and representatives computed by joins in Spark), keep the texts in Spark")
-    p("   (deduplicated.jsonl and the report written by the executors or from a sample), and do the")
+    p("   directories; cluster ids and representatives computed by joins in Spark), leave deduplicated.jsonl")
+    p("   as the executors' part files, and do the")
     p("   boilerplate story check on the executors. Then the driver holds O(boilerplate candidates) only and")
     p(f"   the executor-side figure above (~{total_h:.0f}-{total_h * 1.5:.0f} h) is the estimate.")
     return "\n".join(L)

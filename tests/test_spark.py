@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, make_copy, make_footer_corpus, make_story, run_cli, write_jsonl
+from conftest import SEEDS, make_copy, make_footer_corpus, make_story, write_jsonl
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
@@ -100,10 +100,12 @@ OUTPUTS = ("documents.parquet", "pairs.parquet", "passages.parquet", "reuse.parq
 
 def test_spark_engine_gives_the_local_engines_files_byte_for_byte(spark, tmp_path):
     inputs = _corpus(tmp_path)
-    opts = dict(threshold=0.3, boilerplate_min_docs=4, source_field="source", date_field="date", progress=False)
+    opts = dict(threshold=0.3, boilerplate_min_docs=4, source_field="source", date_field="date", progress=False,
+                dedup_passages=True)
     local = copytrace.find(inputs, tmp_path / "local", **opts)
     dist = copytrace.find(inputs, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
-    for name in OUTPUTS:
+    # the JSONL corpora are made on the executors (engines.spark_output), the rest on the driver
+    for name in OUTPUTS + ("deduplicated-passages.jsonl",):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
     ls, ss = local.summary, dist.summary
     assert ss["engine"] == "spark" and ls["engine"] == "local"
@@ -155,21 +157,6 @@ def test_spark_refuses_a_file_name_that_is_not_utf8_in_one_line(spark, tmp_path)
     assert spark.range(3).count() == 3  # the session still works
 
 
-def test_uri_inputs_are_listed_through_hadoop(spark, tmp_path):
-    """A file:// URI goes through Hadoop's FileSystem listing (the path hdfs:// and
-    s3a:// inputs take): same documents and ids as the plain path."""
-    inputs = _corpus(tmp_path)
-    uris = [inputs[0].resolve().as_uri(), str(inputs[1]), inputs[2].resolve().as_uri()]
-    opts = dict(threshold=0.3, align=False, report=False, progress=False)
-    local = copytrace.find(inputs, tmp_path / "local", **opts)
-    dist = copytrace.find(uris, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
-    for name in ("documents.parquet", "pairs.parquet"):
-        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
-    dr, lr = dist.summary["read"], local.summary["read"]  # the same, but for URIs in place of paths
-    assert dr["files"] == lr["files"] == 7 and dr["skipped"] == lr["skipped"]
-    assert [re.sub(r"^file:(//)?", "", w) for w in dr["warnings"]] == lr["warnings"]
-
-
 def test_spark_cli_and_connected_components(spark, tmp_path):
     from copytrace.engines.spark import connected_components
 
@@ -191,23 +178,35 @@ def test_spark_engine_reports_bad_input_like_the_local_engine(spark, tmp_path):
     assert "no such file" in str(e.value)
 
 
-def test_cli_engine_spark(tmp_path):
-    r = run_cli("find", str(SEEDS), "--out", str(tmp_path / "o"), "--threshold", "0.2",
-                "--engine", "spark", "--spark-master", "local[1]", "--spark-partitions", "2", "-q")
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_cli_engine_spark(spark, tmp_path):
+    """``find --engine spark`` through the CLI, in this process: it runs on the active session (the
+    shared one: no second JVM to start)."""
+    from click.testing import CliRunner
+
+    from copytrace.cli import main
+
+    r = CliRunner().invoke(main, ["find", str(SEEDS), "--out", str(tmp_path / "o"), "--threshold", "0.2",
+                                  "--engine", "spark", "--spark-partitions", "2", "-q"])
+    assert r.exit_code == 0, (r.output[-2000:], r.exception)
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["engine"] == "spark" and summary["counts"]["clusters"] == 1
 
 
-def test_pair_filters_are_the_same_on_spark(spark, tmp_path):
-    """--pairs-within and --pairs on Spark: the local engine's files, byte for byte."""
+def test_pair_filters_and_uri_inputs_are_the_same_on_spark(spark, tmp_path):
+    """--pairs-within and --pairs on Spark: the local engine's files, byte for byte; with inputs
+    given as file:// URIs, listed through Hadoop's FileSystem (the path hdfs:// and s3a:// inputs
+    take): the same documents and ids as the plain paths."""
     inputs = _corpus(tmp_path)
+    uris = [inputs[0].resolve().as_uri(), str(inputs[1]), inputs[2].resolve().as_uri()]
     opts = dict(threshold=0.3, progress=False, date_field="date", source_field="source", pairs_within=1.5,
                 pairs="across-sources", report=False)
     local = copytrace.find(inputs, tmp_path / "local", **opts)
-    dist = copytrace.find(inputs, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
+    dist = copytrace.find(uris, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
     for name in OUTPUTS:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
+    dr, lr = dist.summary["read"], local.summary["read"]  # the same, but for URIs in place of paths
+    assert dr["files"] == lr["files"] == 7 and dr["skipped"] == lr["skipped"]
+    assert [re.sub(r"^file:(//)?", "", w) for w in dr["warnings"]] == lr["warnings"]
     assert 0 < local.pairs.num_rows
     assert (local.summary["counts"]["candidate_pairs"] == dist.summary["counts"]["candidate_pairs"])
     assert local.summary["counts"]["candidate_pairs"]["removed_by_pair_filters"] > 0

@@ -18,6 +18,7 @@ from copytrace.errors import OptionError
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages.align import AlignOptions, Passage, align
+from copytrace.stages.dedup_records import dedup_passage_record
 from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
 from copytrace.stages import rule
@@ -136,12 +137,13 @@ def find(
 
         if spark_partitions is not None and spark_partitions < 1:
             raise OptionError(f"spark_partitions must be at least 1, got {spark_partitions}", param="spark_partitions")
-        eng = SparkEngine(opts, master=spark_master, spark=spark_session, partitions=spark_partitions)
+        eng = SparkEngine(master=spark_master, partitions=spark_partitions, session=spark_session)
     else:
         raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
     with Reporter(enabled=opts.progress) as reporter:
         try:
-            output = eng.run(items, reporter)
+            # the engine interface (engines.base.Engine) for Spark; the local engine until it has it too
+            output = eng.run(items, opts, reporter) if engine == "spark" else eng.run(items, reporter)
         except BaseException:
             eng.abort()  # no temporary work directory left behind by a failed run
             raise
@@ -165,7 +167,10 @@ def find(
                 output.summary["timings_s"] = timings_that_add_up(
                     reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
-            eng.cleanup(output.store)
+            if engine == "spark":
+                eng.cleanup()
+            else:
+                eng.cleanup(output.store)
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
@@ -219,7 +224,7 @@ def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[in
 def _dedup_passage_records(output: Any) -> Iterable[dict[str, Any]]:
     """Every document in doc-id order, each reused passage cut from all but its
     original occurrence (``stages.reuse.snap_to_sentences``), with the cuts."""
-    from copytrace.stages.reuse import cut_text, removed_spans, snap_to_sentences
+    from copytrace.stages.reuse import removed_spans
 
     reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
     spans = removed_spans(reuse)
@@ -228,15 +233,7 @@ def _dedup_passage_records(output: Any) -> Iterable[dict[str, Any]]:
     for lo in range(0, order.shape[0], 2000):
         rows = table.take(pa.array(order[lo : lo + 2000], pa.int64())).to_pylist()
         for row in rows:
-            text = row["text"]
-            cuts = snap_to_sentences(text, spans.get(row["doc_id"], []))
-            rec: dict[str, Any] = {"id": row["doc_id"], "text": cut_text(text, cuts) if cuts else text}
-            if row["source"] is not None:
-                rec["source"] = row["source"]
-            if row["date"] is not None:
-                rec["date"] = row["date"]
-            rec["removed"] = [[s, e] for s, e in cuts]
-            yield rec
+            yield dedup_passage_record(row, spans.get(row["doc_id"], []))
 
 
 def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = True,
@@ -257,9 +254,17 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
     if bar is not None:
         bar.advance(5)
-    write_jsonl_bytes(_dedup_records(output), out_dir / "deduplicated.jsonl")
+    # an engine that makes the lines where the texts are (Spark: on the executors) writes them itself
+    write_corpus = getattr(output, "write_corpus", None)
+    if write_corpus is not None:
+        write_corpus(out_dir / "deduplicated.jsonl", passages=False)
+    else:
+        write_jsonl_bytes(_dedup_records(output), out_dir / "deduplicated.jsonl")
     if dedup_passages:
-        write_jsonl(_dedup_passage_records(output), out_dir / DEDUP_PASSAGES_FILE)
+        if write_corpus is not None:
+            write_corpus(out_dir / DEDUP_PASSAGES_FILE, passages=True)
+        else:
+            write_jsonl(_dedup_passage_records(output), out_dir / DEDUP_PASSAGES_FILE)
     elif (out_dir / DEDUP_PASSAGES_FILE).exists():
         (out_dir / DEDUP_PASSAGES_FILE).unlink()  # a stale file would describe another run
     if bar is not None:

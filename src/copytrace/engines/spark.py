@@ -27,12 +27,19 @@ Orchestration only — every computation on documents is a function of
 8. The driver collects the per-document and per-pair arrays and builds the
    tables with ``engines.common.build_tables`` — so the output files are the
    local engine's, byte for byte.
+9. The texts never come to the driver: ``deduplicated.jsonl`` (and
+   ``deduplicated-passages.jsonl``) are made on the executors and written by
+   Spark as part files, which the driver concatenates in order
+   (``engines.spark_output``); the report fetches the texts it shows.
 
-The driver holds O(documents) integers and the pairs (not the texts, which go
-to a memory-mapped text store on local disk for the report and
-``deduplicated.jsonl``).  Each input file is read by one task and must fit in
-an executor's memory (Spark's ``binaryFile`` limit is 2 GiB): split very large
-JSONL files.
+Each stage is a method of :class:`SparkEngine` (``read``, ``number``,
+``fingerprint``, ``boilerplate``, ``candidates``, ``verify``, ``align``,
+``decide``, ``cluster``, ``write``), called in order by ``run``.
+
+The driver still holds O(documents) integers, the doc ids and the pairs (see
+issue #13 for what remains).  Each input file is read by one task and must fit
+in an executor's memory (Spark's ``binaryFile`` limit is 2 GiB): split very
+large JSONL files.
 """
 
 from __future__ import annotations
@@ -48,17 +55,18 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from copytrace import __version__
 from copytrace.engines.common import (
     EngineOutput,
-    TextStore,
     align_arrays,
     align_chunk,
     decide_pairs,
     build_tables,
     result_counts,
 )
+from copytrace.engines.spark_output import SparkOutput, SparkTexts
 from copytrace.errors import InputError, OptionError, printable
 from copytrace.explain import Direction
 from copytrace.options import FindOptions
@@ -404,16 +412,26 @@ def _spans(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 
 
 class SparkEngine:
-    """Runs `find` on Spark (``master``: a Spark master URL; default: the
-    active session, else ``local[*]``)."""
+    """Runs `find` on Spark (``master``: a Spark master URL, default the
+    active session, else ``local[*]``; ``partitions``: the shuffle partitions;
+    ``session``: an existing ``SparkSession`` to use).
 
-    def __init__(self, options: FindOptions, master: str | None = None, spark: Any = None,
-                 partitions: int | None = None) -> None:
-        self.options = options
+    The engine interface (``engines.base.Engine``): ``run(inputs, options,
+    reporter)``, ``abort()``, ``cleanup()``.  ``run`` calls one method per
+    stage, in order; each takes and returns DataFrames (computed on the
+    executors) and small driver-side values, and keeps what later stages
+    need on ``self`` (the run's state: ``self._state``)."""
+
+    name = "spark"
+
+    def __init__(self, master: str | None = None, partitions: int | None = None, session: Any = None) -> None:
         self.master = master
         self.partitions = partitions
-        self._spark = spark
+        self._spark = session
         self._tmp: Path | None = None
+        self._store: SparkTexts | None = None
+        self._persisted: list[Any] = []
+        self.options: FindOptions = FindOptions()
 
     # -- helpers ---------------------------------------------------------------------------------
     def _plan(self, spark: Any, inputs: Sequence[str | os.PathLike]) -> list[tuple[str, FileSpec]]:
@@ -466,39 +484,87 @@ class SparkEngine:
         return out
 
     # -- the pipeline ---------------------------------------------------------------------------
-    def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
-        from pyspark import StorageLevel
-        from pyspark.sql import functions as F
-        from pyspark.sql.window import Window
 
-        opts = self.options
-        if opts.resume:
+    # -- the pipeline ---------------------------------------------------------------------------
+    def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
+        """The stages in order (each a method below); the result for the writer."""
+        self.options = options
+        if options.resume:
             raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
-        if opts.against:
+        if options.against:
             raise OptionError("--against runs on the local engine (--engine local)")
         t_start = time.perf_counter()
+        self._start()
+        counts: dict[str, Any] = {}
+        kept, stats = self.read(inputs, reporter)
+        docs, n = self.number(kept, reporter)
+        fp, length, n_tokens = self.fingerprint(docs, n, stats, reporter)
+        bp, spans_df = self.boilerplate(docs, fp, n_tokens, n, reporter)
+        exact, near_df, pair_meta, lsh, n_near = self.candidates(docs, fp, counts, reporter)
+        texts = self._texts(docs, spans_df)
+        scored = self.verify(texts, near_df, exact, reporter)
+        pas = self.align(texts, scored, reporter)
+        verified, pas, reuse, whole_mask = self.decide(docs, scored, pas, n, n_near + int(exact.shape[0]), counts,
+                                                       reporter)
+        clusters = self.cluster(verified, whole_mask, length, n, reporter)
+        out = self.write(docs, n, length, clusters, verified, pas, reuse, bp, reporter)
+        for df in self._persisted:  # all but the documents, which the writer reads (cleanup releases them)
+            if df is not docs:
+                df.unpersist()
+        self._persisted = [docs]
+
+        counts.update(result_counts(length, n_tokens, exact, verified, clusters, out.passages, bp))
+        counts.update(reuse_counts(reuse))
+        spark = self._spark
+        out.summary = {
+            "copytrace_version": __version__,
+            "engine": "spark",
+            **({"pair_filters": pair_meta.summary()} if pair_meta is not None else {}),
+            "spark": {"master": spark.sparkContext.master, "version": spark.version,
+                      "shuffle_partitions": self._parts},
+            "inputs": [printable(str(x)) for x in inputs],
+            "parameters": {**options.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
+            "read": stats.to_dict(),
+            "counts": counts,
+            "timings_s": {},
+            "resumed_stages": [],
+            "warnings": [],
+        }
+        reporter.timings["total"] = time.perf_counter() - t_start
+        out.summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+        return out
+
+    def _start(self) -> None:
+        """The session, the shuffle partitions and the run's work directory."""
         spark = self._spark or spark_session(self.master, self.partitions)
         self._spark = spark
         sc = spark.sparkContext
-        parts = self.partitions or max(4, 4 * sc.defaultParallelism)
+        self._parts = self.partitions or max(4, 4 * sc.defaultParallelism)
         if self.partitions or spark.conf.get("spark.sql.shuffle.partitions") == "200":
-            spark.conf.set("spark.sql.shuffle.partitions", str(parts))
+            spark.conf.set("spark.sql.shuffle.partitions", str(self._parts))
         from copytrace.engines.workdir import owned_work_dir
 
-        work_root = owned_work_dir(opts.work_dir) if opts.work_dir else None  # never the user's folder itself
+        wd = self.options.work_dir
+        work_root = owned_work_dir(wd) if wd else None  # never the user's folder itself
         self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=work_root))
-        persisted: list[Any] = []
+        self._persisted = []
 
-        def keep(df: Any) -> Any:
-            df = df.persist(StorageLevel.MEMORY_AND_DISK)
-            persisted.append(df)
-            return df
+    def _keep(self, df: Any) -> Any:
+        """``df`` persisted (memory, then disk) until the run ends."""
+        from pyspark import StorageLevel
 
-        self._persisted = persisted
-        counts: dict[str, Any] = {}
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        self._persisted.append(df)
+        return df
+
+    def read(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> tuple[Any, ReadStats]:
+        """1. read: the documents kept (the first of each id), and the read statistics."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.window import Window
+
+        opts, spark, keep, parts = self.options, self._spark, self._keep, self._parts
+        sc = spark.sparkContext
         stats = ReadStats()
-
-        # 1. read
         with reporter.stage("read", total=1, unit="") as bar:
             plan = self._plan(spark, inputs)
             stats.files = len(plan)
@@ -578,8 +644,13 @@ class SparkEngine:
                     stats.warn(r.message)
             kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date", "url", "title")
             bar.advance()
+        return kept, stats
 
-        # 2. number documents in doc-id order
+    def number(self, kept: Any, reporter: Reporter) -> tuple[Any, int]:
+        """2. number documents in doc-id order: ``(idx, doc_id, text, source, date, url, title)``, and n."""
+        from pyspark.sql import functions as F
+
+        spark, keep = self._spark, self._keep
         with reporter.stage("number", total=1, unit="") as bar:
             ordered = keep(kept.orderBy("doc_id").withColumn("mid", F.monotonically_increasing_id()))
             part_counts = {int(r.pid): int(r["count"]) for r in
@@ -598,8 +669,12 @@ class SparkEngine:
                         "doc_id", "text", "source", "date", "url", "title")
             )
             bar.advance()
+        return docs, n
 
-        # 3. normalize → fingerprint → segments
+    def fingerprint(self, docs: Any, n: int, stats: ReadStats, reporter: Reporter) -> tuple[Any, np.ndarray, np.ndarray]:
+        """3. normalize → fingerprint → boilerplate segments (one task per partition): the fingerprints
+        (``FP_SCHEMA``), and characters and tokens per document."""
+        opts, keep = self.options, self._keep
         fp_params = (opts.ngram, opts.num_perm, opts.seed, opts.sample_rate if opts.containment else 0,
                      opts.boilerplate, opts.boilerplate_min_docs)
         with reporter.stage("fingerprint", total=1, unit="") as bar:
@@ -611,15 +686,29 @@ class SparkEngine:
             stats.documents = n
             stats.chars = int(length.sum())
             bar.advance()
+        return fp, length, n_tokens
 
-        # boilerplate
+    def boilerplate(self, docs: Any, fp: Any, n_tokens: np.ndarray, n: int,
+                    reporter: Reporter) -> tuple[bpl.BoilerplateResult | None, Any]:
+        """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task): the result, and each
+        document's merged spans (``idx, bs, be``) or None."""
+        opts = self.options
         bp: bpl.BoilerplateResult | None = None
         spans_df = None
         if opts.boilerplate and n:
             with reporter.stage("boilerplate", total=1, unit="") as bar:
-                bp, spans_df = self._boilerplate(spark, docs, fp, n_tokens, keep)
+                bp, spans_df = self._boilerplate(docs, fp, n_tokens)
                 bar.advance()
+        return bp, spans_df
 
+    def candidates(self, docs: Any, fp: Any, counts: dict[str, Any],
+                   reporter: Reporter) -> tuple[np.ndarray, Any, Any, cand.LshParams, int]:
+        """4. candidates: the exact-duplicate pairs, the near-duplicate candidates (``a, b``), the pair
+        filters' metadata, the LSH parameters and the number of distinct candidates."""
+        from pyspark.sql import functions as F
+
+        opts, spark, keep = self.options, self._spark, self._keep
+        sc = spark.sparkContext
         if opts.bands is not None and opts.rows is not None:
             lsh = cand.LshParams(opts.bands, opts.rows)
         else:
@@ -692,24 +781,38 @@ class SparkEngine:
                 "containment": int(n_cont),
                 "near_total": int(n_near),
             }
+        return exact, near_df, pair_meta, lsh, n_near
 
-        # texts with boilerplate spans, for verify and align
+    def _texts(self, docs: Any, spans_df: Any) -> Any:
+        """Texts with their boilerplate spans, for verify and align (persisted)."""
+        from pyspark.sql import functions as F
+
         texts = docs.select("idx", "text", "date")
         if spans_df is not None:
             texts = texts.join(spans_df, "idx", "left")
         else:
             texts = texts.withColumn("bs", F.lit(None).cast("array<long>")).withColumn(
                 "be", F.lit(None).cast("array<long>"))
-        texts = keep(texts)
+        return self._keep(texts)
 
-        def with_texts(pairs_df: Any) -> Any:
-            ta = texts.select(F.col("idx").alias("a"), F.col("text").alias("text_a"), F.col("bs").alias("bs_a"),
-                              F.col("be").alias("be_a"), F.col("date").alias("date_a"))
-            tb = texts.select(F.col("idx").alias("b"), F.col("text").alias("text_b"), F.col("bs").alias("bs_b"),
-                              F.col("be").alias("be_b"), F.col("date").alias("date_b"))
-            return pairs_df.join(ta, "a").join(tb, "b")
+    @staticmethod
+    def _with_texts(texts: Any, pairs_df: Any) -> Any:
+        """``pairs_df`` (``a, b``…) joined with both documents' texts, spans and dates."""
+        from pyspark.sql import functions as F
 
-        # 5. verify
+        ta = texts.select(F.col("idx").alias("a"), F.col("text").alias("text_a"), F.col("bs").alias("bs_a"),
+                          F.col("be").alias("be_a"), F.col("date").alias("date_a"))
+        tb = texts.select(F.col("idx").alias("b"), F.col("text").alias("text_b"), F.col("bs").alias("bs_b"),
+                          F.col("be").alias("be_b"), F.col("date").alias("date_b"))
+        return pairs_df.join(ta, "a").join(tb, "b")
+
+    def verify(self, texts: Any, near_df: Any, exact: np.ndarray, reporter: Reporter) -> VerifiedPairs:
+        """5. verify: the scored pairs (exact duplicates and candidates), sorted by (a, b)."""
+        opts = self.options
+
+        def with_texts(df: Any) -> Any:
+            return self._with_texts(texts, df)
+
         with reporter.stage("verify", total=1, unit="") as bar:
             ngram, threshold, gate, min_passage = opts.ngram, opts.threshold, not opts.align, opts.reuse_min_shingles
             v_df = with_texts(near_df).mapInArrow(
@@ -727,8 +830,16 @@ class SparkEngine:
             if len(verified):
                 verified = verified.take(np.lexsort((verified.b, verified.a)))
             bar.advance()
+        return verified
 
-        # 6. align every scored candidate (the rule decides on the aligned text)
+    def align(self, texts: Any, verified: VerifiedPairs, reporter: Reporter) -> dict[str, np.ndarray]:
+        """6. align every scored pair (the rule decides on the aligned text): the align arrays."""
+        opts, spark, parts = self.options, self._spark, self._parts
+        assert self._tmp is not None
+
+        def with_texts(df: Any) -> Any:
+            return self._with_texts(texts, df)
+
         results: list[tuple[int, tuple[Alignment, Direction, float]]] = []
         if opts.align and len(verified):
             with reporter.stage("align", total=1, unit="") as bar:
@@ -745,70 +856,74 @@ class SparkEngine:
                 results.sort(key=lambda x: x[0])
                 bar.advance()
         pas = align_arrays(len(verified), results)
+        return pas
 
-        # 7. reuse clusters (on the driver for now), the rule's copies and the document-cluster
-        # edges: the same function as the local engine (common.decide_pairs)
+    def decide(self, docs: Any, scored: VerifiedPairs, pas: dict[str, np.ndarray], n: int, n_candidates: int,
+               counts: dict[str, Any], reporter: Reporter) -> tuple[VerifiedPairs, dict[str, np.ndarray], Any, np.ndarray]:
+        """7. the rule's copies, reuse clusters (on the driver for now) and the document-cluster edges:
+        the same function as the local engine (``common.decide_pairs``)."""
+        opts = self.options
+        verified = scored
         with reporter.stage("rule", total=1, unit="") as bar:
-            dt = _to_arrow(docs.select("idx", "date"))
-            dates: list[str | None] = [None] * n
-            for i, d in zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True):
-                dates[i] = d
+            # the dates of the documents in pairs only (reuse clusters look up no other)
+            assert self._tmp is not None
+            dates = _ByIndex()
+            if len(scored):
+                involved = np.unique(np.concatenate([scored.a, scored.b])).astype(np.int64)
+                pq.write_table(pa.table({"idx": involved}), self._tmp / "involved.parquet")
+                sel = self._spark.read.parquet((self._tmp / "involved.parquet").resolve().as_uri())
+                dt = _to_arrow(docs.join(sel, "idx").select("idx", "date").where("date IS NOT NULL"))
+                dates.update(zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True))
             verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
-                verified, pas, opts.threshold, opts.ngram, n_near + int(exact.shape[0]), opts.align, dates,
+                verified, pas, opts.threshold, opts.ngram, n_candidates, opts.align,
+                dates,  # type: ignore[arg-type]  # a lookup by document index, as the list it stands for
                 opts.reuse_min_shingles)
             bar.advance()
+        return verified, pas, reuse, whole_mask
 
-        # 8. cluster: connected components in Spark over the whole-copy pairs
+    def cluster(self, verified: VerifiedPairs, whole_mask: np.ndarray, length: np.ndarray, n: int,
+                reporter: Reporter) -> Any:
+        """8. cluster: connected components in Spark over the whole-copy pairs."""
+        spark = self._spark
+        assert self._tmp is not None
         with reporter.stage("cluster", total=1, unit="") as bar:
             root = np.arange(n, dtype=np.int64)
             whole = verified.take(whole_mask)
             if len(whole):
                 edges = _edges_df(spark, whole, self._tmp)
-                rt = _to_arrow(connected_components(edges, keep))
+                rt = _to_arrow(connected_components(edges))
                 root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
             clusters = clusters_from_roots(root, length)
             bar.advance()
+        return clusters
 
-        # 9. tables, and the text store for the report and deduplicated.jsonl
+    def write(self, docs: Any, n: int, length: np.ndarray, clusters: Any, verified: VerifiedPairs,
+              pas: dict[str, np.ndarray], reuse: Any, bp: bpl.BoilerplateResult | None,
+              reporter: Reporter) -> EngineOutput:
+        """9. the output tables, and the text store for the report and deduplicated.jsonl (the
+        writer, ``api.write_outputs``, writes them); ``summary`` is filled in by ``run``."""
+        opts = self.options
+        assert self._tmp is not None
         with reporter.stage("collect", total=1, unit="") as bar:
-            store = TextStore(self._tmp / "texts.arrow")
-            for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date", "url", "title"), n):
-                store.append(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(),
-                             batch.column("source").to_pylist(), batch.column("date").to_pylist(),
-                             batch.column("url").to_pylist(), batch.column("title").to_pylist())
-            table = store.seal()
+            # doc ids, dates and sources only: the texts stay on the executors (SparkTexts)
+            meta = [b for b in _iter_ranges(docs.select("idx", "doc_id", "source", "date"), n)]
+            table = pa.concat_tables(meta) if meta else pa.table(
+                {"idx": pa.array([], pa.int64()), "doc_id": pa.array([], pa.string()),
+                 "source": pa.array([], pa.string()), "date": pa.array([], pa.string())})
             assert table.num_rows == n
             ids_sorted = table.column("doc_id")
             documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
             reuse_t = reuse_table(reuse, ids_sorted, table.column("date"), table.column("source"))
+            store = self._store = SparkTexts(self._spark, docs, self._tmp)
             bar.advance()
-        for df in persisted:
-            df.unpersist()
+        return SparkOutput(documents, pairs, passages, {}, store, clusters,  # type: ignore[arg-type]
+                           np.arange(n, dtype=np.int64), bp, reuse=reuse_t)
 
-        counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
-        counts.update(reuse_counts(reuse))
-        summary: dict[str, Any] = {
-            "copytrace_version": __version__,
-            "engine": "spark",
-            **({"pair_filters": pair_meta.summary()} if pair_meta is not None else {}),
-            "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
-            "inputs": [printable(str(x)) for x in inputs],
-            "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
-            "read": stats.to_dict(),
-            "counts": counts,
-            "timings_s": {},
-            "resumed_stages": [],
-            "warnings": [],
-        }
-        reporter.timings["total"] = time.perf_counter() - t_start
-        summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
-        return EngineOutput(documents, pairs, passages, summary, store, clusters,
-                            np.arange(n, dtype=np.int64), bp, reuse=reuse_t)
-
-    def _boilerplate(self, spark: Any, docs: Any, fp: Any, n_tokens: np.ndarray, keep: Any) -> tuple[Any, Any]:
+    def _boilerplate(self, docs: Any, fp: Any, n_tokens: np.ndarray) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""
         from pyspark.sql import functions as F
 
+        spark, keep = self._spark, self._keep
         opts = self.options
         bopt = bpl.BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
         seg = keep(
@@ -899,21 +1014,34 @@ class SparkEngine:
         return bpl.BoilerplateResult(table, spans), spans_df.select("idx", "bs", "be")
 
     def abort(self) -> None:
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-        for df in getattr(self, "_persisted", []):
+        """A failed run: its persisted DataFrames released and its work directory removed."""
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        """After the writer: the text store closed and the run's work directory removed."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        for df in self._persisted:
             try:
                 df.unpersist()
             except Exception:  # the session may be gone
                 pass
-
-    def cleanup(self, store: TextStore) -> None:
-        store.close()
+        self._persisted = []
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
 
 MIN_SHARED = 2  # as candidates.containment_pairs
+
+
+class _ByIndex(dict):
+    """Values by document index, None for an index not held (``dates`` for ``decide_pairs``: the
+    driver holds those of the documents in pairs, not one per document)."""
+
+    def __missing__(self, key: int) -> None:
+        return None
 
 
 def _to_arrow(df: Any) -> pa.Table:

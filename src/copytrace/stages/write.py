@@ -79,10 +79,15 @@ def write_jsonl(records: Iterable[dict[str, Any]], path: str | os.PathLike) -> i
     n = 0
     with atomic_open(path) as fh:
         for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+            fh.write(json_line(rec))
             fh.write("\n")
             n += 1
     return n
+
+
+def json_line(rec: dict[str, Any]) -> str:
+    """One record as a JSON line of write_jsonl (no newline; UTF-8 text, not ASCII-escaped)."""
+    return json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_json(obj: Any, path: str | os.PathLike) -> None:
