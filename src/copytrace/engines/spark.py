@@ -407,13 +407,14 @@ class SparkEngine:
     """Runs `find` on Spark (``master``: a Spark master URL; default: the
     active session, else ``local[*]``)."""
 
-    def __init__(self, options: FindOptions, master: str | None = None, spark: Any = None,
-                 partitions: int | None = None) -> None:
-        self.options = options
+    name = "spark"
+
+    def __init__(self, master: str | None = None, partitions: int | None = None, session: Any = None) -> None:
         self.master = master
         self.partitions = partitions
-        self._spark = spark
+        self._spark = session
         self._tmp: Path | None = None
+        self._store: TextStore | None = None
 
     # -- helpers ---------------------------------------------------------------------------------
     def _plan(self, spark: Any, inputs: Sequence[str | os.PathLike]) -> list[tuple[str, FileSpec]]:
@@ -466,12 +467,12 @@ class SparkEngine:
         return out
 
     # -- the pipeline ---------------------------------------------------------------------------
-    def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
+    def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
         from pyspark.sql.window import Window
 
-        opts = self.options
+        self.options = opts = options
         if opts.resume:
             raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
         if opts.against:
@@ -771,7 +772,7 @@ class SparkEngine:
 
         # 9. tables, and the text store for the report and deduplicated.jsonl
         with reporter.stage("collect", total=1, unit="") as bar:
-            store = TextStore(self._tmp / "texts.arrow")
+            store = self._store = TextStore(self._tmp / "texts.arrow")
             for batch in _iter_ranges(docs.select("idx", "doc_id", "text", "source", "date", "url", "title"), n):
                 store.append(batch.column("doc_id").to_pylist(), batch.column("text").to_pylist(),
                              batch.column("source").to_pylist(), batch.column("date").to_pylist(),
@@ -907,8 +908,9 @@ class SparkEngine:
             except Exception:  # the session may be gone
                 pass
 
-    def cleanup(self, store: TextStore) -> None:
-        store.close()
+    def cleanup(self) -> None:
+        if self._store is not None:
+            self._store.close()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
