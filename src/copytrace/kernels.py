@@ -30,7 +30,7 @@ MESSAGE = "compiling kernels (first run only)"
 FIND: tuple[tuple[str, str], ...] = (
     ("copytrace.stages.normalize", "_tokenize_kernel"),
     ("copytrace.stages.fingerprint", "_fingerprint_kernel"),
-    ("copytrace.stages.verify", "_pair_stats_kernel"),
+    ("copytrace.stages.verify", "pair_stats_kernel"),
 )
 COMPARE: tuple[tuple[str, str], ...] = (
     ("copytrace.stages.normalize", "_tokenize_kernel"),

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
-from copytrace.explain import Direction, direction
+from copytrace.stages.direction import Direction, direction, join_reasons
 from copytrace.stages.align import Alignment, align
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
@@ -178,7 +178,7 @@ def align_arrays(
         coverage_a[i], coverage_b[i] = al.coverage_a, al.coverage_b
         original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
         confidence[i] = dr.confidence
-        reasons[i] = "; ".join(dr.reasons)
+        reasons[i] = join_reasons(dr.reasons)
         for p in al.passages:
             cols["pair"].append(i)
             cols["a_start"].append(p.a_start)

@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from copytrace import __version__
+from copytrace._version import __version__
 from copytrace.engines.base import RunState
 from copytrace.engines.common import (
     AlignItem,
@@ -60,14 +60,15 @@ from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter, reference
-from copytrace.explain import Direction
+from copytrace.stages.direction import Direction
 from copytrace.stages.align import Alignment
 from copytrace.stages.buckets import BandKeySpool, estimate_band_key_bytes, external_lsh_pairs
 from copytrace.stages.boilerplate import (
     BoilerplateOptions,
     BoilerplateResult,
-    Segments,
+    BoilerplateSegments,
     detect_from_segments,
+    encode_sources,
     mask_text,
     segment_batch,
 )
@@ -223,16 +224,6 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _source_codes(column: pa.ChunkedArray, order: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Source of each document (sorted position) as an int32 code, -1 when
-    unknown; the names by code (sorted) and the documents of each source."""
-    names = sorted(x for x in pc.unique(column).to_pylist() if x is not None)
-    codes = pc.index_in(column, value_set=pa.array(names, pa.string()))
-    codes = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int32)[order]
-    sizes = np.bincount(codes[codes >= 0], minlength=len(names)).astype(np.int64)
-    return codes, names, sizes
-
-
 @dataclass
 class _Fingerprints:
     """The read stage's result, documents in doc-id order (``order``: sorted
@@ -249,7 +240,7 @@ class _Fingerprints:
     side: np.ndarray | None
     samp_hash: np.ndarray
     samp_doc: np.ndarray
-    segments: Segments | None
+    segments: BoilerplateSegments | None
     external: bool
     stats: ReadStats
 
@@ -324,10 +315,7 @@ class LocalEngine:
         self._bp_spans = {}
         st.ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()),
                               opts.resume)
-        if opts.bands is not None and opts.rows is not None:
-            st.lsh = cand.LshParams(opts.bands, opts.rows)
-        else:
-            st.lsh = cand.optimal_params(opts.threshold, opts.num_perm)
+        st.lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
         st.memory_limit = opts.memory_limit_bytes
         return st
 
@@ -347,7 +335,7 @@ class LocalEngine:
             return _Fingerprints(
                 store.seal(), arrays["order"], arrays["signatures"], arrays["content_hash"], arrays["n_tokens"],
                 arrays["length"], arrays["side"] if opts.against else None, arrays["samp_hash"], arrays["samp_doc"],
-                Segments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok"))), external,
+                BoilerplateSegments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok"))), external,
                 ReadStats(**meta["read_stats"]),
             )
         stats = ReadStats()
@@ -359,7 +347,7 @@ class LocalEngine:
         lengths: list[np.ndarray] = []
         samp_h: list[np.ndarray] = []
         samp_d: list[np.ndarray] = []
-        segs: list[Segments] = []
+        segs: list[BoilerplateSegments] = []
         spool: BandKeySpool | None = None
         sig_rows: list[int] = []  # first store row of each kept signature batch
         bp_opts = BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
@@ -434,7 +422,7 @@ class LocalEngine:
         fp = _Fingerprints(
             table, order, signatures, cat(chashes, (0, 2), np.uint64)[order], cat(ntoks, (0,), np.int32)[order],
             cat(lengths, (0,), np.int64)[order], cat(sides, (0,), np.int8)[order] if opts.against else None,
-            cat(samp_h, (0,), np.uint64), rank[cat(samp_d, (0,), np.int64)], Segments.concat(segs).renumber(rank),
+            cat(samp_h, (0,), np.uint64), rank[cat(samp_d, (0,), np.int64)], BoilerplateSegments.concat(segs).renumber(rank),
             external, stats,
         )
         del sigs, chashes, ntoks, samp_h, samp_d, segs
@@ -457,7 +445,7 @@ class LocalEngine:
         bp: BoilerplateResult | None = None
         if opts.boilerplate and fp.n and fp.segments is not None:
             with reporter.stage("boilerplate", total=1, unit="") as bar:
-                codes, names, sizes = _source_codes(fp.table.column("source"), fp.order)
+                codes, names, sizes = encode_sources(fp.table.column("source").take(pa.array(fp.order, pa.int64())))
                 order = fp.order
                 bp = detect_from_segments(
                     fp.segments, fp.n_tokens, codes, names, sizes,

@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 
 from copytrace.duckdb_util import connect
-from copytrace.index.store import Index, IndexStoreError, _open_error
+from copytrace.index.store import Index, IndexStoreError, open_error_message
 
 __all__ = ["compact", "file_bytes"]
 
@@ -60,7 +60,7 @@ def compact(path: str | os.PathLike) -> tuple[int, int]:
     try:
         con = connect(path)  # read-write: no other process can write until it is closed
     except duckdb.Error as e:
-        raise IndexStoreError(_open_error(path, e)) from None
+        raise IndexStoreError(open_error_message(path, e)) from None
     try:
         con.execute("CHECKPOINT")  # everything in the file, nothing left in the WAL
         name = con.execute("SELECT current_database()").fetchall()[0][0]

@@ -79,11 +79,11 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from copytrace import __version__
+from copytrace._version import __version__
 from copytrace.config import FingerprintConfig, IntRange, check_value
 from copytrace.duckdb_util import connect, file_kind
 from copytrace.errors import CopytraceError, OptionError
-from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
+from copytrace.index.memory import SnapshotPart, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter
 from copytrace.stages.align import Passage, align, prepare
@@ -96,7 +96,7 @@ from copytrace.stages.verify import score_pairs
 __all__ = ["Index", "AddResult", "Match", "IndexStoreError", "IndexParamsError", "SCHEMA_VERSION", "verify_rows"]
 
 SCHEMA_VERSION = 1
-MIN_SHARED = 2  # as candidates.containment_pairs
+MIN_SHARED = cand.MIN_SHARED
 ADD_CHUNK = 2000  # documents fingerprinted and inserted at a time (inside the one transaction)
 SKIP_EXAMPLES = 100
 
@@ -202,7 +202,7 @@ def _check_file_kind(path: Path) -> None:
         raise IndexStoreError(f"{path}: {_KIND_MESSAGES[kind]}")
 
 
-def _open_error(path: Path, e: Exception) -> str:
+def open_error_message(path: Path, e: Exception) -> str:
     """One line for a failed open; the lock held by another process (a running
     `copytrace serve`, typically) gets its own explanation."""
     msg = str(e)
@@ -241,7 +241,7 @@ def _shingle_sets(toks: Any, ngram: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 @contextlib.contextmanager
-def _single_threaded_kernels() -> Iterator[None]:
+def single_threaded_kernels() -> Iterator[None]:
     """A query is one document: numba's parallel kernels only add scheduling there, and on
     busy CPUs a parallel region waits for its slowest (descheduled) thread.  The thread
     count is per calling thread in numba, so this changes nothing for other threads."""
@@ -352,7 +352,7 @@ class Index:
         try:
             self._con = connect(self.path, read_only=read_only)
         except duckdb.Error as e:
-            raise IndexStoreError(_open_error(self.path, e)) from None
+            raise IndexStoreError(open_error_message(self.path, e)) from None
         if db_threads is not None:
             # point lookups and small batches: DuckDB's parallel scheduling costs more than it gains
             self._con.execute(f"SET threads = {int(db_threads)}")
@@ -638,7 +638,7 @@ class Index:
             finally:
                 con.unregister(name)
         if self._snap is not None:
-            delta.append(("add", Segment.build(
+            delta.append(("add", SnapshotPart.build(
                 keys.reshape(-1), np.repeat(np.arange(bands, dtype=np.uint16), nonempty.shape[0]),
                 np.tile(seqs[nonempty], bands), fps.sample_hashes.astype(np.uint64), seqs[fps.sample_docs],
                 fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
@@ -749,7 +749,7 @@ class Index:
         exclude=exclude), limit, with_passages)``: the service runs the second,
         CPU-bound half in worker processes."""
         _check_query(text, threshold, limit)
-        with _single_threaded_kernels():
+        with single_threaded_kernels():
             rows, threshold, ngram = self._candidate_rows(text, threshold, exclude)
             rows = pairfilter.filter_rows(rows, date, source, pairs_within, pairs)
             if not rows:
@@ -764,7 +764,7 @@ class Index:
         and the containment sample), with the threshold and n-gram size that
         :func:`verify_rows` needs to finish the query."""
         _check_query(text, threshold, None)
-        with _single_threaded_kernels():
+        with single_threaded_kernels():
             return self._candidate_rows(text, threshold, exclude)
 
     def _candidate_rows(self, text: str, threshold: float | None, exclude: Iterable[str]
@@ -851,11 +851,18 @@ class Index:
                         "SELECT seq, n_samples FROM documents WHERE seq = ANY(?)", [docs_]).fetchall())
                     nq = qh.shape[0]
                     for d, s in shared.items():
-                        smaller = min(nq, int(per_doc.get(d, 0)))
-                        need = 1 if smaller < 2 * MIN_SHARED else MIN_SHARED
-                        if s >= need and s >= math.ceil(cand.candidate_fraction(threshold) * smaller):
+                        if containment_passes_reference(s, min(nq, int(per_doc.get(d, 0))), threshold):
                             cands.add(d)
         return cands - excl_seqs
+
+def containment_passes_reference(shared: int, smaller: int, threshold: float) -> bool:
+    """``candidates.containment_passes`` for one pair, in plain Python: the
+    reference path's form (``memory=False``), kept as the test oracle of the
+    numpy rule and its Spark twin (``tests/engines/test_rules_once.py``), not
+    as a second implementation to maintain."""
+    need = 1 if smaller < 2 * MIN_SHARED else MIN_SHARED
+    return shared >= need and shared >= math.ceil(cand.candidate_fraction(threshold) * smaller)
+
 
 def _check_query(text: Any, threshold: float | None, limit: int | None) -> None:
     if not isinstance(text, str):

@@ -60,10 +60,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from copytrace import __version__
+from copytrace._version import __version__
 from copytrace.errors import CopytraceError
 from copytrace.index import Index
-from copytrace.index.store import _single_threaded_kernels
+from copytrace.index.store import single_threaded_kernels
 from copytrace.service.workers import QueryPool, QueryTimeout, default_processes, query_body
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "MAX_BATCH", "API_KEY_ENV", "QUERY_TIMEOUT_S"]
@@ -278,7 +278,7 @@ def create_app(
 
     def query_inline(req: QueryRequest) -> bytes:
         rows, threshold, ngram = idx.candidate_rows(req.text, req.threshold)
-        with _single_threaded_kernels():
+        with single_threaded_kernels():
             return query_body(req.text, rows, threshold, ngram, req.limit, req.passages)
 
     def timed_out(stopped: bool) -> JSONResponse:

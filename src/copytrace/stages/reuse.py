@@ -95,7 +95,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
-from copytrace.stages.cluster import Clusters, _find
+from copytrace.stages.cluster import Clusters, find_root
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = ["Reuse", "reuse_clusters", "reuse_table", "reuse_counts", "whole_copy_mask", "SHORT_SHARE", "LONG_SHARE", "WHOLE_SHARE"]
@@ -195,22 +195,22 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
             if ov >= short_share * lo and ov >= long_share * hi:
                 c = i if li >= lj else j
                 if ov >= short_share * hi or not multi[c]:
-                    ra = _find(parent, i)
-                    rb = _find(parent, j)
+                    ra = find_root(parent, i)
+                    rb = find_root(parent, j)
                     if ra < rb:
                         parent[rb] = ra
                     elif rb < ra:
                         parent[ra] = rb
             j += 1
     for t in range(ea.shape[0]):
-        ra = _find(parent, ea[t])
-        rb = _find(parent, eb[t])
+        ra = find_root(parent, ea[t])
+        rb = find_root(parent, eb[t])
         if ra < rb:
             parent[rb] = ra
         elif rb < ra:
             parent[ra] = rb
     for x in range(m):
-        parent[x] = _find(parent, x)
+        parent[x] = find_root(parent, x)
     return parent
 
 
