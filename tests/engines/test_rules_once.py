@@ -18,8 +18,8 @@ from copytrace.stages.boilerplate import encode_sources, source_book
 from copytrace.stages.direction import REASONS_SEPARATOR, Direction, join_reasons, split_reasons
 
 # shared sampled shingles × smaller sample sizes, around every edge of the rule
-SHARED = np.array([0, 1, 1, 2, 2, 3, 3, 4, 5, 9, 10, 11, 30, 1, 2, 6], dtype=np.int64)
-SMALLER = np.array([0, 1, 3, 3, 4, 4, 30, 40, 50, 90, 100, 101, 300, 2, 19, 60], dtype=np.int64)
+SHARED = np.array([0, 1, 1, 2, 2, 3, 3, 4, 5, 9, 10, 11, 30, 1, 2, 6, 6, 5, 5], dtype=np.int64)
+SMALLER = np.array([0, 1, 3, 3, 4, 4, 30, 40, 50, 90, 100, 101, 300, 2, 19, 60, 100, 200, 300], dtype=np.int64)
 SOURCES = ["Site B", None, "Site A", "Site B", "site a", None, "Ünïcode", "Site A", "Site B"]
 # content hashes: docs 0, 3, 5 identical, 1 and 6 identical but 6 empty, 2 and 4 unique, 7 = 3
 HASHES = np.array([[7, 1], [8, 2], [9, 3], [7, 1], [10, 4], [7, 1], [8, 2], [7, 1]], dtype=np.uint64)
@@ -54,7 +54,7 @@ def test_containment_filter_numpy_reference_and_spark_agree(spark, threshold):
     rows = df.select(spark_rules.containment_passes("shared", "smaller", threshold, passage_samples=p)
                      .alias("ok")).collect()
     assert numpy_p.tolist() == [r.ok for r in rows]
-    assert (numpy_p & ~numpy_ok).any() or threshold <= 0.1
+    assert (numpy_p & ~numpy_ok).any()  # a shared passage in a long document
 
 
 def test_source_codes_numpy_arrow_and_spark_agree(spark):
