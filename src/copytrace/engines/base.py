@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from copytrace.options import FindOptions
     from copytrace.progress import Reporter
 
-__all__ = ["Engine", "RunState"]
+__all__ = ["Engine", "RunState", "summary_dict"]
 
 
 @runtime_checkable
@@ -69,3 +70,39 @@ class RunState:
             self.store.close()
         if self.owns_work_dir and self.work_dir is not None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+def summary_dict(
+    engine: str, inputs: Sequence[Any], options: FindOptions, lsh: Any, read: dict[str, Any],
+    counts: dict[str, Any], reporter: Reporter, t_start: float, *, engine_info: dict[str, Any] | None = None,
+    lsh_out_of_core: bool | None = None, resumed: Sequence[str] = (), warnings: Sequence[str] = (),
+    pair_filters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """summary.json's dictionary, in one place for every engine (``api.find``
+    adds the outputs and the final timings).  ``engine_info``: the engine's
+    own section (Spark: master, version, partitions); ``lsh_out_of_core``
+    None when the engine has no such mode.  Keys keep this order, so that
+    the file is byte-identical for the same run."""
+    from copytrace._version import __version__
+    from copytrace.errors import printable
+
+    summary: dict[str, Any] = {
+        "copytrace_version": __version__,
+        "engine": engine,
+        **({engine: engine_info} if engine_info is not None else {}),
+        "inputs": [printable(str(x)) if isinstance(x, (str, os.PathLike)) else f"<{type(x).__name__}>"
+                   for x in inputs],
+        **({"against": list(options.against)} if options.against else {}),
+        "parameters": {**options.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
+        **({"lsh_out_of_core": lsh_out_of_core} if lsh_out_of_core is not None else {}),
+        "read": read,
+        "counts": counts,
+        "timings_s": {},
+        "resumed_stages": list(resumed),
+        "warnings": list(warnings),
+    }
+    reporter.timings["total"] = time.perf_counter() - t_start
+    summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+    if pair_filters is not None:
+        summary["pair_filters"] = pair_filters
+    return summary

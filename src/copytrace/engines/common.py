@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
-from copytrace.stages.direction import Direction, direction, join_reasons
+from copytrace.stages.direction import Direction, cluster_originals, direction, join_reasons
 from copytrace.stages.align import Alignment, align
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
@@ -131,32 +131,6 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
         aligned = rule.gated(aligned, rule.word_containment(ta, tb))
         out.append((al, direction(a, b, al, date_a, date_b), aligned))
     return out
-
-
-def cluster_originals(
-    n: int, verified: VerifiedPairs, original: np.ndarray, confidence: np.ndarray, clusters: Clusters
-) -> np.ndarray:
-    """The likely original of each document's cluster (a document index).
-
-    Each pair votes with its direction confidence: +c for the side judged
-    original, -c for the other. In each cluster the document with the highest
-    total wins; ties (no evidence at all included) go to the representative,
-    then to the smallest index.
-    """
-    score = np.zeros(n, dtype=np.float64)
-    if len(verified):
-        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
-        np.add.at(score, verified.a, sign_a)
-        np.add.at(score, verified.b, -sign_a)
-    idx = np.arange(n, dtype=np.int64)
-    is_rep = (clusters.representative == idx).astype(np.int64)
-    order = np.lexsort((idx, -is_rep, -np.round(score, 9), clusters.root))
-    first = np.ones(n, dtype=bool)
-    first[1:] = clusters.root[order][1:] != clusters.root[order][:-1]
-    best_of_root = np.empty(n, dtype=np.int64)
-    best_of_root[clusters.root[order][first]] = order[first]
-    return best_of_root[clusters.root]
-
 
 
 def align_arrays(

@@ -40,8 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from copytrace._version import __version__
-from copytrace.engines.base import RunState
+from copytrace.engines.base import RunState, summary_dict
 from copytrace.engines.checkpoints import Checkpoints
 from copytrace.engines.common import (
     AlignItem,
@@ -54,7 +53,7 @@ from copytrace.engines.common import (
     result_counts,
 )
 from copytrace.engines.workdir import owned_work_dir
-from copytrace.errors import OptionError, printable
+from copytrace.errors import OptionError
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
@@ -474,24 +473,11 @@ class LocalEngine:
         counts: dict[str, Any] = {"candidate_pairs": scored.candidate_counts, "rule": rule_counts}
         counts.update(result_counts(fp.length, fp.n_tokens, scored.exact, verified, clusters, passages, bp))
         counts.update(reuse_counts(reuse))
-        summary: dict[str, Any] = {
-            "copytrace_version": __version__,
-            "engine": self.name,
-            "inputs": [printable(str(x)) if isinstance(x, (str, os.PathLike)) else f"<{type(x).__name__}>"
-                       for x in inputs],
-            **({"against": list(opts.against)} if opts.against else {}),
-            "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
-            "lsh_out_of_core": fp.external,
-            "read": fp.stats.to_dict(),
-            "counts": counts,
-            "timings_s": {},
-            "resumed_stages": list(ckpt.resumed),
-            "warnings": list(ckpt.warnings),
-        }
-        reporter.timings["total"] = time.perf_counter() - t_start
-        summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
-        if pair_meta is not None:
-            summary["pair_filters"] = pair_meta.summary()
+        summary = summary_dict(
+            self.name, inputs, opts, lsh, fp.stats.to_dict(), counts, reporter, t_start,
+            lsh_out_of_core=fp.external, resumed=ckpt.resumed, warnings=ckpt.warnings,
+            pair_filters=pair_meta.summary() if pair_meta is not None else None,
+        )
         documents, keep = reference.mark_sides(documents, fp.side, verified, scored.exact_all)
         return EngineOutput(documents, pairs, passages, summary, store, clusters, fp.order, bp, keep=keep,
                             reuse=reuse_t)

@@ -49,8 +49,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from copytrace._version import __version__
 from copytrace.engines import spark_rules
+from copytrace.engines.base import summary_dict
 from copytrace.engines.common import (
     EngineOutput,
     TextStore,
@@ -779,21 +779,11 @@ class SparkEngine:
 
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
         counts.update(reuse_counts(reuse))
-        summary: dict[str, Any] = {
-            "copytrace_version": __version__,
-            "engine": "spark",
-            **({"pair_filters": pair_meta.summary()} if pair_meta is not None else {}),
-            "spark": {"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
-            "inputs": [printable(str(x)) for x in inputs],
-            "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
-            "read": stats.to_dict(),
-            "counts": counts,
-            "timings_s": {},
-            "resumed_stages": [],
-            "warnings": [],
-        }
-        reporter.timings["total"] = time.perf_counter() - t_start
-        summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+        summary = summary_dict(
+            self.name, inputs, opts, lsh, stats.to_dict(), counts, reporter, t_start,
+            engine_info={"master": sc.master, "version": spark.version, "shuffle_partitions": parts},
+            pair_filters=pair_meta.summary() if pair_meta is not None else None,
+        )
         return EngineOutput(documents, pairs, passages, summary, store, clusters,
                             np.arange(n, dtype=np.int64), bp, reuse=reuse_t)
 

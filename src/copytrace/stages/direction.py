@@ -38,14 +38,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from copytrace.stages.normalize import Tokens, tokenize
 
+if TYPE_CHECKING:
+    from copytrace.stages.cluster import Clusters
+    from copytrace.stages.verify import VerifiedPairs
+
 __all__ = ["Direction", "direction", "wire_credits", "WIRE_PATTERNS", "REASONS_SEPARATOR", "join_reasons",
-           "split_reasons", "passage_spans"]
+           "split_reasons", "passage_spans", "cluster_originals"]
 
 # direction_reasons in pairs.parquet: the reasons joined by this separator
 REASONS_SEPARATOR = "; "
@@ -166,3 +170,28 @@ def direction(
         reasons.append("the evidence is too weak to tell")
     conf = round(math.tanh(abs(s)), 3) if orig else 0.0
     return Direction(orig, conf, reasons, round(s, 4))
+
+
+def cluster_originals(
+    n: int, verified: VerifiedPairs, original: np.ndarray, confidence: np.ndarray, clusters: Clusters
+) -> np.ndarray:
+    """The likely original of each document's cluster (a document index).
+
+    Each pair votes with its direction confidence: +c for the side judged
+    original, -c for the other. In each cluster the document with the highest
+    total wins; ties (no evidence at all included) go to the representative,
+    then to the smallest index.
+    """
+    score = np.zeros(n, dtype=np.float64)
+    if len(verified):
+        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
+        np.add.at(score, verified.a, sign_a)
+        np.add.at(score, verified.b, -sign_a)
+    idx = np.arange(n, dtype=np.int64)
+    is_rep = (clusters.representative == idx).astype(np.int64)
+    order = np.lexsort((idx, -is_rep, -np.round(score, 9), clusters.root))
+    first = np.ones(n, dtype=bool)
+    first[1:] = clusters.root[order][1:] != clusters.root[order][:-1]
+    best_of_root = np.empty(n, dtype=np.int64)
+    best_of_root[clusters.root[order][first]] = order[first]
+    return best_of_root[clusters.root]

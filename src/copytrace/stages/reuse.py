@@ -334,7 +334,7 @@ def reuse_clusters(
     rep_of_group = np.empty(int(gkey.max()) + 1, dtype=np.int64)
     rep_of_group[gkey[pref][first_g]] = pref[first_g]
     groups = Clusters(root=gkey.astype(np.int64), size=np.zeros(n_occ, np.int64), representative=rep_of_group[gkey])
-    from copytrace.engines.common import cluster_originals  # the document vote, reused
+    from copytrace.stages.direction import cluster_originals  # the document vote, reused
 
     best = cluster_originals(n_occ, edges, pair_orig[~same], pair_conf[~same], groups)
     earliest = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
