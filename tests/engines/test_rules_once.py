@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from copytrace.engines.common import align_arrays
-from copytrace.index.store import containment_passes_reference
+from copytrace.index.query import containment_passes_reference
 from copytrace.stages import candidates as cand
 from copytrace.stages.align import Alignment
 from copytrace.stages.boilerplate import encode_sources, source_book

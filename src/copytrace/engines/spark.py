@@ -8,7 +8,7 @@ Orchestration only — every computation on documents is a function of
    stage's own planner; any Hadoop-compatible URI — ``hdfs://``, ``s3a://``,
    ``file://`` — listed through Hadoop's ``FileSystem``), their bytes are read
    by Spark's ``binaryFile`` source, and each file is parsed by
-   ``read.read_file_bytes`` (same ids, same skips and messages).  The first
+   ``read_spark.read_file_bytes`` (same ids, same skips and messages).  The first
    document with an id wins, over files in the order given, as in ``read``.
 2. **numbering**: documents sorted by doc id get their index 0..n-1 (range
    partitioning, then per-partition offsets).
@@ -153,7 +153,7 @@ def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
     """Parse each file of ``(path, content)`` rows; ``plan``: path -> its (file index, spec) in the
     inputs (an input given twice is read twice); a path not in it is not an input (the driver then
     reports the input as unread)."""
-    from copytrace.stages.read import read_file_bytes
+    from copytrace.stages.read_spark import read_file_bytes
 
     for rb in batches:
         paths = rb.column("path").to_pylist()

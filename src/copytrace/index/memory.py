@@ -1,8 +1,8 @@
 """In-memory candidate tables of an :class:`~copytrace.index.Index` (one per process).
 
 Querying the DuckDB tables costs four SQL round trips per query (exact hash,
-band buckets, containment samples, sample counts: ~13 ms at 100k documents,
-most of it in the ``samples`` ``IN (...)`` lookup), so the index keeps what
+band buckets, containment samples, sample counts; most of the time goes to the
+``samples`` ``IN (...)`` lookup: docs/notes-2026-12.md), so the index keeps what
 candidate generation needs in sorted numpy arrays, loaded once from the
 database (lazily, at the first query) and then updated by the writes of the
 same process; only the texts of the candidates are read from DuckDB.

@@ -108,10 +108,8 @@ longest posting lists drop out first), ``ngram``-grams occurring more than
 sparse (no ``na × nb`` matrix), so a pair of 5 MB texts, or one word
 repeated a million times, finishes in seconds.
 
-PAN 2013 text-alignment training corpus (char-level macro measures, Potthast
-et al. 2010; a = suspicious, b = source), default options, all 5,185 pairs:
-plagdet 0.961 no obfuscation, 0.874 random, 0.890 translation, 0.784 summary,
-0.902 overall; 99.1 % of the no-plagiarism pairs give no passage.
+Quality on the PAN 2013 text-alignment corpus (``benchmarks``/``evaluation.pan``):
+dated figures in docs/notes-2026-12.md.
 """
 
 from __future__ import annotations

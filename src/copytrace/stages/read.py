@@ -115,10 +115,8 @@ from copytrace.stages.web import WEB_EXTENSIONS
 __all__ = [
     "Document",
     "FileSpec",
-    "Record",
     "plan_files",
     "spec_for",
-    "read_file_bytes",
     "ReadOptions",
     "ReadStats",
     "iter_batches",
@@ -1292,7 +1290,8 @@ class Reader:
 
 
 # --------------------------------------------------------------------------
-# Distributed reading: one file's bytes → records (the Spark engine)
+# Planning for readers that get a file's bytes from elsewhere (the Spark engine;
+# its bytes -> records protocol is ``stages.read_spark``)
 
 
 @dataclass(frozen=True)
@@ -1329,73 +1328,6 @@ def spec_for(name: str, options: ReadOptions, doc_id: str | None = None) -> File
     (or ``options.format``); ``doc_id`` for .txt files found under a directory."""
     src = _file_source(name, options)
     return FileSpec(src.fmt, name, src.gz, doc_id if doc_id is not None else src.doc_id)
-
-
-@dataclass(frozen=True)
-class Record:
-    """What reading one file yields, in order (``ordinal`` counts them).
-
-    kind "doc": ``doc`` is set; "skip": a counted bad record (``reason``,
-    ``message``); "warning": ``message``; "error": reading must stop
-    (``on_error="fail"`` or a file-level problem): ``error`` is set."""
-
-    ordinal: int
-    kind: str
-    doc: Document | None = None
-    reason: str = ""
-    message: str = ""
-    error: InputError | None = None
-
-
-class _BytesReader(Reader):
-    def __init__(self, options: ReadOptions, content: bytes) -> None:
-        super().__init__(options, _EventStats(self))
-        self.content = content
-        self.events: list[Record] = []
-
-    @contextmanager
-    def open(self, src: Source) -> Iterator[IO[bytes]]:
-        import io
-
-        f = io.BytesIO(self.content)
-        if src.gz:
-            with gzip.GzipFile(fileobj=f, mode="rb") as g:
-                yield g  # type: ignore[misc]
-        else:
-            yield f
-
-
-class _EventStats(ReadStats):
-    """ReadStats that records each skip and warning as a Record."""
-
-    def __init__(self, reader: "_BytesReader") -> None:
-        super().__init__()
-        self._reader = reader
-
-    def skip(self, reason: str, message: str) -> None:
-        r = self._reader
-        r.events.append(Record(len(r.events), "skip", reason=reason, message=message))
-
-    def warn(self, message: str) -> None:
-        r = self._reader
-        r.events.append(Record(len(r.events), "warning", message=message))
-
-
-def read_file_bytes(content: bytes, spec: FileSpec, options: ReadOptions) -> list[Record]:
-    """The records of one file given as bytes, exactly as ``iter_batches``
-    would read that file alone (duplicate ids *within* the file included;
-    across files the caller keeps the first)."""
-    import pyarrow as pa
-
-    reader = _BytesReader(options, content)
-    path: Any = pa.BufferReader(content) if spec.fmt == "parquet" else spec.display
-    src = Source(spec.fmt, path, spec.display, spec.gz, spec.doc_id)
-    try:
-        for doc in reader.documents([src]):
-            reader.events.append(Record(len(reader.events), "doc", doc=doc))
-    except InputError as e:
-        reader.events.append(Record(len(reader.events), "error", error=e))
-    return reader.events
 
 
 @dataclass(frozen=True, slots=True)
