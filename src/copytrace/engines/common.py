@@ -22,9 +22,10 @@ from copytrace.stages.align import Alignment, align
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
 from copytrace.stages.cluster import Clusters
-from copytrace.stages.normalize import tokenize
+from copytrace.stages.normalize import tokenize, tokenize_batch
 from copytrace.stages.reuse import Reuse, reuse_clusters, whole_copy_mask
-from copytrace.stages.verify import VerifiedPairs
+from copytrace.stages.fingerprint import shingle_sets_batch
+from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
 
 __all__ = [
     "EngineOutput",
@@ -32,6 +33,7 @@ __all__ = [
     "AlignItem",
     "align_chunk",
     "align_arrays",
+    "verify_chunk",
     "take_pairs",
     "apply_rule",
     "decide_pairs",
@@ -131,6 +133,28 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
         aligned = rule.gated(aligned, rule.word_containment(ta, tb))
         out.append((al, direction(a, b, al, date_a, date_b), aligned))
     return out
+
+
+def verify_chunk(
+    docs: np.ndarray, texts: list[str], pairs: np.ndarray, ngram: int, threshold: float, aligned: bool,
+    min_passage: int = 0,
+) -> VerifiedPairs:
+    """Verification of one chunk of candidate pairs, in both engines: ``docs``
+    the chunk's document numbers (sorted, unique), ``texts`` theirs (boilerplate
+    already masked), ``pairs`` (k, 2) document numbers.  With alignment every
+    pair is scored and those the rule would turn down whatever the alignment
+    says are dropped (``rule.worth_aligning``: the rule decides after
+    alignment); without, the shingle floor decides (``verify.verify_pairs``).
+    Returns the kept pairs in document numbers, in the order of ``pairs``."""
+    toks = tokenize_batch(texts)
+    values, starts, sizes = shingle_sets_batch(toks, ngram)
+    local = np.stack([np.searchsorted(docs, pairs[:, 0]), np.searchsorted(docs, pairs[:, 1])], axis=1)
+    if aligned:
+        v = score_pairs(local, values, starts, sizes)
+        v = v.take(rule.worth_aligning(v, toks, threshold, ngram, min_passage))  # the rest are no copies
+    else:
+        v = verify_pairs(local, values, starts, sizes, threshold, ngram)  # shingle floor only
+    return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)
 
 
 def align_arrays(

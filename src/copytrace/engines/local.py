@@ -51,6 +51,7 @@ from copytrace.engines.common import (
     build_tables,
     decide_pairs,
     result_counts,
+    verify_chunk,
 )
 from copytrace.engines.workdir import owned_work_dir
 from copytrace.errors import OptionError
@@ -74,13 +75,11 @@ from copytrace.stages.cluster import Clusters, cluster
 from copytrace.stages.fingerprint import (
     FingerprintParams,
     fingerprint_batch,
-    shingle_sets_batch,
 )
 from copytrace.stages.normalize import tokenize_batch
-from copytrace.stages import rule
 from copytrace.stages.read import ReadStats
 from copytrace.stages.reuse import Reuse, reuse_counts, reuse_table
-from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
+from copytrace.stages.verify import VerifiedPairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore", "Checkpoints"]
 
@@ -491,17 +490,7 @@ class LocalEngine:
         if self._bp_spans:
             texts = [mask_text(t, self._bp_spans[int(d)]) if int(d) in self._bp_spans else t
                      for d, t in zip(docs, texts, strict=True)]
-        toks = tokenize_batch(texts)
-        values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
-        la = np.searchsorted(docs, chunk[:, 0])
-        lb = np.searchsorted(docs, chunk[:, 1])
-        pairs = np.stack([la, lb], axis=1)
-        if opts.align:
-            v = score_pairs(pairs, values, starts, sizes)  # the rule decides after alignment
-            v = v.take(rule.worth_aligning(v, toks, opts.threshold, opts.ngram, opts.reuse_min_shingles))  # the rest are no copies
-        else:
-            v = verify_pairs(pairs, values, starts, sizes, opts.threshold, opts.ngram)  # shingle floor only
-        return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)
+        return verify_chunk(docs, texts, chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles)
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any

@@ -59,6 +59,7 @@ from copytrace.engines.common import (
     decide_pairs,
     build_tables,
     result_counts,
+    verify_chunk,
 )
 from copytrace.errors import InputError, OptionError, printable
 from copytrace.stages.direction import Direction, join_reasons, split_reasons
@@ -308,10 +309,6 @@ def _masked(text: str, starts: list | None, ends: list | None) -> str:
 
 def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool,
             min_passage: int = 0) -> Iterator[pa.RecordBatch]:
-    from copytrace.stages.fingerprint import shingle_sets_batch
-    from copytrace.stages.normalize import tokenize_batch
-    from copytrace.stages.verify import score_pairs, verify_pairs
-
     for rb in batches:
         c = rb.to_pydict()
         texts: dict[int, str] = {}
@@ -320,21 +317,11 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
                 if i not in texts:
                     texts[i] = _masked(t, s, e)
         docs = np.array(sorted(texts), dtype=np.int64)
-        toks = tokenize_batch([texts[int(d)] for d in docs])
-        values, starts, sizes = shingle_sets_batch(toks, ngram)
-        la = np.searchsorted(docs, np.asarray(c["a"], dtype=np.int64))
-        lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
-        pairs = np.stack([la, lb], axis=1)
+        pairs = np.stack([np.asarray(c["a"], dtype=np.int64), np.asarray(c["b"], dtype=np.int64)], axis=1)
         # with alignment the rule decides after it (every candidate scored); without, on the shingle floor
-        if gate:
-            v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
-        else:
-            from copytrace.stages.rule import worth_aligning
-
-            v = score_pairs(pairs, values, starts, sizes)
-            v = v.take(worth_aligning(v, toks, threshold, ngram, min_passage))  # the rest are no copies
+        v = verify_chunk(docs, [texts[int(d)] for d in docs], pairs, ngram, threshold, not gate, min_passage)
         yield pa.RecordBatch.from_arrays(
-            [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
+            [pa.array(v.a, pa.int64()), pa.array(v.b, pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
              pa.array(v.containment_b_in_a, pa.float64()), pa.array(v.shared_or_enough(), pa.int64())],
             names=["a", "b", "jaccard", "cab", "cba", "shared"],

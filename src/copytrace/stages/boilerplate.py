@@ -113,6 +113,7 @@ import pyarrow as pa
 from copytrace.stages.align import segment_spans
 from copytrace.stages.normalize import TokenBatch, mix64, to_codepoints, tokenize_batch
 from copytrace.stages.segment import boundaries
+from copytrace import schemas
 
 __all__ = [
     "BoilerplateOptions",
@@ -132,13 +133,7 @@ __all__ = [
     "mask_text",
 ]
 
-BOILERPLATE_SCHEMA = pa.schema(
-    [
-        pa.field("text", pa.string(), nullable=False),
-        pa.field("doc_frequency", pa.int64(), nullable=False),
-        pa.field("sources", pa.list_(pa.string()), nullable=False),
-    ]
-)
+BOILERPLATE_SCHEMA = schemas.BOILERPLATE  # boilerplate.parquet: one schema, defined in copytrace.schemas
 
 FETCH_CHUNK_DOCS = 20_000  # documents whose texts phase 4 holds at once
 
