@@ -42,7 +42,7 @@ def test_lsh_finds_near_duplicates_not_strangers():
 
 def test_big_bucket_becomes_a_star():
     keys = np.zeros(10, dtype=np.uint64)
-    pairs = cand._pairs_from_keys(keys, np.arange(10, dtype=np.int64), max_bucket=4)
+    pairs = cand.pairs_from_keys(keys, np.arange(10, dtype=np.int64), max_bucket=4)
     assert sorted(map(tuple, pairs.tolist())) == [(0, i) for i in range(1, 10)]
 
 

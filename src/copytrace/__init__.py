@@ -47,7 +47,7 @@ _fallback = _numba_cache_dir(
 if _fallback is not None:
     os.environ["NUMBA_CACHE_DIR"] = _fallback
 
-__version__ = "0.1.0"
+from copytrace._version import __version__  # noqa: E402  (after the numba cache set-up)
 
 __all__ = ["find", "compare", "Result", "Comparison", "Index", "__version__"]
 

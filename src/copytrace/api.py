@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pyarrow.compute as pc
 
     from copytrace import schemas
+    from copytrace.engines.base import Engine
 else:  # imported on first use: `compare` needs none of them (start-up time)
     pa = lazy_module("pyarrow")
     pc = lazy_module("pyarrow.compute")
@@ -93,11 +94,39 @@ def _split_options(options: dict[str, Any]) -> FindOptions:
     return FindOptions(**find_kw)
 
 
+def _engine(engine: "str | Engine", items: list[Any], spark_master: str | None, spark_partitions: int | None,
+            spark_session: Any) -> "Engine":
+    """The engine object for ``find``'s ``engine`` argument (an object, or the
+    "local"/"spark" shortcut with the spark_* arguments)."""
+    spark_args = spark_master is not None or spark_partitions is not None or spark_session is not None
+    if engine == "spark" or getattr(engine, "name", None) == "spark":
+        if not all(isinstance(x, (str, os.PathLike)) for x in items):
+            raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
+    if not isinstance(engine, str):
+        if spark_args:
+            raise OptionError("spark_master/spark_partitions/spark_session go to SparkEngine(...), "
+                              "or with engine='spark'")
+        return engine
+    if engine == "local":
+        if spark_args:
+            raise OptionError("spark_master/spark_partitions/spark_session need engine='spark'")
+        from copytrace.engines.local import LocalEngine
+
+        return LocalEngine()
+    if engine == "spark":
+        from copytrace.engines.spark import SparkEngine
+
+        if spark_partitions is not None and spark_partitions < 1:
+            raise OptionError(f"spark_partitions must be at least 1, got {spark_partitions}", param="spark_partitions")
+        return SparkEngine(master=spark_master, partitions=spark_partitions, session=spark_session)
+    raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
+
+
 def find(
     inputs: str | os.PathLike | Sequence[str | os.PathLike],
     out: str | os.PathLike | None = None,
     *,
-    engine: str = "local",
+    engine: "str | Engine" = "local",
     spark_master: str | None = None,
     spark_partitions: int | None = None,
     spark_session: Any = None,
@@ -113,37 +142,22 @@ def find(
     output files into (optional).  ``options``: any field of
     :class:`~copytrace.options.FindOptions` or of
     :class:`~copytrace.stages.read.ReadOptions` (``id_field``, ``text_field`` …).
-    ``engine``: ``"local"`` (this machine) or ``"spark"`` (the same results on
-    Apache Spark: ``spark_master`` a master URL, default the active session
-    or ``local[*]``; ``spark_session`` an existing ``SparkSession``;
-    ``spark_partitions`` the shuffle partitions); inputs may then also be
-    Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
+    ``engine``: an engine object (``copytrace.engines.base.Engine``:
+    ``LocalEngine()``, ``SparkEngine(master=..., partitions=..., session=...)``),
+    or the shortcuts ``"local"`` (this machine) and ``"spark"`` (the same
+    results on Apache Spark: ``spark_master`` a master URL, default the active
+    session or ``local[*]``; ``spark_session`` an existing ``SparkSession``;
+    ``spark_partitions`` the shuffle partitions); with Spark, inputs may also
+    be Hadoop-compatible URIs (``hdfs://``, ``s3a://`` …).
     """
     t_call = time.perf_counter()
     # paths, or one path, Arrow table / reader / datasets.Dataset (stages/arrow_input.py)
     items: list[Any] = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     opts = _split_options(options)
-    eng: Any
-    if engine == "local":
-        if spark_master is not None or spark_partitions is not None or spark_session is not None:
-            raise OptionError("spark_master/spark_partitions/spark_session need engine='spark'")
-        from copytrace.engines.local import LocalEngine
-
-        eng = LocalEngine(opts)
-    elif engine == "spark":
-        if not all(isinstance(x, (str, os.PathLike)) for x in items):
-            raise OptionError("Arrow tables and datasets in memory are read by the local engine: give files")
-        from copytrace.engines.spark import SparkEngine
-
-        if spark_partitions is not None and spark_partitions < 1:
-            raise OptionError(f"spark_partitions must be at least 1, got {spark_partitions}", param="spark_partitions")
-        eng = SparkEngine(master=spark_master, partitions=spark_partitions, session=spark_session)
-    else:
-        raise OptionError(f"unknown engine {engine!r} (available: local, spark)")
+    eng = _engine(engine, items, spark_master, spark_partitions, spark_session)
     with Reporter(enabled=opts.progress) as reporter:
         try:
-            # the engine interface (engines.base.Engine) for Spark; the local engine until it has it too
-            output = eng.run(items, opts, reporter) if engine == "spark" else eng.run(items, reporter)
+            output = eng.run(items, opts, reporter)
         except BaseException:
             eng.abort()  # no temporary work directory left behind by a failed run
             raise
@@ -167,10 +181,7 @@ def find(
                 output.summary["timings_s"] = timings_that_add_up(
                     reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
-            if engine == "spark":
-                eng.cleanup()
-            else:
-                eng.cleanup(output.store)
+            eng.cleanup()
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from copytrace import __version__
+from copytrace._version import __version__
 
-from copytrace.cli_common import _n, _run, click_options, reader_options  # noqa: E402
+from copytrace.cli_common import plural, run_command, click_options, reader_options  # noqa: E402
 from copytrace.config import FingerprintConfig, check_value, help_of
 from copytrace.options import FindOptions
 
@@ -72,19 +72,19 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
             skipped = res.summary["read"].get("skipped", {})
             n_skipped = sum(skipped.values())
             click.echo(
-                f"{_n(c['documents'], 'document')} read"
+                f"{plural(c['documents'], 'document')} read"
                 + (f" ({n_skipped} skipped: {', '.join(f'{k} {v}' for k, v in sorted(skipped.items()))})"
                    if n_skipped else "")
-                + f"; {_n(c['clusters'], 'cluster')} of copies holding {_n(c['documents_in_clusters'], 'document')};"
-                f" {_n(c['verified_pairs'], 'pair')}; {_n(c['passages'], 'aligned passage')};"
-                f" {_n(c['deduplicated_documents'], 'document')} after deduplication."
+                + f"; {plural(c['clusters'], 'cluster')} of copies holding {plural(c['documents_in_clusters'], 'document')};"
+                f" {plural(c['verified_pairs'], 'pair')}; {plural(c['passages'], 'aligned passage')};"
+                f" {plural(c['deduplicated_documents'], 'document')} after deduplication."
             )
             if res.summary.get("resumed_stages"):
                 click.echo(f"Resumed after: {', '.join(res.summary['resumed_stages'])}")
             files = ", ".join(Path(f).name for f in res.summary.get("outputs", {}).values())
             click.echo(f"Output written to {Path(out).resolve()}/ ({files})")
 
-    _run(body)
+    run_command(body)
 
 
 @main.command("compare")
@@ -159,7 +159,7 @@ def compare_cmd(file_a: str | None, file_b: str | None, text_a: str | None, text
         if html_path:  # on stderr with --json, so that stdout stays JSON
             click.echo(f"HTML view written to {Path(html_path).resolve()}", err=as_json)
 
-    _run(body)
+    run_command(body)
 
 
 @main.command("align")
@@ -189,9 +189,9 @@ def align_cmd(pairs_file: str, susp_dir: str, src_dir: str, out: str, jobs: int,
                 n = align_pairs_file(pairs_file, susp_dir, src_dir, out, jobs=jobs or None,
                                      on_pair=bar.advance)
         if not quiet:
-            click.echo(f"{_n(n, 'pair')} aligned in {rep.timings['align']:.1f}s; detections in {Path(out).resolve()}/")
+            click.echo(f"{plural(n, 'pair')} aligned in {rep.timings['align']:.1f}s; detections in {Path(out).resolve()}/")
 
-    _run(body)
+    run_command(body)
 
 
 def _attach_index_commands() -> None:

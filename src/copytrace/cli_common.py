@@ -19,11 +19,11 @@ from copytrace.errors import CopytraceError, OptionError
 DEBUG_ENV = "COPYTRACE_DEBUG"
 
 
-def _n(k: int, word: str) -> str:
+def plural(k: int, word: str) -> str:
     return f"{k} {word}" if k == 1 else f"{k} {word}s"
 
 
-def _run(fn: Callable[[], Any]) -> Any:
+def run_command(fn: Callable[[], Any]) -> Any:
     """Run a command body: our errors become one clear line, never a traceback."""
     try:
         return fn()

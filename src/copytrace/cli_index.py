@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from copytrace.cli_common import _n, _run, click_options, reader_options
+from copytrace.cli_common import plural, run_command, click_options, reader_options
 from copytrace.config import PORT, FingerprintConfig
 
 __all__ = ["index_group", "serve_cmd"]
@@ -51,7 +51,7 @@ def create_cmd(db: str, **params: Any) -> None:
             click.echo(f"Created {db} (threshold {p['threshold']}, ngram {p['ngram']}, num_perm {p['num_perm']},"
                        f" LSH {p['bands']}×{p['rows']})")
 
-    _run(body)
+    run_command(body)
 
 
 @index_group.command("add")
@@ -83,7 +83,7 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
         for w in stats.warnings:  # files not read, encodings detected
             click.echo(f"copytrace: warning: {w}", err=True)
         read_skipped = stats.to_dict().get("skipped", {})
-        parts = [f"{_n(res.added, 'document')} added"]
+        parts = [f"{plural(res.added, 'document')} added"]
         if res.replaced:
             parts.append(f"{res.replaced} replaced")
         skipped = {**read_skipped}
@@ -91,9 +91,9 @@ def add_cmd(db: str, inputs: tuple[str, ...], replace: bool, id_field: str, text
             skipped[k] = skipped.get(k, 0) + v
         if skipped:
             parts.append("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(skipped.items())))
-        click.echo("; ".join(parts) + f"; {_n(n, 'document')} in {db}")
+        click.echo("; ".join(parts) + f"; {plural(n, 'document')} in {db}")
 
-    _run(body)
+    run_command(body)
 
 
 @index_group.command("query")
@@ -158,7 +158,7 @@ def query_cmd(db: str, file: str | None, text: str | None, threshold: float | No
                         click.echo(f"    [{p.kind} {p.score:.2f}] query {p.a_start}-{p.a_end} ↔ doc "
                                    f"{p.b_start}-{p.b_end}: {excerpt}")
 
-    _run(body)
+    run_command(body)
 
 
 @index_group.command("stats")
@@ -177,12 +177,12 @@ def stats_cmd(db: str, as_json: bool) -> None:
             return
         p = s["parameters"]
         bpd = f"{s['bytes_per_document']:.0f}" if s["bytes_per_document"] else "-"
-        click.echo(f"{s['path']}: {_n(s['documents'], 'document')}, {_n(s['characters'], 'character')}, "
+        click.echo(f"{s['path']}: {plural(s['documents'], 'document')}, {plural(s['characters'], 'character')}, "
                    f"{s['file_bytes']} bytes on disk ({bpd} per document)\n"
                    f"threshold {p['threshold']}, ngram {p['ngram']}, num_perm {p['num_perm']}, seed {p['seed']}, "
                    f"LSH {p['bands']}×{p['rows']}, sample 1/{p['sample_rate']}, max_df {p['max_df']}")
 
-    _run(body)
+    run_command(body)
 
 
 @index_group.command("remove")
@@ -204,14 +204,14 @@ def remove_cmd(db: str, ids: tuple[str, ...]) -> None:
         with Index(db) as idx:
             unknown = [i for i in wanted if i not in idx]
             n = idx.remove(wanted)
-        click.echo(f"{n} of {_n(len(wanted), 'document')} removed")
+        click.echo(f"{n} of {plural(len(wanted), 'document')} removed")
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:10]) + (f" and {len(unknown) - 10} more"
                                                                if len(unknown) > 10 else "")
             click.echo(f"copytrace: error: no document with id {shown} in {db}", err=True)
             sys.exit(1)
 
-    _run(body)
+    run_command(body)
 
 
 @index_group.command("compact")
@@ -230,7 +230,7 @@ def compact_cmd(db: str) -> None:
         before, after = compact(db)
         click.echo(f"{db}: {before / 1e6:.1f} MB before, {after / 1e6:.1f} MB after")
 
-    _run(body)
+    run_command(body)
 
 
 @click.command("serve", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -274,4 +274,4 @@ def serve_cmd(db: str, host: str, port: int, api_key: str | None, create: bool,
         serve(db, host=host, port=port, api_key=api_key, query_threads=query_threads,
               query_processes=query_processes, text_cache_bytes=text_cache_mb * 2**20, query_timeout=query_timeout)
 
-    _run(body)
+    run_command(body)

@@ -71,7 +71,7 @@ prange = range
 FIND: tuple[tuple[str, str], ...] = (
     ("copytrace.stages.normalize", "_tokenize_kernel"),
     ("copytrace.stages.fingerprint", "_fingerprint_kernel"),
-    ("copytrace.stages.verify", "_pair_stats_kernel"),
+    ("copytrace.stages.verify", "pair_stats_kernel"),
 )
 COMPARE: tuple[tuple[str, str], ...] = (
     ("copytrace.stages.normalize", "_tokenize_kernel"),

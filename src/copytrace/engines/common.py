@@ -17,14 +17,15 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
-from copytrace.explain import Direction, direction, wire_credits
+from copytrace.stages.direction import Direction, cluster_originals, direction, join_reasons, wire_credits
 from copytrace.stages.align import Alignment, Prepared, align, prepare
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
 from copytrace.stages.cluster import Clusters
-from copytrace.stages.normalize import TokenBatch, Tokens, tokenize
+from copytrace.stages.normalize import TokenBatch, Tokens, tokenize, tokenize_batch
 from copytrace.stages.reuse import Reuse, reuse_clusters, whole_copy_mask
-from copytrace.stages.verify import VerifiedPairs
+from copytrace.stages.fingerprint import shingle_sets_batch
+from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
 
 __all__ = [
     "EngineOutput",
@@ -32,6 +33,7 @@ __all__ = [
     "AlignItem",
     "align_chunk",
     "align_arrays",
+    "verify_chunk",
     "take_pairs",
     "apply_rule",
     "decide_pairs",
@@ -171,30 +173,27 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
     return out
 
 
-def cluster_originals(
-    n: int, verified: VerifiedPairs, original: np.ndarray, confidence: np.ndarray, clusters: Clusters
-) -> np.ndarray:
-    """The likely original of each document's cluster (a document index).
-
-    Each pair votes with its direction confidence: +c for the side judged
-    original, -c for the other. In each cluster the document with the highest
-    total wins; ties (no evidence at all included) go to the representative,
-    then to the smallest index.
-    """
-    score = np.zeros(n, dtype=np.float64)
-    if len(verified):
-        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
-        np.add.at(score, verified.a, sign_a)
-        np.add.at(score, verified.b, -sign_a)
-    idx = np.arange(n, dtype=np.int64)
-    is_rep = (clusters.representative == idx).astype(np.int64)
-    order = np.lexsort((idx, -is_rep, -np.round(score, 9), clusters.root))
-    first = np.ones(n, dtype=bool)
-    first[1:] = clusters.root[order][1:] != clusters.root[order][:-1]
-    best_of_root = np.empty(n, dtype=np.int64)
-    best_of_root[clusters.root[order][first]] = order[first]
-    return best_of_root[clusters.root]
-
+def verify_chunk(
+    docs: np.ndarray, texts: list[str], pairs: np.ndarray, ngram: int, threshold: float, aligned: bool,
+    min_passage: int = 0, mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> VerifiedPairs:
+    """Verification of one chunk of candidate pairs, in both engines: ``docs``
+    the chunk's document numbers (sorted, unique), ``texts`` theirs (boilerplate
+    already masked, or masked while tokenizing: ``mask`` as
+    ``boilerplate.mask_spans`` gives it), ``pairs`` (k, 2) document numbers.  With alignment every
+    pair is scored and those the rule would turn down whatever the alignment
+    says are dropped (``rule.worth_aligning``: the rule decides after
+    alignment); without, the shingle floor decides (``verify.verify_pairs``).
+    Returns the kept pairs in document numbers, in the order of ``pairs``."""
+    toks = tokenize_batch(texts, mask)  # boilerplate as spaces
+    values, starts, sizes = shingle_sets_batch(toks, ngram)
+    local = np.stack([np.searchsorted(docs, pairs[:, 0]), np.searchsorted(docs, pairs[:, 1])], axis=1)
+    if aligned:
+        v = score_pairs(local, values, starts, sizes)
+        v = v.take(rule.worth_aligning(v, toks, threshold, ngram, min_passage))  # the rest are no copies
+    else:
+        v = verify_pairs(local, values, starts, sizes, threshold, ngram)  # shingle floor only
+    return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)
 
 
 def align_arrays(
@@ -216,7 +215,7 @@ def align_arrays(
         coverage_a[i], coverage_b[i] = al.coverage_a, al.coverage_b
         original[i] = {"a": 1, "b": 2}.get(dr.original or "", 0)
         confidence[i] = dr.confidence
-        reasons[i] = "; ".join(dr.reasons)
+        reasons[i] = join_reasons(dr.reasons)
         for p in al.passages:
             cols["pair"].append(i)
             cols["a_start"].append(p.a_start)

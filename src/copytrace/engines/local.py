@@ -1,31 +1,37 @@
 """The local engine: runs the stages on one machine, in memory plus a work directory.
 
-Orchestration only — every computation lives in ``copytrace.stages``:
+Orchestration only — every computation lives in ``copytrace.stages``.
+``LocalEngine.run`` is the sequence of the stage methods below, each one
+stage's orchestration with a documented input and output:
 
-1. read → normalize → fingerprint, batch by batch (streaming): texts go to an
-   Arrow IPC *text store* in the work directory, and only fingerprints stay in
-   memory (128 × 4 bytes per document by default);
-2. documents are numbered in doc-id order, so that every later result is a
+1. ``_read``: read → normalize → fingerprint, batch by batch (streaming):
+   texts go to an Arrow IPC *text store* in the work directory, and only
+   fingerprints stay in memory (``num_perm`` × 4 bytes per document); then the
+   documents are numbered in doc-id order, so that every later result is a
    function of the collection, not of the order the files were listed in;
-3. candidates (exact duplicates, LSH, containment sample) → verify (exact
-   shingle measures of every candidate; texts re-read from the memory-mapped
-   store) → align every candidate → the rule (``stages.rule``: which
-   candidates are copies, on the shingles and the aligned passages) →
-   cluster → the output tables.  With ``--no-align`` the rule decides on the
-   shingle floor alone, before anything is aligned.
+2. ``_boilerplate``: segments the corpus repeats around different stories;
+3. ``_candidates`` (exact duplicates, LSH, containment sample, pair filters)
+   → ``_verify`` (exact shingle measures of every candidate; texts re-read from
+   the memory-mapped store);
+4. ``_align``: align every scored candidate;
+5. ``_decide``: the rule (``stages.rule``: which candidates are copies, on the
+   shingles and the aligned passages) and the reuse clusters; with
+   ``--no-align`` the rule decides on the shingle floor alone, before anything
+   is aligned;
+6. ``_cluster`` → ``_tables``: document clusters and the output tables.
+
+Stages 1, 3 and 4 are checkpointed (:class:`Checkpoints`) for ``--resume``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import multiprocessing
 import os
-import shutil
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -34,7 +40,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from copytrace import __version__
+from copytrace.engines.base import RunState, summary_dict
+from copytrace.engines.checkpoints import Checkpoints
 from copytrace.engines.common import (
     AlignItem,
     EngineOutput,
@@ -44,37 +51,37 @@ from copytrace.engines.common import (
     build_tables,
     decide_pairs,
     result_counts,
+    verify_chunk,
 )
 from copytrace.engines.workdir import owned_work_dir
-from copytrace.errors import OptionError, printable
+from copytrace.errors import OptionError
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter, reference
-from copytrace.explain import Direction
+from copytrace.stages.direction import Direction
 from copytrace.stages.align import Alignment
 from copytrace.stages.buckets import BandKeySpool, estimate_band_key_bytes, external_lsh_pairs
 from copytrace.stages.boilerplate import (
     BoilerplateOptions,
     BoilerplateResult,
-    Segments,
+    BoilerplateSegments,
     detect_from_segments,
+    encode_sources,
     mask_spans,
     segment_batch,
 )
-from copytrace.stages.cluster import cluster
+from copytrace.stages.cluster import Clusters, cluster
 from copytrace.stages.fingerprint import (
     FingerprintParams,
     fingerprint_batch,
-    shingle_sets_batch,
 )
 from copytrace.stages.normalize import tokenize_batch
-from copytrace.stages import rule
 from copytrace.stages.read import ReadStats
-from copytrace.stages.reuse import reuse_counts, reuse_table
-from copytrace.stages.verify import VerifiedPairs, score_pairs, verify_pairs
+from copytrace.stages.reuse import Reuse, reuse_counts, reuse_table
+from copytrace.stages.verify import VerifiedPairs
 
-__all__ = ["LocalEngine", "EngineOutput", "TextStore"]
+__all__ = ["LocalEngine", "EngineOutput", "TextStore", "Checkpoints"]
 
 # candidate pairs verified at once: each chunk re-reads and re-tokenizes the texts
 # of its documents (~40 kB per pair at the peak, both sides included)
@@ -85,428 +92,393 @@ ALIGN_CHUNK_PAIRS = 128  # per chunk each document is prepared once (align_chunk
 ALIGN_PROCESSES_MIN_PAIRS = 1500
 
 
-class Checkpoints:
-    """Finished stages of a run, kept in the work directory so that an
-    interrupted run can resume (``--resume``) from the last finished stage.
+@dataclass
+class _Fingerprints:
+    """The read stage's result, documents in doc-id order (``order``: sorted
+    position -> store row): per-document arrays, the containment sample, the
+    boilerplate segments; ``external``: the LSH band keys were spooled to
+    ``bands_dir`` (``signatures`` is then empty)."""
 
-    ``checkpoints.json`` records a key — a hash of the parameters that shape
-    the results and of the inputs (path, size, modification time) — and the
-    finished stages; each stage's arrays sit in ``<stage>.npz`` (written
-    atomically before the stage is recorded), and the SHA-256 of that file
-    (and, for ``fingerprint``, of the text store) is recorded with it.  A key
-    that does not match, or stdin as input, means a fresh start.  On resume a
-    checkpoint whose file is missing, truncated or altered (checksum
-    mismatch) is dropped with the stages after it, those stages are
-    recomputed, and ``warnings`` says so.  ``work_dir`` is copytrace's own
-    subfolder (``copytrace.engines.workdir``): only its files are cleaned.
-    """
+    table: pa.Table
+    order: np.ndarray
+    signatures: np.ndarray
+    content_hash: np.ndarray
+    n_tokens: np.ndarray
+    length: np.ndarray
+    side: np.ndarray | None
+    samp_hash: np.ndarray
+    samp_doc: np.ndarray
+    segments: BoilerplateSegments | None
+    external: bool
+    stats: ReadStats
 
-    STAGES = ("fingerprint", "verify", "align")
-    EXTRA_FILES = {"fingerprint": ("texts.arrow",)}  # files a stage's checkpoint depends on
-
-    def __init__(self, work_dir: Path, key: str | None, resume: bool) -> None:
-        self.work_dir = work_dir
-        self.key = key
-        self.path = work_dir / "checkpoints.json"
-        self.state: dict[str, Any] = {"key": key, "done": {}, "sha256": {}}
-        self.resumed: list[str] = []
-        self.warnings: list[str] = []
-        if resume and key is not None and self.path.exists():
-            try:
-                old = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                old = {}
-                self.warnings.append(f"{self.path}: unreadable; all stages recomputed")
-            if isinstance(old, dict) and old.get("key") == key and isinstance(old.get("done"), dict):
-                old.setdefault("sha256", {})
-                self.state = old
-                self._drop_damaged()
-        if not self.state["done"]:
-            for f in work_dir.glob("*.npz"):
-                f.unlink()
-            self._write_state()
-
-    def _drop_damaged(self) -> None:
-        """Keep only the finished stages whose files match their checksums (and
-        the stages before them)."""
-        for i, stage in enumerate(self.STAGES):
-            if stage not in self.state["done"]:
-                continue
-            problem = self._check(stage)
-            if problem is not None:
-                later = [s for s in self.STAGES[i:] if s in self.state["done"]]
-                for s in later:
-                    self.state["done"].pop(s, None)
-                    self.state["sha256"].pop(s, None)
-                self.warnings.append(
-                    f"checkpoint {stage!r} in {self.work_dir} is damaged ({problem}); "
-                    f"recomputing {', '.join(later)}"
-                )
-                self._write_state()
-                return
-
-    def _check(self, stage: str) -> str | None:
-        sums = self.state["sha256"].get(stage)
-        if not isinstance(sums, dict):
-            return "no checksum recorded"
-        for name in (f"{stage}.npz", *self.EXTRA_FILES.get(stage, ())):
-            f = self.work_dir / name
-            if not f.is_file():
-                return f"{name} is missing"
-            if sums.get(name) != _sha256(f):
-                return f"{name} does not match its checksum"
-        return None
-
-    @staticmethod
-    def make_key(inputs: Sequence[str | os.PathLike], params: dict[str, Any]) -> str | None:
-        ident: list[Any] = []
-        for x in inputs:
-            if not isinstance(x, (str, os.PathLike)) or str(x) == "-":
-                return None  # stdin, an Arrow table in memory: nothing to recognise on a rerun
-            p = Path(x)
-            files = sorted(p.rglob("*")) if p.is_dir() else [p]
-            for f in files:
-                try:
-                    st = f.stat()
-                except OSError:
-                    continue
-                if f.is_file():
-                    ident.append([str(f.resolve()), st.st_size, st.st_mtime_ns])
-        blob = json.dumps({"params": params, "inputs": ident, "version": __version__}, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-    def has(self, stage: str) -> bool:
-        return stage in self.state["done"]
-
-    def load(self, stage: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        with np.load(self.work_dir / f"{stage}.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        self.resumed.append(stage)
-        return arrays, self.state["done"][stage]
-
-    def save(self, stage: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        target = self.work_dir / f"{stage}.npz"
-        tmp = self.work_dir / f".{stage}.tmp.npz"
-        # numpy 2's stubs type savez(file, *args, allow_pickle: bool, **kwds): mypy matches **arrays
-        # against allow_pickle, which no stage names an array
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        sums = {f"{stage}.npz": _sha256(target)}
-        for name in self.EXTRA_FILES.get(stage, ()):
-            sums[name] = _sha256(self.work_dir / name)
-        self.state["done"][stage] = meta
-        self.state["sha256"][stage] = sums
-        self._write_state()
-
-    def _write_state(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(self.state, sort_keys=True))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+    @property
+    def n(self) -> int:
+        return int(self.table.num_rows)
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+@dataclass
+class _Scored:
+    """Candidates after verification: the scored pairs (sorted by (a, b)),
+    the exact duplicates after and before the pair filters, and the
+    candidate counts for summary.json."""
+
+    verified: VerifiedPairs
+    exact: np.ndarray
+    exact_all: np.ndarray
+    candidate_counts: dict[str, int]
 
 
-def _source_codes(column: pa.ChunkedArray, order: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Source of each document (sorted position) as an int32 code, -1 when
-    unknown; the names by code (sorted) and the documents of each source."""
-    names = sorted(x for x in pc.unique(column).to_pylist() if x is not None)
-    codes = pc.index_in(column, value_set=pa.array(names, pa.string()))
-    codes = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int32)[order]
-    sizes = np.bincount(codes[codes >= 0], minlength=len(names)).astype(np.int64)
-    return codes, names, sizes
+@dataclass
+class _LocalRun(RunState):
+    """The local engine's run state: the base's, plus the checkpoints, the
+    LSH parameters and the memory budget of the run."""
+
+    ckpt: Checkpoints | None = None
+    lsh: cand.LshParams | None = None
+    memory_limit: int = 0
+
+    @property
+    def bands_dir(self) -> Path:
+        assert self.work_dir is not None
+        return self.work_dir / "bands"
 
 
 class LocalEngine:
-    """Runs `find` on this machine."""
+    """Runs `find` on this machine: one method per stage, ``run`` calls them in order."""
 
-    def __init__(self, options: FindOptions) -> None:
-        self.options = options
+    name = "local"
+
+    def __init__(self) -> None:
+        self._state: _LocalRun | None = None
+        self._bp_spans: dict[int, list[tuple[int, int]]] = {}
 
     # -- the pipeline ---------------------------------------------------------------------------
-    def run(self, inputs: Sequence[str | os.PathLike], reporter: Reporter) -> EngineOutput:
-        opts = self.options
+    def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
+        t_start = time.perf_counter()
+        st = self._start(inputs, options)
+        fp = self._read(inputs, st, reporter)
+        bp = self._boilerplate(st, fp, reporter)
+        pair_meta = pairfilter.meta_from_store(fp.table, fp.order, fp.side, options)
+        scored = self._candidates_and_verify(st, fp, pair_meta, reporter)
+        pas = self._align(st, fp.order, scored.verified, reporter)
+        n_cand = scored.candidate_counts["near_total"] + scored.candidate_counts["exact_duplicates"]
+        dates_sorted = fp.table.column("date").take(pa.array(fp.order, pa.int64()))
+        verified, pas, rule_counts, reuse, whole = self._decide(st, scored.verified, pas, n_cand, dates_sorted,
+                                                                reporter)
+        clusters = self._cluster(fp, verified, whole, reporter)
+        return self._tables(inputs, st, fp, bp, pair_meta, scored, verified, pas, rule_counts, reuse, clusters,
+                            dates_sorted, reporter, t_start)
+
+    # -- the stages -----------------------------------------------------------------------------
+    def _start(self, inputs: Sequence[str | os.PathLike], opts: FindOptions) -> _LocalRun:
+        """Threads, the work directory, the checkpoints and the LSH parameters of the run."""
         # numba.config sets its NUMBA_* settings from the environment at import: its typed module
         # does not declare them
         max_threads = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
         numba.set_num_threads(max(1, min(opts.n_workers, max_threads)))
         work_dir = owned_work_dir(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="copytrace-"))
-        self._owns_work_dir = opts.work_dir is None
-        self.work_dir = work_dir
-        stats = ReadStats()
-        t_start = time.perf_counter()
-        fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
-        ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()), opts.resume)
-        counts: dict[str, Any] = {}
-        if opts.bands is not None and opts.rows is not None:
-            lsh = cand.LshParams(opts.bands, opts.rows)
-        else:
-            lsh = cand.optimal_params(opts.threshold, opts.num_perm)
-        memory_limit = opts.memory_limit_bytes
-        bands_dir = work_dir / "bands"
-        external = False  # LSH out of core: band keys spooled, signatures not kept
+        st = _LocalRun(opts, work_dir, owns_work_dir=opts.work_dir is None)
+        self._state = st
+        self._bp_spans = {}
+        st.ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()),
+                              opts.resume)
+        st.lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
+        st.memory_limit = opts.memory_limit_bytes
+        return st
 
-        # 1. read → normalize → fingerprint (streaming)
+    def _read(self, inputs: Sequence[str | os.PathLike], st: _LocalRun, reporter: Reporter) -> _Fingerprints:
+        """read → normalize → fingerprint, batch by batch (texts to the store, only
+        fingerprints kept), then documents numbered in doc-id order; from the
+        ``fingerprint`` checkpoint when resuming."""
+        opts, ckpt, lsh = st.options, st.ckpt, st.lsh
+        assert ckpt is not None and lsh is not None and st.work_dir is not None
+        bands_dir = st.bands_dir
         if ckpt.has("fingerprint"):
             arrays, meta = ckpt.load("fingerprint")
             external = bool(meta.get("lsh_external", False))
             if external and not BandKeySpool.is_complete(bands_dir, lsh):
                 raise OptionError(f"{bands_dir}: the band-key spool of this run is incomplete; rerun without --resume")
-            store = TextStore(work_dir / "texts.arrow", existing=True)
-            table = store.seal()
-            stats = ReadStats(**meta["read_stats"])
-            signatures, content_hash = arrays["signatures"], arrays["content_hash"]
-            n_tokens, length, order = arrays["n_tokens"], arrays["length"], arrays["order"]
-            side = arrays["side"] if opts.against else None
-            samp_hash, samp_doc = arrays["samp_hash"], arrays["samp_doc"]
-            segments = Segments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok")))
-            n = table.num_rows
-        else:
-            store = TextStore(work_dir / "texts.arrow")
-            sigs: list[np.ndarray] = []
-            chashes: list[np.ndarray] = []
-            ntoks: list[np.ndarray] = []
-            lengths: list[np.ndarray] = []
-            samp_h: list[np.ndarray] = []
-            samp_d: list[np.ndarray] = []
-            segs: list[Segments] = []
-            spool: BandKeySpool | None = None
-            sig_rows: list[int] = []  # first store row of each kept signature batch
-            bp_opts = BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
-            sides: list[np.ndarray] = []  # with --against: 0 new, 1 reference, by store row
-            n_read = 0
-            t_norm = t_fp = t_seg = 0.0
-            with reporter.stage("read", unit="docs") as bar:
-                for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, opts.read, stats):
-                    sides.append(np.full(len(batch), side_of_batch, dtype=np.int8))
-                    texts = [d.text for d in batch]
-                    store.append(
-                        [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch],
-                        [d.url for d in batch], [d.title for d in batch],
-                    )
-                    t0 = time.perf_counter()
-                    toks = tokenize_batch(texts)
-                    t1 = time.perf_counter()
-                    fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
-                    if opts.containment:
-                        # fingerprint_batch samples whenever asked to
-                        assert fps.sample_hashes is not None and fps.sample_docs is not None
-                        samp_h.append(fps.sample_hashes)
-                        samp_d.append(fps.sample_docs + n_read)
-                    t2 = time.perf_counter()
-                    if opts.boilerplate:
-                        rows = np.arange(n_read, n_read + len(batch), dtype=np.int64)
-                        segs.append(segment_batch(texts, rows, bp_opts, toks))
-                    t3 = time.perf_counter()
-                    t_norm += t1 - t0
-                    t_fp += t2 - t1
-                    t_seg += t3 - t2
-                    if spool is not None:
-                        spool.append(np.arange(n_read, n_read + len(batch), dtype=np.int64), fps.signatures)
-                    else:
-                        sigs.append(fps.signatures)
-                        sig_rows.append(n_read)
-                        n_now = n_read + len(batch)
-                        need = n_now * opts.num_perm * 4 + estimate_band_key_bytes(n_now, lsh.bands)
-                        if need > memory_limit // 8:
-                            # from here on: band keys to disk, signatures dropped
-                            spool = BandKeySpool(bands_dir, lsh)
-                            for start, sg in zip(sig_rows, sigs, strict=True):
-                                spool.append(np.arange(start, start + sg.shape[0], dtype=np.int64), sg)
-                            sigs, sig_rows = [], []
-                    chashes.append(fps.content_hash)
-                    ntoks.append(fps.n_tokens)
-                    lengths.append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
-                    n_read += len(batch)
-                    bar.advance(len(batch))
-            table = store.seal()
-            n = table.num_rows
-            reporter.timings["normalize"] = t_norm
-            reporter.timings["fingerprint"] = t_fp
-            reporter.timings["boilerplate"] = t_seg
-            reporter.timings["read"] -= t_norm + t_fp + t_seg
-
-            # 2. number documents in doc-id order
-            if n:
-                order = np.asarray(pc.sort_indices(table.column("doc_id")), dtype=np.int64)
-            else:
-                order = np.zeros(0, dtype=np.int64)
-            rank = np.empty(n, dtype=np.int64)
-            rank[order] = np.arange(n, dtype=np.int64)
-
-            def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-                return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
-
-            external = spool is not None
-            if spool is not None:
-                spool.close()
-                signatures = np.zeros((0, opts.num_perm), dtype=np.uint32)
-            else:
-                signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
-            content_hash = cat(chashes, (0, 2), np.uint64)[order]
-            n_tokens = cat(ntoks, (0,), np.int32)[order]
-            length = cat(lengths, (0,), np.int64)[order]
-            samp_hash = cat(samp_h, (0,), np.uint64)
-            samp_doc = rank[cat(samp_d, (0,), np.int64)]
-            side = cat(sides, (0,), np.int8)[order] if opts.against else None
-            segments = Segments.concat(segs).renumber(rank)
-            del sigs, chashes, ntoks, samp_h, samp_d, segs
-            ckpt.save(
-                "fingerprint",
-                {"signatures": signatures, "content_hash": content_hash, "n_tokens": n_tokens,
-                 "length": length, "order": order, "samp_hash": samp_hash, "samp_doc": samp_doc,
-                 **({"side": side} if side is not None else {}),
-                 **{f"seg_{f}": getattr(segments, f) for f in ("doc", "key", "start", "end", "ntok")}},
-                {"read_stats": dataclasses.asdict(stats), "lsh_external": external},
+            st.store = store = TextStore(st.work_dir / "texts.arrow", existing=True)
+            return _Fingerprints(
+                store.seal(), arrays["order"], arrays["signatures"], arrays["content_hash"], arrays["n_tokens"],
+                arrays["length"], arrays["side"] if opts.against else None, arrays["samp_hash"], arrays["samp_doc"],
+                BoilerplateSegments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok"))), external,
+                ReadStats(**meta["read_stats"]),
             )
+        stats = ReadStats()
+        fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
+        st.store = store = TextStore(st.work_dir / "texts.arrow")
+        sigs: list[np.ndarray] = []
+        chashes: list[np.ndarray] = []
+        ntoks: list[np.ndarray] = []
+        lengths: list[np.ndarray] = []
+        samp_h: list[np.ndarray] = []
+        samp_d: list[np.ndarray] = []
+        segs: list[BoilerplateSegments] = []
+        spool: BandKeySpool | None = None
+        sig_rows: list[int] = []  # first store row of each kept signature batch
+        bp_opts = BoilerplateOptions(min_docs=opts.boilerplate_min_docs)
+        sides: list[np.ndarray] = []  # with --against: 0 new, 1 reference, by store row
+        n_read = 0
+        t_norm = t_fp = t_seg = 0.0
+        with reporter.stage("read", unit="docs") as bar:
+            for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, opts.read, stats):
+                sides.append(np.full(len(batch), side_of_batch, dtype=np.int8))
+                texts = [d.text for d in batch]
+                store.append(
+                    [d.doc_id for d in batch], texts, [d.source for d in batch], [d.date for d in batch],
+                    [d.url for d in batch], [d.title for d in batch],
+                )
+                t0 = time.perf_counter()
+                toks = tokenize_batch(texts)
+                t1 = time.perf_counter()
+                fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
+                if opts.containment:
+                    # fingerprint_batch samples whenever asked to
+                    assert fps.sample_hashes is not None and fps.sample_docs is not None
+                    samp_h.append(fps.sample_hashes)
+                    samp_d.append(fps.sample_docs + n_read)
+                t2 = time.perf_counter()
+                if opts.boilerplate:
+                    rows = np.arange(n_read, n_read + len(batch), dtype=np.int64)
+                    segs.append(segment_batch(texts, rows, bp_opts, toks))
+                t3 = time.perf_counter()
+                t_norm += t1 - t0
+                t_fp += t2 - t1
+                t_seg += t3 - t2
+                if spool is not None:
+                    spool.append(np.arange(n_read, n_read + len(batch), dtype=np.int64), fps.signatures)
+                else:
+                    sigs.append(fps.signatures)
+                    sig_rows.append(n_read)
+                    n_now = n_read + len(batch)
+                    need = n_now * opts.num_perm * 4 + estimate_band_key_bytes(n_now, lsh.bands)
+                    if need > st.memory_limit // 8:
+                        # from here on: band keys to disk, signatures dropped
+                        spool = BandKeySpool(bands_dir, lsh)
+                        for start, sg in zip(sig_rows, sigs, strict=True):
+                            spool.append(np.arange(start, start + sg.shape[0], dtype=np.int64), sg)
+                        sigs, sig_rows = [], []
+                chashes.append(fps.content_hash)
+                ntoks.append(fps.n_tokens)
+                lengths.append(np.fromiter((len(t) for t in texts), np.int64, len(texts)))
+                n_read += len(batch)
+                bar.advance(len(batch))
+        table = store.seal()
+        n = table.num_rows
+        reporter.timings["normalize"] = t_norm
+        reporter.timings["fingerprint"] = t_fp
+        reporter.timings["boilerplate"] = t_seg
+        reporter.timings["read"] -= t_norm + t_fp + t_seg
 
-        # boilerplate: segments the corpus repeats around different stories
+        # documents numbered in doc-id order: every later result is a function of the
+        # collection, not of the order the files were listed in
+        order = np.asarray(pc.sort_indices(table.column("doc_id")), dtype=np.int64) if n else np.zeros(0, np.int64)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n, dtype=np.int64)
+
+        def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(shape, dtype=dtype)
+
+        external = spool is not None
+        if spool is not None:
+            spool.close()
+            signatures = np.zeros((0, opts.num_perm), dtype=np.uint32)
+        else:
+            signatures = cat(sigs, (0, opts.num_perm), np.uint32)[order]
+        fp = _Fingerprints(
+            table, order, signatures, cat(chashes, (0, 2), np.uint64)[order], cat(ntoks, (0,), np.int32)[order],
+            cat(lengths, (0,), np.int64)[order], cat(sides, (0,), np.int8)[order] if opts.against else None,
+            cat(samp_h, (0,), np.uint64), rank[cat(samp_d, (0,), np.int64)], BoilerplateSegments.concat(segs).renumber(rank),
+            external, stats,
+        )
+        del sigs, chashes, ntoks, samp_h, samp_d, segs
+        assert fp.segments is not None
+        ckpt.save(
+            "fingerprint",
+            {"signatures": fp.signatures, "content_hash": fp.content_hash, "n_tokens": fp.n_tokens,
+             "length": fp.length, "order": fp.order, "samp_hash": fp.samp_hash, "samp_doc": fp.samp_doc,
+             **({"side": fp.side} if fp.side is not None else {}),
+             **{f"seg_{f}": getattr(fp.segments, f) for f in ("doc", "key", "start", "end", "ntok")}},
+            {"read_stats": dataclasses.asdict(stats), "lsh_external": external},
+        )
+        return fp
+
+    def _boilerplate(self, st: _LocalRun, fp: _Fingerprints, reporter: Reporter) -> BoilerplateResult | None:
+        """Segments the corpus repeats around different stories (``stages.boilerplate``);
+        their spans are masked out before verification and alignment."""
+        opts, store = st.options, st.store
+        assert store is not None
         bp: BoilerplateResult | None = None
-        self._bp_spans: dict[int, list[tuple[int, int]]] = {}
-        if opts.boilerplate and n:
+        if opts.boilerplate and fp.n and fp.segments is not None:
             with reporter.stage("boilerplate", total=1, unit="") as bar:
-                codes, names, sizes = _source_codes(table.column("source"), order)
+                codes, names, sizes = encode_sources(fp.table.column("source").take(pa.array(fp.order, pa.int64())))
+                order = fp.order
                 bp = detect_from_segments(
-                    segments, n_tokens, codes, names, sizes,
+                    fp.segments, fp.n_tokens, codes, names, sizes,
                     lambda docs: store.texts(order[np.asarray(docs, dtype=np.int64)]),
                     BoilerplateOptions(min_docs=opts.boilerplate_min_docs),
                 )
                 self._bp_spans = bp.spans
                 bar.advance()
-        del segments
+        fp.segments = None  # not needed any more
+        return bp
 
-        nonempty = n_tokens > 0
-        pair_meta = pairfilter.meta_from_store(table, order, side, opts)
-        exact_all = np.zeros((0, 2), dtype=np.int64)
+    def _candidates(
+        self, st: _LocalRun, fp: _Fingerprints, pair_meta: pairfilter.PairMeta | None, reporter: Reporter
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+        """Exact duplicates, LSH and containment-sample pairs, then the pair filters
+        (--pairs-within, --pairs, --against): (exact pairs, near pairs, exact pairs
+        before the filters, candidate counts as found)."""
+        opts, lsh, work_dir = st.options, st.lsh, st.work_dir
+        assert lsh is not None and work_dir is not None
+        n = fp.n
+        with reporter.stage("candidates", total=3, unit="steps") as bar:
+            exact, is_head = cand.exact_groups(fp.content_hash, fp.n_tokens > 0)
+            bar.advance()
+            if fp.external:
+                rank = np.empty(n, dtype=np.int64)
+                rank[fp.order] = np.arange(n, dtype=np.int64)
+                lsh_p = external_lsh_pairs(
+                    st.bands_dir, rank, is_head, opts.max_bucket, db_path=work_dir / "buckets.duckdb",
+                    memory_limit=max(st.memory_limit // 2, 32 << 20), threads=opts.n_workers,
+                    temp_dir=work_dir / "duckdb-tmp",
+                )
+            else:
+                lsh_p = cand.lsh_pairs(fp.signatures, lsh, is_head, opts.max_bucket)
+            bar.advance()
+            if opts.containment and fp.samp_hash.shape[0]:
+                cont_p = cand.containment_pairs(
+                    fp.samp_hash, fp.samp_doc, n, is_head, opts.threshold, max_df=opts.max_df,
+                    passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
+                )
+            else:
+                cont_p = np.zeros((0, 2), dtype=np.int64)
+            bar.advance()
+            near = cand.merge_pairs(lsh_p, cont_p)
+            exact_all, n_near = exact, near.shape[0]
+            exact, near, removed = pairfilter.apply(exact, near, pair_meta)
+            counts = {  # as found, before the pair filters
+                **removed,
+                "exact_duplicates": int(exact_all.shape[0]),
+                "lsh": int(lsh_p.shape[0]),
+                "containment": int(cont_p.shape[0]),
+                "near_total": int(n_near),
+            }
+        return exact, near, exact_all, counts
 
+    def _verify(
+        self, st: _LocalRun, order: np.ndarray, exact: np.ndarray, near: np.ndarray, reporter: Reporter
+    ) -> VerifiedPairs:
+        """Exact shingle measures of every near candidate, chunk by chunk (texts
+        re-read from the store); exact duplicates need no verification
+        (identical token sequences).  Sorted by (a, b)."""
+        opts, store = st.options, st.store
+        assert store is not None
+        with reporter.stage("verify", total=max(1, near.shape[0]), unit="pairs") as bar:
+            parts = []
+            step = int(np.clip(st.memory_limit // VERIFY_CHUNK_BYTES_PER_PAIR, *VERIFY_CHUNK_PAIRS))
+            for lo in range(0, near.shape[0], step):
+                chunk = near[lo : lo + step]
+                parts.append(self._verify_chunk(chunk, store, order, opts))
+                bar.advance(chunk.shape[0])
+            ones = np.ones(exact.shape[0], dtype=np.float64)
+            exact_v = VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())
+            verified = VerifiedPairs.concat([exact_v] + parts)
+            if len(verified):
+                o = np.lexsort((verified.b, verified.a))
+                verified = verified.take(o)
+        return verified
+
+    def _candidates_and_verify(
+        self, st: _LocalRun, fp: _Fingerprints, pair_meta: pairfilter.PairMeta | None, reporter: Reporter
+    ) -> _Scored:
+        """:meth:`_candidates` then :meth:`_verify`, or the ``verify`` checkpoint."""
+        ckpt = st.ckpt
+        assert ckpt is not None
         if ckpt.has("verify"):
             arrays, meta = ckpt.load("verify")
             verified = VerifiedPairs(
                 arrays["a"], arrays["b"], arrays["jaccard"], arrays["cab"], arrays["cba"], arrays.get("shared")
             )
-            exact, exact_all = arrays["exact"], arrays["exact_all"]
-            counts["candidate_pairs"] = meta["candidate_pairs"]
+            scored = _Scored(verified, arrays["exact"], arrays["exact_all"], meta["candidate_pairs"])
         else:
-            # 3. candidates
-            with reporter.stage("candidates", total=3, unit="steps") as bar:
-                exact, is_head = cand.exact_groups(content_hash, nonempty)
-                bar.advance()
-                if external:
-                    rank = np.empty(n, dtype=np.int64)
-                    rank[order] = np.arange(n, dtype=np.int64)
-                    lsh_p = external_lsh_pairs(
-                        bands_dir, rank, is_head, opts.max_bucket, db_path=work_dir / "buckets.duckdb",
-                        memory_limit=max(memory_limit // 2, 32 << 20), threads=opts.n_workers,
-                        temp_dir=work_dir / "duckdb-tmp",
-                    )
-                else:
-                    lsh_p = cand.lsh_pairs(signatures, lsh, is_head, opts.max_bucket)
-                bar.advance()
-                if opts.containment and samp_hash.shape[0]:
-                    cont_p = cand.containment_pairs(
-                        samp_hash, samp_doc, n, is_head, opts.threshold, max_df=opts.max_df,
-                        passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
-                    )
-                else:
-                    cont_p = np.zeros((0, 2), dtype=np.int64)
-                bar.advance()
-                near = cand.merge_pairs(lsh_p, cont_p)
-                # pair filters (--pairs-within, --pairs, --against): before verification
-                exact_all, n_near = exact, near.shape[0]
-                exact, near, removed = pairfilter.apply(exact, near, pair_meta)
-                counts["candidate_pairs"] = {  # as found, before the pair filters
-                    **removed,
-                    "exact_duplicates": int(exact_all.shape[0]),
-                    "lsh": int(lsh_p.shape[0]),
-                    "containment": int(cont_p.shape[0]),
-                    "near_total": int(n_near),
-                }
-
-            # 4. verify (exact duplicates need no verification: identical token sequences)
-            with reporter.stage("verify", total=max(1, near.shape[0]), unit="pairs") as bar:
-                parts = []
-                step = int(np.clip(memory_limit // VERIFY_CHUNK_BYTES_PER_PAIR, *VERIFY_CHUNK_PAIRS))
-                for lo in range(0, near.shape[0], step):
-                    chunk = near[lo : lo + step]
-                    parts.append(self._verify_chunk(chunk, store, order, opts))
-                    bar.advance(chunk.shape[0])
-                ones = np.ones(exact.shape[0], dtype=np.float64)
-                exact_v = VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())
-                verified = VerifiedPairs.concat([exact_v] + parts)
-                if len(verified):
-                    o = np.lexsort((verified.b, verified.a))
-                    verified = verified.take(o)
+            exact, near, exact_all, counts = self._candidates(st, fp, pair_meta, reporter)
+            verified = self._verify(st, fp.order, exact, near, reporter)
+            scored = _Scored(verified, exact, exact_all, counts)
             ckpt.save(
                 "verify",
                 {"a": verified.a, "b": verified.b, "jaccard": verified.jaccard,
                  "cab": verified.containment_a_in_b, "cba": verified.containment_b_in_a,
                  "shared": verified.shared_or_enough(), "exact": exact, "exact_all": exact_all},
-                {"candidate_pairs": counts["candidate_pairs"]},
+                {"candidate_pairs": counts},
             )
-        del signatures, samp_hash, samp_doc
+        # the signatures and the sample are not needed any more
+        fp.signatures = fp.samp_hash = fp.samp_doc = np.zeros(0, dtype=np.int64)
+        return scored
 
-        # 5. align every scored candidate (the rule decides on the aligned text)
+    def _align(
+        self, st: _LocalRun, order: np.ndarray, verified: VerifiedPairs, reporter: Reporter
+    ) -> dict[str, np.ndarray]:
+        """Align every scored candidate (the rule decides on the aligned text), or
+        the ``align`` checkpoint; the align arrays of ``engines.common.align_arrays``."""
+        opts, ckpt, store = st.options, st.ckpt, st.store
+        assert ckpt is not None and store is not None
         if ckpt.has("align"):
             pas, _ = ckpt.load("align")
+            return pas
+        if opts.align and len(verified):
+            with reporter.stage("align", total=len(verified), unit="pairs") as bar:
+                pas = align_arrays(len(verified), self._align_all(verified, store, order, opts, bar))
         else:
-            results: Iterator[tuple[int, tuple[Alignment, Direction, float]]] = iter(())
-            if opts.align and len(verified):
-                with reporter.stage("align", total=len(verified), unit="pairs") as bar:
-                    pas = align_arrays(len(verified), self._align_all(verified, store, order, opts, bar))
-            else:
-                pas = align_arrays(len(verified), results)
-            ckpt.save("align", pas, {})
+            pas = align_arrays(len(verified), iter(()))
+        ckpt.save("align", pas, {})
+        return pas
 
-        # 6. reuse clusters (over every aligned candidate), the rule's copies, and which
-        # copies join document clusters (copies as wholes: stages.reuse)
-        n_cand = counts["candidate_pairs"]["near_total"] + counts["candidate_pairs"]["exact_duplicates"]
+    def _decide(
+        self, st: _LocalRun, scored: VerifiedPairs, pas: dict[str, np.ndarray], n_candidates: int,
+        dates_sorted: pa.ChunkedArray, reporter: Reporter,
+    ) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int], Reuse, np.ndarray]:
+        """The rule's copies, the reuse clusters (over every aligned candidate) and
+        which copies join document clusters (``engines.common.decide_pairs``)."""
+        opts = st.options
         with reporter.stage("rule", total=1, unit="") as bar:
-            dates_sorted = table.column("date").take(pa.array(order, pa.int64()))
-            verified, pas, counts["rule"], reuse, whole = decide_pairs(
-                verified, pas, opts.threshold, opts.ngram, n_cand, opts.align, dates_sorted.to_pylist(),
-                opts.reuse_min_shingles)
+            out = decide_pairs(scored, pas, opts.threshold, opts.ngram, n_candidates, opts.align,
+                               dates_sorted.to_pylist(), opts.reuse_min_shingles)
             bar.advance()
+        return out
 
-        # 7. cluster
+    def _cluster(self, fp: _Fingerprints, verified: VerifiedPairs, whole: np.ndarray, reporter: Reporter) -> Clusters:
+        """Document clusters over the copies as wholes (``stages.cluster``)."""
         with reporter.stage("cluster", total=1, unit="") as bar:
-            clusters = cluster(n, verified.a[whole], verified.b[whole], length)
+            clusters = cluster(fp.n, verified.a[whole], verified.b[whole], fp.length)
             bar.advance()
+        return clusters
 
-        # 8. tables
-        ids_sorted = table.column("doc_id").take(pa.array(order, pa.int64()))
-        documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
-        reuse_t = reuse_table(reuse, ids_sorted, dates_sorted,
-                              table.column("source").take(pa.array(order, pa.int64())))
-
-        counts.update(result_counts(length, n_tokens, exact, verified, clusters, passages, bp))
+    def _tables(
+        self, inputs: Sequence[str | os.PathLike], st: _LocalRun, fp: _Fingerprints, bp: BoilerplateResult | None,
+        pair_meta: pairfilter.PairMeta | None, scored: _Scored, verified: VerifiedPairs, pas: dict[str, np.ndarray],
+        rule_counts: dict[str, int], reuse: Reuse, clusters: Clusters, dates_sorted: pa.ChunkedArray,
+        reporter: Reporter, t_start: float,
+    ) -> EngineOutput:
+        """The output tables, the counts and summary.json's dictionary."""
+        opts, ckpt, lsh, store = st.options, st.ckpt, st.lsh, st.store
+        assert ckpt is not None and lsh is not None and store is not None
+        take = pa.array(fp.order, pa.int64())
+        ids_sorted = fp.table.column("doc_id").take(take)
+        documents, pairs, passages = build_tables(ids_sorted, fp.length, clusters, verified, pas, opts.ngram)
+        reuse_t = reuse_table(reuse, ids_sorted, dates_sorted, fp.table.column("source").take(take))
+        counts: dict[str, Any] = {"candidate_pairs": scored.candidate_counts, "rule": rule_counts}
+        counts.update(result_counts(fp.length, fp.n_tokens, scored.exact, verified, clusters, passages, bp))
         counts.update(reuse_counts(reuse))
-        summary: dict[str, Any] = {
-            "copytrace_version": __version__,
-            "engine": "local",
-            "inputs": [printable(str(x)) if isinstance(x, (str, os.PathLike)) else f"<{type(x).__name__}>"
-                       for x in inputs],
-            **({"against": list(opts.against)} if opts.against else {}),
-            "parameters": {**opts.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
-            "lsh_out_of_core": external,
-            "read": stats.to_dict(),
-            "counts": counts,
-            "timings_s": {},
-            "resumed_stages": list(ckpt.resumed),
-            "warnings": list(ckpt.warnings),
-        }
-        reporter.timings["total"] = time.perf_counter() - t_start
-        summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
-        if pair_meta is not None:
-            summary["pair_filters"] = pair_meta.summary()
-        documents, keep = reference.mark_sides(documents, side, verified, exact_all)
-        return EngineOutput(documents, pairs, passages, summary, store, clusters, order, bp, keep=keep,
+        summary = summary_dict(
+            self.name, inputs, opts, lsh, fp.stats.to_dict(), counts, reporter, t_start,
+            lsh_out_of_core=fp.external, resumed=ckpt.resumed, warnings=ckpt.warnings,
+            pair_filters=pair_meta.summary() if pair_meta is not None else None,
+        )
+        documents, keep = reference.mark_sides(documents, fp.side, verified, scored.exact_all)
+        return EngineOutput(documents, pairs, passages, summary, store, clusters, fp.order, bp, keep=keep,
                             reuse=reuse_t)
 
     # -- helpers --------------------------------------------------------------------------------
@@ -515,17 +487,8 @@ class LocalEngine:
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
         texts = store.texts(order[docs])
-        toks = tokenize_batch(texts, mask_spans(docs, self._bp_spans))  # boilerplate as spaces
-        values, starts, sizes = shingle_sets_batch(toks, opts.ngram)
-        la = np.searchsorted(docs, chunk[:, 0])
-        lb = np.searchsorted(docs, chunk[:, 1])
-        pairs = np.stack([la, lb], axis=1)
-        if opts.align:
-            v = score_pairs(pairs, values, starts, sizes)  # the rule decides after alignment
-            v = v.take(rule.worth_aligning(v, toks, opts.threshold, opts.ngram, opts.reuse_min_shingles))  # the rest are no copies
-        else:
-            v = verify_pairs(pairs, values, starts, sizes, opts.threshold, opts.ngram)  # shingle floor only
-        return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)
+        return verify_chunk(docs, texts, chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
+                            mask=mask_spans(docs, self._bp_spans))
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
@@ -589,13 +552,12 @@ class LocalEngine:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self) -> None:
-        """After a failed run: remove the work directory if it was ours (a
-        user's --work-dir stays, with its checkpoints, for --resume)."""
-        if getattr(self, "_owns_work_dir", False):
-            shutil.rmtree(self.work_dir, ignore_errors=True)
+        """After a failed run: close the store and remove the work directory if it
+        was ours (a user's --work-dir stays, with its checkpoints, for --resume)."""
+        if self._state is not None:
+            self._state.release()
 
-    def cleanup(self, store: TextStore) -> None:
-        store.close()
-        if getattr(self, "_owns_work_dir", False):
-            shutil.rmtree(self.work_dir, ignore_errors=True)
-
+    def cleanup(self) -> None:
+        """After the outputs are written: close the store, remove our work directory."""
+        if self._state is not None:
+            self._state.release()

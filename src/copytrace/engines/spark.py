@@ -8,14 +8,14 @@ Orchestration only — every computation on documents is a function of
    stage's own planner; any Hadoop-compatible URI — ``hdfs://``, ``s3a://``,
    ``file://`` — listed through Hadoop's ``FileSystem``), their bytes are read
    by Spark's ``binaryFile`` source, and each file is parsed by
-   ``read.read_file_bytes`` (same ids, same skips and messages).  The first
+   ``read_spark.read_file_bytes`` (same ids, same skips and messages).  The first
    document with an id wins, over files in the order given, as in ``read``.
 2. **numbering**: documents sorted by doc id get their index 0..n-1 (range
    partitioning, then per-partition offsets).
 3. **normalize → fingerprint → boilerplate segments**: one ``mapInArrow``.
 4. **candidates**: exact duplicates by content hash (a ``groupBy``), LSH band
    buckets and containment-sample buckets by shuffles; a bucket's pairs come
-   from the same rule as ``candidates._pairs_from_keys``.
+   from the same rule as ``candidates.pairs_from_keys``.
 5. **boilerplate**: segment document frequencies by shuffles; the rules and
    the story check (``boilerplate.select_candidates`` / ``story_check``) on
    the driver over the few candidates and their documents.
@@ -57,7 +57,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from copytrace import __version__
+from copytrace.engines import spark_rules
+from copytrace.engines.base import summary_dict
 from copytrace.engines.common import (
     EngineOutput,
     align_arrays,
@@ -65,10 +66,11 @@ from copytrace.engines.common import (
     decide_pairs,
     build_tables,
     result_counts,
+    verify_chunk,
 )
 from copytrace.engines.spark_output import SparkOutput, SparkTexts
 from copytrace.errors import InputError, OptionError, printable
-from copytrace.explain import Direction
+from copytrace.stages.direction import Direction, join_reasons, split_reasons
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import boilerplate as bpl
@@ -160,7 +162,7 @@ def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
     """Parse each file of ``(path, content)`` rows; ``plan``: path -> its (file index, spec) in the
     inputs (an input given twice is read twice); a path not in it is not an input (the driver then
     reports the input as unread)."""
-    from copytrace.stages.read import read_file_bytes
+    from copytrace.stages.read_spark import read_file_bytes
 
     for rb in batches:
         paths = rb.column("path").to_pylist()
@@ -291,13 +293,13 @@ def _band_keys(batches: Iterator[pa.RecordBatch], num_perm: int, bands: int, row
 
 
 def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
-    """Pairs of each bucket (``docs``: its members) — ``candidates._pairs_from_keys``
+    """Pairs of each bucket (``docs``: its members) — ``candidates.pairs_from_keys``
     itself, with the bucket's row in the batch as its key."""
     for rb in batches:
         col = rb.column("docs")
         docs = col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
         keys = pc.list_parent_indices(col).to_numpy(zero_copy_only=False).astype(np.uint64)
-        pairs = cand._pairs_from_keys(keys, docs, max_bucket)
+        pairs = cand.pairs_from_keys(keys, docs, max_bucket)
         yield pa.RecordBatch.from_arrays([pa.array(pairs[:, 0], pa.int64()), pa.array(pairs[:, 1], pa.int64())],
                                          names=["a", "b"])
 
@@ -315,10 +317,6 @@ def _masked(text: str, starts: list | None, ends: list | None) -> str:
 
 def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool,
             min_passage: int = 0) -> Iterator[pa.RecordBatch]:
-    from copytrace.stages.fingerprint import shingle_sets_batch
-    from copytrace.stages.normalize import tokenize_batch
-    from copytrace.stages.verify import score_pairs, verify_pairs
-
     for rb in batches:
         c = rb.to_pydict()
         texts: dict[int, str] = {}
@@ -327,21 +325,11 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
                 if i not in texts:
                     texts[i] = _masked(t, s, e)
         docs = np.array(sorted(texts), dtype=np.int64)
-        toks = tokenize_batch([texts[int(d)] for d in docs])
-        values, starts, sizes = shingle_sets_batch(toks, ngram)
-        la = np.searchsorted(docs, np.asarray(c["a"], dtype=np.int64))
-        lb = np.searchsorted(docs, np.asarray(c["b"], dtype=np.int64))
-        pairs = np.stack([la, lb], axis=1)
+        pairs = np.stack([np.asarray(c["a"], dtype=np.int64), np.asarray(c["b"], dtype=np.int64)], axis=1)
         # with alignment the rule decides after it (every candidate scored); without, on the shingle floor
-        if gate:
-            v = verify_pairs(pairs, values, starts, sizes, threshold, ngram)
-        else:
-            from copytrace.stages.rule import worth_aligning
-
-            v = score_pairs(pairs, values, starts, sizes)
-            v = v.take(worth_aligning(v, toks, threshold, ngram, min_passage))  # the rest are no copies
+        v = verify_chunk(docs, [texts[int(d)] for d in docs], pairs, ngram, threshold, not gate, min_passage)
         yield pa.RecordBatch.from_arrays(
-            [pa.array(docs[v.a], pa.int64()), pa.array(docs[v.b], pa.int64()),
+            [pa.array(v.a, pa.int64()), pa.array(v.b, pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
              pa.array(v.containment_b_in_a, pa.float64()), pa.array(v.shared_or_enough(), pa.int64())],
             names=["a", "b", "jaccard", "cab", "cba", "shared"],
@@ -375,7 +363,7 @@ def _align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             out["cov_b"].append(float(al.coverage_b))
             out["original"].append(dr.original)
             out["confidence"].append(float(dr.confidence))
-            out["reasons"].append("\x1f".join(dr.reasons))
+            out["reasons"].append(join_reasons(dr.reasons))
             out["p_a_start"].append([p.a_start for p in al.passages])
             out["p_a_end"].append([p.a_end for p in al.passages])
             out["p_b_start"].append([p.b_start for p in al.passages])
@@ -397,7 +385,7 @@ def _spans(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         out_s: list[list[int]] = []
         out_e: list[list[int]] = []
         for text, ss, es in zip(c["text"], c["starts"], c["ends"], strict=True):
-            merged = bpl._merge(text, sorted(zip(ss, es, strict=True)))
+            merged = bpl.merge_spans(text, sorted(zip(ss, es, strict=True)))
             out_s.append([s for s, _ in merged])
             out_e.append([e for _, e in merged])
         yield pa.RecordBatch.from_arrays(
@@ -516,22 +504,12 @@ class SparkEngine:
         counts.update(result_counts(length, n_tokens, exact, verified, clusters, out.passages, bp))
         counts.update(reuse_counts(reuse))
         spark = self._spark
-        out.summary = {
-            "copytrace_version": __version__,
-            "engine": "spark",
-            **({"pair_filters": pair_meta.summary()} if pair_meta is not None else {}),
-            "spark": {"master": spark.sparkContext.master, "version": spark.version,
-                      "shuffle_partitions": self._parts},
-            "inputs": [printable(str(x)) for x in inputs],
-            "parameters": {**options.parameters(), "lsh_bands": lsh.bands, "lsh_rows": lsh.rows},
-            "read": stats.to_dict(),
-            "counts": counts,
-            "timings_s": {},
-            "resumed_stages": [],
-            "warnings": [],
-        }
-        reporter.timings["total"] = time.perf_counter() - t_start
-        out.summary["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+        out.summary = summary_dict(
+            self.name, inputs, options, lsh, stats.to_dict(), counts, reporter, t_start,
+            engine_info={"master": spark.sparkContext.master, "version": spark.version,
+                         "shuffle_partitions": self._parts},
+            pair_filters=pair_meta.summary() if pair_meta is not None else None,
+        )
         return out
 
     def _start(self) -> None:
@@ -709,18 +687,12 @@ class SparkEngine:
 
         opts, spark, keep = self.options, self._spark, self._keep
         sc = spark.sparkContext
-        if opts.bands is not None and opts.rows is not None:
-            lsh = cand.LshParams(opts.bands, opts.rows)
-        else:
-            lsh = cand.optimal_params(opts.threshold, opts.num_perm)
+        lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
 
         # 4. candidates
         with reporter.stage("candidates", total=3, unit="steps") as bar:
-            nonempty = fp.where("n_tokens > 0").select("idx", "hash_a", "hash_b")
-            heads = nonempty.groupBy("hash_a", "hash_b").agg(F.min("idx").alias("head"))
-            grouped = nonempty.join(heads, ["hash_a", "hash_b"])
-            exact_df = grouped.where("idx != head").select(F.col("head").alias("a"), F.col("idx").alias("b"))
-            head_ids = keep(grouped.where("idx = head").select("idx"))
+            exact_df, head_ids = spark_rules.exact_groups(fp)
+            head_ids = keep(head_ids)
             exact = _pairs_array(exact_df)
             bar.advance()
             active = fp.join(head_ids, "idx")
@@ -738,17 +710,13 @@ class SparkEngine:
                     (F.size("docs") >= 2) & (F.size("docs") <= max_df))
                 sp = sbuckets.select("docs").mapInArrow(lambda it: _bucket_pairs(it, max_df), "a long, b long")
                 shared = sp.groupBy("a", "b").agg(F.count("*").alias("shared"))
-                pa_ = per.select(F.col("idx").alias("a"), F.col("ns").alias("na"))
-                pb_ = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
-                smaller = F.least("na", "nb")
-                need = F.when(smaller < 2 * MIN_SHARED, F.lit(1)).otherwise(F.lit(MIN_SHARED))
-                # candidates.containment_passes, in Spark SQL
-                p_need = cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate) or (1 << 62)
+                side_a = per.select(F.col("idx").alias("a"), F.col("ns").alias("na"))
+                side_b = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
                 cont_df = (
-                    shared.join(pa_, "a").join(pb_, "b")
-                    .where(((F.col("shared") >= need)
-                            & (F.col("shared") >= F.ceil(F.lit(cand.candidate_fraction(opts.threshold)) * smaller)))
-                           | (F.col("shared") >= F.lit(p_need)))
+                    shared.join(side_a, "a").join(side_b, "b")
+                    .where(spark_rules.containment_passes(
+                        "shared", F.least("na", "nb"), opts.threshold,
+                        passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate)))
                     .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"))
                 )
                 lsh_df = lsh_df.unionByName(cont_df)
@@ -851,7 +819,7 @@ class SparkEngine:
                                 for a0, a1, b0, b1, k, s in zip(r["p_a_start"], r["p_a_end"], r["p_b_start"],
                                                                 r["p_b_end"], r["p_kind"], r["p_score"], strict=True)]
                     al = Alignment(passages, [], [], r["cov_a"], r["cov_b"])
-                    dr = Direction(r["original"], r["confidence"], r["reasons"].split("\x1f") if r["reasons"] else [])
+                    dr = Direction(r["original"], r["confidence"], split_reasons(r["reasons"]))
                     results.append((int(r["i"]), (al, dr, float(r["aligned"]))))
                 results.sort(key=lambda x: x[0])
                 bar.advance()
@@ -932,16 +900,7 @@ class SparkEngine:
                     F.col("s.seg_end").alias("end"), F.col("s.seg_ntok").alias("ntok"))
         )
         # sources as codes (sorted names; -1 unknown)
-        src_rows = docs.groupBy("source").count().collect()
-        names = sorted(r.source for r in src_rows if r.source is not None)
-        code_of = {s: i for i, s in enumerate(names)}
-        sizes = np.zeros(len(names), dtype=np.int64)
-        for r in src_rows:
-            if r.source is not None:
-                sizes[code_of[r.source]] = int(r["count"])
-        codes_df = spark.createDataFrame([(s, i) for s, i in code_of.items()] or [("", -1)], "source string, code int")
-        doc_code = docs.select("idx", "source").join(F.broadcast(codes_df), "source", "left").select(
-            "idx", F.coalesce("code", F.lit(-1)).alias("code"))
+        doc_code, names, sizes = spark_rules.encode_sources(spark, docs)
         key_doc = keep(seg.select("key", "idx").distinct().join(doc_code, "idx"))
         ksc = key_doc.groupBy("key", "code").agg(F.count("*").alias("cnt"))
         df_key = ksc.groupBy("key").agg(F.sum("cnt").alias("df")).where(F.col("df") >= max(2, bopt.min_docs))
@@ -968,7 +927,7 @@ class SparkEngine:
             checked.update(cand_kd.docs[cand_kd.ptr[p]:cand_kd.ptr[p] + bopt.max_docs_checked].tolist())
         checked_df = _df(spark, idx=np.array(sorted(checked), np.int64))
         cseg = _to_arrow(seg.join(F.broadcast(checked_df), "idx").orderBy("idx", "start"))
-        segments = bpl.Segments(
+        segments = bpl.BoilerplateSegments(
             cseg.column("idx").to_numpy().astype(np.int64), cseg.column("key").to_numpy().view(np.uint64),
             cseg.column("start").to_numpy().astype(np.int32), cseg.column("end").to_numpy().astype(np.int32),
             cseg.column("ntok").to_numpy().astype(np.int32))
@@ -988,7 +947,7 @@ class SparkEngine:
         spans = {int(r["idx"]): list(zip(r["bs"], r["be"], strict=True)) for r in st}
         # the table: first occurrence's text, document frequency, known sources
         h = _to_arrow(hits.select("key", "idx", "start", "end"))
-        rk, rd, rs, re_ = bpl.representatives(bpl.Segments(
+        rk, rd, rs, re_ = bpl.representatives(bpl.BoilerplateSegments(
             h.column("idx").to_numpy().astype(np.int64), h.column("key").to_numpy().view(np.uint64),
             h.column("start").to_numpy().astype(np.int32), h.column("end").to_numpy().astype(np.int32),
             np.zeros(h.num_rows, dtype=np.int32)), boiler)
@@ -1031,9 +990,6 @@ class SparkEngine:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-
-
-MIN_SHARED = 2  # as candidates.containment_pairs
 
 
 class _ByIndex(dict):

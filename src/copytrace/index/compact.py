@@ -3,17 +3,14 @@
 Why the file grows: at each checkpoint (when a connection that wrote closes,
 or the WAL fills) DuckDB writes the changed tables' blocks and indexes anew
 and only then frees the old ones; the freed blocks are reused by later
-checkpoints but the file never shrinks.  Measured on a 20,000-document index
-(``benchmarks/syndicate.py`` corpus, one bulk ``add``): 60.0 MB, then 71.8,
-82.6, 82.1, 81.8, 81.3 MB after five single-document adds: about a third more
-after the first small writes, then steady.  An explicit ``CHECKPOINT`` or
-``FORCE CHECKPOINT`` after each write changes none of these numbers (closing
-already checkpoints), and DuckDB's ``VACUUM`` does not return space to the
-file system.  :func:`compact` copies the database into a new file
-(``COPY FROM DATABASE``: tables, keys and indexes) and swaps it in: 82.6 MB
-back to 60.0 MB in 3 s.  The next write grows it again by the same third, so
-compact an index that is mostly read (an archive), not one that is written
-to all day.
+checkpoints but the file never shrinks: about a third more after the first
+small writes, then steady (figures in docs/notes-2026-12.md).  An explicit
+``CHECKPOINT`` after each write does not help (closing already checkpoints),
+and DuckDB's ``VACUUM`` does not return space to the file system.
+:func:`compact` copies the database into a new file (``COPY FROM DATABASE``:
+tables, keys and indexes) and swaps it in.  The next write grows it again by
+the same third, so compact an index that is mostly read (an archive), not one
+that is written to all day.
 
 Safety: the index is opened read-write for the whole operation, so no other
 process can write meanwhile (a running ``copytrace serve`` makes it fail with
@@ -29,7 +26,7 @@ import os
 from pathlib import Path
 
 from copytrace.duckdb_util import connect
-from copytrace.index.store import Index, IndexStoreError, _open_error
+from copytrace.index.store import Index, IndexStoreError, open_error_message
 
 __all__ = ["compact", "file_bytes"]
 
@@ -60,7 +57,7 @@ def compact(path: str | os.PathLike) -> tuple[int, int]:
     try:
         con = connect(path)  # read-write: no other process can write until it is closed
     except duckdb.Error as e:
-        raise IndexStoreError(_open_error(path, e)) from None
+        raise IndexStoreError(open_error_message(path, e)) from None
     try:
         con.execute("CHECKPOINT")  # everything in the file, nothing left in the WAL
         name = con.execute("SELECT current_database()").fetchall()[0][0]

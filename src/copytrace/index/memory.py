@@ -1,8 +1,8 @@
 """In-memory candidate tables of an :class:`~copytrace.index.Index` (one per process).
 
 Querying the DuckDB tables costs four SQL round trips per query (exact hash,
-band buckets, containment samples, sample counts: ~13 ms at 100k documents,
-most of it in the ``samples`` ``IN (...)`` lookup), so the index keeps what
+band buckets, containment samples, sample counts; most of the time goes to the
+``samples`` ``IN (...)`` lookup: docs/notes-2026-12.md), so the index keeps what
 candidate generation needs in sorted numpy arrays, loaded once from the
 database (lazily, at the first query) and then updated by the writes of the
 same process; only the texts of the candidates are read from DuckDB.
@@ -33,7 +33,7 @@ import numpy as np
 
 from copytrace.stages.candidates import containment_passes
 
-__all__ = ["Segment", "Snapshot", "load_snapshot", "empty_snapshot", "expand_ranges", "containment_candidates",
+__all__ = ["SnapshotPart", "Snapshot", "load_snapshot", "expand_ranges", "containment_candidates",
            "doc_rows"]
 
 _EMPTY_U64 = np.zeros(0, np.uint64)
@@ -58,7 +58,7 @@ def _sorted_by(key: np.ndarray, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 @dataclass(frozen=True)
-class Segment:
+class SnapshotPart:
     """Rows of some documents, each table sorted by its key."""
 
     band_key: np.ndarray  # uint64, sorted
@@ -72,7 +72,7 @@ class Segment:
 
     @classmethod
     def build(cls, band_key: np.ndarray, band_band: np.ndarray, band_doc: np.ndarray, samp_hash: np.ndarray,
-              samp_doc: np.ndarray, hash_a: np.ndarray, hash_b: np.ndarray, hash_doc: np.ndarray) -> "Segment":
+              samp_doc: np.ndarray, hash_a: np.ndarray, hash_b: np.ndarray, hash_doc: np.ndarray) -> "SnapshotPart":
         bk, bb, bd = _sorted_by(np.ascontiguousarray(band_key, np.uint64), np.asarray(band_band, np.uint16),
                                 np.asarray(band_doc, np.int64))
         sh, sd = _sorted_by(np.ascontiguousarray(samp_hash, np.uint64), np.asarray(samp_doc, np.int64))
@@ -85,7 +85,7 @@ class Segment:
         return int(self.band_key.shape[0] + self.samp_hash.shape[0] + self.hash_a.shape[0])
 
     @staticmethod
-    def merge(segs: Sequence["Segment"], alive: np.ndarray) -> "Segment":
+    def merge(segs: Sequence["SnapshotPart"], alive: np.ndarray) -> "SnapshotPart":
         """One segment with the rows of ``segs`` whose document is alive."""
 
         def live(doc: str) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +95,7 @@ class Segment:
         kb, db = live("band_doc")
         ks, ds = live("samp_doc")
         kh, dh = live("hash_doc")
-        return Segment.build(
+        return SnapshotPart.build(
             np.concatenate([s.band_key for s in segs])[kb], np.concatenate([s.band_band for s in segs])[kb], db[kb],
             np.concatenate([s.samp_hash for s in segs])[ks], ds[ks],
             np.concatenate([s.hash_a for s in segs])[kh], np.concatenate([s.hash_b for s in segs])[kh], dh[kh])
@@ -105,7 +105,7 @@ class Segment:
 class Snapshot:
     """An immutable committed state of the candidate tables."""
 
-    segments: tuple[Segment, ...]
+    segments: tuple[SnapshotPart, ...]
     alive: np.ndarray  # bool, by seq
     n_samples: np.ndarray  # int64, by seq
     rows: np.ndarray  # int64, by seq: the document's rows in the segments
@@ -173,10 +173,10 @@ class Snapshot:
         dead = self.dead_rows + int(self.rows[arr].sum())
         snap = Snapshot(self.segments, alive, self.n_samples, self.rows, dead)
         if dead * 4 > snap.n_rows:  # compact
-            snap = Snapshot((Segment.merge(snap.segments, alive),), alive, self.n_samples, self.rows, 0)
+            snap = Snapshot((SnapshotPart.merge(snap.segments, alive),), alive, self.n_samples, self.rows, 0)
         return snap
 
-    def with_added(self, seg: Segment, seqs: np.ndarray, n_samples: np.ndarray, rows: np.ndarray) -> "Snapshot":
+    def with_added(self, seg: SnapshotPart, seqs: np.ndarray, n_samples: np.ndarray, rows: np.ndarray) -> "Snapshot":
         """``seqs`` must be new: above every seq this snapshot has seen (a dead document's
         rows may still be in the segments)."""
         seqs = np.asarray(seqs, np.int64)
@@ -198,16 +198,10 @@ class Snapshot:
         dead = self.dead_rows
         while len(segs) >= 2 and 2 * segs[-1].n_rows >= segs[-2].n_rows:
             before = segs[-2].n_rows + segs[-1].n_rows
-            merged = Segment.merge(segs[-2:], alive)
+            merged = SnapshotPart.merge(segs[-2:], alive)
             dead -= before - merged.n_rows
             segs[-2:] = [merged]
         return Snapshot(tuple(segs), alive, ns, nr, max(dead, 0))
-
-
-def empty_snapshot() -> Snapshot:
-    z = np.zeros(0, np.uint64)
-    seg = Segment(z, np.zeros(0, np.uint16), _EMPTY_I64, z, _EMPTY_I64, z, z, _EMPTY_I64)
-    return Snapshot((seg,), np.zeros(0, bool), _EMPTY_I64, _EMPTY_I64, 0)
 
 
 def load_snapshot(con: Any, bands: int) -> Snapshot:
@@ -223,7 +217,7 @@ def load_snapshot(con: Any, bands: int) -> Snapshot:
     ns[seq] = np.asarray(docs["n_samples"], np.int64)
     nr = np.zeros(size, np.int64)
     nr[seq] = doc_rows(np.asarray(docs["n_tokens"]), ns[seq], bands)
-    seg = Segment.build(np.asarray(bb["key"], np.uint64), np.asarray(bb["band"], np.uint16),
+    seg = SnapshotPart.build(np.asarray(bb["key"], np.uint64), np.asarray(bb["band"], np.uint16),
                         np.asarray(bb["doc"], np.int64), np.asarray(sp["hash"], np.uint64),
                         np.asarray(sp["doc"], np.int64), np.asarray(docs["hash_a"], np.uint64),
                         np.asarray(docs["hash_b"], np.uint64), seq)

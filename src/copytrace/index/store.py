@@ -35,6 +35,10 @@ copies with their group's first member only, and links the members of
 oversized buckets to one member, while the index compares the query with
 every stored document.
 
+This module is the storage side (the tables, adding, removing, finding the
+candidate rows); judging them against the query — the rule, a pure function —
+is :func:`copytrace.index.query.verify_rows`.
+
 Adding: each ``add`` call is ONE transaction (BEGIN … COMMIT; any error or a
 crash before COMMIT leaves the index as it was).  Duplicate ids are *rejected*
 by default (counted in ``AddResult.skipped["duplicate_id"]``, the stored
@@ -50,10 +54,9 @@ candidates' texts) instead of five; ``memory=False`` queries the tables with
 SQL (same results; the tests compare both).  With ``text_cache_bytes`` the
 texts themselves (up to that many bytes, in ``seq`` order, then the added
 ones while there is room) are kept with the tables and published the same
-way, and a query reads from DuckDB only the candidates not cached: at 100k
-news-length documents the texts take ~115 MB, and the SQL round trip they
-save (~1 ms, the largest single cost of a query's lookup half) is a fifth of
-a query's CPU.  ``db_threads`` (default 1):
+way, and a query reads from DuckDB only the candidates not cached (the SQL
+round trip they save is the largest single cost of a query's lookup half;
+measured in docs/notes-2026-12.md).  ``db_threads`` (default 1):
 DuckDB's worker threads; point lookups are faster single-threaded.
 
 Concurrency: DuckDB lets ONE process open a file read-write (others may open
@@ -65,9 +68,7 @@ the last committed state and never block on a write.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
 import re
 import sys
@@ -79,24 +80,30 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from copytrace import __version__
-from copytrace.config import FingerprintConfig, IntRange, check_value
+from copytrace._version import __version__
+from copytrace.config import FingerprintConfig, IntRange
 from copytrace.duckdb_util import connect, file_kind
 from copytrace.errors import CopytraceError, OptionError
-from copytrace.index.memory import Segment, Snapshot, containment_candidates, doc_rows, load_snapshot
+from copytrace.index.query import (
+    MIN_SHARED,
+    Match,
+    check_query,
+    containment_passes_reference,
+    fingerprint_texts,
+    single_threaded_kernels,
+    verify_rows,
+)
+from copytrace.index.memory import SnapshotPart, Snapshot, containment_candidates, doc_rows, load_snapshot
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter
-from copytrace.stages.align import Passage, align, prepare
-from copytrace.stages.fingerprint import FingerprintParams, fingerprint_batch, shingle_sets_batch
-from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages.fingerprint import FingerprintParams
 from copytrace.stages.read import Document
-from copytrace.stages import rule
-from copytrace.stages.verify import score_pairs
 
-__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "IndexParamsError", "SCHEMA_VERSION", "verify_rows"]
+# Match, verify_rows, single_threaded_kernels and containment_passes_reference live in index.query (re-exported)
+__all__ = ["Index", "AddResult", "Match", "IndexStoreError", "IndexParamsError", "SCHEMA_VERSION", "verify_rows",
+           "single_threaded_kernels", "containment_passes_reference"]
 
 SCHEMA_VERSION = 1
-MIN_SHARED = 2  # as candidates.containment_pairs
 ADD_CHUNK = 2000  # documents fingerprinted and inserted at a time (inside the one transaction)
 SKIP_EXAMPLES = 100
 
@@ -136,37 +143,6 @@ class AddResult:
                 "skipped_ids": list(self.skipped_ids)}
 
 
-@dataclass
-class Match:
-    """One indexed document that the query text copies or is copied in.
-
-    In ``passages`` side *a* is the query text and side *b* the document."""
-
-    doc_id: str
-    similarity: float
-    jaccard: float
-    containment_query_in_doc: float
-    containment_doc_in_query: float
-    passages: list[Passage]
-    source: str | None = None
-    date: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "similarity": self.similarity,
-            "jaccard": self.jaccard,
-            "containment_query_in_doc": self.containment_query_in_doc,
-            "containment_doc_in_query": self.containment_doc_in_query,
-            "source": self.source,
-            "date": self.date,
-            "passages": [
-                {"a_start": p.a_start, "a_end": p.a_end, "b_start": p.b_start, "b_end": p.b_end,
-                 "kind": p.kind, "score": float(p.score)}
-                for p in self.passages
-            ],
-        }
-
 
 _SCHEMA = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -182,8 +158,8 @@ CREATE TABLE samples (hash UBIGINT NOT NULL, doc BIGINT NOT NULL);
 CREATE INDEX samples_hash ON samples (hash);
 """
 
-_compute_lock = threading.Lock()
-_needs_compute_lock: bool | None = None
+
+
 
 
 _KIND_MESSAGES = {
@@ -202,7 +178,7 @@ def _check_file_kind(path: Path) -> None:
         raise IndexStoreError(f"{path}: {_KIND_MESSAGES[kind]}")
 
 
-def _open_error(path: Path, e: Exception) -> str:
+def open_error_message(path: Path, e: Exception) -> str:
     """One line for a failed open; the lock held by another process (a running
     `copytrace serve`, typically) gets its own explanation."""
     msg = str(e)
@@ -216,46 +192,13 @@ def _open_error(path: Path, e: Exception) -> str:
     return f"{path}: cannot open the index: {first}"
 
 
-def _fingerprint(texts: list[str], params: FingerprintParams, sample_rate: int) -> tuple[Any, Any]:
-    """tokenize + fingerprint; parallel numba kernels are serialized only when
-    the threading layer is not thread-safe (workqueue)."""
-    global _needs_compute_lock
-    if _needs_compute_lock is None or _needs_compute_lock:
-        with _compute_lock:
-            toks = tokenize_batch(texts)
-            fps = fingerprint_batch(toks, params, sample_rate)
-            if _needs_compute_lock is None:
-                import numba
-
-                _needs_compute_lock = numba.threading_layer() == "workqueue"
-            return toks, fps
-    toks = tokenize_batch(texts)
-    return toks, fingerprint_batch(toks, params, sample_rate)
 
 
-def _shingle_sets(toks: Any, ngram: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if _needs_compute_lock is None or _needs_compute_lock:
-        with _compute_lock:
-            return shingle_sets_batch(toks, ngram)
-    return shingle_sets_batch(toks, ngram)
 
 
-@contextlib.contextmanager
-def _single_threaded_kernels() -> Iterator[None]:
-    """A query is one document: numba's parallel kernels only add scheduling there, and on
-    busy CPUs a parallel region waits for its slowest (descheduled) thread.  The thread
-    count is per calling thread in numba, so this changes nothing for other threads."""
-    import numba
 
-    n = numba.get_num_threads()
-    if n == 1:
-        yield
-        return
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(n)
+
+
 
 
 def _as_doc(d: Any) -> Document:
@@ -352,7 +295,7 @@ class Index:
         try:
             self._con = connect(self.path, read_only=read_only)
         except duckdb.Error as e:
-            raise IndexStoreError(_open_error(self.path, e)) from None
+            raise IndexStoreError(open_error_message(self.path, e)) from None
         if db_threads is not None:
             # point lookups and small batches: DuckDB's parallel scheduling costs more than it gains
             self._con.execute(f"SET threads = {int(db_threads)}")
@@ -601,7 +544,7 @@ class Index:
                 if not keep:
                     return next_seq
         texts = [d.text for d in keep]
-        _, fps = _fingerprint(texts, self.fp_params, self.params["sample_rate"])
+        _, fps = fingerprint_texts(texts, self.fp_params, self.params["sample_rate"])
         n = len(keep)
         seqs = np.arange(next_seq, next_seq + n, dtype=np.int64)
         n_samples = np.bincount(fps.sample_docs, minlength=n).astype(np.int32)
@@ -638,7 +581,7 @@ class Index:
             finally:
                 con.unregister(name)
         if self._snap is not None:
-            delta.append(("add", Segment.build(
+            delta.append(("add", SnapshotPart.build(
                 keys.reshape(-1), np.repeat(np.arange(bands, dtype=np.uint16), nonempty.shape[0]),
                 np.tile(seqs[nonempty], bands), fps.sample_hashes.astype(np.uint64), seqs[fps.sample_docs],
                 fps.content_hash[:, 0], fps.content_hash[:, 1], seqs), seqs, n_samples,
@@ -748,8 +691,8 @@ class Index:
         The same as ``verify_rows(text, *self.candidate_rows(text, threshold,
         exclude=exclude), limit, with_passages)``: the service runs the second,
         CPU-bound half in worker processes."""
-        _check_query(text, threshold, limit)
-        with _single_threaded_kernels():
+        check_query(text, threshold, limit)
+        with single_threaded_kernels():
             rows, threshold, ngram = self._candidate_rows(text, threshold, exclude)
             rows = pairfilter.filter_rows(rows, date, source, pairs_within, pairs)
             if not rows:
@@ -763,8 +706,8 @@ class Index:
         (``(id, text, source, date)`` rows, from the exact hash, the LSH bands
         and the containment sample), with the threshold and n-gram size that
         :func:`verify_rows` needs to finish the query."""
-        _check_query(text, threshold, None)
-        with _single_threaded_kernels():
+        check_query(text, threshold, None)
+        with single_threaded_kernels():
             return self._candidate_rows(text, threshold, exclude)
 
     def _candidate_rows(self, text: str, threshold: float | None, exclude: Iterable[str]
@@ -772,7 +715,7 @@ class Index:
         if threshold is None:
             threshold = float(self.params["threshold"])
         ngram = int(self.params["ngram"])
-        toks, fps = _fingerprint([text], self.fp_params, self.params["sample_rate"])
+        toks, fps = fingerprint_texts([text], self.fp_params, self.params["sample_rate"])
         if fps.n_tokens[0] == 0:
             return [], threshold, ngram
         cur = self._cursor()
@@ -851,52 +794,6 @@ class Index:
                         "SELECT seq, n_samples FROM documents WHERE seq = ANY(?)", [docs_]).fetchall())
                     nq = qh.shape[0]
                     for d, s in shared.items():
-                        smaller = min(nq, int(per_doc.get(d, 0)))
-                        need = 1 if smaller < 2 * MIN_SHARED else MIN_SHARED
-                        if s >= need and s >= math.ceil(cand.candidate_fraction(threshold) * smaller):
+                        if containment_passes_reference(s, min(nq, int(per_doc.get(d, 0))), threshold):
                             cands.add(d)
         return cands - excl_seqs
-
-def _check_query(text: Any, threshold: float | None, limit: int | None) -> None:
-    if not isinstance(text, str):
-        raise OptionError("query text must be a string")
-    if threshold is not None:
-        check_value(FingerprintConfig, "threshold", threshold)  # the rule of `find` and `index create`
-    IntRange(1, none_ok=True)("limit", limit)
-
-
-def verify_rows(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
-                limit: int | None, with_passages: bool) -> list[Match]:
-    """Judge candidate documents ``rows`` (id, text, source, date; each with tokens) against the
-    query ``text`` by the rule of ``find`` and ``compare`` (``stages.rule``: exact shingle
-    measures, and every candidate aligned — the passages decide even when ``with_passages`` is
-    off, which only leaves them out of the answer): the CPU-bound end of a query, a pure function."""
-    if not rows:
-        return []
-    all_toks = tokenize_batch([text] + [r[1] for r in rows])
-    values, starts, sizes = _shingle_sets(all_toks, ngram)
-    pairs = np.stack([np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)], axis=1)
-    v = score_pairs(pairs, values, starts, sizes)
-    v = v.take(rule.worth_aligning(v, all_toks, threshold, ngram))  # the others are no copies, by the rule
-    out: list[Match] = []
-    if not len(v):
-        return out
-    query_tokens = all_toks.doc(0)
-    query = prepare(text, tokens=query_tokens)
-    shared = v.shared_or_enough()  # score_pairs always counts them
-    for k in range(len(v)):
-        j = int(v.b[k])
-        row = rows[j - 1]
-        doc_tokens = all_toks.doc(j)
-        al = align(query, row[1], tokens_b=doc_tokens)
-        aligned, agreement = rule.aligned_evidence(text, query_tokens, row[1], doc_tokens, al)
-        cq, cd = float(v.containment_a_in_b[k]), float(v.containment_b_in_a[k])
-        d = rule.decide(float(v.jaccard[k]), cq, cd, int(shared[k]), threshold, ngram, aligned, agreement,
-                        word_cont=rule.word_containment(query_tokens, doc_tokens))
-        if not d.is_copy:
-            continue
-        passages: list[Passage] = list(al.passages) if with_passages else []
-        out.append(Match(row[0], round(float(d.similarity), 6), round(float(v.jaccard[k]), 6), round(cq, 6),
-                         round(cd, 6), passages, row[2], row[3]))
-    out.sort(key=lambda m: (-m.similarity, m.doc_id))
-    return out if limit is None else out[:limit]

@@ -668,7 +668,7 @@ def write_pair_report(
     boilerplate_b: Sequence[tuple[int, int]] = (),
 ) -> Path:
     """The side-by-side view of one :class:`~copytrace.api.Comparison`."""
-    from copytrace.explain import direction
+    from copytrace.stages.direction import direction
 
     if name_a == name_b:
         name_a, name_b = f"A: {name_a}", f"B: {name_b}"

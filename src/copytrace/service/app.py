@@ -40,8 +40,8 @@ Why DuckDB rather than SQLite: one file holding columnar tables that are
 bulk-inserted from Arrow in one statement per table (thousands of documents
 per second with the band and sample rows), MVCC readers that never wait for
 the writer inside a process, and the same Arrow-native toolchain as the rest
-of copytrace.  Its cost, ~1 ms per point lookup of a few rows, is what the
-text cache saves.
+of copytrace.  Its cost, a SQL round trip per point lookup of a few rows
+(docs/notes-2026-12.md), is what the text cache saves.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from copytrace import __version__
+from copytrace._version import __version__
 from copytrace.errors import CopytraceError
 from copytrace.index import Index
-from copytrace.index.store import _single_threaded_kernels
+from copytrace.index.query import single_threaded_kernels
 from copytrace.service.workers import QueryPool, QueryTimeout, default_processes, query_body
 
 __all__ = ["create_app", "MAX_BODY_BYTES", "MAX_BATCH", "API_KEY_ENV", "QUERY_TIMEOUT_S"]
@@ -278,7 +278,7 @@ def create_app(
 
     def query_inline(req: QueryRequest) -> bytes:
         rows, threshold, ngram = idx.candidate_rows(req.text, req.threshold)
-        with _single_threaded_kernels():
+        with single_threaded_kernels():
             return query_body(req.text, rows, threshold, ngram, req.limit, req.passages)
 
     def timed_out(stopped: bool) -> JSONResponse:
@@ -385,7 +385,7 @@ def serve(path: str | os.PathLike, host: str = "127.0.0.1", port: int = 8000, ap
         app = create_app(idx, api_key=api_key, query_threads=query_threads, query_processes=query_processes,
                          query_timeout=query_timeout)
         # the server's threads (event loop, candidate lookups, the workers' waiters) hand the GIL
-        # over every 0.2 ms instead of 5: measured, p99 at 8 clients ~10% lower on 2 CPUs
+        # over every 0.2 ms instead of 5: a shorter tail latency (docs/notes-2026-12.md)
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, http="h11",
                     h11_max_incomplete_event_size=MAX_HEADER_BYTES)

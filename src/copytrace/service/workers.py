@@ -1,7 +1,7 @@
 """Query workers: the CPU-bound half of a query in separate processes.
 
 A query has two halves (:meth:`copytrace.index.Index.candidate_rows`, then
-:func:`copytrace.index.store.verify_rows`).  The first needs the index (its
+:func:`copytrace.index.query.verify_rows`).  The first needs the index (its
 DuckDB file, which only one process may open for writing, and the in-memory
 candidate tables); the second — exact verification and passage alignment, most
 of a query's CPU — is a pure function of the query text and the candidate
@@ -55,7 +55,7 @@ def default_processes() -> int:
 def query_body(text: str, rows: Sequence[tuple[str, str, str | None, str | None]], threshold: float, ngram: int,
                limit: int | None, with_passages: bool) -> bytes:
     """The ``POST /query`` response body (UTF-8 JSON) for the candidate ``rows`` of ``text``."""
-    from copytrace.index.store import verify_rows
+    from copytrace.index.query import verify_rows
 
     matches = verify_rows(text, rows, threshold, ngram, limit, with_passages)
     return json.dumps({"matches": [m.to_dict() for m in matches]}, ensure_ascii=False, allow_nan=False,

@@ -108,10 +108,8 @@ longest posting lists drop out first), ``ngram``-grams occurring more than
 sparse (no ``na × nb`` matrix), so a pair of 5 MB texts, or one word
 repeated a million times, finishes in seconds.
 
-PAN 2013 text-alignment training corpus (char-level macro measures, Potthast
-et al. 2010; a = suspicious, b = source), default options, all 5,185 pairs:
-plagdet 0.961 no obfuscation, 0.874 random, 0.890 translation, 0.784 summary,
-0.902 overall; 99.1 % of the no-plagiarism pairs give no passage.
+Quality on the PAN 2013 text-alignment corpus (``benchmarks``/``evaluation.pan``):
+dated figures in docs/notes-2026-12.md.
 """
 
 from __future__ import annotations
@@ -385,7 +383,7 @@ def _is_space(c):
 
 
 @njit(cache=True, nogil=True)
-def _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi):
+def segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi):
     k = raw_lo.shape[0]
     out = np.empty((k, 2), dtype=np.int64)
     for i in range(k):
@@ -401,7 +399,7 @@ def _segment_spans(cps, raw_lo, raw_hi, tok_lo, tok_hi):
 
 
 @dataclass
-class _Segments:
+class _SentenceSpans:
     spans: np.ndarray  # (k, 2) int64 char spans
     tok_seg: np.ndarray  # segment of each token
     tok_ptr: np.ndarray  # (k+1,) first token of each segment
@@ -451,12 +449,12 @@ def _segments_kernel(cps, bounds, starts, ends, text_len):
     return spans, tok_seg, tok_ptr
 
 
-def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray | None = None) -> _Segments:
+def _segments(text: str, tokens: Tokens, mode: str = "capital", cps: np.ndarray | None = None) -> _SentenceSpans:
     if cps is None:
         cps = to_codepoints(text)
     bounds = boundaries(cps, mode) if len(tokens) else np.zeros(0, dtype=np.int64)
     spans, tok_seg, tok_ptr = _segments_kernel(cps, bounds.astype(np.int64), tokens.starts, tokens.ends, len(text))
-    return _Segments(spans, tok_seg, tok_ptr, np.diff(tok_ptr))
+    return _SentenceSpans(spans, tok_seg, tok_ptr, np.diff(tok_ptr))
 
 
 def split_sentences(text: str, tokens: Tokens | None = None, mode: str = "capital") -> np.ndarray:
@@ -568,7 +566,7 @@ def _verbatim_runs(ha, hb, n, min_len, max_occ):
 class _Side:
     text: str
     tokens: Tokens
-    seg: _Segments
+    seg: _SentenceSpans
     # content entries, sorted by segment: term id and tf-idf weight
     ent_term: np.ndarray = field(init=False)
     ent_w: np.ndarray = field(init=False)
@@ -586,7 +584,7 @@ class Prepared:
 
     text: str
     tokens: Tokens
-    seg: _Segments
+    seg: _SentenceSpans
     content_idx: np.ndarray  # tokens that are content words
     stems: np.ndarray  # their stem hashes
     options: AlignOptions
@@ -846,7 +844,7 @@ def _seed_kernel(si, sj, sc, sd, cos_t, dice_t, nb_, tok_seg_a, tok_seg_b, ri, r
     return ia, ib
 
 
-class _Engine:
+class _PairAligner:
     def __init__(self, sa: _Side, sb: _Side, V: int, opt: AlignOptions):
         self.a, self.b, self.V, self.opt = sa, sb, V, opt
         na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
@@ -1064,7 +1062,7 @@ def _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1):
     return cov_a, cov_b
 
 
-def _run_masks(eng: _Engine, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np.ndarray, np.ndarray]:
+def _run_masks(eng: _PairAligner, ta0: int, ta1: int, tb0: int, tb1: int) -> tuple[np.ndarray, np.ndarray]:
     """Which tokens of a[ta0:ta1] and b[tb0:tb1] lie in shared runs that fall
     inside both ranges."""
     ri, rj, rl = eng.runs
@@ -1131,7 +1129,7 @@ def _spans_overlap(x0, x1, y0, y1) -> bool:
     return x0 <= y1 and y0 <= x1
 
 
-def _align_core(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
+def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
     """Candidate passages (segment ranges) from the normal and summary runs,
     then the filter.  Returns a list of (a0, a1, b0, b1, seeds_a, seeds_b, sim)."""
     cands = []
@@ -1205,7 +1203,7 @@ def _align_core(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
     return _filter(sa, sb, eng, cands, opt, _run_candidates(sa, sb, eng, opt))
 
 
-def _run_candidates(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
+def _run_candidates(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
     """Shared runs that are whole segments on both sides (a title, a
     sentence, a whole short text), as candidates that need no cosine: with
     one or two segments per text every shared term is in every segment and
@@ -1223,7 +1221,7 @@ def _run_candidates(sa: _Side, sb: _Side, eng: _Engine, opt: AlignOptions):
     return out
 
 
-def _prune_edges(eng: _Engine, seeds_a, seeds_b, sim, opt: AlignOptions):
+def _prune_edges(eng: _PairAligner, seeds_a, seeds_b, sim, opt: AlignOptions):
     """Drop weak seeds (cosine below ``edge_cosine``) at the ends of a
     cluster when a gap separates them from the rest: neighbours that only
     look alike."""
@@ -1281,7 +1279,7 @@ def _explained(side: _Side, lo: int, hi: int, spans) -> float:
     return float(w[m].sum()) / max(float(w.sum()), 1.0)
 
 
-def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions, late=()):
+def _filter(sa: _Side, sb: _Side, eng: _PairAligner, cands, opt: AlignOptions, late=()):
     items = []
     for rank, group in enumerate((cands, late)):
         for a0, a1, b0, b1, seeds_a, seeds_b, sim in group:
@@ -1326,7 +1324,7 @@ def _filter(sa: _Side, sb: _Side, eng: _Engine, cands, opt: AlignOptions, late=(
     return kept
 
 
-def _merge(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions):
+def _merge(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions):
     """Join passages that follow each other on both sides (at most
     ``merge_gap`` segments apart, same order) when the joined passage still
     validates: one case found in two pieces."""
@@ -1357,7 +1355,7 @@ def _merge(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions):
     return kept
 
 
-def _finish(sa: _Side, sb: _Side, eng: _Engine, kept, opt: AlignOptions) -> Alignment:
+def _finish(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions) -> Alignment:
     passages = []
     for _, a0, a1, b0, b1, _sa, _sb, sim in kept:
         ca0, ca1 = int(sa.seg.spans[a0, 0]), int(sa.seg.spans[a1, 1])
@@ -1537,6 +1535,6 @@ def align(
         return _whole(sa, sb)
     opt = _scaled(opt, sa, sb)
     V = _build_vectors(sa, sb, ca, cb)
-    eng = _Engine(sa, sb, V, opt)
+    eng = _PairAligner(sa, sb, V, opt)
     kept = _align_core(sa, sb, eng, opt)
     return _finish(sa, sb, eng, kept, opt)

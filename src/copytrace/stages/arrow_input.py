@@ -5,7 +5,7 @@ Data contract
 -------------
 ``copytrace.find(table)`` (or any inputs list holding such objects) reads
 them with the same field options and the same record checks as Parquet files
-(``read._Reader.read_record_batches``): ``id_field``, ``text_field`` (or
+(``read.Reader.read_record_batches``): ``id_field``, ``text_field`` (or
 ``html_field``), ``date_field``, ``source_field``; messages name the object
 as ``<arrow:N>`` (N: its position among the inputs' in-memory objects) and the
 1-based row.  Accepted: ``pyarrow.Table``, ``pyarrow.RecordBatch``,
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from copytrace.errors import OptionError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from copytrace.stages.read import Document, _Reader, _Source
+    from copytrace.stages.read import Document, Reader, Source
 
 __all__ = ["arrow_source", "read_arrow", "is_arrow_input"]
 
@@ -40,15 +40,15 @@ def _is_hf_dataset(obj: Any) -> bool:
     return mod.startswith("datasets.") and hasattr(obj, "with_format") and hasattr(obj, "features")
 
 
-def arrow_source(obj: Any) -> "_Source":
-    from copytrace.stages.read import _Source
+def arrow_source(obj: Any) -> "Source":
+    from copytrace.stages.read import Source
 
     if not is_arrow_input(obj):
         raise OptionError(
             f"cannot read an input of type {type(obj).__name__}: give paths, a pyarrow Table or"
             " RecordBatchReader, or a datasets.Dataset"
         )
-    return _Source("arrow", obj, f"<arrow:{next(_counter)}>")
+    return Source("arrow", obj, f"<arrow:{next(_counter)}>")
 
 
 def _schema_and_batches(obj: Any, batch_size: int) -> tuple[list[str], Iterator[Any]]:
@@ -66,7 +66,7 @@ def _schema_and_batches(obj: Any, batch_size: int) -> tuple[list[str], Iterator[
     return names, (b for t in tables for b in t.to_batches())
 
 
-def read_arrow(reader: "_Reader", src: "_Source") -> Iterator["Document"]:
+def read_arrow(reader: "Reader", src: "Source") -> Iterator["Document"]:
     names, batches = _schema_and_batches(src.path, reader.o.batch_docs)
     return reader.read_record_batches(
         src, names, lambda wanted: (rb.select(wanted) for rb in batches)

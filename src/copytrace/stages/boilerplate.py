@@ -6,7 +6,7 @@ The stage runs in four phases, so that an engine can stream documents
 through the first and last (map side) and aggregate in between; both the
 local and the Spark engine call these same functions.
 
-1. ``segment_batch(texts, doc_index, options, tokens=None) -> Segments``
+1. ``segment_batch(texts, doc_index, options, tokens=None) -> BoilerplateSegments``
    (per batch of documents): the segments of every document with at least
    ``min_words`` tokens — parallel arrays ``doc`` (the caller's document
    number), ``key`` (uint64: a hash of the segment's normalized token
@@ -103,20 +103,23 @@ newsletter box appears in dozens.  Lower it for small corpora.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
-import pyarrow as pa
 
 from copytrace.kernels import njit, prange
-from copytrace.stages.align import _segment_spans
-from copytrace.stages.normalize import TokenBatch, _mix64, to_codepoints, tokenize_batch
+import pyarrow as pa
+
+from copytrace.stages.align import segment_spans
+from copytrace.stages.normalize import TokenBatch, mix64, to_codepoints, tokenize_batch
 from copytrace.stages.segment import boundaries
+from copytrace import schemas
 
 __all__ = [
     "BoilerplateOptions",
     "BoilerplateResult",
     "BOILERPLATE_SCHEMA",
+    "BoilerplateSegments",
     "Segments",
     "KeyDocs",
     "segment_batch",
@@ -131,13 +134,7 @@ __all__ = [
     "mask_text",
 ]
 
-BOILERPLATE_SCHEMA = pa.schema(
-    [
-        pa.field("text", pa.string(), nullable=False),
-        pa.field("doc_frequency", pa.int64(), nullable=False),
-        pa.field("sources", pa.list_(pa.string()), nullable=False),
-    ]
-)
+BOILERPLATE_SCHEMA = schemas.BOILERPLATE  # boilerplate.parquet: one schema, defined in copytrace.schemas
 
 FETCH_CHUNK_DOCS = 20_000  # documents whose texts phase 4 holds at once
 
@@ -166,12 +163,9 @@ class BoilerplateResult:
     table: pa.Table
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
 
-    def spans_by_id(self, doc_ids: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
-        return {doc_ids[i]: s for i, s in self.spans.items()}
-
 
 @dataclass
-class Segments:
+class BoilerplateSegments:
     """Segments of documents (phase 1): parallel arrays, grouped by document
     and in text order within a document."""
 
@@ -185,27 +179,31 @@ class Segments:
         return int(self.doc.shape[0])
 
     @staticmethod
-    def empty() -> "Segments":
+    def empty() -> "BoilerplateSegments":
         z32 = np.zeros(0, dtype=np.int32)
-        return Segments(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64), z32, z32.copy(), z32.copy())
+        return BoilerplateSegments(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64), z32, z32.copy(), z32.copy())
 
     @staticmethod
-    def concat(parts: Sequence["Segments"]) -> "Segments":
+    def concat(parts: Sequence["BoilerplateSegments"]) -> "BoilerplateSegments":
         parts = [p for p in parts if len(p)]
         if not parts:
-            return Segments.empty()
-        return Segments(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+            return BoilerplateSegments.empty()
+        return BoilerplateSegments(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                           ("doc", "key", "start", "end", "ntok")))
 
-    def take(self, idx: np.ndarray) -> "Segments":
-        return Segments(self.doc[idx], self.key[idx], self.start[idx], self.end[idx], self.ntok[idx])
+    def take(self, idx: np.ndarray) -> "BoilerplateSegments":
+        return BoilerplateSegments(self.doc[idx], self.key[idx], self.start[idx], self.end[idx], self.ntok[idx])
 
-    def renumber(self, mapping: np.ndarray) -> "Segments":
+    def renumber(self, mapping: np.ndarray) -> "BoilerplateSegments":
         """Documents renumbered by ``mapping[old] -> new``, then grouped by the
         new number (text order kept within a document)."""
         doc = mapping[self.doc]
         o = np.argsort(doc, kind="stable")
-        return Segments(doc[o], self.key[o], self.start[o], self.end[o], self.ntok[o])
+        return BoilerplateSegments(doc[o], self.key[o], self.start[o], self.end[o], self.ntok[o])
+
+
+# the name before the rename (branches in flight still say bpl.Segments); remove once merged
+Segments = BoilerplateSegments
 
 
 @dataclass
@@ -264,8 +262,8 @@ def _segment_keys(hashes, tok_ptr):
     for i in range(k):
         h = np.uint64(0x243F6A8885A308D3)
         for t in range(tok_ptr[i], tok_ptr[i + 1]):
-            h = _mix64(h ^ hashes[t])
-        out[i] = _mix64(h ^ np.uint64(tok_ptr[i + 1] - tok_ptr[i]))
+            h = mix64(h ^ hashes[t])
+        out[i] = mix64(h ^ np.uint64(tok_ptr[i + 1] - tok_ptr[i]))
     return out
 
 
@@ -274,7 +272,7 @@ def segment_batch(
     doc_index: np.ndarray | None = None,
     options: BoilerplateOptions | None = None,
     tokens: TokenBatch | None = None,
-) -> Segments:
+) -> BoilerplateSegments:
     """Phase 1: the segments (≥ ``min_words`` tokens) of a batch of texts.
 
     ``doc_index[i]`` is the number recorded for ``texts[i]`` (default ``i``);
@@ -288,12 +286,12 @@ def segment_batch(
         doc_index = np.arange(n, dtype=np.int64)
     doc_index = np.asarray(doc_index, dtype=np.int64)
     if n == 0:
-        return Segments.empty()
+        return BoilerplateSegments.empty()
     if tokens is None:
         tokens = tokenize_batch(list(texts))
     n_tok = tokens.doc_offsets[1:] - tokens.doc_offsets[:-1]
     if int(n_tok.sum()) == 0:
-        return Segments.empty()
+        return BoilerplateSegments.empty()
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
     text_off = np.zeros(n, dtype=np.int64)
     np.cumsum(lengths[:-1] + len(_JOIN), out=text_off[1:])
@@ -318,11 +316,11 @@ def segment_batch(
     # a segment's raw extent stays inside its own text
     raw_lo = np.maximum(edges[raw_ids], text_off[seg_doc])
     raw_hi = np.minimum(edges[raw_ids + 1], text_off[seg_doc] + lengths[seg_doc])
-    spans = _segment_spans(cps, raw_lo, raw_hi, g_starts[starts_idx], g_ends[tok_ptr[1:] - 1])
+    spans = segment_spans(cps, raw_lo, raw_hi, g_starts[starts_idx], g_ends[tok_ptr[1:] - 1])
     keys = _segment_keys(tokens.hashes, tok_ptr)
     keep = ntok >= opt.min_words
     base = text_off[seg_doc]
-    return Segments(
+    return BoilerplateSegments(
         doc_index[seg_doc[keep]],
         keys[keep],
         (spans[keep, 0] - base[keep]).astype(np.int32),
@@ -336,7 +334,7 @@ def segment_batch(
 # --------------------------------------------------------------------------
 
 
-def key_source_counts(segments: Segments, doc_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def key_source_counts(segments: BoilerplateSegments, doc_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(keys, sources, counts)``: distinct documents per (key, source code),
     sorted by key then source."""
     k, d = _unique_key_doc(segments.key, segments.doc)
@@ -415,7 +413,7 @@ def single_source_candidates(
 def story_check(
     candidates: np.ndarray,
     key_docs: KeyDocs,
-    segments: Segments,
+    segments: BoilerplateSegments,
     doc_ntok: np.ndarray,
     options: BoilerplateOptions | None = None,
     single_source: np.ndarray | None = None,
@@ -423,7 +421,7 @@ def story_check(
     """The candidates (sorted uint64) that travel with different stories.
 
     Candidates with the same document set share the verdict.  ``segments``
-    grouped by document (as :meth:`Segments.renumber` leaves them);
+    grouped by document (as :meth:`BoilerplateSegments.renumber` leaves them);
     ``doc_ntok[d]``: tokens of document ``d``; ``single_source``: the
     candidates of :func:`single_source_candidates` (None: none), the only
     ones the long-block rule may flag."""
@@ -542,7 +540,7 @@ def _intersect_size(a, b):
 
 
 def document_spans(
-    segments: Segments, texts: Sequence[str], boiler_keys: np.ndarray, doc_index: np.ndarray | None = None
+    segments: BoilerplateSegments, texts: Sequence[str], boiler_keys: np.ndarray, doc_index: np.ndarray | None = None
 ) -> dict[int, list[tuple[int, int]]]:
     """Boilerplate spans of the documents ``doc_index`` (parallel to
     ``texts``; default 0..len-1) from their segments."""
@@ -561,11 +559,11 @@ def document_spans(
         d = int(docs[a])
         if d not in where:
             continue
-        out[d] = _merge(texts[where[d]], list(zip(starts[a:b].tolist(), ends[a:b].tolist(), strict=True)))
+        out[d] = merge_spans(texts[where[d]], list(zip(starts[a:b].tolist(), ends[a:b].tolist(), strict=True)))
     return out
 
 
-def representatives(segments: Segments, boiler_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def representatives(segments: BoilerplateSegments, boiler_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each boilerplate key (sorted): the document, start and end of its
     first occurrence (smallest document, then first in the text)."""
     hit = np.flatnonzero(np.isin(segments.key, boiler_keys))
@@ -604,14 +602,34 @@ def table_rows(
     return dfs, srcs
 
 
-def encode_sources(sources: Sequence[str | None]) -> tuple[np.ndarray, list[str], np.ndarray]:
+def source_book(counts: Iterable[tuple[str | None, int]]) -> tuple[list[str], np.ndarray]:
+    """The code book of sources from (source, documents) counts: the known
+    names sorted (a source's code is its position; unknown, None, is -1) and
+    the documents of each.  Sorted so that codes depend on the collection
+    only, not on reading order or partitioning."""
+    docs: dict[str, int] = {}
+    for name, k in counts:
+        if name is not None:
+            docs[name] = docs.get(name, 0) + int(k)
+    names = sorted(docs)
+    return names, np.array([docs[s] for s in names], dtype=np.int64)
+
+
+def encode_sources(
+    sources: Sequence[str | None] | pa.Array | pa.ChunkedArray,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
     """``(codes, names, sizes)``: an int32 code per document (-1 unknown),
-    the names by code (sorted) and the documents of each source."""
-    names = sorted({s for s in sources if s is not None})
-    code_of = {s: i for i, s in enumerate(names)}
-    codes = np.fromiter((code_of[s] if s is not None else -1 for s in sources), dtype=np.int32, count=len(sources))
-    sizes = np.bincount(codes[codes >= 0], minlength=len(names)).astype(np.int64)
-    return codes, names, sizes
+    the names by code (:func:`source_book`) and the documents of each source.
+    ``engines.spark_rules.encode_sources`` is its Spark twin."""
+    import pyarrow.compute as pc
+
+    arr = sources if isinstance(sources, (pa.Array, pa.ChunkedArray)) else pa.array(list(sources), pa.string())
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int32), [], np.zeros(0, dtype=np.int64)
+    vc = pc.value_counts(arr)
+    names, sizes = source_book(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True))
+    codes = pc.fill_null(pc.index_in(arr, value_set=pa.array(names, pa.string())), -1)
+    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int32), names, sizes
 
 
 def detect_boilerplate(
@@ -635,7 +653,7 @@ def detect_boilerplate(
 
 
 def detect_from_segments(
-    segs: Segments,
+    segs: BoilerplateSegments,
     doc_ntok: np.ndarray,
     doc_source: np.ndarray,
     source_names: Sequence[str],
@@ -675,7 +693,7 @@ def detect_from_segments(
     return BoilerplateResult(boilerplate_table(rep_text, dfs, srcs_), spans)
 
 
-def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def merge_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[list[int]] = []
     for s, e in spans:
         if out and (s <= out[-1][1] or not text[out[-1][1] : s].strip()):

@@ -20,7 +20,7 @@ Data contract
   ``active[rank[row]]`` take part.  Buckets are (band, key) groups of at least
   two active documents.  A bucket of at most ``max_bucket`` members yields all
   its pairs; a larger one links its first member (the smallest final index)
-  to every other (a star) — the rule of ``candidates._pairs_from_keys``.  The
+  to every other (a star) — the rule of ``candidates.pairs_from_keys``.  The
   result is an int64 array (k, 2), ``a < b``, unique, sorted by (a, b):
   byte-identical to ``lsh_pairs(signatures[order], params, active,
   max_bucket)``.

@@ -38,11 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from copytrace.kernels import njit, prange
-from copytrace.stages.normalize import _mix64
+
+from copytrace.stages.normalize import mix64
 
 __all__ = [
     "LshParams",
     "optimal_params",
+    "lsh_params",
+    "MIN_SHARED",
     "band_keys",
     "exact_groups",
     "lsh_pairs",
@@ -52,6 +55,11 @@ __all__ = [
     "CANDIDATE_DIVISOR",
     "merge_pairs",
 ]
+
+
+# sampled shingles two documents must share at least to be containment candidates (1 when the
+# smaller sample has fewer than 2 * MIN_SHARED): one shared sample is chance in a long document
+MIN_SHARED = 2
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,14 @@ def optimal_params(
     return LshParams(bands=best[1], rows=best[2])
 
 
+def lsh_params(threshold: float, num_perm: int, bands: int | None = None, rows: int | None = None) -> LshParams:
+    """The LSH parameters of a run: ``bands`` × ``rows`` when both are given
+    (``--bands``/``--rows``), else :func:`optimal_params` at ``threshold``."""
+    if bands is not None and rows is not None:
+        return LshParams(bands, rows)
+    return optimal_params(threshold, num_perm)
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _band_keys_kernel(sigs, bands, rows):
     n = sigs.shape[0]
@@ -97,7 +113,7 @@ def _band_keys_kernel(sigs, bands, rows):
         for bnd in range(bands):
             h = np.uint64(0x9E3779B97F4A7C15) * np.uint64(bnd + 1)
             for j in range(bnd * rows, (bnd + 1) * rows):
-                h = _mix64(h ^ np.uint64(sigs[d, j]))
+                h = mix64(h ^ np.uint64(sigs[d, j]))
             keys[bnd, d] = h
     return keys
 
@@ -139,7 +155,7 @@ def _group_pairs(order, sorted_keys, max_bucket, out_a, out_b, k):
     return k
 
 
-def _pairs_from_keys(keys: np.ndarray, docs: np.ndarray, max_bucket: int) -> np.ndarray:
+def pairs_from_keys(keys: np.ndarray, docs: np.ndarray, max_bucket: int) -> np.ndarray:
     """Pairs of ``docs`` (indices) that share a key; ``keys`` parallel to ``docs``."""
     if docs.shape[0] < 2:
         return np.zeros((0, 2), dtype=np.int64)
@@ -211,7 +227,7 @@ def lsh_pairs(
     if docs.shape[0] < 2:
         return np.zeros((0, 2), dtype=np.int64)
     keys = band_keys(signatures[docs], params)
-    found = [_pairs_from_keys(keys[bnd], docs, max_bucket) for bnd in range(params.bands)]
+    found = [pairs_from_keys(keys[bnd], docs, max_bucket) for bnd in range(params.bands)]
     return merge_pairs(*found)
 
 
@@ -221,7 +237,7 @@ def containment_pairs(
     n_docs: int,
     active: np.ndarray,
     threshold: float,
-    min_shared: int = 2,
+    min_shared: int = MIN_SHARED,
     max_df: int = 64,
     passage_samples: int = 0,
 ) -> np.ndarray:
@@ -304,7 +320,7 @@ def containment_passes(
     return ok
 
 
-def passage_samples(reuse_min_shingles: int, sample_rate: int, min_shared: int = 2) -> int:
+def passage_samples(reuse_min_shingles: int, sample_rate: int, min_shared: int = MIN_SHARED) -> int:
     """Sampled shingles two documents must share to be candidates for sharing a
     passage of ``reuse_min_shingles`` shingles (0: off): half the expected
     count in a 1-in-``sample_rate`` sample — rewording and OCR noise thin it —

@@ -2,7 +2,7 @@
 
 Data contract
 -------------
-``cluster(n_docs, pa, pb, lengths) -> Clusters`` over document *indices*.
+``cluster(n_docs, pair_a, pair_b, lengths) -> Clusters`` over document *indices*.
 The engine numbers documents in doc-id order, so "smallest index" means
 "smallest doc id":
 
@@ -43,7 +43,7 @@ class Clusters:
 
 
 @njit(cache=True, nogil=True)
-def _find(parent, x):
+def find_root(parent, x):
     while parent[x] != x:
         parent[x] = parent[parent[x]]
         x = parent[x]
@@ -51,11 +51,11 @@ def _find(parent, x):
 
 
 @njit(cache=True, nogil=True)
-def _union_find(n, pa, pb):
+def _union_find(n, pair_a, pair_b):
     parent = np.arange(n)
-    for t in range(pa.shape[0]):
-        ra = _find(parent, pa[t])
-        rb = _find(parent, pb[t])
+    for t in range(pair_a.shape[0]):
+        ra = find_root(parent, pair_a[t])
+        rb = find_root(parent, pair_b[t])
         if ra == rb:
             continue
         if ra < rb:
@@ -63,17 +63,17 @@ def _union_find(n, pa, pb):
         else:
             parent[ra] = rb
     for x in range(n):
-        parent[x] = _find(parent, x)
+        parent[x] = find_root(parent, x)
     return parent
 
 
-def connected_components(n_docs: int, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+def connected_components(n_docs: int, pair_a: np.ndarray, pair_b: np.ndarray) -> np.ndarray:
     """Smallest index of each document's component."""
-    return _union_find(n_docs, pa.astype(np.int64), pb.astype(np.int64))
+    return _union_find(n_docs, pair_a.astype(np.int64), pair_b.astype(np.int64))
 
 
-def cluster(n_docs: int, pa: np.ndarray, pb: np.ndarray, lengths: np.ndarray) -> Clusters:
-    return clusters_from_roots(connected_components(n_docs, pa, pb), lengths)
+def cluster(n_docs: int, pair_a: np.ndarray, pair_b: np.ndarray, lengths: np.ndarray) -> Clusters:
+    return clusters_from_roots(connected_components(n_docs, pair_a, pair_b), lengths)
 
 
 def clusters_from_roots(root: np.ndarray, lengths: np.ndarray) -> Clusters:

@@ -34,7 +34,8 @@ from functools import lru_cache
 import numpy as np
 
 from copytrace.kernels import njit, prange
-from copytrace.stages.normalize import TokenBatch, Tokens, _mix64, tokenize
+
+from copytrace.stages.normalize import TokenBatch, Tokens, mix64, tokenize
 
 __all__ = [
     "FingerprintParams",
@@ -91,7 +92,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def _shingle_hash(hashes, i, n):
     h = hashes[i]
     for j in range(1, n):
-        h = _mix64(h * np.uint64(0x9E3779B97F4A7C15) + hashes[i + j])
+        h = mix64(h * np.uint64(0x9E3779B97F4A7C15) + hashes[i + j])
     return h
 
 
@@ -129,8 +130,8 @@ def _fingerprint_kernel(hashes, offsets, n, a, b, rate):
         h1 = np.uint64(0x243F6A8885A308D3) ^ np.uint64(hi - lo)
         h2 = np.uint64(0x13198A2E03707344) ^ np.uint64(hi - lo)
         for i in range(lo, hi):
-            h1 = _mix64(h1 * np.uint64(0x9E3779B97F4A7C15) + hashes[i])
-            h2 = _mix64((h2 ^ hashes[i]) * np.uint64(0xC2B2AE3D27D4EB4F) + np.uint64(i - lo))
+            h1 = mix64(h1 * np.uint64(0x9E3779B97F4A7C15) + hashes[i])
+            h2 = mix64((h2 ^ hashes[i]) * np.uint64(0xC2B2AE3D27D4EB4F) + np.uint64(i - lo))
         chash[d, 0] = h1
         chash[d, 1] = h2
         sh = _doc_shingles(hashes, lo, hi, n)

@@ -14,11 +14,11 @@ strings, every other field ignored) when Arrow can take it exactly as the
 line-by-line path would; the block then costs one parse and one list of
 strings per field instead of a ``json.loads`` and a record check per line.
 Any block where that is not certain goes line by line through ``record``:
-the first ``_FieldCheck.SAMPLE`` records (the wrong-field check sees them
+the first ``FieldCheck.SAMPLE`` records (the wrong-field check sees them
 whole), a line Arrow rejects (invalid JSON, not an object, invalid UTF-8, a
 field twice, an id or date that is a number, a surrogate escape ``\\uD800``),
 a blank line (the line numbers would shift), a line of ``line_limit`` bytes
-or more, a record the checks of ``_Reader.make`` would skip (missing, null,
+or more, a record the checks of ``Reader.make`` would skip (missing, null,
 empty or duplicate id, empty or whitespace text, a text over
 ``max_doc_chars``), and a block where the date or source field is never set
 (the "no record has the field" warning needs to know whether it is absent).
@@ -30,7 +30,7 @@ import re
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from copytrace.stages.read import Document, _FieldCheck, _Reader, _Source
+    from copytrace.stages.read import Document, FieldCheck, Reader, Source
 
 __all__ = ["BLOCK_BYTES", "eligible", "documents"]
 
@@ -40,16 +40,16 @@ _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \uD800-\uDFFF escape (Arrow 
 _BOM = b"\xef\xbb\xbf"
 
 
-def eligible(reader: "_Reader", src: "_Source") -> bool:
+def eligible(reader: "Reader", src: "Source") -> bool:
     """Whether the fast path may read this source (a plain UTF-8 JSONL file)."""
     return (src.path is not None and not src.gz and reader.utf8 and reader.o.html_field is None)
 
 
 def documents(
-    reader: "_Reader",
-    src: "_Source",
+    reader: "Reader",
+    src: "Source",
     f: IO[bytes],
-    fields: "_FieldCheck",
+    fields: "FieldCheck",
     state: dict[str, Any],
     record: Callable[[int, int, bytes], "Document | None"],
 ) -> Iterator["Document"]:
@@ -96,12 +96,12 @@ def documents(
 
 
 def _block(
-    reader: "_Reader",
-    src: "_Source",
+    reader: "Reader",
+    src: "Source",
     block: bytes,
     lineno: int,
     offset: int,
-    fields: "_FieldCheck",
+    fields: "FieldCheck",
     state: dict[str, Any],
     record: Callable[[int, int, bytes], "Document | None"],
 ) -> Iterator["Document"]:
@@ -121,8 +121,8 @@ def _block(
 
 
 def _region(
-    reader: "_Reader",
-    src: "_Source",
+    reader: "Reader",
+    src: "Source",
     region: bytes,
     lineno: int,
     offset: int,
@@ -153,7 +153,7 @@ def _region(
         pos = end
 
 
-def _line(reader: "_Reader", src: "_Source", raw: bytes, lineno: int, start: int,
+def _line(reader: "Reader", src: "Source", raw: bytes, lineno: int, start: int,
           record: Callable[[int, int, bytes], "Document | None"]) -> "Document | None":
     """One line by the line-by-line path (as ``raw_lines`` gives it to ``record``)."""
     if len(raw) - raw.endswith(b"\n") >= reader.line_limit:
@@ -162,7 +162,7 @@ def _line(reader: "_Reader", src: "_Source", raw: bytes, lineno: int, start: int
     return record(lineno, start, raw)
 
 
-def _fast(reader: "_Reader", src: "_Source", block: bytes, lineno: int, state: dict[str, Any]) -> list | None:
+def _fast(reader: "Reader", src: "Source", block: bytes, lineno: int, state: dict[str, Any]) -> list | None:
     """The documents of a block of whole lines, or None when the block must go line by line."""
     import numpy as np
     import pyarrow as pa

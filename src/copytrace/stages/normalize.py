@@ -110,7 +110,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "copytrace"
 
@@ -119,7 +119,7 @@ def _cache_dir() -> Path:
 def tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The folding tables, built once per Unicode version and cached on disk."""
     name = f"fold-v2-unicode-{unicodedata.unidata_version}.npz"
-    path = _cache_dir() / name
+    path = cache_dir() / name
     try:
         with np.load(path) as z:
             return z["cls"], z["fold"], z["exp_data"], z["exp_off"]

@@ -116,10 +116,8 @@ from copytrace.stages.web import WEB_EXTENSIONS
 __all__ = [
     "Document",
     "FileSpec",
-    "Record",
     "plan_files",
     "spec_for",
-    "read_file_bytes",
     "ReadOptions",
     "ReadStats",
     "iter_batches",
@@ -330,7 +328,7 @@ def decode_text_file(path: str | os.PathLike[str], encoding: str = AUTO) -> tupl
 
 
 @dataclass(frozen=True, slots=True)
-class _Source:
+class Source:
     fmt: str  # txt | jsonl | csv | parquet
     path: str | None  # None: standard input
     display: str  # name in messages
@@ -340,7 +338,7 @@ class _Source:
 
 def _plan(
     inputs: Sequence[str | os.PathLike[str]], options: ReadOptions, notes: list[str] | None = None
-) -> list[_Source]:
+) -> list[Source]:
     """The sources to read; ``notes`` gets a warning per directory that holds
     files not read (never dropped silently)."""
     if isinstance(inputs, (str, bytes, os.PathLike)):
@@ -348,7 +346,7 @@ def _plan(
     items = list(inputs)
     if not items:
         raise OptionError("no inputs given")
-    plan: list[_Source] = []
+    plan: list[Source] = []
     for item in items:
         if not isinstance(item, (str, bytes, os.PathLike)):
             from copytrace.stages.arrow_input import arrow_source
@@ -360,7 +358,7 @@ def _plan(
             fmt = "jsonl" if options.format == "auto" else options.format
             if fmt not in ("jsonl", "csv"):
                 raise InputError(STDIN_NAME, f"standard input is read as jsonl or csv, not {fmt}")
-            plan.append(_Source(fmt, None, STDIN_NAME))
+            plan.append(Source(fmt, None, STDIN_NAME))
         elif os.path.isdir(name):
             if options.format not in ("auto", "txt"):
                 raise InputError(
@@ -374,7 +372,7 @@ def _plan(
                                  + (f" ({ignored})" if ignored else ""))
             if ignored and notes is not None:
                 notes.append(f"{name}: {ignored}")
-            plan.extend(_Source(_dir_format(full) if regular else "special", full, printable(full), False, rel)
+            plan.extend(Source(_dir_format(full) if regular else "special", full, printable(full), False, rel)
                         for rel, full, regular in files)
         elif os.path.exists(name):
             plan.append(_file_source(name, options))
@@ -438,7 +436,7 @@ def _dir_format(path: str) -> str:
     return "txt" if path.lower().endswith(".txt") else "html"
 
 
-def _file_source(name: str, options: ReadOptions) -> _Source:
+def _file_source(name: str, options: ReadOptions) -> Source:
     lower = name.lower()
     gz = lower.endswith(".gz")
     base = lower[:-3] if gz else lower
@@ -458,7 +456,7 @@ def _file_source(name: str, options: ReadOptions) -> _Source:
     doc_id = printable(PurePath(name).as_posix()) if fmt in ("txt", "html") else None
     if fmt == "warc":
         gz = False  # fastwarc reads .warc.gz itself, member by member
-    return _Source(fmt, name, printable(name), gz, doc_id)
+    return Source(fmt, name, printable(name), gz, doc_id)
 
 
 # --------------------------------------------------------------------------
@@ -641,9 +639,9 @@ def _has_surrogate(s: str) -> bool:
 
 
 def _batches(
-    plan: list[_Source], options: ReadOptions, stats: ReadStats, seen: set[str] | None = None
+    plan: list[Source], options: ReadOptions, stats: ReadStats, seen: set[str] | None = None
 ) -> Iterator[list[Document]]:
-    reader = _Reader(options, stats)
+    reader = Reader(options, stats)
     if seen is not None:
         reader.seen = seen
     batch: list[Document] = []
@@ -730,7 +728,7 @@ def duplicate_id_detail(doc_id: str) -> str:
     return f"duplicate id {doc_id!r} (the first one is kept)"
 
 
-class _FieldCheck:
+class FieldCheck:
     """Wrong field names stop the read instead of skipping every record: when
     most of the first ``SAMPLE`` records (or of a shorter file) lack the id or
     text field, InputError lists the fields the records have and the option
@@ -780,7 +778,7 @@ class _FieldCheck:
                     name, opt, present, suggest_field(opt, present, other, self.lengths), share=share))
 
 
-class _Reader:
+class Reader:
     def __init__(self, options: ReadOptions, stats: ReadStats) -> None:
         self.o = options
         self.stats = stats
@@ -791,7 +789,7 @@ class _Reader:
         self.label = _encoding_label(options.encoding)
         self.auto = options.encoding == AUTO
         self.fallback: str | None = None  # auto: the file's detected encoding, once a line is not UTF-8
-        self.src: _Source | None = None
+        self.src: Source | None = None
         # A JSON line may escape one character as 12 bytes (\\ud83d\\ude00); a longer line
         # cannot hold an acceptable text, and is skipped without being held whole.
         self.line_limit = 12 * options.max_doc_chars + (1 << 20)
@@ -883,7 +881,7 @@ class _Reader:
 
     # -- files --------------------------------------------------------------
 
-    def documents(self, plan: Iterable[_Source]) -> Iterator[Document]:
+    def documents(self, plan: Iterable[Source]) -> Iterator[Document]:
         for src in plan:
             self.stats.files += 1
             self.src, self.fallback = src, None
@@ -915,7 +913,7 @@ class _Reader:
                 yield from self.read_parquet(src)
 
     @contextmanager
-    def open(self, src: _Source) -> Iterator[IO[bytes]]:
+    def open(self, src: Source) -> Iterator[IO[bytes]]:
         if src.path is None:
             stream = getattr(sys.stdin, "buffer", None)
             if stream is None:
@@ -935,7 +933,7 @@ class _Reader:
         finally:
             f.close()
 
-    def read_txt(self, src: _Source) -> Document | None:
+    def read_txt(self, src: Source) -> Document | None:
         assert src.doc_id is not None
         limit = 4 * self.o.max_doc_chars + 4  # no encoding we know uses more bytes per char
         with self.open(src) as f:
@@ -961,7 +959,7 @@ class _Reader:
             self.stats.warn(encoding_note(src.display, used))
         return self.make(src.display, None, src.doc_id, text)
 
-    def raw_lines(self, f: IO[bytes], src: _Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
+    def raw_lines(self, f: IO[bytes], src: Source, limit: int) -> Iterator[tuple[int, int, bytes]]:
         """(line number, byte offset, bytes) of each physical line; lines over
         ``limit`` bytes (limit > 0) are skipped as too_large without being held."""
         if not _ascii_compatible(self.o.encoding):
@@ -991,7 +989,7 @@ class _Reader:
         except (OSError, EOFError, zlib.error) as e:
             raise InputError(src.display, f"cannot read past line {lineno}: {e}") from None
 
-    def line_too_long(self, src: _Source, lineno: int, limit: int) -> None:
+    def line_too_long(self, src: Source, lineno: int, limit: int) -> None:
         """A line of ``limit`` bytes or more (its newline aside): skipped as too_large."""
         self.bad(
             "too_large",
@@ -1043,11 +1041,11 @@ class _Reader:
                 self.stats.warn(encoding_note(src.display, self.fallback, lines=True))
         return self.fallback or None
 
-    def read_jsonl(self, src: _Source) -> Iterator[Document]:
+    def read_jsonl(self, src: Source) -> Iterator[Document]:
         o = self.o
         id_f, text_f, date_f, source_f = o.id_field, o.html_field or o.text_field, o.date_field, o.source_field
         state = {"records": 0, "seen_date": False, "seen_source": False}
-        fields = _FieldCheck(o, src.display)
+        fields = FieldCheck(o, src.display)
 
         def record(lineno: int, start: int, raw: bytes) -> Document | None:
             """One physical line → its document, or None (blank, or counted as skipped)."""
@@ -1105,7 +1103,7 @@ class _Reader:
             if source_f and not state["seen_source"]:
                 self.stats.warn(f"{src.display}: no record has the source field {source_f!r}")
 
-    def columns(self, src: _Source, names: list[str]) -> dict[str, str | None]:
+    def columns(self, src: Source, names: list[str]) -> dict[str, str | None]:
         """Field option → column name present in the file (None for absent optional ones)."""
         o = self.o
         shown = ", ".join(repr(n) for n in names[:50]) + (", ..." if len(names) > 50 else "")
@@ -1130,7 +1128,7 @@ class _Reader:
             out[opt] = opt_col
         return out
 
-    def read_csv(self, src: _Source) -> Iterator[Document]:
+    def read_csv(self, src: Source) -> Iterator[Document]:
         _raise_csv_field_limit()
         bad_lines: dict[int, str] = {}
         pending: list[tuple[int, str]] = []  # the physical lines of the row being parsed
@@ -1234,7 +1232,7 @@ class _Reader:
                 if doc is not None:
                     yield doc
 
-    def read_parquet(self, src: _Source) -> Iterator[Document]:
+    def read_parquet(self, src: Source) -> Iterator[Document]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -1248,7 +1246,7 @@ class _Reader:
                 src, list(pf.schema_arrow.names),
                 lambda wanted: pf.iter_batches(batch_size=self.o.batch_docs, columns=wanted))
 
-    def read_record_batches(self, src: _Source, names: list[str], batches: Any) -> Iterator[Document]:
+    def read_record_batches(self, src: Source, names: list[str], batches: Any) -> Iterator[Document]:
         """Documents of Arrow record batches (Parquet, Arrow tables): ``names``
         the columns there are, ``batches(wanted)`` the batches of those wanted."""
         import pyarrow as pa
@@ -1304,7 +1302,8 @@ class _Reader:
 
 
 # --------------------------------------------------------------------------
-# Distributed reading: one file's bytes → records (the Spark engine)
+# Planning for readers that get a file's bytes from elsewhere (the Spark engine;
+# its bytes -> records protocol is ``stages.read_spark``)
 
 
 @dataclass(frozen=True)
@@ -1341,73 +1340,6 @@ def spec_for(name: str, options: ReadOptions, doc_id: str | None = None) -> File
     (or ``options.format``); ``doc_id`` for .txt files found under a directory."""
     src = _file_source(name, options)
     return FileSpec(src.fmt, name, src.gz, doc_id if doc_id is not None else src.doc_id)
-
-
-@dataclass(frozen=True)
-class Record:
-    """What reading one file yields, in order (``ordinal`` counts them).
-
-    kind "doc": ``doc`` is set; "skip": a counted bad record (``reason``,
-    ``message``); "warning": ``message``; "error": reading must stop
-    (``on_error="fail"`` or a file-level problem): ``error`` is set."""
-
-    ordinal: int
-    kind: str
-    doc: Document | None = None
-    reason: str = ""
-    message: str = ""
-    error: InputError | None = None
-
-
-class _BytesReader(_Reader):
-    def __init__(self, options: ReadOptions, content: bytes) -> None:
-        super().__init__(options, _EventStats(self))
-        self.content = content
-        self.events: list[Record] = []
-
-    @contextmanager
-    def open(self, src: _Source) -> Iterator[IO[bytes]]:
-        import io
-
-        f = io.BytesIO(self.content)
-        if src.gz:
-            with gzip.GzipFile(fileobj=f, mode="rb") as g:
-                yield g  # type: ignore[misc]
-        else:
-            yield f
-
-
-class _EventStats(ReadStats):
-    """ReadStats that records each skip and warning as a Record."""
-
-    def __init__(self, reader: "_BytesReader") -> None:
-        super().__init__()
-        self._reader = reader
-
-    def skip(self, reason: str, message: str) -> None:
-        r = self._reader
-        r.events.append(Record(len(r.events), "skip", reason=reason, message=message))
-
-    def warn(self, message: str) -> None:
-        r = self._reader
-        r.events.append(Record(len(r.events), "warning", message=message))
-
-
-def read_file_bytes(content: bytes, spec: FileSpec, options: ReadOptions) -> list[Record]:
-    """The records of one file given as bytes, exactly as ``iter_batches``
-    would read that file alone (duplicate ids *within* the file included;
-    across files the caller keeps the first)."""
-    import pyarrow as pa
-
-    reader = _BytesReader(options, content)
-    path: Any = pa.BufferReader(content) if spec.fmt == "parquet" else spec.display
-    src = _Source(spec.fmt, path, spec.display, spec.gz, spec.doc_id)
-    try:
-        for doc in reader.documents([src]):
-            reader.events.append(Record(len(reader.events), "doc", doc=doc))
-    except InputError as e:
-        reader.events.append(Record(len(reader.events), "error", error=e))
-    return reader.events
 
 
 @dataclass(frozen=True, slots=True)

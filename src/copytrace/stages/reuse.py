@@ -103,7 +103,7 @@ import pyarrow as pa
 
 from copytrace import schemas
 from copytrace.kernels import njit
-from copytrace.stages.cluster import Clusters, _find
+from copytrace.stages.cluster import Clusters, find_root
 from copytrace.stages.rule import SCORE_HIGH
 from copytrace.stages.verify import VerifiedPairs
 
@@ -206,22 +206,22 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
             if ov >= short_share * lo and ov >= long_share * hi:
                 c = i if li >= lj else j
                 if ov >= short_share * hi or not multi[c]:
-                    ra = _find(parent, i)
-                    rb = _find(parent, j)
+                    ra = find_root(parent, i)
+                    rb = find_root(parent, j)
                     if ra < rb:
                         parent[rb] = ra
                     elif rb < ra:
                         parent[ra] = rb
             j += 1
     for t in range(ea.shape[0]):
-        ra = _find(parent, ea[t])
-        rb = _find(parent, eb[t])
+        ra = find_root(parent, ea[t])
+        rb = find_root(parent, eb[t])
         if ra < rb:
             parent[rb] = ra
         elif rb < ra:
             parent[ra] = rb
     for x in range(m):
-        parent[x] = _find(parent, x)
+        parent[x] = find_root(parent, x)
     return parent, multi
 
 
@@ -323,9 +323,9 @@ def reuse_clusters(
         ok = np.zeros(n_all, bool)
         ok[keep_p] = True
         sub["pair"] = np.asarray(pas_in["pair"])[ok]
-        for k in ("a_start", "a_end", "b_start", "b_end", "kind", "score"):
-            if k in pas_in:
-                sub[k] = np.asarray(pas_in[k])[ok]
+        for col in ("a_start", "a_end", "b_start", "b_end", "kind", "score"):
+            if col in pas_in:
+                sub[col] = np.asarray(pas_in[col])[ok]
         inner = reuse_clusters(pair_a, pair_b, sub, dates, copies, _drop_multi=False)
         pc = np.full(n_all, -1, np.int64)
         pc[ok] = inner.passage_cluster
@@ -376,7 +376,7 @@ def reuse_clusters(
     rep_of_group = np.empty(int(gkey.max()) + 1, dtype=np.int64)
     rep_of_group[gkey[pref][first_g]] = pref[first_g]
     groups = Clusters(root=gkey.astype(np.int64), size=np.zeros(n_occ, np.int64), representative=rep_of_group[gkey])
-    from copytrace.engines.common import cluster_originals  # the document vote, reused
+    from copytrace.stages.direction import cluster_originals  # the document vote, reused
 
     best = cluster_originals(n_occ, edges, pair_orig[~same], pair_conf[~same], groups)
     earliest = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)

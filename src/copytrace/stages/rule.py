@@ -314,21 +314,21 @@ def score_weight(score: float) -> float:
     return _ramp(score, SCORE_LOW, SCORE_HIGH)
 
 
-def word_containment_batch(tokens: TokenBatch, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+def word_containment_batch(tokens: TokenBatch, pair_a: np.ndarray, pair_b: np.ndarray) -> np.ndarray:
     """For pairs of documents of a token batch: the share of the smaller
     document's distinct content words (``fingerprint.word_sample``) found in
     the other — the rule's gate for aligned evidence."""
     from copytrace.stages.fingerprint import word_sample
-    from copytrace.stages.verify import _pair_stats_kernel
+    from copytrace.stages.verify import pair_stats_kernel
 
-    if pa.shape[0] == 0:
+    if pair_a.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)
     h, d = word_sample(tokens)
     sizes = np.bincount(d, minlength=len(tokens)).astype(np.int64)
     starts = np.zeros(len(tokens), dtype=np.int64)
     np.cumsum(sizes[:-1], out=starts[1:])
-    inter = _pair_stats_kernel(h, starts, sizes, pa.astype(np.int64), pb.astype(np.int64)).astype(np.float64)
-    smaller = np.minimum(sizes[pa], sizes[pb]).astype(np.float64)
+    inter = pair_stats_kernel(h, starts, sizes, pair_a.astype(np.int64), pair_b.astype(np.int64)).astype(np.float64)
+    smaller = np.minimum(sizes[pair_a], sizes[pair_b]).astype(np.float64)
     return np.where(smaller > 0, inter / np.maximum(smaller, 1.0), 0.0)
 
 

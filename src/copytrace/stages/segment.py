@@ -37,7 +37,8 @@ from functools import lru_cache
 import numpy as np
 
 from copytrace.kernels import njit
-from copytrace.stages.normalize import _cache_dir
+
+from copytrace.stages.normalize import cache_dir
 
 __all__ = ["boundaries", "MODES"]
 
@@ -73,7 +74,7 @@ def tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(is_space, is_word, abbr_cps, abbr_off)``: ``str.isspace`` and
     regex ``\\w`` per code point, and the abbreviations as code points
     (cached on disk per Unicode version, like the folding tables)."""
-    path = _cache_dir() / f"segment-v1-unicode-{unicodedata.unidata_version}.npz"
+    path = cache_dir() / f"segment-v1-unicode-{unicodedata.unidata_version}.npz"
     try:
         with np.load(path) as z:
             return z["is_space"], z["is_word"], z["abbr"], z["off"]

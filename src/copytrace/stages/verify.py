@@ -24,7 +24,6 @@ For each pair (a, b):
 
 The measures are *exact* over the shingle sets (the MinHash estimate only
 chooses the candidates), so verification never lets LSH noise through.
-``estimate_jaccard`` gives the MinHash estimate for callers without texts.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def min_contained(ngram: int) -> int:
     return max(1, MIN_CONTAINED_WORDS + 1 - ngram)
 
 
-__all__ = ["MIN_CONTAINED_WORDS", "min_contained", "VerifiedPairs", "pair_stats", "score_pairs", "verify_pairs", "estimate_jaccard", "set_stats"]
+__all__ = ["MIN_CONTAINED_WORDS", "min_contained", "VerifiedPairs", "score_pairs", "verify_pairs", "set_stats"]
 
 
 @dataclass(frozen=True)
@@ -115,23 +114,14 @@ def _intersect_count(values, sa, na, sb, nb_):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _pair_stats_kernel(values, starts, sizes, pa, pb):
-    k = pa.shape[0]
+def pair_stats_kernel(values, starts, sizes, pair_a, pair_b):
+    k = pair_a.shape[0]
     inter = np.zeros(k, dtype=np.int64)
     for t in prange(k):
-        a = pa[t]
-        b = pb[t]
+        a = pair_a[t]
+        b = pair_b[t]
         inter[t] = _intersect_count(values, starts[a], sizes[a], starts[b], sizes[b])
     return inter
-
-
-def pair_stats(
-    values: np.ndarray, starts: np.ndarray, sizes: np.ndarray, pa: np.ndarray, pb: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact (jaccard, containment_a_in_b, containment_b_in_a) for pairs of
-    documents whose shingle sets are laid out in ``values/starts/sizes``."""
-    inter = _pair_stats_kernel(values, starts, sizes, pa, pb).astype(np.float64)
-    return _measures(inter, sizes[pa].astype(np.float64), sizes[pb].astype(np.float64))
 
 
 def _measures(inter: np.ndarray, na: np.ndarray, nb_: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -163,11 +153,11 @@ def score_pairs(
     are indexed by the document indices used in ``pairs``."""
     if pairs.shape[0] == 0:
         return VerifiedPairs.empty()
-    pa_ = np.ascontiguousarray(pairs[:, 0])
-    pb = np.ascontiguousarray(pairs[:, 1])
-    inter = _pair_stats_kernel(values, starts, sizes, pa_, pb)
-    jac, cab, cba = _measures(inter.astype(np.float64), sizes[pa_].astype(np.float64), sizes[pb].astype(np.float64))
-    return VerifiedPairs(pa_, pb, jac, cab, cba, inter.astype(np.int64))
+    pair_a = np.ascontiguousarray(pairs[:, 0])
+    pair_b = np.ascontiguousarray(pairs[:, 1])
+    inter = pair_stats_kernel(values, starts, sizes, pair_a, pair_b)
+    jac, cab, cba = _measures(inter.astype(np.float64), sizes[pair_a].astype(np.float64), sizes[pair_b].astype(np.float64))
+    return VerifiedPairs(pair_a, pair_b, jac, cab, cba, inter.astype(np.int64))
 
 
 def verify_pairs(
@@ -190,8 +180,3 @@ def verify_pairs(
         return v
     evidence = floor(v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared_or_enough(), ngram)
     return v.take(evidence >= threshold - 1e-12)
-
-
-def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-    """MinHash estimate of the Jaccard similarity of two signatures."""
-    return float(np.mean(sig_a == sig_b))

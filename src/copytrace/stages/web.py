@@ -2,10 +2,10 @@
 
 Data contract
 -------------
-Called by the read stage (``read._Reader.documents``) for sources of format
+Called by the read stage (``read.Reader.documents``) for sources of format
 ``warc`` (``.warc``, ``.warc.gz``, ``.warc.wet.gz``/``.wet``) and ``html``
 (``.html``/``.htm`` files, alone or found in a directory); and by
-``read._Reader.make`` for the HTML field of JSONL records (``html_field``).
+``read.Reader.make`` for the HTML field of JSONL records (``html_field``).
 
 * ``Document.text`` is the *extracted* text: the page's main content found by
   resiliparse's extractor (``extract_plain_text(main_content=True)``), or,
@@ -49,7 +49,7 @@ from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from copytrace.stages.read import Document, _Reader, _Source
+    from copytrace.stages.read import Document, Reader, Source
 
 __all__ = ["WEB_EXTENSIONS", "extract_html", "registered_domain", "read_warc", "read_html_file", "html_value", "PageText"]
 
@@ -195,7 +195,7 @@ def extract_html(html: str, main_content: bool = True, want_url: bool = False) -
     return PageText(text, title, _published_date(tree), _page_url(tree) if want_url else None)
 
 
-def page_document(reader: "_Reader", where: str, line: int | None, doc_id: str | None, body: bytes,
+def page_document(reader: "Reader", where: str, line: int | None, doc_id: str | None, body: bytes,
                   charset: str | None, url: str | None, crawl_date: str | None) -> "Document | None":
     """One HTML body → a Document through ``reader.make`` (or a counted skip)."""
     o = reader.o
@@ -216,7 +216,7 @@ def page_document(reader: "_Reader", where: str, line: int | None, doc_id: str |
                        url=url, title=page.title, extracted=True)
 
 
-def read_html_file(reader: "_Reader", src: "_Source") -> "Document | None":
+def read_html_file(reader: "Reader", src: "Source") -> "Document | None":
     """One .html/.htm file (``src.doc_id`` its id)."""
     assert src.doc_id is not None
     limit = reader.o.max_html_bytes
@@ -242,7 +242,7 @@ def _strip_id(rid: str | None) -> str | None:
     return rid[1:-1] if rid.startswith("<") and rid.endswith(">") else rid
 
 
-def read_warc(reader: "_Reader", src: "_Source") -> Iterator["Document"]:
+def read_warc(reader: "Reader", src: "Source") -> Iterator["Document"]:
     """Every page of one WARC/WET file, in file order."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -318,7 +318,7 @@ def _truncated_tail(f: IO[bytes], last_pos: int) -> str | None:
     return None
 
 
-def _warc_record(reader: "_Reader", src: "_Source", rec: Any, ordinal: int, by_url: bool,
+def _warc_record(reader: "Reader", src: "Source", rec: Any, ordinal: int, by_url: bool,
                  cut: list[bool]) -> "Document | None":
     from fastwarc.warc import WarcRecordType
 
@@ -431,7 +431,7 @@ def _dechunk(body: bytes) -> bytes:
     return out.getvalue()
 
 
-def html_value(reader: "_Reader", file: str, line: int | None, value: str) -> PageText | None:
+def html_value(reader: "Reader", file: str, line: int | None, value: str) -> PageText | None:
     """The HTML field of a record (``ReadOptions.html_field``) extracted, or None
     after a counted skip (``too_large``, ``no_text``)."""
     o = reader.o
