@@ -92,6 +92,10 @@ def write_jsonl(path: Path, docs) -> Path:
 
 
 def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m copytrace.cli ARGS` in a fresh interpreter: for the tests about the
+    process itself (the installed entry point, start-up, timings from the process
+    start, a Spark session of its own).  Each call pays an interpreter's start and
+    the imports (seconds on a loaded 2-core machine): prefer ``invoke_cli``."""
     return subprocess.run(
         [sys.executable, "-m", "copytrace.cli", *args],
         input=input,
@@ -99,6 +103,37 @@ def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None) -> 
         cwd=cwd,
         timeout=300,
     )
+
+
+def invoke_cli(*args: str, input: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`copytrace ARGS` run in this process through click's test runner (the same
+    command objects, options and error handling as the installed command, without
+    a new interpreter's start-up and imports per call).  Returns what
+    ``run_cli`` returns: returncode, stdout and stderr as bytes.  An
+    exception that escapes the command (a bug: the CLI turns every error into one
+    line) is appended to stderr as the traceback a real process would print."""
+    import os
+    import traceback
+
+    from click.testing import CliRunner
+
+    from copytrace.cli import main
+
+    runner = CliRunner()
+    here = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = runner.invoke(main, list(args), input=input, catch_exceptions=True)
+    finally:
+        os.chdir(here)
+    stderr = result.stderr_bytes or b""
+    code = result.exit_code
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        tb = "".join(traceback.format_exception(result.exception)).encode()
+        stderr += tb
+        code = code or 1
+    return subprocess.CompletedProcess(["copytrace", *args], code, result.stdout_bytes, stderr)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from copytrace.duckdb_util import SAFE_CONFIG, connect
 from copytrace.index import Index
 from copytrace.index.store import IndexStoreError
 
-from conftest import run_cli
+from conftest import invoke_cli
 
 
 def _sqlite(path: Path) -> Path:
@@ -125,7 +125,7 @@ def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
         doc.write_text("one two three four five six seven eight nine ten", encoding="utf-8")
         for args in (["add", str(db), str(doc)], ["query", str(db), str(doc)], ["stats", str(db)],
                      ["remove", str(db), "--id", "x"]):
-            r = run_cli("index", *args)
+            r = invoke_cli("index", *args)
             err = r.stderr.decode()
             assert r.returncode == 2, err
             assert err.count("\n") == 1, err
@@ -137,7 +137,7 @@ def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    r = run_cli("index", "stats", str(db))  # stopped: usable again
+    r = invoke_cli("index", "stats", str(db))  # stopped: usable again
     assert r.returncode == 0, r.stderr.decode()
 
 
