@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,7 +115,6 @@ def invoke_cli(*args: str, input: bytes | None = None, cwd: Path | None = None) 
     ``run_cli`` returns: returncode, stdout and stderr as bytes.  An
     exception that escapes the command (a bug: the CLI turns every error into one
     line) is appended to stderr as the traceback a real process would print."""
-    import os
     import traceback
 
     from click.testing import CliRunner
@@ -134,6 +136,45 @@ def invoke_cli(*args: str, input: bytes | None = None, cwd: Path | None = None) 
         stderr += tb
         code = code or 1
     return subprocess.CompletedProcess(["copytrace", *args], code, result.stdout_bytes, stderr)
+
+
+KEY = "s3cret-key"  # the API key the test servers are started with
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, *args: str, key: str = KEY) -> tuple[subprocess.Popen, str]:
+    """`copytrace serve DB ARGS` on a free loopback port (writes need ``key``); waits for /health."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "copytrace.cli", "serve", str(db), "--port", str(port), *args],
+        env={**os.environ, "COPYTRACE_API_KEY": key}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("server did not start:\n" + proc.stdout.read().decode(errors="replace"))
+        time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 @pytest.fixture

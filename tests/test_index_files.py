@@ -20,7 +20,7 @@ from copytrace.duckdb_util import SAFE_CONFIG, connect
 from copytrace.index import Index
 from copytrace.index.store import IndexStoreError
 
-from conftest import invoke_cli
+from conftest import free_port, invoke_cli
 
 
 def _sqlite(path: Path) -> Path:
@@ -104,11 +104,9 @@ def test_no_plain_duckdb_connect_in_the_package():
 
 def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
     """While `copytrace serve` runs, every CLI index command says so in one line."""
-    from test_service import _free_port
-
     db = tmp_path / "busy.duckdb"
     Index.create(db).close()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "copytrace.cli", "serve", str(db), "--port", str(port),
                              "--query-processes", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
