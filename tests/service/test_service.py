@@ -13,7 +13,7 @@ import pytest
 
 from copytrace.index import Index
 
-from conftest import KEY, make_corpus, start_server, stop_server
+from helpers import KEY, make_corpus, start_server, stop_server
 
 @pytest.fixture(scope="module")
 def corpus():

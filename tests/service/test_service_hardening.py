@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from copytrace.cli import main
 from copytrace.index import Index
 
-from conftest import make_corpus, start_server, stop_server
+from helpers import make_corpus, start_server, stop_server
 
 KEY = "hardening-key"
 W = {"X-API-Key": KEY}

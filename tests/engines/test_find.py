@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import copytrace
 from copytrace import schemas
 
-from conftest import SEEDS, invoke_cli, make_corpus, run_cli, write_jsonl
+from helpers import SEEDS, invoke_cli, make_corpus, run_cli, write_jsonl
 
 OUT_FILES = [
     "documents.parquet", "pairs.parquet", "passages.parquet", "boilerplate.parquet",

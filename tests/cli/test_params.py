@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import copytrace
-from conftest import SEEDS, invoke_cli, write_jsonl
+from helpers import SEEDS, invoke_cli, write_jsonl
 from copytrace.config import FingerprintConfig, spec_of
 from copytrace.errors import OptionError
 from copytrace.index import IndexStoreError

@@ -10,7 +10,7 @@ import time
 
 import copytrace
 
-from conftest import make_corpus, invoke_cli, write_jsonl
+from helpers import make_corpus, invoke_cli, write_jsonl
 
 COMPARED = ["documents.parquet", "pairs.parquet", "passages.parquet", "deduplicated.jsonl"]
 
@@ -90,7 +90,7 @@ def test_out_of_core_lsh_gives_the_in_memory_pairs(tmp_path):
     import random
 
     import copytrace
-    from conftest import make_copy, make_story, write_jsonl
+    from helpers import make_copy, make_story, write_jsonl
 
     rng = random.Random(5)
     docs = []

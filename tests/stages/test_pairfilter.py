@@ -18,7 +18,7 @@ from copytrace.errors import OptionError
 from copytrace.stages.pairfilter import parse_days
 from copytrace.stages.reference import cross_exact_pairs
 
-from conftest import make_copy, make_corpus, make_story, invoke_cli, write_jsonl
+from helpers import make_copy, make_corpus, make_story, invoke_cli, write_jsonl
 
 FAST = dict(align=False, report=False, progress=False, threshold=0.3)
 

@@ -20,7 +20,7 @@ from copytrace.duckdb_util import SAFE_CONFIG, connect
 from copytrace.index import Index
 from copytrace.index.store import IndexStoreError
 
-from conftest import free_port, invoke_cli
+from helpers import free_port, invoke_cli
 
 
 def _sqlite(path: Path) -> Path:
@@ -96,7 +96,7 @@ def test_connections_never_install_or_load_extensions(tmp_path):
 
 
 def test_no_plain_duckdb_connect_in_the_package():
-    src = Path(__file__).resolve().parents[1] / "src" / "copytrace"
+    src = Path(__file__).resolve().parents[2] / "src" / "copytrace"
     offenders = [str(p.relative_to(src)) for p in src.rglob("*.py")
                  if p.name != "duckdb_util.py" and "duckdb.connect(" in p.read_text(encoding="utf-8")]
     assert offenders == []

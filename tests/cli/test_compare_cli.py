@@ -6,7 +6,7 @@ import json
 
 from copytrace.evaluation.pan import read_detections
 
-from conftest import SEEDS, invoke_cli
+from helpers import SEEDS, invoke_cli
 
 A = SEEDS / "000_9c66197dbdb99078.txt"
 B = SEEDS / "001_c6b00abf72943f53.txt"

@@ -10,7 +10,7 @@ from pathlib import Path
 from copytrace import _numba_cache_dir
 from copytrace.kernels import MESSAGE
 
-SEEDS = sorted(str(p) for p in (Path(__file__).resolve().parent.parent / "examples" / "seeds").glob("*.txt"))
+SEEDS = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "examples" / "seeds").glob("*.txt"))
 
 HEAVY = ("duckdb", "pyspark", "pandas", "fastapi", "uvicorn", "pyarrow.parquet", "pyarrow.dataset")
 

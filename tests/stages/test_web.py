@@ -23,7 +23,7 @@ from copytrace.errors import InputError  # noqa: E402
 from copytrace.stages.read import ReadOptions, ReadStats, read_all  # noqa: E402
 from copytrace.stages.web import registered_domain  # noqa: E402
 
-from conftest import make_copy, make_story, invoke_cli, write_jsonl  # noqa: E402
+from helpers import make_copy, make_story, invoke_cli, write_jsonl  # noqa: E402
 
 NAV = "Home World Business Sport Opinion Culture Newsletters Subscribe"
 FOOTER = "Copyright Daily Example Ltd. All rights reserved. Terms Privacy Cookies Contact"
