@@ -1,112 +1,30 @@
-"""Shared fixtures: generated corpora with known copies (no external data)."""
+"""Shared fixtures (the helpers they use are in helpers.py)."""
 
 from __future__ import annotations
 
-import json
 import os
-import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import make_corpus, write_jsonl
+
 # kernels compile even on the tests' small inputs (as on real corpora); test_startup checks
 # that the interpreted way (copytrace's default for tiny inputs) gives the same outputs
 os.environ.setdefault("COPYTRACE_INTERPRET_MAX", "0")
-
-REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "examples" / "seeds"
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-_VOCAB = None
-
-
-def vocab() -> list[str]:
-    global _VOCAB
-    if _VOCAB is None:
-        rng = random.Random(1234)
-        letters = "abcdefghijklmnopqrstuvwxyz"
-        _VOCAB = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(2, 9))) for _ in range(6000)})
-    return _VOCAB
-
-
-def make_story(rng: random.Random, n_sentences: int = 12) -> str:
-    v = vocab()
-    sents = []
-    for _ in range(n_sentences):
-        words = [rng.choice(v) for _ in range(rng.randint(12, 24))]
-        sents.append(" ".join(words).capitalize() + ".")
-    return "\n\n".join(" ".join(sents[i : i + 3]) for i in range(0, len(sents), 3))
-
-
-def make_copy(rng: random.Random, story: str, edit: float = 0.05) -> str:
-    """A reprint: some words swapped, a site name on top, maybe truncated."""
-    v = vocab()
-    words = story.split(" ")
-    for i in range(len(words)):
-        if rng.random() < edit:
-            words[i] = rng.choice(v)
-    text = " ".join(words)
-    if rng.random() < 0.3:
-        paras = text.split("\n\n")
-        text = "\n\n".join(paras[: max(2, len(paras) - 1)])
-    return f"Site {rng.randint(1, 9)} News\n\n{text}"
-
-
-def make_footer_corpus(n_stories: int = 150, n_reprints: int = 8, seed: int = 5):
-    """One source's short, distinct stories (~90 words), each followed by the
-    same ~300-word footer, plus a wire story reprinted verbatim by
-    ``n_reprints`` other sources.  Returns (docs: list[dict(id, text,
-    source)], footer, wire)."""
-    rng = random.Random(seed)
-    footer = make_story(rng, n_sentences=17)
-    wire = make_story(rng, n_sentences=12)
-    docs = [{"id": f"gazette{i:03d}", "text": f"{make_story(rng, n_sentences=5)}\n\n{footer}",
-             "source": "The Gazette"} for i in range(n_stories)]
-    docs += [{"id": f"wire{i}", "text": wire, "source": f"Site {i}"} for i in range(n_reprints)]
-    return docs, footer, wire
-
-
-def make_corpus(n_stories: int = 8, copies: int = 3, uniques: int = 10, seed: int = 0):
-    """Returns (docs: list[dict(id, text)], truth: dict[id -> story])."""
-    rng = random.Random(seed)
-    docs, truth = [], {}
-    for s in range(n_stories):
-        story = make_story(rng)
-        sid = f"story{s:03d}"
-        docs.append({"id": f"{sid}-orig", "text": story})
-        truth[f"{sid}-orig"] = sid
-        for c in range(copies):
-            did = f"{sid}-copy{c}"
-            docs.append({"id": did, "text": make_copy(rng, story)})
-            truth[did] = sid
-    for u in range(uniques):
-        did = f"unique{u:03d}"
-        docs.append({"id": did, "text": make_story(rng)})
-        truth[did] = did
-    rng.shuffle(docs)
-    return docs, truth
-
-
-def write_jsonl(path: Path, docs) -> Path:
-    with open(path, "w", encoding="utf-8") as fh:
-        for d in docs:
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-    return path
-
-
-def run_cli(*args: str, input: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "copytrace.cli", *args],
-        input=input,
-        capture_output=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 @pytest.fixture
 def corpus(tmp_path: Path):
     docs, truth = make_corpus()
     return write_jsonl(tmp_path / "corpus.jsonl", docs), docs, truth
+
+
+# The files that take longest (a Spark session, and a second one started by the CLI) start
+# first: with `-n 2 --dist loadfile` one worker takes them while the other runs the rest,
+# instead of both idling behind them at the end.
+LONG_FIRST = ("test_spark.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONG_FIRST)  # stable: otherwise collection order

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import SEEDS
+from helpers import SEEDS
 from copytrace import compare
 from copytrace.explain import changes, direction, wire_credits, word_diff
 from copytrace.stages.align import align

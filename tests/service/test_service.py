@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,57 +13,20 @@ import pytest
 
 from copytrace.index import Index
 
-from conftest import make_corpus
-
-KEY = "s3cret-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from helpers import KEY, make_corpus, start_server, stop_server
 
 @pytest.fixture(scope="module")
 def corpus():
     return make_corpus(n_stories=6, copies=3, uniques=6, seed=5)[0]
 
 
-def _start(db: Path, *args: str, key: str = KEY) -> tuple[subprocess.Popen, str]:
-    """`copytrace serve DB ARGS` on a free loopback port (writes need ``key``); waits for /health."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "copytrace.cli", "serve", str(db), "--port", str(port), *args],
-        env={**os.environ, "COPYTRACE_API_KEY": key}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("server did not start:\n" + proc.stdout.read().decode(errors="replace"))
-        time.sleep(0.2)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = Path(tmp_path_factory.mktemp("svc")) / "svc.duckdb"
     Index.create(db).close()
-    proc, base = _start(db, "--host", "127.0.0.1", "--query-processes", "2")
+    proc, base = start_server(db, "--host", "127.0.0.1", "--query-processes", "2")
     yield base
-    _stop(proc)
+    stop_server(proc)
 
 
 W = {"X-API-Key": KEY}

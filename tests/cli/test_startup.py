@@ -13,9 +13,9 @@ from pathlib import Path
 
 from copytrace import _numba_cache_dir
 from copytrace.kernels import MESSAGE
-from conftest import make_copy, make_story, write_jsonl
+from helpers import make_copy, make_story, write_jsonl
 
-SEEDS = sorted(str(p) for p in (Path(__file__).resolve().parent.parent / "examples" / "seeds").glob("*.txt"))
+SEEDS = sorted(str(p) for p in (Path(__file__).resolve().parents[2] / "examples" / "seeds").glob("*.txt"))
 
 HEAVY = ("duckdb", "pyspark", "pandas", "fastapi", "uvicorn", "pyarrow.parquet", "pyarrow.dataset")
 
@@ -240,7 +240,7 @@ def test_no_kernel_is_compiled_at_import(tmp_path: Path) -> None:
 def test_every_kernel_is_declared_with_copytraces_njit() -> None:
     # a plain numba.njit kernel would compile even on tiny inputs, and could not call
     # copytrace's kernels before one of them compiled (numba would not know their type yet)
-    src = Path(__file__).resolve().parent.parent / "src" / "copytrace"
+    src = Path(__file__).resolve().parents[2] / "src" / "copytrace"
     plain = re.compile(r"^\s*@(?:nb|numba)\.(?:njit|jit)\b|^\s*from numba import .*\b(?:njit|jit)\b", re.M)
     found = [str(p.relative_to(src)) for p in sorted(src.rglob("*.py")) if plain.search(p.read_text())]
     assert not found, f"use copytrace.kernels.njit in {found}"

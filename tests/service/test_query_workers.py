@@ -14,7 +14,7 @@ from copytrace.index import Index
 from copytrace.index.store import verify_rows
 from copytrace.service.workers import QueryPool, default_processes, query_body
 
-from conftest import make_corpus
+from helpers import make_corpus
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from copytrace.errors import CopytraceError
 from copytrace.index import Index, IndexStoreError
 from copytrace.stages.read import Document
 
-from conftest import make_corpus, write_jsonl
+from helpers import make_corpus, write_jsonl
 
 
 def _counts(idx: Index) -> tuple[int, int, int]:
@@ -334,7 +334,7 @@ def test_limit_returns_the_best_by_the_rules_similarity(tmp_path):
     returned — the same matches, passages and scores as in the unlimited answer."""
     import random
 
-    from conftest import make_copy, make_story
+    from helpers import make_copy, make_story
 
     rng = random.Random(4)
     story = make_story(rng, n_sentences=12)

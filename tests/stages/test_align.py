@@ -10,7 +10,7 @@ import pytest
 from copytrace.stages.align import Alignment, AlignOptions, Passage, align, prepare, split_sentences
 from copytrace.stages.normalize import tokenize
 
-SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "examples" / "seeds"
 
 # the 11 segments of the short copy (001) and the start of their counterpart in 000
 SEGMENTS_001 = [

@@ -17,8 +17,7 @@ from click.testing import CliRunner
 from copytrace.cli import main
 from copytrace.index import Index
 
-from conftest import make_corpus
-from test_service import _start, _stop
+from helpers import make_corpus, start_server, stop_server
 
 KEY = "hardening-key"
 W = {"X-API-Key": KEY}
@@ -35,9 +34,9 @@ def server(tmp_path_factory, corpus):
     db = Path(tmp_path_factory.mktemp("hard")) / "hard.duckdb"
     with Index.create(db) as idx:
         idx.add(corpus)
-    proc, base = _start(db, "--query-processes", "2", "--query-timeout", str(TIMEOUT_S), key=KEY)
+    proc, base = start_server(db, "--query-processes", "2", "--query-timeout", str(TIMEOUT_S), key=KEY)
     yield base
-    _stop(proc)
+    stop_server(proc)
 
 
 # ------------------------------------------------------------------------------------ deadlines
@@ -221,7 +220,7 @@ def test_without_worker_processes_the_deadline_still_answers(tmp_path):
         # 80 repetitive documents, all aligned (limit 1000): seconds of work even with the aligner's cap
         idx.add([{"id": f"p{i}", "text": _repetitive("lorem", 20_000 + 100 * i)} for i in range(80)]
                 + [{"id": "n", "text": normal}])
-    proc, base = _start(db, "--query-processes", "0", "--query-timeout", "1", key=KEY)
+    proc, base = start_server(db, "--query-processes", "0", "--query-timeout", "1", key=KEY)
     try:
         t0 = time.monotonic()
         r = httpx.post(base + "/query", json={"text": _repetitive("lorem", 60_000), "limit": 1000}, timeout=60)
@@ -231,4 +230,4 @@ def test_without_worker_processes_the_deadline_still_answers(tmp_path):
         r = httpx.post(base + "/query", json={"text": normal}, timeout=60)
         assert r.status_code == 200 and r.json()["matches"][0]["doc_id"] == "n"
     finally:
-        _stop(proc)
+        stop_server(proc)

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import copytrace
 from copytrace import schemas
 
-from conftest import SEEDS, make_corpus, run_cli, write_jsonl
+from helpers import SEEDS, invoke_cli, make_corpus, run_cli, write_jsonl
 
 OUT_FILES = [
     "documents.parquet", "pairs.parquet", "passages.parquet", "boilerplate.parquet",
@@ -138,7 +138,7 @@ def test_cli_find_end_to_end(corpus, tmp_path):
 
 def test_cli_reads_stdin(corpus, tmp_path):
     path, docs, _ = corpus
-    r = run_cli("find", "-", "--out", str(tmp_path / "out"), "--quiet", input=path.read_bytes())
+    r = invoke_cli("find", "-", "--out", str(tmp_path / "out"), "--quiet", input=path.read_bytes())
     assert r.returncode == 0, r.stderr.decode()
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"]["documents"] == len(docs)
@@ -160,7 +160,7 @@ def test_cli_bad_input_is_counted_or_reported_never_a_traceback(tmp_path):
     (d / "empty.txt").write_bytes(b"")
     (d / "ok.txt").write_text("a fine text file", encoding="utf-8")
 
-    r = run_cli("find", str(src), str(d), "--out", str(tmp_path / "out"), "--quiet", "--encoding", "utf-8")
+    r = invoke_cli("find", str(src), str(d), "--out", str(tmp_path / "out"), "--quiet", "--encoding", "utf-8")
     assert r.returncode == 0, r.stderr.decode()
     assert b"Traceback" not in r.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -173,7 +173,7 @@ def test_cli_bad_input_is_counted_or_reported_never_a_traceback(tmp_path):
     examples = "\n".join(summary["read"]["examples"])
     assert f"{src}:2" in examples and "latin1.txt" in examples
 
-    r = run_cli("find", str(src), "--out", str(tmp_path / "out2"), "--on-error", "fail", "--encoding", "utf-8")
+    r = invoke_cli("find", str(src), "--out", str(tmp_path / "out2"), "--on-error", "fail", "--encoding", "utf-8")
     assert r.returncode == 2
     err = r.stderr.decode()
     assert err.startswith("copytrace: error:") and f"{src}:2" in err and "Traceback" not in err
@@ -181,13 +181,13 @@ def test_cli_bad_input_is_counted_or_reported_never_a_traceback(tmp_path):
 
 
 def test_cli_missing_input_and_bad_option(tmp_path):
-    r = run_cli("find", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out"))
+    r = invoke_cli("find", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "out"))
     assert r.returncode == 2 and b"nope.jsonl" in r.stderr and b"Traceback" not in r.stderr
     write_jsonl(tmp_path / "x.jsonl", [{"id": "1", "text": "t"}])
-    r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "out"), "--threshold", "1.5")
+    r = invoke_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "out"), "--threshold", "1.5")
     assert r.returncode == 2 and b"--threshold" in r.stderr
     # a wrong field name stops with the fields the records have (not "0 documents read", exit 0)
-    r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--text-field", "body")
+    r = invoke_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--text-field", "body")
     assert r.returncode == 2
     assert r.stderr.decode().strip() == (
         f"copytrace: error: {tmp_path / 'x.jsonl'}: no 'body' field; the records have: id, text — use --text-field text"
@@ -251,7 +251,7 @@ def test_cli_find_reads_legacy_encodings_and_reports_them(tmp_path):
     (d / "a.txt").write_bytes(text.encode("cp1252", errors="replace"))
     (d / "b.txt").write_text(text, encoding="utf-8")
     (d / "c.sgm").write_text("<REUTERS/>", encoding="utf-8")
-    r = run_cli("find", str(d), "--out", str(tmp_path / "out"), "--quiet")
+    r = invoke_cli("find", str(d), "--out", str(tmp_path / "out"), "--quiet")
     assert r.returncode == 0, r.stderr.decode()
     err = r.stderr.decode()
     assert f"{d / 'a.txt'}: not UTF-8; decoded as cp1252" in err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SEEDS, make_corpus, write_jsonl
+from helpers import REPO, SEEDS, make_corpus, write_jsonl
 import copytrace
 from copytrace.report.html import write_pair_report, write_report
 
@@ -182,7 +182,7 @@ def test_reuse_clusters_in_the_report(tmp_path, page):
     stories in three colours."""
     import random
 
-    from conftest import make_copy, make_story
+    from helpers import make_copy, make_story
 
     rng = random.Random(3)
     stories = [make_story(rng) for _ in range(3)]

@@ -10,7 +10,7 @@ from copytrace.engines import local
 from copytrace.engines.common import align_chunk
 from copytrace.stages.boilerplate import mask_text
 
-from conftest import make_copy, make_corpus, make_story, write_jsonl
+from helpers import make_copy, make_corpus, make_story, write_jsonl
 
 
 def _items():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import copytrace
-from conftest import SEEDS, run_cli, write_jsonl
+from helpers import SEEDS, invoke_cli, write_jsonl
 from copytrace.config import FingerprintConfig, spec_of
 from copytrace.errors import OptionError
 from copytrace.index import IndexStoreError
@@ -50,7 +50,7 @@ def corpus(tmp_path_factory) -> Path:
     (["--resume"], "--resume needs --work-dir"),
 ])
 def test_find_rejects_bad_parameters_in_one_line(corpus, tmp_path, args, expect):
-    r = run_cli("find", str(corpus), "--out", str(tmp_path / "out"), "-q", *args)
+    r = invoke_cli("find", str(corpus), "--out", str(tmp_path / "out"), "-q", *args)
     _one_line_error(r, expect)
     assert not (tmp_path / "out").exists()
 
@@ -61,12 +61,12 @@ def test_find_rejects_bad_parameters_in_one_line(corpus, tmp_path, args, expect)
     (["--threshold", "5"], "--threshold must be in (0, 1], got 5"),
 ])
 def test_compare_rejects_bad_parameters(args, expect):
-    _one_line_error(run_cli("compare", str(SEED_A), str(SEED_B), *args), expect)
+    _one_line_error(invoke_cli("compare", str(SEED_A), str(SEED_B), *args), expect)
 
 
 @pytest.mark.parametrize("port", ["-1", "70000"])
 def test_serve_rejects_a_port_out_of_range(tmp_path, port):
-    r = run_cli("serve", str(tmp_path / "x.db"), "--create", "--port", port)
+    r = invoke_cli("serve", str(tmp_path / "x.db"), "--create", "--port", port)
     _one_line_error(r, f"--port must be in 1..65535, got {port}")
     assert not (tmp_path / "x.db").exists()  # refused before --create made anything
 
@@ -80,9 +80,9 @@ def test_align_rejects_negative_jobs_and_a_non_utf8_pairs_file(tmp_path):
     pairs.write_text("s.txt r.txt\n", encoding="utf-8")
     common = ["--susp-dir", str(tmp_path / "susp"), "--src-dir", str(tmp_path / "src"), "--out", str(tmp_path / "o"),
               "-q"]
-    _one_line_error(run_cli("align", "--pairs", str(pairs), "--jobs", "-5", *common), "--jobs must be in 0..4096, got -5")
+    _one_line_error(invoke_cli("align", "--pairs", str(pairs), "--jobs", "-5", *common), "--jobs must be in 0..4096, got -5")
     pairs.write_bytes(b"s.txt r.txt\nsusp-\xff.txt r.txt\n")
-    _one_line_error(run_cli("align", "--pairs", str(pairs), *common), f"{pairs}:2: not UTF-8")
+    _one_line_error(invoke_cli("align", "--pairs", str(pairs), *common), f"{pairs}:2: not UTF-8")
 
     from copytrace.evaluation.pan import align_pairs_file
 
@@ -113,11 +113,11 @@ def test_an_index_with_edited_parameters_is_refused(tmp_path, changes, expect):
     with pytest.raises(OptionError, match="stored parameters are invalid") as e:
         copytrace.Index(db)
     assert expect in str(e.value) and isinstance(e.value, IndexStoreError)
-    _one_line_error(run_cli("index", "stats", str(db)), "stored parameters are invalid", expect)
+    _one_line_error(invoke_cli("index", "stats", str(db)), "stored parameters are invalid", expect)
 
 
 def test_index_create_checks_like_find(tmp_path):
-    _one_line_error(run_cli("index", "create", str(tmp_path / "i.db"), "--ngram", "0"), "--ngram must be in 1..64")
+    _one_line_error(invoke_cli("index", "create", str(tmp_path / "i.db"), "--ngram", "0"), "--ngram must be in 1..64")
     assert not (tmp_path / "i.db").exists()
     with pytest.raises(OptionError, match="^num_perm must be in 1..4096, got 0$"):
         copytrace.Index.create(tmp_path / "j.db", num_perm=0)
@@ -132,7 +132,7 @@ def test_index_create_checks_like_find(tmp_path):
             idx.query("some text", threshold="x")
         with pytest.raises(OptionError, match="^limit must be in 1.."):
             idx.query("some text", limit=0)
-    _one_line_error(run_cli("index", "query", str(tmp_path / "l.db"), "--text", "a b c", "--threshold", "5"),
+    _one_line_error(invoke_cli("index", "query", str(tmp_path / "l.db"), "--text", "a b c", "--threshold", "5"),
                     "--threshold must be in (0, 1], got 5")
 
 
@@ -193,7 +193,7 @@ def test_non_utf8_file_names_are_read_with_printable_ids(tmp_path):
     except OSError:
         pytest.skip("this file system refuses names that are not UTF-8")
     (folder / "copy.txt").write_text(text, encoding="utf-8")
-    r = run_cli("find", str(folder), "--out", str(tmp_path / "out"), "-q")
+    r = invoke_cli("find", str(folder), "--out", str(tmp_path / "out"), "-q")
     assert r.returncode == 0, r.stderr
     import pyarrow.parquet as pq
 
@@ -201,10 +201,10 @@ def test_non_utf8_file_names_are_read_with_printable_ids(tmp_path):
     assert ids == ["copy.txt", "story-\\xff.txt"]
     # named on the command line, and compared
     named = os.fsdecode(bad)
-    r = run_cli("find", named, str(folder / "copy.txt"), "--out", str(tmp_path / "out2"), "-q")
+    r = invoke_cli("find", named, str(folder / "copy.txt"), "--out", str(tmp_path / "out2"), "-q")
     assert r.returncode == 0, r.stderr
     summary = json.loads((tmp_path / "out2" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"]["clusters"] == 1
-    r = run_cli("compare", named, str(folder / "copy.txt"), "--html", str(tmp_path / "p.html"))
+    r = invoke_cli("compare", named, str(folder / "copy.txt"), "--html", str(tmp_path / "p.html"))
     assert r.returncode == 0, r.stderr
     assert "story-\\xff.txt" in (tmp_path / "p.html").read_text(encoding="utf-8")

@@ -319,7 +319,7 @@ def test_run_corpus(tmp_path):
 
 def test_benchmark_script(tmp_path):
     root = make_corpus(tmp_path / "corpus")
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run(
         [sys.executable, str(repo / "benchmarks" / "pan13.py"), str(root), "--jobs", "1", "-q",

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from conftest import SEEDS, make_copy, make_story
+from helpers import SEEDS, make_copy, make_story
 from copytrace.stages.align import _BOUNDARY
 from copytrace.stages.normalize import to_codepoints
 from copytrace.stages.segment import boundaries

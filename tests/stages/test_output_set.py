@@ -23,7 +23,7 @@ from copytrace.api import DEDUP_PASSAGES_FILE, OUTPUT_FILES
 WRITTEN = tuple(n for n in OUTPUT_FILES if n != DEDUP_PASSAGES_FILE)
 from copytrace.stages.output_set import COMMIT, STAGING_PREFIX, recover
 
-from conftest import make_corpus, write_jsonl
+from helpers import make_corpus, write_jsonl
 
 DATA_FILES = ["documents.parquet", "pairs.parquet", "passages.parquet", "boilerplate.parquet",
               "deduplicated.jsonl"]

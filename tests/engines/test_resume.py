@@ -10,7 +10,7 @@ import time
 
 import copytrace
 
-from conftest import make_corpus, run_cli, write_jsonl
+from helpers import make_corpus, invoke_cli, write_jsonl
 
 COMPARED = ["documents.parquet", "pairs.parquet", "passages.parquet", "deduplicated.jsonl"]
 
@@ -57,7 +57,7 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     docs, _ = make_corpus(n_stories=12, copies=3, uniques=60, seed=13)
     src = write_jsonl(tmp_path / "c.jsonl", docs)
     work = tmp_path / "work"
-    r = run_cli("find", str(src), "--out", str(tmp_path / "fresh"), "-q")
+    r = invoke_cli("find", str(src), "--out", str(tmp_path / "fresh"), "-q")
     assert r.returncode == 0
     proc = subprocess.Popen(
         [sys.executable, "-m", "copytrace.cli", "find", str(src), "--out", str(tmp_path / "out"),
@@ -71,7 +71,7 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
             break
         time.sleep(0.005)
     proc.wait(timeout=60)
-    r = run_cli("find", str(src), "--out", str(tmp_path / "out"), "--work-dir", str(work), "--resume")
+    r = invoke_cli("find", str(src), "--out", str(tmp_path / "out"), "--work-dir", str(work), "--resume")
     assert r.returncode == 0, r.stderr.decode()
     if proc.returncode == -signal.SIGKILL:
         assert b"Resumed after: fingerprint" in r.stdout
@@ -80,7 +80,7 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
 
 def test_resume_needs_a_work_dir(tmp_path):
     write_jsonl(tmp_path / "x.jsonl", [{"id": "1", "text": "some words"}])
-    r = run_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--resume")
+    r = invoke_cli("find", str(tmp_path / "x.jsonl"), "--out", str(tmp_path / "o"), "--resume")
     assert r.returncode == 2 and b"--work-dir" in r.stderr
 
 
@@ -90,7 +90,7 @@ def test_out_of_core_lsh_gives_the_in_memory_pairs(tmp_path):
     import random
 
     import copytrace
-    from conftest import make_copy, make_story, write_jsonl
+    from helpers import make_copy, make_story, write_jsonl
 
     rng = random.Random(5)
     docs = []
@@ -139,7 +139,7 @@ def test_a_foreign_copytrace_work_folder_is_refused(tmp_path):
     foreign = tmp_path / "w" / "copytrace-work"
     foreign.mkdir(parents=True)
     (foreign / "fingerprint.npz").write_bytes(b"not ours")
-    r = run_cli("find", str(src), "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w"), "-q")
+    r = invoke_cli("find", str(src), "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w"), "-q")
     assert r.returncode == 2
     assert b"was not made by copytrace" in r.stderr
     assert (foreign / "fingerprint.npz").read_bytes() == b"not ours"
@@ -155,7 +155,7 @@ def test_a_damaged_checkpoint_is_recomputed(tmp_path):
     # truncate the verify checkpoint, as a kill -9 or a full disk could
     data = (ckpt / "verify.npz").read_bytes()
     (ckpt / "verify.npz").write_bytes(data[: len(data) // 2])
-    r = run_cli("find", str(src), "--out", str(tmp_path / "o2"), "--work-dir", str(work), "--resume")
+    r = invoke_cli("find", str(src), "--out", str(tmp_path / "o2"), "--work-dir", str(work), "--resume")
     assert r.returncode == 0, r.stderr.decode()
     assert b"checkpoint 'verify'" in r.stderr and b"damaged" in r.stderr
     summary = json.loads((tmp_path / "o2" / "summary.json").read_text())

@@ -6,10 +6,10 @@ import json
 import time
 from pathlib import Path
 
-from conftest import run_cli
+from helpers import run_cli
 from copytrace.clock import counting_from_process_start, process_start, timings_that_add_up
 
-SEEDS = Path(__file__).resolve().parent.parent / "examples" / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "examples" / "seeds"
 
 
 def test_find_timings_add_up_to_wall_time(tmp_path: Path) -> None:

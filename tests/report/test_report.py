@@ -8,7 +8,7 @@ import re
 import pyarrow as pa
 import pytest
 
-from conftest import SEEDS, make_corpus, write_jsonl
+from helpers import SEEDS, make_corpus, write_jsonl
 import copytrace
 from copytrace import schemas
 from copytrace.report.html import report_data, write_pair_report, write_report

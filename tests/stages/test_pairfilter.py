@@ -18,7 +18,7 @@ from copytrace.errors import OptionError
 from copytrace.stages.pairfilter import parse_days
 from copytrace.stages.reference import cross_exact_pairs
 
-from conftest import make_copy, make_corpus, make_story, run_cli, write_jsonl
+from helpers import make_copy, make_corpus, make_story, invoke_cli, write_jsonl
 
 FAST = dict(align=False, report=False, progress=False, threshold=0.3)
 
@@ -81,7 +81,7 @@ def test_filter_options_need_their_fields(tmp_path):
         copytrace.find(src, pairs="across-sources", progress=False)
     with pytest.raises(OptionError, match="pairs must be one of"):
         copytrace.find(src, pairs="sideways", source_field="site", progress=False)
-    r = run_cli("find", str(src), "--out", str(tmp_path / "o"), "--pairs-within", "2")
+    r = invoke_cli("find", str(src), "--out", str(tmp_path / "o"), "--pairs-within", "2")
     assert r.returncode == 2 and b"--date-field" in r.stderr
 
 
@@ -137,7 +137,7 @@ def test_against_an_index_db_gives_the_same_pairs(tmp_path):
     with copytrace.Index.create(db, threshold=0.3) as idx:
         idx.add(ref)
     by_files = copytrace.find(new_f, tmp_path / "a", against=[str(ref_f)], **FAST)
-    r = run_cli("find", str(new_f), "--against", str(db), "--out", str(tmp_path / "b"), "--threshold", "0.3",
+    r = invoke_cli("find", str(new_f), "--against", str(db), "--out", str(tmp_path / "b"), "--threshold", "0.3",
                 "--no-align", "--no-report", "-q")
     assert r.returncode == 0, r.stderr
     for name in ("pairs.parquet", "documents.parquet", "deduplicated.jsonl"):
@@ -202,5 +202,5 @@ def test_index_query_applies_the_same_filters(tmp_path):
             assert [m.doc_id for m in got] == want
         with pytest.raises(OptionError, match="--date"):
             idx.query(q["text"], pairs_within=3)
-    r = run_cli("index", "query", str(db), "--text", q["text"], "--json", "--date", q["date"], "--pairs-within", "5")
+    r = invoke_cli("index", "query", str(db), "--text", q["text"], "--json", "--date", q["date"], "--pairs-within", "5")
     assert r.returncode == 0, r.stderr

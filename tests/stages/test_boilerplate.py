@@ -9,7 +9,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from conftest import SEEDS, make_copy, make_footer_corpus, make_story
+from helpers import SEEDS, make_copy, make_footer_corpus, make_story
 from copytrace.stages.boilerplate import BoilerplateOptions, detect_boilerplate, mask_text
 from copytrace.stages.normalize import tokenize
 
@@ -119,7 +119,7 @@ def test_find_flags_the_appeal_and_keeps_it_out_of_pairs_and_passages(tmp_path):
     import pyarrow.parquet as pq
 
     import copytrace
-    from conftest import write_jsonl
+    from helpers import write_jsonl
 
     ids, texts, sources, appeal_spans, _ = _corpus()
     write_jsonl(tmp_path / "c.jsonl", [{"id": i, "text": t, "source": s} for i, t, s in zip(ids, texts, sources)])
@@ -162,7 +162,7 @@ def test_long_footer_under_short_stories_is_boilerplate(tmp_path):
     boilerplate (issue 12), and joins no stories; a story reprinted verbatim
     across sources is still a story."""
     import copytrace
-    from conftest import write_jsonl
+    from helpers import write_jsonl
 
     docs, footer, wire = make_footer_corpus()
     ids, texts, sources = ([d[k] for d in docs] for k in ("id", "text", "source"))

@@ -16,7 +16,7 @@ import copytrace
 from copytrace import schemas
 from copytrace.stages.reuse import reuse_clusters
 
-from conftest import make_copy, make_corpus, make_story
+from helpers import make_copy, make_corpus, make_story
 
 
 def _write(path: Path, docs: list[dict]) -> Path:

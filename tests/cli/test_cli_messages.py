@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from copytrace.cli import main
 from copytrace.index import Index
 
-SEEDS = sorted((Path(__file__).resolve().parents[1] / "examples" / "seeds").glob("*.txt"))
+SEEDS = sorted((Path(__file__).resolve().parents[2] / "examples" / "seeds").glob("*.txt"))
 
 
 def test_compare_html_says_where_the_page_is(tmp_path):

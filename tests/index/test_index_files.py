@@ -20,7 +20,7 @@ from copytrace.duckdb_util import SAFE_CONFIG, connect
 from copytrace.index import Index
 from copytrace.index.store import IndexStoreError
 
-from conftest import run_cli
+from helpers import free_port, invoke_cli
 
 
 def _sqlite(path: Path) -> Path:
@@ -96,7 +96,7 @@ def test_connections_never_install_or_load_extensions(tmp_path):
 
 
 def test_no_plain_duckdb_connect_in_the_package():
-    src = Path(__file__).resolve().parents[1] / "src" / "copytrace"
+    src = Path(__file__).resolve().parents[2] / "src" / "copytrace"
     offenders = [str(p.relative_to(src)) for p in src.rglob("*.py")
                  if p.name != "duckdb_util.py" and "duckdb.connect(" in p.read_text(encoding="utf-8")]
     assert offenders == []
@@ -104,11 +104,9 @@ def test_no_plain_duckdb_connect_in_the_package():
 
 def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
     """While `copytrace serve` runs, every CLI index command says so in one line."""
-    from test_service import _free_port
-
     db = tmp_path / "busy.duckdb"
     Index.create(db).close()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "copytrace.cli", "serve", str(db), "--port", str(port),
                              "--query-processes", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -125,7 +123,7 @@ def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
         doc.write_text("one two three four five six seven eight nine ten", encoding="utf-8")
         for args in (["add", str(db), str(doc)], ["query", str(db), str(doc)], ["stats", str(db)],
                      ["remove", str(db), "--id", "x"]):
-            r = run_cli("index", *args)
+            r = invoke_cli("index", *args)
             err = r.stderr.decode()
             assert r.returncode == 2, err
             assert err.count("\n") == 1, err
@@ -137,7 +135,7 @@ def test_a_served_index_is_locked_with_a_one_line_explanation(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    r = run_cli("index", "stats", str(db))  # stopped: usable again
+    r = invoke_cli("index", "stats", str(db))  # stopped: usable again
     assert r.returncode == 0, r.stderr.decode()
 
 

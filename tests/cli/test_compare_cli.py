@@ -6,14 +6,14 @@ import json
 
 from copytrace.evaluation.pan import read_detections
 
-from conftest import SEEDS, run_cli
+from helpers import SEEDS, invoke_cli
 
 A = SEEDS / "000_9c66197dbdb99078.txt"
 B = SEEDS / "001_c6b00abf72943f53.txt"
 
 
 def test_compare_json_on_the_seed_pair():
-    r = run_cli("compare", str(A), str(B), "--json")
+    r = invoke_cli("compare", str(A), str(B), "--json")
     assert r.returncode == 0, r.stderr.decode()
     out = json.loads(r.stdout)
     assert list(out) == [
@@ -44,27 +44,27 @@ def test_compare_json_on_the_seed_pair():
 
 
 def test_compare_terminal_view_and_inline_texts():
-    r = run_cli("compare", str(A), str(B))
+    r = invoke_cli("compare", str(A), str(B))
     assert r.returncode == 0
     out = r.stdout.decode()
     assert "COPIES" in out and "Only in B" in out and "Your support helps us" in out
-    r = run_cli("compare", "--text-a", "the cat sat on the mat today", "--text-b", "a dog ran", "--json")
+    r = invoke_cli("compare", "--text-a", "the cat sat on the mat today", "--text-b", "a dog ran", "--json")
     assert r.returncode == 0
     assert json.loads(r.stdout)["passages"] == []
 
 
 def test_compare_errors_are_one_line(tmp_path):
-    r = run_cli("compare", str(A), str(tmp_path / "missing.txt"))
+    r = invoke_cli("compare", str(A), str(tmp_path / "missing.txt"))
     assert r.returncode == 2 and b"missing.txt" in r.stderr and b"Traceback" not in r.stderr
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"caf\xe9")
-    r = run_cli("compare", str(A), str(bad), "--encoding", "utf-8")
+    r = invoke_cli("compare", str(A), str(bad), "--encoding", "utf-8")
     assert r.returncode == 2 and b"bad.txt:1: not valid UTF-8" in r.stderr and b"Traceback" not in r.stderr
     binary = tmp_path / "binary.txt"
     binary.write_bytes(bytes(range(256)) * 4)  # no encoding fits
-    r = run_cli("compare", str(A), str(binary))
+    r = invoke_cli("compare", str(A), str(binary))
     assert r.returncode == 2 and b"binary.txt:2: not valid UTF-8" in r.stderr and b"Traceback" not in r.stderr
-    r = run_cli("compare", str(A))
+    r = invoke_cli("compare", str(A))
     assert r.returncode == 2 and b"text B" in r.stderr
 
 
@@ -73,7 +73,7 @@ def test_compare_a_windows_1252_file_with_no_flag(tmp_path):
     legacy = tmp_path / "b-cp1252.txt"
     legacy.write_bytes(a.encode("cp1252"))  # curly quotes and dashes become single cp1252 bytes
     assert b"\x92" in legacy.read_bytes() or b"\x93" in legacy.read_bytes() or b"\x96" in legacy.read_bytes()
-    r = run_cli("compare", str(A), str(legacy), "--json")
+    r = invoke_cli("compare", str(A), str(legacy), "--json")
     assert r.returncode == 0, r.stderr.decode()
     assert f"{legacy} is not UTF-8; decoded as cp1252".encode() in r.stderr
     out = json.loads(r.stdout)
@@ -92,12 +92,12 @@ def test_align_command_writes_pan_xml(tmp_path):
     pairs = tmp_path / "pairs"
     pairs.write_text("s1.txt r1.txt\ns1.txt r2.txt\n", encoding="utf-8")
     out = tmp_path / "det"
-    r = run_cli("align", "--pairs", str(pairs), "--susp-dir", str(susp), "--src-dir", str(src),
+    r = invoke_cli("align", "--pairs", str(pairs), "--susp-dir", str(susp), "--src-dir", str(src),
                 "--out", str(out), "--jobs", "2", "-q")
     assert r.returncode == 0, r.stderr.decode()
     found = read_detections(out / "s1-r1.xml")
     assert found and all(s.this_length > 0 and s.source_length > 0 for s in found)
     assert read_detections(out / "s1-r2.xml") == []
     pairs.write_text("s1.txt nope.txt\n", encoding="utf-8")
-    r = run_cli("align", "--pairs", str(pairs), "--susp-dir", str(susp), "--src-dir", str(src), "--out", str(out))
+    r = invoke_cli("align", "--pairs", str(pairs), "--susp-dir", str(susp), "--src-dir", str(src), "--out", str(out))
     assert r.returncode == 2 and b"pairs:1" in r.stderr and b"nope.txt" in r.stderr

@@ -15,7 +15,7 @@ from copytrace.stages import rule
 from copytrace.stages.align import align
 from copytrace.stages.normalize import tokenize
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "examples" / "seeds"
 ORIGINAL = SEEDS / "000_9c66197dbdb99078.txt"
 REWORDED = SEEDS / "001_c6b00abf72943f53.txt"

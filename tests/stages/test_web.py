@@ -23,7 +23,7 @@ from copytrace.errors import InputError  # noqa: E402
 from copytrace.stages.read import ReadOptions, ReadStats, read_all  # noqa: E402
 from copytrace.stages.web import registered_domain  # noqa: E402
 
-from conftest import make_copy, make_story, run_cli, write_jsonl  # noqa: E402
+from helpers import make_copy, make_story, invoke_cli, write_jsonl  # noqa: E402
 
 NAV = "Home World Business Sport Opinion Culture Newsletters Subscribe"
 FOOTER = "Copyright Daily Example Ltd. All rights reserved. Terms Privacy Cookies Contact"
@@ -143,7 +143,7 @@ def test_html_field_in_jsonl(tmp_path):
     assert docs[0].url == "https://a.example.org/x" and docs[0].source == "example.org"
     assert "Newsletters" not in docs[0].text and story.split("\n\n")[0] in docs[0].text
     assert stats.skipped == {"no_text": 1, "bad_text_type": 1}
-    r = run_cli("find", str(src), "--html-field", "html", "--out", str(tmp_path / "o"), "-q")
+    r = invoke_cli("find", str(src), "--html-field", "html", "--out", str(tmp_path / "o"), "-q")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["counts"]["documents"] == 1
 
@@ -236,7 +236,7 @@ def test_warc_find_end_to_end(tmp_path):
         recs.append((f"https://wire.com/{s}", page(story, f"W{s}").encode(), "text/html", "200 OK"))
         recs.append((f"https://paper.net/{s}", page(make_copy(rng, story), f"P{s}").encode(), "text/html", "200 OK"))
     warc = write_warc(tmp_path / "c.warc.gz", recs)
-    r = run_cli("find", str(warc), "--out", str(tmp_path / "o"), "--id-field", "url", "-q")
+    r = invoke_cli("find", str(warc), "--out", str(tmp_path / "o"), "--id-field", "url", "-q")
     assert r.returncode == 0, r.stderr
     pairs = pq.read_table(tmp_path / "o" / "pairs.parquet").to_pylist()
     assert sorted((p["doc_a"], p["doc_b"]) for p in pairs) == sorted(
