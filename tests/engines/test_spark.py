@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SEEDS, make_copy, make_footer_corpus, make_story, run_cli, write_jsonl
+from helpers import SEEDS, make_copy, make_footer_corpus, make_story, write_jsonl
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
