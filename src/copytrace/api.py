@@ -18,14 +18,14 @@ from copytrace.errors import OptionError
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages.align import AlignOptions, Passage, align
-from copytrace.stages.dedup_records import dedup_passage_record
+from copytrace.stages.dedup_records import dedup_lines, dedup_passage_record
 from copytrace.stages.fingerprint import shingles
 from copytrace.stages.normalize import tokenize
 from copytrace.stages import rule
 from copytrace.stages.read import ReadOptions, decode_text_file
 from copytrace.stages.verify import set_stats
 from copytrace.stages.output_set import GUARANTEE, staged_outputs
-from copytrace.stages.write import jsonl_lines, write_json, write_jsonl, write_jsonl_bytes, write_parquet
+from copytrace.stages.write import write_json, write_jsonl, write_jsonl_bytes, write_parquet
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -198,17 +198,11 @@ def _dedup_records(output: Any) -> Iterable[bytes]:
     keep = output.keep if getattr(output, "keep", None) is not None else np.flatnonzero(
         output.clusters.representative == np.arange(order.shape[0]))
     cluster_ids = output.documents.column("cluster_id")
-    optional = [k for k in ("source", "date", "url", "title") if k in table.column_names]
     for lo in range(0, keep.shape[0], 5000):
         sel = keep[lo : lo + 5000]
         rows = table.take(pa.array(order[sel], pa.int64()))
-        yield jsonl_lines([
-            ("id", rows.column("doc_id"), False),
-            ("text", rows.column("text"), False),
-            *((k, rows.column(k), False) for k in optional),
-            ("cluster_id", cluster_ids.take(pa.array(sel, pa.int64())), True),
-            ("n_copies", pa.array(output.clusters.size[sel].astype(np.int64)), True),
-        ])
+        yield dedup_lines(rows, cluster_ids.take(pa.array(sel, pa.int64())),
+                          pa.array(output.clusters.size[sel].astype(np.int64)))
 
 
 def _report_inputs(output: Any) -> tuple[dict[str, str], dict[str, list[tuple[int, int]]]]:

@@ -126,11 +126,11 @@ class SparkOutput(EngineOutput):
 
 
 def _dedup_lines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    from copytrace.stages.dedup_records import dedup_record
-    from copytrace.stages.write import json_line
+    from copytrace.stages.dedup_records import dedup_lines
 
     for rb in batches:
-        out = [json_line(dedup_record(r, r["cluster_id"], r["n_copies"])) for r in rb.to_pylist()]
+        # the local engine's lines (one function), split per row to keep each row's idx
+        out = dedup_lines(rb, rb.column("cluster_id"), rb.column("n_copies")).decode("utf-8").split("\n")[:-1]
         yield pa.RecordBatch.from_arrays([rb.column("idx"), pa.array(out, pa.string())], names=["idx", "value"])
 
 

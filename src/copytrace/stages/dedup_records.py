@@ -5,32 +5,37 @@ the executors where the texts are.
 
 Data contract
 -------------
-``row``: a mapping with ``doc_id``, ``text``, ``source``, ``date`` (str or
-None) and, for web pages, ``url`` and ``title``.  A record is a dict whose
-key order is the line's key order; :func:`copytrace.stages.write.json_line`
-turns it into the line.
+``dedup_lines``: Arrow rows -> the bytes of their lines.  ``dedup_passage_record``:
+a mapping with ``doc_id``, ``text``, ``source``, ``date`` (str or None) -> a
+dict whose key order is the line's key order;
+:func:`copytrace.stages.write.json_line` turns it into the line.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-__all__ = ["dedup_record", "dedup_passage_record"]
+__all__ = ["dedup_lines", "dedup_passage_record"]
 
 
-def dedup_record(row: Mapping[str, Any], cluster_id: str, n_copies: int) -> dict[str, Any]:
-    """A representative's (or a singleton's) line of deduplicated.jsonl."""
-    rec: dict[str, Any] = {"id": row["doc_id"], "text": row["text"]}
-    if row["source"] is not None:
-        rec["source"] = row["source"]
-    if row["date"] is not None:
-        rec["date"] = row["date"]
-    for k in ("url", "title"):  # web pages
-        if row.get(k) is not None:
-            rec[k] = row[k]
-    rec["cluster_id"] = cluster_id
-    rec["n_copies"] = int(n_copies)
-    return rec
+def dedup_lines(rows: Any, cluster_id: Any, n_copies: Any) -> bytes:
+    """The lines of deduplicated.jsonl for ``rows`` (an Arrow table or record
+    batch with ``doc_id``, ``text`` and any of ``source``, ``date``, ``url``,
+    ``title``), one per row, built from the Arrow columns without a Python
+    object per row (``write.jsonl_lines``): ``id``, ``text``, those optional
+    fields that are set, ``cluster_id`` and ``n_copies`` (Arrow arrays of the
+    rows' length).  Each line ends with a newline; JSON escapes a newline
+    inside a value, so the lines split on it."""
+    from copytrace.stages.write import jsonl_lines
+
+    names = rows.schema.names
+    return jsonl_lines([
+        ("id", rows.column("doc_id"), False),
+        ("text", rows.column("text"), False),
+        *((k, rows.column(k), False) for k in ("source", "date", "url", "title") if k in names),
+        ("cluster_id", cluster_id, True),
+        ("n_copies", n_copies, True),
+    ])
 
 
 def dedup_passage_record(row: Mapping[str, Any], spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
