@@ -20,11 +20,27 @@ def corpus(tmp_path: Path):
     return write_jsonl(tmp_path / "corpus.jsonl", docs), docs, truth
 
 
-# The files that take longest (a Spark session, and a second one started by the CLI) start
-# first: with `-n 2 --dist loadfile` one worker takes them while the other runs the rest,
-# instead of both idling behind them at the end.
-LONG_FIRST = ("test_spark.py",)
+# The files that use the Spark session (tests/engines/conftest.py: one per test run) run on
+# ONE xdist worker, so only one JVM starts: under `--dist loadfile` they are one scope (below).
+# They start first: the other worker runs the rest meanwhile, instead of both idling behind
+# them at the end.
+SPARK_FILES = ("test_spark.py", "test_conformance.py", "test_rules_once.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name not in LONG_FIRST)  # stable: otherwise collection order
+    items.sort(key=lambda item: item.path.name not in SPARK_FILES)  # stable: otherwise collection order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the Spark files as one scope (see SPARK_FILES)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkOnOneWorker(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "spark" if path.rsplit("/", 1)[-1] in SPARK_FILES else path
+
+    return SparkOnOneWorker(config, log)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "examples" / "seeds"
@@ -176,3 +177,102 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+APPEAL = (
+    "Your support helps us to tell the story. Your donation allows us to keep sending reporters. "
+    "We believe quality journalism should be available to everyone. Your support makes all the difference."
+)
+
+
+def make_mixed_corpus(root: Path) -> list[Path]:
+    """Two JSONL files and a folder of .txt files with: reprints with edits,
+    a 3-level chain (a copy of a copy of a copy), exact duplicates, an id
+    present in both JSONL files (the first wins), empty and whitespace
+    texts, a broken line, and one site's appeal pasted into its stories."""
+    rng = random.Random(11)
+    a, b = [], []
+    stories = []
+    for s in range(6):
+        story = make_story(rng, n_sentences=10)
+        stories.append(story)
+        a.append({"id": f"s{s}-orig", "text": story, "source": "wire", "date": f"2024-01-{s + 1:02d}"})
+        for c in range(2):
+            b.append({"id": f"s{s}-copy{c}", "text": make_copy(rng, story), "source": f"site{c}",
+                      "date": f"2024-01-{s + 2:02d}"})
+    # a page holding three of the stories (reuse clusters; it must not chain them)
+    b.append({"id": "page", "text": "THE HERALD\n\n" + "\n\n".join(stories[:3]), "source": "herald",
+              "date": "2024-01-20"})
+    chain = make_story(rng, n_sentences=14)
+    prev = chain
+    a.append({"id": "chain0", "text": chain, "source": "wire"})
+    for level in range(1, 4):
+        prev = make_copy(rng, prev, edit=0.08)
+        b.append({"id": f"chain{level}", "text": prev, "source": f"site{level}"})
+    for i in range(8):  # the site's appeal after different stories
+        story = make_story(rng, n_sentences=8)
+        head = story.split(".")[0] + "."
+        a.append({"id": f"indy{i}", "text": f"{head}\n{APPEAL}\n{story}", "source": "The Independent"})
+    exact = make_story(rng)
+    a.append({"id": "exact-1", "text": exact})
+    b.append({"id": "exact-2", "text": exact})
+    b.append({"id": "s0-orig", "text": make_story(rng)})  # same id as in a: skipped as duplicate_id
+    for i in range(10):
+        a.append({"id": f"unique{i}", "text": make_story(rng)})
+    a.append({"id": "empty", "text": ""})
+    a.append({"id": "blank", "text": "   \n "})
+    a.append({"id": "no-words", "text": "— … !!! ???"})
+    fa = write_jsonl(root / "a.jsonl", a)
+    fb = write_jsonl(root / "b.jsonl", b)
+    with fb.open("a", encoding="utf-8") as f:
+        f.write("{not json\n")
+    txt = root / "txt"
+    txt.mkdir()
+    (txt / "exact-3.txt").write_text(exact, encoding="utf-8")
+    (txt / "seed-a.txt").write_text(sorted(SEEDS.glob("000_*.txt"))[0].read_text(encoding="utf-8"),
+                                    encoding="utf-8")
+    (txt / "seed-b.txt").write_text(sorted(SEEDS.glob("001_*.txt"))[0].read_text(encoding="utf-8"),
+                                    encoding="utf-8")
+    # read alike by both engines: a legacy encoding, a named pipe, a file of an unknown format
+    (txt / "legacy.txt").write_bytes(("Café, naïve façade — déjà vu. " + make_story(rng)).encode("cp1252"))
+    os.mkfifo(txt / "pipe.txt")
+    (txt / "notes.sgm").write_text("<REUTERS/>", encoding="utf-8")
+    return [fa, fb, txt]
+
+
+ENGINES = ("local", "spark")
+
+
+def _seeds(root: Path) -> tuple[list[Any], dict]:
+    return [SEEDS], {}
+
+
+def _syndication(root: Path) -> tuple[list[Any], dict]:
+    docs, _ = make_corpus(n_stories=8, copies=3, uniques=10, seed=0)
+    return [write_jsonl(root / "syndication.jsonl", docs)], {"report": False}
+
+
+def _footer(root: Path) -> tuple[list[Any], dict]:
+    docs, _, _ = make_footer_corpus(n_stories=40, n_reprints=5)
+    return [write_jsonl(root / "footer.jsonl", docs)], {"source_field": "source", "align": False, "report": False}
+
+
+def _mixed(root: Path) -> tuple[list[Any], dict]:
+    return make_mixed_corpus(root), dict(threshold=0.3, boilerplate_min_docs=4, source_field="source",
+                                         date_field="date", dedup_passages=True)
+
+
+def _filters(root: Path) -> tuple[list[Any], dict]:
+    return make_mixed_corpus(root), dict(threshold=0.3, date_field="date", source_field="source",
+                                         pairs_within=1.5, pairs="across-sources", report=False)
+
+
+# The engine-conformance corpora (tests/engines/conftest.py runs each once per engine).
+# corpus name → (root → (inputs, find options)); progress is always off
+CORPORA: dict[str, Callable[[Path], tuple[list[Any], dict]]] = {
+    "seeds": _seeds,  # the two example seeds, with the defaults
+    "syndication": _syndication,  # generated stories with edited copies and uniques (truth known)
+    "footer": _footer,  # a long footer under short stories (the long-block boilerplate rule)
+    "mixed": _mixed,  # several files and formats, bad lines, chains, a page of stories, site boilerplate
+    "filters": _filters,  # the mixed corpus with --pairs-within and --pairs across-sources
+}

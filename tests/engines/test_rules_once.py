@@ -26,15 +26,6 @@ HASHES = np.array([[7, 1], [8, 2], [9, 3], [7, 1], [10, 4], [7, 1], [8, 2], [7, 
 NTOK = np.array([5, 4, 3, 5, 2, 5, 0, 5], dtype=np.int32)
 
 
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
-    from copytrace.engines.spark import spark_session
-
-    s = spark_session("local[1]", partitions=2)
-    yield s
-
-
 @pytest.mark.parametrize("threshold", [0.1, 0.5, 0.9])
 def test_containment_filter_numpy_reference_and_spark_agree(spark, threshold):
     from copytrace.engines import spark_rules

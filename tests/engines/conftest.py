@@ -1,0 +1,74 @@
+"""Fixtures shared by the engine tests: ONE local Spark session for the whole test
+run (started lazily, on the first test that asks for it; tests/conftest.py keeps every
+file that uses it on one xdist worker, so one JVM starts), and the conformance
+corpora, each run once per engine and cached for the session (``engine_run``).
+
+Data contract of ``engine_run(corpus, engine)``: a ``Run`` (the ``copytrace.find``
+result, its output folder, its inputs) for ``corpus`` in ``CORPORA`` on ``engine``
+("local" or "spark"); the same object on every call of the session."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import CORPORA
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The test run's one Spark session (local[2], 4 partitions); skips (saying why)
+    when PySpark or Java is missing. CI installs both."""
+    pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime on PATH (the Spark engine needs Java 17+)")
+    from copytrace.engines.spark import spark_session
+
+    s = spark_session("local[2]", partitions=4)
+    yield s
+    s.stop()
+
+
+@dataclass(frozen=True)
+class Run:
+    result: Any  # copytrace.api.Result
+    out: Path
+    inputs: list[Any]
+    opts: dict
+
+
+@pytest.fixture(scope="session")
+def corpus_inputs(tmp_path_factory):
+    """corpus name → (inputs, options), written once per session."""
+    cache: dict[str, tuple[list[Any], dict]] = {}
+
+    def get(name: str) -> tuple[list[Any], dict]:
+        if name not in cache:
+            cache[name] = CORPORA[name](tmp_path_factory.mktemp(f"corpus-{name}"))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def engine_run(request, tmp_path_factory, corpus_inputs):
+    import copytrace
+
+    cache: dict[tuple[str, str], Run] = {}
+
+    def get(corpus: str, engine: str) -> Run:
+        key = (corpus, engine)
+        if key not in cache:
+            inputs, opts = corpus_inputs(corpus)
+            out = tmp_path_factory.mktemp(f"out-{corpus}-{engine}") / "out"
+            extra: dict = {"progress": False}
+            if engine == "spark":
+                extra.update(engine="spark", spark_session=request.getfixturevalue("spark"))
+            cache[key] = Run(copytrace.find(inputs, out, **opts, **extra), out, inputs, opts)
+        return cache[key]
+
+    return get
