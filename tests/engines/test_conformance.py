@@ -173,11 +173,7 @@ def test_spark_rows_equal_the_local_rows(engine_run, corpus):
     assert ss["read"] == ls["read"]
 
 
-@pytest.mark.parametrize("corpus", [
-    pytest.param(c, marks=pytest.mark.xfail(
-        strict=True, reason="with pair filters the Spark engine's rule counts 2 more candidates (and 2 more "
-                            "rejected_before_alignment) than the local engine; the output files are the same"))
-    if c == "filters" else c for c in sorted(CORPORA)])
+@pytest.mark.parametrize("corpus", sorted(CORPORA))
 def test_spark_rule_counts_equal_the_local_rule_counts(engine_run, corpus):
     local, dist = engine_run(corpus, "local"), engine_run(corpus, "spark")
     assert dist.result.summary["counts"]["rule"] == local.result.summary["counts"]["rule"]

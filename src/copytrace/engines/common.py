@@ -35,6 +35,7 @@ __all__ = [
     "align_arrays",
     "verify_chunk",
     "take_pairs",
+    "candidates_judged",
     "apply_rule",
     "decide_pairs",
     "build_tables",
@@ -270,6 +271,15 @@ def apply_rule(
         "rejected": int(n_candidates - keep.sum()),
     }
     return scored.take(keep), take_pairs(pas, keep), counts, keep
+
+
+def candidates_judged(candidate_counts: dict[str, int]) -> int:
+    """The candidate pairs the rule judges (``rule.candidates`` in summary.json),
+    from the engine's ``candidate_pairs`` counts: near and exact candidates as
+    found, less those the pair filters removed (they are not the rule's to
+    turn down)."""
+    return (int(candidate_counts["near_total"]) + int(candidate_counts["exact_duplicates"])
+            - int(candidate_counts.get("removed_by_pair_filters", 0)))
 
 
 def decide_pairs(

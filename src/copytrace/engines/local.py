@@ -49,6 +49,7 @@ from copytrace.engines.common import (
     align_arrays,
     align_chunk,
     build_tables,
+    candidates_judged,
     decide_pairs,
     result_counts,
     verify_chunk,
@@ -162,7 +163,7 @@ class LocalEngine:
         pair_meta = pairfilter.meta_from_store(fp.table, fp.order, fp.side, options)
         scored = self._candidates_and_verify(st, fp, pair_meta, reporter)
         pas = self._align(st, fp.order, scored.verified, reporter)
-        n_cand = scored.candidate_counts["near_total"] + scored.candidate_counts["exact_duplicates"]
+        n_cand = candidates_judged(scored.candidate_counts)
         dates_sorted = fp.table.column("date").take(pa.array(fp.order, pa.int64()))
         verified, pas, rule_counts, reuse, whole = self._decide(st, scored.verified, pas, n_cand, dates_sorted,
                                                                 reporter)

@@ -63,6 +63,7 @@ from copytrace.engines.common import (
     EngineOutput,
     align_arrays,
     align_chunk,
+    candidates_judged,
     decide_pairs,
     build_tables,
     result_counts,
@@ -492,8 +493,8 @@ class SparkEngine:
         texts = self._texts(docs, spans_df)
         scored = self.verify(texts, near_df, exact, reporter)
         pas = self.align(texts, scored, reporter)
-        verified, pas, reuse, whole_mask = self.decide(docs, scored, pas, n, n_near + int(exact.shape[0]), counts,
-                                                       reporter)
+        verified, pas, reuse, whole_mask = self.decide(docs, scored, pas, n, candidates_judged(counts["candidate_pairs"]),
+                                                       counts, reporter)
         clusters = self.cluster(verified, whole_mask, length, n, reporter)
         out = self.write(docs, n, length, clusters, verified, pas, reuse, bp, reporter)
         for df in self._persisted:  # all but the documents, which the writer reads (cleanup releases them)
