@@ -57,7 +57,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "Kernel", "njit", "prange", "needs_compiling",
+__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
            "announce_compilation"]
 
 MESSAGE = "compiling kernels (first run only)"
@@ -70,7 +70,7 @@ INTERPRET_ENV = "COPYTRACE_INTERPRET_MAX"
 # ... and a kernel interprets at most this many times the limit in elements over a process's life: a
 # kernel called per pair on pages (a few thousand tokens each, every call under the limit) would
 # otherwise stay interpreted for thousands of calls (chronam: 104 ms a page pair against 9.5 ms)
-INTERPRET_BUDGET = 10
+INTERPRET_BUDGET = 3
 
 # inside kernels: numba.prange once a kernel of the module compiles (Kernel.dispatcher swaps it in)
 prange = range
