@@ -21,7 +21,11 @@ two ways with the same results:
   off as integer arithmetic wraps as it does compiled.  On a few thousand
   elements that takes milliseconds, less than loading the compiled kernel from
   the cache, and far less than compiling it; the first ``find`` on a handful
-  of short documents therefore compiles nothing.  Kernels called from an
+  of short documents therefore compiles nothing.  Once a kernel has
+  interpreted :data:`INTERPRET_BUDGET` times the limit in elements in all
+  (its calls added up over the process), it compiles even on tiny inputs: a
+  kernel run per page pair on thousands of pairs costs more interpreted than
+  loading it once.  Kernels called from an
   interpreted kernel are interpreted too.  The test suite runs with
   ``COPYTRACE_INTERPRET_MAX=0`` (every kernel compiled, as on real corpora)
   and checks that both ways write byte-identical outputs.
@@ -53,7 +57,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "Kernel", "njit", "prange", "needs_compiling",
+__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
            "announce_compilation"]
 
 MESSAGE = "compiling kernels (first run only)"
@@ -63,6 +67,10 @@ MESSAGE = "compiling kernels (first run only)"
 # compare 0.4 s interpreted, 1.0 s compiled; a 17 kB and an 11 kB text: 1.16 s against 0.91 s)
 INTERPRET_MAX = 10_000
 INTERPRET_ENV = "COPYTRACE_INTERPRET_MAX"
+# ... and a kernel interprets at most this many times the limit in elements over a process's life: a
+# kernel called per pair on pages (a few thousand tokens each, every call under the limit) would
+# otherwise stay interpreted for thousands of calls (chronam: 104 ms a page pair against 9.5 ms)
+INTERPRET_BUDGET = 3
 
 # inside kernels: numba.prange once a kernel of the module compiles (Kernel.dispatcher swaps it in)
 prange = range
@@ -123,6 +131,7 @@ class Kernel:
         self._dispatcher: Any = None
         self._interpreted: Callable[..., Any] | None = None
         self._checked = False
+        self._interpreted_work = 0  # elements this kernel has interpreted in this process
 
     def __repr__(self) -> str:
         return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
@@ -162,7 +171,9 @@ class Kernel:
         for i in self._work:
             if i < len(args):
                 n += getattr(args[i], "size", 0)
-        if n <= _interpret_max():
+        limit = _interpret_max()
+        if n <= limit and self._interpreted_work + n <= INTERPRET_BUDGET * limit:
+            self._interpreted_work += n
             with np.errstate(over="ignore"):  # compiled, integer arithmetic wraps silently
                 return self.interpreted()(*args)
         disp = self.dispatcher()

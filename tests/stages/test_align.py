@@ -450,3 +450,22 @@ def test_offsets_exact_in_other_scripts(script: str) -> None:
     # the header, and the other line, are all that is reported as only on their side
     assert len(al.only_in_b) == 1 and 0 <= al.only_in_b[0][0] < al.only_in_b[0][1] <= len(header)
     assert len(al.only_in_a) == 1 and a0 + len(shared) < al.only_in_a[0][0] < al.only_in_a[0][1] <= len(a)
+
+
+def test_group_stats_kernel_matches_numpy() -> None:
+    """The per-cluster stats the summary mode reads (first/last segment and
+    distinct segments on each side), compiled and interpreted, against numpy."""
+    from copytrace.stages.align import _group_stats_kernel
+
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(1, 30, size=200)
+    ptr = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    ga = rng.integers(0, 40, size=int(ptr[-1])).astype(np.int64)
+    gb = rng.integers(0, 400, size=int(ptr[-1])).astype(np.int64)
+    want = []
+    for g in range(sizes.size):
+        a, b = ga[ptr[g] : ptr[g + 1]], gb[ptr[g] : ptr[g + 1]]
+        want.append([a.min(), a.max(), b.min(), b.max(), np.unique(a).size, np.unique(b).size])
+    for run in (_group_stats_kernel, _group_stats_kernel.py_func):
+        assert np.array_equal(run(ga, gb, ptr), np.array(want, dtype=np.int64))
+    assert _group_stats_kernel(ga, gb, np.zeros(1, np.int64)).shape == (0, 6)

@@ -851,6 +851,9 @@ class _PairAligner:
         self.na, self.nb = na, nb_
         self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
         self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
+        # eligible segments before each segment (eligible among lo..hi: cum[hi + 1] - cum[lo])
+        self.elig_cum_a = [0, *np.cumsum(self.elig_a).tolist()]
+        self.elig_cum_b = [0, *np.cumsum(self.elig_b).tolist()]
         # segment pairs similar enough to seed in either mode
         lo_cos = min(opt.seed_cosine, opt.summary_cosine) if opt.summary else opt.seed_cosine
         lo_dice = min(opt.seed_dice, opt.summary_dice) if opt.summary else opt.seed_dice
@@ -902,10 +905,8 @@ class _PairAligner:
         )
 
     # -- extension ----------------------------------------------------------
-    def extend(self, sa, sb, gap_a, gap_b, min_gap, threshold):
-        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos)."""
-        if sa.size == 0 or self.V == 0:
-            return []
+    def _clusters(self, sa, sb, gap_a, gap_b, min_gap, threshold):
+        """Clusters of seeds that validate, as one CSR set: (ga, gb, ptr, sims)."""
         a, b = self.a, self.b
         labels, sims = _extend_kernel(
             sa, sb, gap_a, gap_b, min_gap, threshold,
@@ -913,8 +914,26 @@ class _PairAligner:
             self._acc_a, self._acc_b,
         )
         ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
+        return ga, gb, gptr, sims
+
+    def extend(self, sa, sb, gap_a, gap_b, min_gap, threshold):
+        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos)."""
+        if sa.size == 0 or self.V == 0:
+            return []
+        ga, gb, gptr, sims = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
         p = gptr.tolist()
         return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], float(sims[k])) for k in range(len(p) - 1)]
+
+    def extend_stats(self, sa, sb, gap_a, gap_b, min_gap, threshold):
+        """The clusters of :meth:`extend` (same order) as one CSR set:
+        ``(ga, gb, ptr, sims, stats)``, ``stats[k]`` = the first and last
+        segment of cluster k on each side and its distinct segments on each
+        side (a0, a1, b0, b1, n_a, n_b)."""
+        if sa.size == 0 or self.V == 0:
+            z = np.zeros(0, np.int64)
+            return z, z, np.zeros(1, np.int64), np.zeros(0), np.zeros((0, 6), np.int64)
+        ga, gb, gptr, sims = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
+        return ga, gb, gptr, sims, _group_stats_kernel(ga, gb, gptr)
 
 
 @njit(cache=True, nogil=True)
@@ -1044,6 +1063,26 @@ def _group_kernel(labels, n_lab, sa, sb):
     return ga, gb, ptr
 
 
+@njit(cache=True, nogil=True)
+def _group_stats_kernel(ga, gb, ptr):
+    """Per group of a CSR set of seeds (groups non-empty): min and max
+    segment on each side and the number of distinct segments on each side."""
+    n_g = ptr.shape[0] - 1
+    out = np.empty((n_g, 6), dtype=np.int64)
+    for g in range(n_g):
+        p0, p1 = ptr[g], ptr[g + 1]
+        for side in range(2):
+            v = np.sort(ga[p0:p1]) if side == 0 else np.sort(gb[p0:p1])
+            d = 1
+            for k in range(1, v.shape[0]):
+                if v[k] != v[k - 1]:
+                    d += 1
+            out[g, 2 * side] = v[0]
+            out[g, 2 * side + 1] = v[-1]
+            out[g, 4 + side] = d
+    return out
+
+
 def _char_len(side: _Side, lo: int, hi: int) -> int:
     return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
 
@@ -1162,21 +1201,21 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
             (opt.summary_short_gap, opt.summary_gap, 1),
             (opt.summary_gap, opt.summary_short_gap, 0),
         ):
-            for seeds_a, seeds_b, sim in eng.extend(s_a2, s_b2, ga, gb, opt.min_gap, opt.summary_validate):
-                a0, a1 = int(seeds_a.min()), int(seeds_a.max())
-                b0, b1 = int(seeds_b.min()), int(seeds_b.max())
-                la, lb = _char_len(sa, a0, a1), _char_len(sb, b0, b1)
+            g_a, g_b, g_ptr, _sims, stats = eng.extend_stats(s_a2, s_b2, ga, gb, opt.min_gap, opt.summary_validate)
+            ptr = g_ptr.tolist()
+            for k, (a0, a1, b0, b1, n_ua, n_ub) in enumerate(stats.tolist()):
                 # evidence: several segments seeded on each side, and most
                 # segments of the short side seeded
-                ua, ub = np.unique(seeds_a), np.unique(seeds_b)
-                if min(ua.size, ub.size) < opt.summary_min_seeds:
+                if min(n_ua, n_ub) < opt.summary_min_seeds:
                     continue
                 if long_side == 1:
-                    short_cov = ua.size / max(int(eng.elig_a[a0 : a1 + 1].sum()), 1)
+                    short_cov = n_ua / max(eng.elig_cum_a[a1 + 1] - eng.elig_cum_a[a0], 1)
                 else:
-                    short_cov = ub.size / max(int(eng.elig_b[b0 : b1 + 1].sum()), 1)
+                    short_cov = n_ub / max(eng.elig_cum_b[b1 + 1] - eng.elig_cum_b[b0], 1)
                 if short_cov < opt.summary_short_coverage:
                     continue
+                seeds_a, seeds_b = g_a[ptr[k] : ptr[k + 1]], g_b[ptr[k] : ptr[k + 1]]
+                la, lb = _char_len(sa, a0, a1), _char_len(sb, b0, b1)
                 # the long side must be much longer, and span most of its text:
                 # then the short side summarises the whole long text
                 if long_side == 1:
