@@ -128,7 +128,7 @@ def test_seed_pair_report_and_screenshot(tmp_path, page):
     assert page.inner_text("#head-a").startswith("source: " + a.name)
     kinds = {s["kind"] for s in spans}
     assert {"verbatim", "reworded", "added", "cut"} <= kinds
-    # the README's picture: COPYTRACE_SCREENSHOT=docs/seed-pair.png pytest tests/test_report_browser.py
+    # the README's picture: COPYTRACE_SCREENSHOT=docs/seed-pair.png pytest tests/report/test_report_browser.py
     shot = Path(os.environ.get("COPYTRACE_SCREENSHOT") or tmp_path / "seed-pair.png")
     if not shot.is_absolute():
         shot = REPO / shot
