@@ -195,8 +195,7 @@ def _dedup_records(output: Any) -> Iterable[bytes]:
     id, text, source, date, url, title (those set), cluster_id, n_copies."""
     table = output.store.table
     order = output.order
-    keep = output.keep if getattr(output, "keep", None) is not None else np.flatnonzero(
-        output.clusters.representative == np.arange(order.shape[0]))
+    keep = output.kept_positions()
     cluster_ids = output.documents.column("cluster_id")
     for lo in range(0, keep.shape[0], 5000):
         sel = keep[lo : lo + 5000]

@@ -61,6 +61,13 @@ class EngineOutput:
     keep: np.ndarray | None = None  # sorted positions for deduplicated.jsonl (None: representatives)
     reuse: pa.Table | None = None  # reuse.parquet (schemas.REUSE)
 
+    def kept_positions(self) -> np.ndarray:
+        """The sorted positions written to deduplicated.jsonl: ``keep`` when the
+        engine set it, else every cluster's representative (singletons included)."""
+        if self.keep is not None:
+            return self.keep
+        return np.flatnonzero(self.clusters.representative == np.arange(self.order.shape[0]))
+
 
 class TextStore:
     """Texts of the collection in an Arrow IPC file, memory-mapped for reading."""

@@ -112,10 +112,7 @@ class SparkOutput(EngineOutput):
             b = texts.spark.sparkContext.broadcast(spans)
             lines = docs.mapInArrow(lambda it: _passage_lines(it, b.value), "idx long, value string")
         else:
-            n = int(self.order.shape[0])
-            keep = self.keep if self.keep is not None else np.flatnonzero(
-                self.clusters.representative == np.arange(n))
-            keep = keep.astype(np.int64)
+            keep = self.kept_positions().astype(np.int64)
             cid_pos = self.clusters.root[keep].astype(np.int64)
             reps = texts._ids("reps", idx=keep, root=cid_pos, n_copies=self.clusters.size[keep].astype(np.int64))
             ids = docs.select(F.col("idx").alias("root"), F.col("doc_id").alias("cluster_id"))
