@@ -258,3 +258,37 @@ def test_a_document_of_one_repeated_paragraph_gives_valid_rows() -> None:
     for d in (0, 1):  # a document's occurrences of one cluster do not overlap
         s, e = r.start[r.doc == d], r.end[r.doc == d]
         assert (s[1:] >= e[:-1]).all()
+
+
+def _pas(rows: list[tuple[int, int, int, int, int, int, float]], n_pairs: int) -> dict[str, np.ndarray]:
+    """Align arrays from (pair, a_start, a_end, b_start, b_end, kind, score) rows."""
+    cols = list(zip(*rows, strict=True))
+    names = ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")
+    pas = {k: np.array(c, np.float64 if k == "score" else np.int64) for k, c in zip(names, cols, strict=True)}
+    return pas | {"original": np.ones(n_pairs, np.int64), "confidence": np.full(n_pairs, 0.5)}
+
+
+def test_a_reprint_cut_short_joins_its_story_through_a_lopsided_passage() -> None:
+    # docs 0 and 1 print a 1000-character story in full; doc 2 prints its first half
+    # (the reprint was cut): its one alignment is lopsided (1000 against 500)
+    pair_a = np.array([0, 0], np.int64)
+    pair_b = np.array([1, 2], np.int64)
+    pas = _pas([(0, 0, 1000, 0, 1000, 1, 0.9), (1, 0, 1000, 0, 500, 1, 0.85)], 2)
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 1
+    assert sorted(r.doc.tolist()) == [0, 1, 2]
+    assert r.end[r.doc == 2].tolist() == [500]  # the cut reprint's own span
+    assert (r.passage_cluster == 0).all()
+
+
+def test_a_lopsided_passage_over_two_stories_joins_neither() -> None:
+    # doc 0 holds stories A (0-1000) and B (1000-2000), each printed alone in docs 1
+    # and 2; doc 3's 600 characters align with all of doc 0 (lopsided, two stories)
+    pair_a = np.array([0, 0, 0], np.int64)
+    pair_b = np.array([1, 2, 3], np.int64)
+    pas = _pas([(0, 0, 1000, 0, 1000, 1, 0.9), (1, 1000, 2000, 0, 1000, 1, 0.9), (2, 0, 2000, 0, 600, 1, 0.8)], 3)
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 2
+    assert 3 not in r.doc.tolist()
+    assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1] and sorted(r.doc[r.cluster == 1].tolist()) == [0, 2]
+    assert r.passage_cluster[2] == -1

@@ -295,10 +295,11 @@ def decide_pairs(
 ) -> tuple[VerifiedPairs, dict[str, np.ndarray], dict[str, int], Reuse, np.ndarray]:
     """What both engines do between alignment and clustering, in one place:
     the rule's copies (``apply_rule``); reuse clusters over the passages of
-    the copies and of the pairs sharing at least ``min_passage`` distinct
-    shingles (``--reuse-min-shingles``: a story shared by two pages is reuse
-    whether or not the pages are copies — but passages of pairs that are
-    neither, such as two stories written from one template, are not); and
+    every aligned pair when ``min_passage`` > 0 (``--reuse-min-shingles``:
+    pairs sharing that many distinct shingles are aligned too, and a story
+    shared by two pages is reuse whether or not the pages are copies; the
+    score bar of ``stages.reuse`` keeps two stories written from one
+    template apart), else of the copies alone; and
     which copies join a document cluster — copies of one another as wholes
     (``reuse.whole_copy_mask``), so that a page holding many stories does not
     chain them.  ``dates``: per document index.  Returns the copies, their
@@ -307,7 +308,9 @@ def decide_pairs(
     verified, pas_kept, counts, keep = apply_rule(scored, pas, threshold, ngram, n_candidates)
     evidence = keep.copy()
     if min_passage > 0:
-        evidence |= scored.shared_or_enough() >= min_passage
+        # every aligned pair: it shares min_passage shingles, or passed the floor or word gate
+        # (rule.worth_aligning); the score bar of stages.reuse keeps template stories apart
+        evidence[:] = True
     scored_r, pas_r = scored.take(evidence), take_pairs(pas, evidence)
     reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates, keep[evidence])
     whole = whole_copy_mask(scored_r, pas_r, aligned, reuse)

@@ -51,6 +51,15 @@ The graph
       alignments, and they do not form a cluster of their own (an
       occurrence straddling two stories).
 
+    A lopsided passage (a reprint cut short against the full story, or an
+    alignment running over a second story) passing the score bar is then
+    admitted, and the graph built once more, when the nodes its two sides
+    touch (overlap ≥ 20% of the node) are all of one cluster, one of them
+    covering ``LOPSIDED_COVER`` (70%) of each side it touches — the cut
+    reprint joins its story — or, touching none, when its sides are within
+    ``LOPSIDED_NEW_RATIO`` (2.5) of each other; a lopsided passage touching
+    two clusters joins neither.
+
     Clusters are the connected components (union-find).  A document can be
     in any number of clusters, and an occurrence may overlap occurrences of
     other clusters.
@@ -124,6 +133,10 @@ ONE_STORY_SHARE = 0.5  # one side, the other holding no second story
 JOIN_GAP = 3
 # a reworded passage of a pair the rule judged a copy links from this score (others: rule.SCORE_HIGH)
 COPY_MIN_SCORE = 0.5
+# a lopsided passage touching no cluster forms one when its sides are within this ratio
+LOPSIDED_NEW_RATIO = 2.5
+# ... and joins a cluster when one node of it covers this share of each side touching it
+LOPSIDED_COVER = 0.7
 
 
 @dataclass(frozen=True)
@@ -266,34 +279,20 @@ def _occurrence_bounds(occ: np.ndarray, st: np.ndarray, en: np.ndarray, n_occ: i
     return np.where(union, u_start, m_start), np.where(union, u_end, m_end)
 
 
-def reuse_clusters(
-    pair_a: np.ndarray,
-    pair_b: np.ndarray,
-    pas: dict[str, np.ndarray],
-    dates: list[str | None] | None = None,
-    copies: np.ndarray | None = None,
-    _drop_multi: bool = True,
-) -> Reuse:
-    """Reuse clusters from the aligned passages (see the module doc).
-
-    ``dates``: each document's date (doc-index order) or ``None``; used only
-    to break direction ties in favour of the earliest occurrence.
-    ``copies``: per pair, whether the rule judged it a copy (its reworded
-    passages link from ``COPY_MIN_SCORE``, see :func:`linking_passages`)."""
-    pas_in = pas
-    pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
-    sym = linking_passages(pas, copies) if pair.shape[0] else np.zeros(0, bool)
-    if not sym.any():
-        return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(pair.shape[0], -1, np.int64))
-    n_all = pair.shape[0]
-    pas = {k: np.asarray(pas[k])[sym] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind")} | {
-        "original": pas["original"], "confidence": pas["confidence"]}
-    pair = pair[sym]
+def _graph(pair_a: np.ndarray, pair_b: np.ndarray, pas: dict[str, np.ndarray], link: np.ndarray) -> dict[str, Any]:
+    """The span graph over the passages where ``link`` is set (see the module
+    doc): nodes (``ndoc``, ``nst``, ``nen``, sorted by (doc, start, -end)),
+    per linked passage its two nodes (``ea``, ``eb``) and sides (``doc``,
+    ``st``, ``en``: a-sides then b-sides, ``node_of``), the component root of
+    each node and the two-stories flag (``multi``)."""
+    sel = np.flatnonzero(link)
+    pair = np.asarray(pas["pair"], np.int64)[sel]
+    cols = {k: np.asarray(pas[k])[sel].astype(np.int64) for k in ("a_start", "a_end", "b_start", "b_end")}
     n_pas = pair.shape[0]
     # both sides of every passage, as (doc, start, end)
     doc = np.concatenate([pair_a[pair], pair_b[pair]]).astype(np.int64)
-    st = np.concatenate([pas["a_start"], pas["b_start"]]).astype(np.int64)
-    en = np.concatenate([pas["a_end"], pas["b_end"]]).astype(np.int64)
+    st = np.concatenate([cols["a_start"], cols["b_start"]])
+    en = np.concatenate([cols["a_end"], cols["b_end"]])
     en = np.maximum(en, st)
     # identical spans are one node; nodes sorted by (doc, start, -end)
     order = np.lexsort((-en, st, doc))
@@ -306,31 +305,119 @@ def reuse_clusters(
     ndoc, nst, nen = d_s[new], s_s[new], e_s[new]
     ea, eb = node_of[:n_pas], node_of[n_pas:]
     # consecutive passages of one pair, adjacent on both sides
-    po = np.lexsort((pas["a_start"], pair))
+    po = np.lexsort((cols["a_start"], pair))
     nxt = (pair[po][1:] == pair[po][:-1])
-    ga = pas["a_start"][po][1:] - pas["a_end"][po][:-1]
-    gb = pas["b_start"][po][1:] - pas["b_end"][po][:-1]
+    ga = cols["a_start"][po][1:] - cols["a_end"][po][:-1]
+    gb = cols["b_start"][po][1:] - cols["b_end"][po][:-1]
     adj = nxt & (ga >= 0) & (ga <= JOIN_GAP) & (gb >= 0) & (gb <= JOIN_GAP)
     link_a = np.concatenate([ea, ea[po][:-1][adj]])
     link_b = np.concatenate([eb, ea[po][1:][adj]])
     root, multi = _link_spans(ndoc, nst, nen, link_a, link_b, SHORT_SHARE, LONG_SHARE)
-    if _drop_multi and multi.any():
+    return {"sel": sel, "pair": pair, "doc": doc, "st": st, "en": en, "node_of": node_of, "ndoc": ndoc, "nst": nst,
+            "nen": nen, "ea": ea, "eb": eb, "root": root, "multi": multi}
+
+
+def reuse_clusters(
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    pas: dict[str, np.ndarray],
+    dates: list[str | None] | None = None,
+    copies: np.ndarray | None = None,
+) -> Reuse:
+    """Reuse clusters from the aligned passages (see the module doc).
+
+    ``dates``: each document's date (doc-index order) or ``None``; used only
+    to break direction ties in favour of the earliest occurrence.
+    ``copies``: per pair, whether the rule judged it a copy (its reworded
+    passages link from ``COPY_MIN_SCORE``, see :func:`linking_passages`)."""
+    pair = np.asarray(pas.get("pair", np.zeros(0, np.int64)), dtype=np.int64)
+    n_all = pair.shape[0]
+    sym = linking_passages(pas, copies) if n_all else np.zeros(0, bool)
+    if not sym.any():
+        return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(n_all, -1, np.int64))
+    g = _graph(pair_a, pair_b, pas, sym)
+    if g["multi"].any():
         # a span holding two stories, and the span aligned with it, are left out
         # (the stories are found through their other alignments): graph rebuilt once
-        two = multi[ea] | multi[eb]
-        keep_p = np.flatnonzero(sym)[~two]
-        sub = dict(pas_in)
-        ok = np.zeros(n_all, bool)
-        ok[keep_p] = True
-        sub["pair"] = np.asarray(pas_in["pair"])[ok]
-        for col in ("a_start", "a_end", "b_start", "b_end", "kind", "score"):
-            if col in pas_in:
-                sub[col] = np.asarray(pas_in[col])[ok]
-        inner = reuse_clusters(pair_a, pair_b, sub, dates, copies, _drop_multi=False)
-        pc = np.full(n_all, -1, np.int64)
-        pc[ok] = inner.passage_cluster
-        return dataclasses.replace(inner, passage_cluster=pc)
+        two = g["multi"][g["ea"]] | g["multi"][g["eb"]]
+        sym = sym.copy()
+        sym[g["sel"][two]] = False
+        if not sym.any():
+            return dataclasses.replace(Reuse.empty(), passage_cluster=np.full(n_all, -1, np.int64))
+        g = _graph(pair_a, pair_b, pas, sym)
+    lop = lopsided_candidates(pas, copies) & ~sym
+    if lop.any():
+        # a lopsided passage (a reprint cut short) joins the one cluster its sides touch
+        cand = np.flatnonzero(lop)
+        ok = _admit_lopsided(
+            g["ndoc"], g["nst"], g["nen"], g["root"],
+            np.asarray(pair_a, np.int64)[pair[cand]], np.asarray(pas["a_start"], np.int64)[cand],
+            np.asarray(pas["a_end"], np.int64)[cand],
+            np.asarray(pair_b, np.int64)[pair[cand]], np.asarray(pas["b_start"], np.int64)[cand],
+            np.asarray(pas["b_end"], np.int64)[cand], 1.0 - SHORT_SHARE, LOPSIDED_NEW_RATIO, LOPSIDED_COVER,
+        )
+        if ok.any():
+            sym = sym.copy()
+            sym[cand[ok]] = True
+            g = _graph(pair_a, pair_b, pas, sym)
+    return _occurrences(g, pas, dates, n_all)
 
+
+@njit(cache=True, nogil=True)
+def _touching_roots(ndoc, nst, nen, root, d, s, e, share, out, n_out):
+    """Adds to ``out[:n_out]`` the roots of the nodes of document ``d`` that
+    overlap ``[s, e)`` by at least ``share`` of their length (at most two
+    distinct roots are kept: more is as good as two); returns the new count
+    and the largest share of ``[s, e)`` one such node covers."""
+    lo = np.searchsorted(ndoc, d)
+    hi = np.searchsorted(ndoc, d + 1)
+    cover = 0.0
+    for i in range(lo, hi):
+        if nst[i] >= e:
+            break
+        ov = min(e, nen[i]) - max(s, nst[i])
+        if ov > 0 and ov >= share * (nen[i] - nst[i]):
+            cover = max(cover, ov / max(e - s, 1))
+            r = root[i]
+            seen = False
+            for k in range(n_out):
+                if out[k] == r:
+                    seen = True
+            if not seen:
+                if n_out == 2:
+                    return n_out, cover
+                out[n_out] = r
+                n_out += 1
+    return n_out, cover
+
+
+@njit(cache=True, nogil=True)
+def _admit_lopsided(ndoc, nst, nen, root, da, sa, ea, db, sb, eb, share, new_ratio, min_cover):
+    """Per lopsided passage ((``da``, ``sa``, ``ea``) against (``db``, ``sb``,
+    ``eb``)): whether the nodes its two sides touch (overlap of at least
+    ``share`` of the node) are all of one component, and on each side that
+    touches one, one node covers ``min_cover`` of the side; or — none
+    touched — whether its sides are within ``new_ratio`` of each other."""
+    m = da.shape[0]
+    ok = np.zeros(m, np.bool_)
+    out = np.empty(2, np.int64)
+    for t in range(m):
+        n_a, cov_a = _touching_roots(ndoc, nst, nen, root, da[t], sa[t], ea[t], share, out, 0)
+        n_out, cov_b = _touching_roots(ndoc, nst, nen, root, db[t], sb[t], eb[t], share, out, n_a)
+        if n_out == 1:
+            ok[t] = (cov_a == 0.0 or cov_a >= min_cover) and (cov_b == 0.0 or cov_b >= min_cover)
+        elif n_out == 0:
+            la, lb = ea[t] - sa[t], eb[t] - sb[t]
+            ok[t] = max(la, lb) <= new_ratio * min(la, lb)
+    return ok
+
+
+def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str | None] | None, n_all: int) -> Reuse:
+    """The rows of the graph ``g`` (see :func:`_graph`): occurrences, their
+    bounds, cluster numbers, originals and confidences."""
+    ndoc, nst, nen, root, node_of = g["ndoc"], g["nst"], g["nen"], g["root"], g["node_of"]
+    ea, eb, st, en, pair = g["ea"], g["eb"], g["st"], g["en"], g["pair"]
+    pas = {"kind": np.asarray(pas["kind"])[g["sel"]], "original": pas["original"], "confidence": pas["confidence"]}
     # occurrences: the node spans of one cluster in one document, merged where they overlap
     o = np.lexsort((nst, ndoc, root))
     key = root[o] * (int(ndoc.max()) + 1) + ndoc[o]
@@ -397,7 +484,7 @@ def reuse_clusters(
     verb[occ_a[is_verb]] = True
     verb[occ_b[is_verb]] = True
     passage_cluster = np.full(n_all, -1, np.int64)
-    passage_cluster[np.flatnonzero(sym)] = r_cluster[occ_a]
+    passage_cluster[g["sel"]] = r_cluster[occ_a]
     # final order: (cluster, doc, start)
     fo = np.lexsort((r_start, r_doc, r_cluster))
     return Reuse(
@@ -493,6 +580,29 @@ def symmetric_passages(pas: dict[str, np.ndarray]) -> np.ndarray:
     return (np.maximum(la, lb) <= MAX_SIDE_RATIO * np.minimum(la, lb)) & (np.minimum(la, lb) > 0)
 
 
+def lopsided_candidates(pas: dict[str, np.ndarray], copies: np.ndarray | None = None) -> np.ndarray:
+    """Passages that pass the score bar of :func:`linking_passages` but are
+    lopsided (one side over ``MAX_SIDE_RATIO`` times the other, both sides
+    non-empty): a reprint cut short, or an alignment running over a second
+    story.  :func:`reuse_clusters` admits one only where both its sides touch
+    one cluster (see the module doc)."""
+    la = np.asarray(pas["a_end"], np.int64) - np.asarray(pas["a_start"], np.int64)
+    lb = np.asarray(pas["b_end"], np.int64) - np.asarray(pas["b_start"], np.int64)
+    return _score_ok(pas, copies) & (np.minimum(la, lb) > 0) & ~symmetric_passages(pas)
+
+
+def _score_ok(pas: dict[str, np.ndarray], copies: np.ndarray | None) -> np.ndarray:
+    """Verbatim, or reworded with a score of at least the bar (see :func:`linking_passages`)."""
+    kind = np.asarray(pas["kind"], np.int64)
+    if "score" not in pas:
+        return np.ones(kind.shape[0], bool)
+    score = np.asarray(pas["score"], np.float64)
+    bar = np.full(score.shape[0], SCORE_HIGH)
+    if copies is not None and score.shape[0]:
+        bar = np.where(np.asarray(copies, bool)[np.asarray(pas["pair"], np.int64)], COPY_MIN_SCORE, bar)
+    return (kind == 0) | (score >= bar)
+
+
 def linking_passages(pas: dict[str, np.ndarray], copies: np.ndarray | None = None) -> np.ndarray:
     """Passages that join the reuse graph: of comparable length on both sides
     (:func:`symmetric_passages`), and verbatim, or reworded with a score of
@@ -502,14 +612,7 @@ def linking_passages(pas: dict[str, np.ndarray], copies: np.ndarray | None = Non
     ``COPY_MIN_SCORE`` in a pair the rule judged a copy (``copies``: bool
     per pair; a heavily reworded reprint).  Without a ``score`` column every
     symmetric passage links."""
-    ok = symmetric_passages(pas)
-    if "score" in pas:
-        score = np.asarray(pas["score"], np.float64)
-        bar = np.full(score.shape[0], SCORE_HIGH)
-        if copies is not None and score.shape[0]:
-            bar = np.where(np.asarray(copies, bool)[np.asarray(pas["pair"], np.int64)], COPY_MIN_SCORE, bar)
-        ok &= (np.asarray(pas["kind"], np.int64) == 0) | (score >= bar)
-    return ok
+    return symmetric_passages(pas) & _score_ok(pas, copies)
 
 
 def whole_copy_mask(
