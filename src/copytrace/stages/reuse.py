@@ -44,12 +44,14 @@ The graph
       stories side by side, aligned as one passage against a page that
       printed them together) joins neither: it would chain two stories.
       It still joins spans it nearly equals (overlap ≥ 80% of the longer).
-      The same holds for the span aligned with it in the other document
-      (the alignment spans two stories there too, or a story and the text
-      around it).  Such passages are then left out and the graph is built
-      once more without them: a story they hold is found through its other
-      alignments, and they do not form a cluster of their own (an
-      occurrence straddling two stories).
+      Such passages (the alignments of that span) are then left out and
+      the graph is built once more without them: a story they hold is found
+      through its other alignments, and they do not form a cluster of their
+      own (an occurrence straddling two stories).  The span aligned with it
+      stays when it has other alignments: flagging it too (the alignment
+      spans two stories there as well, or a story cut short) dropped every
+      alignment of a story printed in full whenever one cut reprint of it
+      was aligned in two pieces.
 
     A lopsided passage (a reprint cut short against the full story, or an
     alignment running over a second story) passing the score bar is then
@@ -203,11 +205,6 @@ def _link_spans(doc, start, end, ea, eb, short_share, long_share):
         if max_start[c] >= 0:
             lo = min(min_end_len[c], max_start_len[c])
             multi[c] = (min_end[c] - max_start[c]) < (1.0 - short_share) * lo
-    # a passage with one side spanning two stories spans them on the other side too
-    for t in range(ea.shape[0]):
-        if multi[ea[t]] or multi[eb[t]]:
-            multi[ea[t]] = True
-            multi[eb[t]] = True
     parent = np.arange(m)
     for i in range(m):
         j = i + 1
