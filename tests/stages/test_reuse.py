@@ -122,38 +122,6 @@ def test_reuse_agrees_with_document_clusters_when_each_document_holds_one_story(
     assert all(len({truth[d] for d in v}) == 1 for v in multi)
 
 
-def test_bad_input_repeated_paragraph_many_stories_and_a_passage_over_three_clusters(tmp_path: Path) -> None:
-    rng = random.Random(7)
-    para = make_story(rng, n_sentences=3).replace("\n\n", " ")
-    repeated = "\n\n".join([para] * 40)
-    # a page where 500 short stories each appear once
-    many = "\n\n".join(make_story(rng, n_sentences=2) for _ in range(500))
-    # a passage overlapping three clusters: a document holding three stories that
-    # each have their own copy, and a fourth document holding all three in a row
-    three = [make_story(rng, n_sentences=6) for _ in range(3)]
-    docs = [{"id": "repeated", "text": repeated}, {"id": "repeated-copy", "text": para + "\n\n" + para},
-            {"id": "many", "text": many}, {"id": "all-three", "text": "\n\n".join(three)},
-            {"id": "all-three-again", "text": "Extra\n\n" + "\n\n".join(three)}]
-    docs += [{"id": f"story{i}", "text": s} for i, s in enumerate(three)]
-    _find(tmp_path, docs)
-    rows = _rows(tmp_path)
-    assert rows
-    for r in rows:
-        assert 0 <= r["start"] < r["end"]
-        assert r["kind"] in ("verbatim", "reworded")
-        assert 0.0 <= r["direction_confidence"] <= 1.0
-    by_cluster: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_cluster[r["reuse_id"]].append(r)
-    for members in by_cluster.values():
-        assert sum(r["is_original"] for r in members) == 1
-        assert all(r["n_docs"] == len({m["doc_id"] for m in members}) for r in members)
-    # each story's copy is in a cluster of its own: the three stories never merge
-    clusters_of_story = [{r["reuse_id"] for r in rows if r["doc_id"] == f"story{i}"} for i in range(3)]
-    assert all(len(c) >= 1 for c in clusters_of_story)
-    assert not (clusters_of_story[0] & clusters_of_story[1]) and not (clusters_of_story[1] & clusters_of_story[2])
-
-
 def test_reuse_clusters_is_deterministic_and_order_free() -> None:
     # two documents pairs: (0,1) share a span, (1,2) share an overlapping span, (2,3) a disjoint one
     pair_a = np.array([0, 1, 2], np.int64)
@@ -292,3 +260,75 @@ def test_a_lopsided_passage_over_two_stories_joins_neither() -> None:
     assert 3 not in r.doc.tolist()
     assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1] and sorted(r.doc[r.cluster == 1].tolist()) == [0, 2]
     assert r.passage_cluster[2] == -1
+
+
+def _valid_rows(rows: list[dict], texts: dict[str, str]) -> dict[str, list[dict]]:
+    """Every row well formed (offsets inside the text, one original per cluster,
+    ``n_docs`` its cluster's documents); the rows by ``reuse_id``."""
+    by_cluster: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        assert 0 <= r["start"] < r["end"] <= len(texts[r["doc_id"]])
+        assert r["kind"] in ("verbatim", "reworded") and 0.0 <= r["direction_confidence"] <= 1.0
+        by_cluster[r["reuse_id"]].append(r)
+    for members in by_cluster.values():
+        assert sum(r["is_original"] for r in members) == 1
+        assert all(r["n_docs"] == len({m["doc_id"] for m in members}) for r in members)
+    return by_cluster
+
+
+def test_bad_input_a_document_of_one_repeated_paragraph(tmp_path: Path) -> None:
+    rng = random.Random(21)
+    para = make_story(rng, n_sentences=3).replace("\n\n", " ")
+    docs = [{"id": "repeated", "text": "\n\n".join([para] * 60)},
+            {"id": "once", "text": "Site 1 News\n\n" + para},
+            {"id": "other", "text": make_story(rng)}]
+    res = _find(tmp_path, docs)
+    by_cluster = _valid_rows(_rows(tmp_path), {d["id"]: d["text"] for d in docs})
+    # the aligner answers with one passage: the paragraph against the whole repeated
+    # document (lopsided, 60 to 1): the two are copies, and no reuse cluster chains anything
+    pairs = res.pairs.select(["doc_a", "doc_b"]).to_pylist()
+    assert pairs == [{"doc_a": "once", "doc_b": "repeated"}]
+    assert len(by_cluster) <= 1
+    for members in by_cluster.values():
+        assert {r["doc_id"] for r in members} == {"repeated", "once"}
+        spans = sorted((r["start"], r["end"]) for r in members if r["doc_id"] == "repeated")
+        assert all(s2 >= e1 for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_bad_input_a_page_of_500_stories_each_printed_once_more(tmp_path: Path) -> None:
+    # one page of 500 stories, each printed once more: 50 digests of 10 of them, in
+    # another order (none of a digest's stories next to each other on the page) — 500 clusters over one page, none chaining two of its stories
+    rng = random.Random(22)
+    stories = [make_story(rng, n_sentences=3).replace("\n\n", " ") for _ in range(500)]
+    docs = [{"id": "page", "text": "\n\n".join(stories)}]
+    # digest k: stories k, k + 50, ... (no two of them neighbours on the page), last first
+    docs += [{"id": f"digest{k:02d}", "text": "\n\n".join(stories[i] for i in range(450 + k, -1, -50))}
+             for k in range(50)]
+    _find(tmp_path, docs)
+    by_cluster = _valid_rows(_rows(tmp_path), {d["id"]: d["text"] for d in docs})
+    assert 450 <= len(by_cluster) <= 500
+    bounds = np.cumsum([0] + [len(s) + 2 for s in stories])
+    for members in by_cluster.values():
+        assert len({r["doc_id"] for r in members}) == 2 and "page" in {r["doc_id"] for r in members}
+        for r in (m for m in members if m["doc_id"] == "page"):
+            # no row straddles two stories of the page (stories are 2 characters apart)
+            k = int(np.searchsorted(bounds, r["start"], side="right")) - 1
+            assert r["end"] <= bounds[k + 1], (r, k)
+
+
+def test_bad_input_a_passage_over_three_clusters(tmp_path: Path) -> None:
+    # three stories, each with a copy of its own; two pages print all three in a row,
+    # so one alignment between the pages spans all three clusters
+    rng = random.Random(23)
+    three = [make_story(rng, n_sentences=6) for _ in range(3)]
+    docs = [{"id": "page1", "text": "\n\n".join(three)},
+            {"id": "page2", "text": "THE EVENING STAR\n\n" + "\n\n".join(three)}]
+    docs += [{"id": f"story{i}", "text": make_copy(rng, s, edit=0.02)} for i, s in enumerate(three)]
+    _find(tmp_path, docs)
+    by_cluster = _valid_rows(_rows(tmp_path), {d["id"]: d["text"] for d in docs})
+    clusters_of = [{r["reuse_id"] for r in _rows(tmp_path) if r["doc_id"] == f"story{i}"} for i in range(3)]
+    assert all(len(c) == 1 for c in clusters_of)
+    assert len(set.union(*clusters_of)) == 3  # the three stories never merge
+    for i in range(3):
+        (cid,) = clusters_of[i]
+        assert {r["doc_id"] for r in by_cluster[cid]} >= {"page1", f"story{i}"}

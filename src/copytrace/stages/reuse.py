@@ -475,7 +475,7 @@ def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str 
     np.add.at(n_votes, edges.a, 1.0)
     np.add.at(n_votes, edges.b, 1.0)
     mean = np.divide(vote, n_votes, out=np.zeros(n_occ), where=n_votes > 0)
-    conf = np.clip(np.where(is_orig, mean, -mean), 0.0, 1.0)
+    conf = np.clip(np.where(is_orig, mean, -mean), 0.0, 1.0) + 0.0  # + 0.0: no -0.0
     verb = np.zeros(n_occ, dtype=bool)
     is_verb = np.asarray(pas["kind"], dtype=np.int64) == 0
     verb[occ_a[is_verb]] = True
