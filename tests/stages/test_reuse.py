@@ -332,3 +332,31 @@ def test_bad_input_a_passage_over_three_clusters(tmp_path: Path) -> None:
     for i in range(3):
         (cid,) = clusters_of[i]
         assert {r["doc_id"] for r in by_cluster[cid]} >= {"page1", f"story{i}"}
+
+
+def test_a_cut_reprint_aligned_only_with_the_opening_of_the_story_joins_it() -> None:
+    # docs 0 and 1 print a 1000-character story in full (aligned with each other); doc 2
+    # prints its first 300 characters, aligned with the opening of both: in both documents
+    # that opening lies inside the full story's occurrence — a cut version, one cluster
+    pair_a = np.array([0, 0, 1], np.int64)
+    pair_b = np.array([1, 2, 2], np.int64)
+    pas = _pas([(0, 0, 1000, 0, 1000, 1, 0.9), (1, 0, 300, 0, 300, 1, 0.9), (2, 0, 300, 0, 300, 1, 0.9)], 3)
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 1 and sorted(r.doc.tolist()) == [0, 1, 2]
+    assert r.end[r.doc == 0].tolist() == [1000]
+
+
+def test_a_sentence_quoted_in_two_different_stories_joins_neither() -> None:
+    # a 300-character sentence printed alone in doc 4 is quoted inside story A (docs 0, 1)
+    # and inside story B (docs 2, 3): nested in two clusters, it stays a cluster of its own
+    pair_a = np.array([0, 2, 4, 4, 4, 4], np.int64)
+    pair_b = np.array([1, 3, 0, 1, 2, 3], np.int64)
+    pas = _pas([(0, 0, 1000, 0, 1000, 1, 0.9), (1, 0, 1000, 0, 1000, 1, 0.9),
+                (2, 0, 300, 200, 500, 0, 1.0), (3, 0, 300, 200, 500, 0, 1.0),
+                (4, 0, 300, 600, 900, 0, 1.0), (5, 0, 300, 600, 900, 0, 1.0)], 6)
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 3
+    quote = r.cluster[r.doc == 4]
+    assert sorted(r.doc[r.cluster == quote[0]].tolist()) == [0, 1, 2, 3, 4]
+    assert sorted(set(r.cluster.tolist()) - {int(quote[0])}) and all(
+        sorted(r.doc[r.cluster == c].tolist()) in ([0, 1], [2, 3]) for c in set(r.cluster.tolist()) - {int(quote[0])})

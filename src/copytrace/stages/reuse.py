@@ -62,7 +62,15 @@ The graph
     ``LOPSIDED_NEW_RATIO`` (2.5) of each other; a lopsided passage touching
     two clusters joins neither.
 
-    Clusters are the connected components (union-find).  A document can be
+    Clusters are the connected components (union-find), except that a
+    cluster whose occurrences lie (≥ 80%) inside occurrences of one other
+    cluster in at least ``NESTED_DOCS`` (2) documents, and inside no third
+    cluster's anywhere, joins that cluster: it is a cut version of the same
+    text (a reprint keeping the opening paragraphs aligns only with the
+    opening of the full printings, too short a part of them to join by
+    overlap), while a sentence quoted in two different stories stays apart.
+    Where such occurrences merge, the merged occurrence spans the bounds
+    both had.  A document can be
     in any number of clusters, and an occurrence may overlap occurrences of
     other clusters.
 
@@ -139,6 +147,7 @@ COPY_MIN_SCORE = 0.5
 LOPSIDED_NEW_RATIO = 2.5
 # ... and joins a cluster when one node of it covers this share of each side touching it
 LOPSIDED_COVER = 0.7
+NESTED_DOCS = 2
 
 
 @dataclass(frozen=True)
@@ -357,6 +366,10 @@ def reuse_clusters(
             sym = sym.copy()
             sym[cand[ok]] = True
             g = _graph(pair_a, pair_b, pas, sym)
+    if NESTED_DOCS > 0:
+        root = _absorb_nested(g)
+        if not np.array_equal(root, g["root"]):
+            g = g | {"root": root, "root_before": g["root"]}
     return _occurrences(g, pas, dates, n_all)
 
 
@@ -409,13 +422,12 @@ def _admit_lopsided(ndoc, nst, nen, root, da, sa, ea, db, sb, eb, share, new_rat
     return ok
 
 
-def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str | None] | None, n_all: int) -> Reuse:
-    """The rows of the graph ``g`` (see :func:`_graph`): occurrences, their
-    bounds, cluster numbers, originals and confidences."""
-    ndoc, nst, nen, root, node_of = g["ndoc"], g["nst"], g["nen"], g["root"], g["node_of"]
-    ea, eb, st, en, pair = g["ea"], g["eb"], g["st"], g["en"], g["pair"]
-    pas = {"kind": np.asarray(pas["kind"])[g["sel"]], "original": pas["original"], "confidence": pas["confidence"]}
-    # occurrences: the node spans of one cluster in one document, merged where they overlap
+def _occurrence_spans(g: dict[str, Any]) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Occurrences of the graph ``g``: the node spans of one cluster in one
+    document, merged where they overlap, bounded by :func:`_occurrence_bounds`
+    — (occurrence of each node, count, and per occurrence its root, doc,
+    start and end; occurrences in order of (root, doc, start))."""
+    ndoc, nst, nen, root, node_of, st, en = g["ndoc"], g["nst"], g["nen"], g["root"], g["node_of"], g["st"], g["en"]
     o = np.lexsort((nst, ndoc, root))
     key = root[o] * (int(ndoc.max()) + 1) + ndoc[o]
     occ_sorted = _merge_occurrences(key, nst[o], nen[o])
@@ -424,12 +436,89 @@ def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str 
     n_occ = int(occ_sorted[-1]) + 1
     first = np.ones(o.shape[0], dtype=bool)
     first[1:] = occ_sorted[1:] != occ_sorted[:-1]
-    r_root = root[o][first]
-    r_doc = ndoc[o][first]
     # bounds from every passage side (a span aligned with several documents votes once per alignment)
     occ_side = occ_of_node[node_of]
     so = np.lexsort((st, occ_side))
     r_start, r_end = _occurrence_bounds(occ_side[so], st[so], en[so], n_occ)
+    return occ_of_node, n_occ, root[o][first], ndoc[o][first], r_start, r_end
+
+
+@njit(cache=True, nogil=True)
+def _nested_pairs(doc, start, end, root, share):
+    """Occurrences sorted by (doc, start, -end): (inner root, outer root) for
+    every occurrence lying ``share`` inside a longer one of another cluster
+    in its document."""
+    m = doc.shape[0]
+    inner = []
+    outer = []
+    for i in range(m):
+        j = i + 1
+        while j < m and doc[j] == doc[i] and start[j] < end[i]:
+            ov = min(end[i], end[j]) - start[j]
+            li = end[i] - start[i]
+            lj = end[j] - start[j]
+            if root[i] != root[j] and li != lj:
+                x, c = (j, i) if lj < li else (i, j)
+                if ov >= share * (end[x] - start[x]):
+                    inner.append(root[x])
+                    outer.append(root[c])
+            j += 1
+    return np.array(inner, np.int64), np.array(outer, np.int64)
+
+
+def _absorb_nested(g: dict[str, Any]) -> np.ndarray:
+    """Component roots after absorbing nested clusters: a cluster whose
+    occurrences lie inside occurrences of one other cluster in at least
+    ``NESTED_DOCS`` documents, and inside no other cluster's anywhere, is a
+    cut version of that cluster's text (the first paragraphs of a story,
+    reprinted short) and joins it."""
+    _, _, r_root, r_doc, r_start, r_end = _occurrence_spans(g)
+    o = np.lexsort((-r_end, r_start, r_doc))
+    inner, outer = _nested_pairs(r_doc[o], r_start[o], r_end[o], r_root[o], SHORT_SHARE)
+    root = g["root"]
+    if inner.shape[0] == 0:
+        return root
+    # per (inner, outer): the number of such occurrences (one per document: occurrences of one cluster in one
+    # document do not overlap one another, so two nested in one outer occurrence are rare); inner clusters
+    # nested in two different clusters stay
+    pairs, counts = np.unique(np.stack([inner, outer], 1), axis=0, return_counts=True)
+    n_outer = np.unique(pairs[:, 0], return_counts=True)
+    single = set(n_outer[0][n_outer[1] == 1].tolist())
+    absorb = [(a, b) for (a, b), c in zip(pairs.tolist(), counts.tolist(), strict=True) if c >= NESTED_DOCS and a in single]
+    if not absorb:
+        return root
+    parent = {int(x): int(x) for pair in absorb for x in pair}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a, b in absorb:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    new_root = {x: find(x) for x in parent}
+    uniq, inv = np.unique(root, return_inverse=True)
+    mapped = np.array([new_root.get(int(x), int(x)) for x in uniq.tolist()], np.int64)
+    return mapped[inv]
+
+
+def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str | None] | None, n_all: int) -> Reuse:
+    """The rows of the graph ``g`` (see :func:`_graph`): occurrences, their
+    bounds, cluster numbers, originals and confidences."""
+    ea, eb, pair = g["ea"], g["eb"], g["pair"]
+    pas = {"kind": np.asarray(pas["kind"])[g["sel"]], "original": pas["original"], "confidence": pas["confidence"]}
+    occ_of_node, n_occ, r_root, r_doc, r_start, r_end = _occurrence_spans(g)
+    if "root_before" in g:
+        # occurrences that absorbed a nested cluster's: the union of the bounds each had before
+        pre_of_node, n_pre, _, _, pre_start, pre_end = _occurrence_spans(g | {"root": g["root_before"]})
+        post = np.empty(n_pre, np.int64)
+        post[pre_of_node] = occ_of_node
+        r_start = np.full(n_occ, np.iinfo(np.int64).max, np.int64)
+        r_end = np.zeros(n_occ, np.int64)
+        np.minimum.at(r_start, post, pre_start)
+        np.maximum.at(r_end, post, pre_end)
     # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
     # root is its cluster's smallest node, i.e. its smallest (doc, start)
     _, r_cluster = np.unique(r_root, return_inverse=True)
