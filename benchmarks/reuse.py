@@ -16,7 +16,7 @@ on page N" lines), runs ``copytrace find`` on it, and scores:
   whole-copy mask: ``engines.common.decide_pairs``) against the whole run
   (``summary.json``).
 
-    python benchmarks/reuse.py [--pages 1400] [--seed 0] [--ngram 5] [--workers 2]
+    python benchmarks/reuse.py [--pages 1400] [--seed 0] [--ngram 5] [--workers 2] [--reuse-min-shingles N]
 
 Last line: ``ari=… no_story_pairs=… reuse_share=…``.
 
@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", default=None, help="keep the corpus, its truth and find's output in this directory")
     ap.add_argument("--docs", type=int, default=0,
                     help="score the syndication corpus of this many one-story documents instead of pages")
+    ap.add_argument("--reuse-min-shingles", type=int, default=None,
+                    help="find's --reuse-min-shingles (default: find's own default)")
     ap.add_argument("--without-channel", action="store_true",
                     help="with --docs: also run find with --reuse-min-shingles 0 and print the passage channel's cost")
     args = ap.parse_args(argv)
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         res = copytrace.find(str(src), out=Path(tmp) / "out", ngram=args.ngram, threshold=args.threshold,
                              workers=args.workers, date_field="date", source_field="source", report=False,
-                             progress=False)
+                             progress=False, **_rms(args))
         wall = time.perf_counter() - t1
         reuse_rows = pq.read_table(Path(tmp) / "out" / "reuse.parquet").to_pylist()
     documents = res.documents.to_pylist()
@@ -132,13 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     reuse_s = timings.get("rule", 0.0)
     sizes = np.bincount(np.unique([r["reuse_id"] for r in reuse_rows], return_counts=True)[1]) if reuse_rows else []
     largest_doc_cluster = max((d["n_copies"] for d in documents), default=0)
-    print(f"find: {wall:.1f}s (rule + reuse stage {reuse_s:.2f}s); reuse clusters "
+    print(f"find: {wall:.1f}s (align {timings.get('align', 0):.1f}s, rule + reuse stage {reuse_s:.2f}s); "
+          f"pairs aligned {res.summary['counts']['rule']['judged']}; reuse clusters "
           f"{res.summary['counts'].get('reuse_clusters', 0)}, occurrences {len(reuse_rows)}; "
           f"occurrence-count histogram {list(sizes)[:10]}")
     print(f"document clusters: {res.summary['counts']['clusters']}, largest {largest_doc_cluster}; "
           f"pairs in one document cluster {total}, sharing no story {bad}")
     print(f"ari={ari:.4f} no_story_pairs={share:.4f} reuse_share={reuse_s / max(timings.get('total', wall), 1e-9):.3f}")
     return 0
+
+
+def _rms(args: argparse.Namespace) -> dict[str, int]:
+    """find's ``reuse_min_shingles`` when ``--reuse-min-shingles`` is given."""
+    return {} if args.reuse_min_shingles is None else {"reuse_min_shingles": args.reuse_min_shingles}
 
 
 def doc_labels(documents: list[dict], reuse_rows: list[dict]) -> list[str]:
@@ -167,7 +175,7 @@ def syndication(args: argparse.Namespace) -> int:
         runs = [("with channel", None)] + ([("without channel", 0)] if args.without_channel else [])
         walls = []
         for name, rms in runs:
-            kw = {} if rms is None else {"reuse_min_shingles": rms}
+            kw = _rms(args) if rms is None else {"reuse_min_shingles": rms}
             t1 = time.perf_counter()
             res = copytrace.find(str(src), out=tmp / f"out-{len(walls)}", ngram=args.ngram, threshold=args.threshold,
                                  workers=args.workers, report=False, progress=False, **kw)
