@@ -241,7 +241,7 @@ def test_a_reworded_passage_inside_longer_texts_is_evidence_but_not_a_copy():
     floor = max(cmp.containment_a_in_b, cmp.containment_b_in_a)
     assert cmp.passages and not cmp.is_copy()
     assert floor < cmp.similarity <= wc + 1e-6  # the passages count, capped at the shared words
-    assert "shared passage, not a copy" in cmp.explanation
+    assert f"below the gate {rule.WORD_GATE:g}: a shared passage" in cmp.explanation
     # without the fillers the same passages make a copy: the cap is what keeps this one apart
     assert copytrace.compare(ORIGINAL, REWORDED).is_copy()
     # at a threshold the capped evidence reaches, the rule pairs them

@@ -426,8 +426,8 @@ def explain(d: Decision, ngram: int = 5) -> str:
         how = (f"aligned passages cover {d.aligned:.3f} of the more-contained text"
                f" (anchor agreement {d.agreement:.2f}; exact {ngram}-gram containment {d.floor:.3f})")
         if d.word_cont < WORD_GATE:
-            how += (f"; a shared passage, not a copy: the texts share {d.word_cont:.3f} of their content words,"
-                    f" below the gate {WORD_GATE:g}: the passages count up to that share")
+            how += (f"; the texts share only {d.word_cont:.3f} of their content words, below the gate"
+                    f" {WORD_GATE:g}: a shared passage, counted up to that share")
     elif d.evidence == "exact duplicate":
         how = "the same words"
     elif d.evidence == "shingles":
