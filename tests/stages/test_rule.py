@@ -211,3 +211,75 @@ def test_a_bare_sign_off_left_by_boilerplate_masking_is_no_evidence():
     al = align(masked, other, tokens_a=ta, tokens_b=tb)
     assert al.coverage_a == 1.0  # the aligner does find the shared word
     assert rule.aligned_evidence(masked, ta, other, tb, al)[0] == 0.0
+
+
+_TOPICAL = (
+    "Lukashenko's opponents held a rally in Vilnius on Saturday, where exiled activists demanded new elections "
+    "and the release of political prisoners held in Minsk. Speakers described arrests, beatings and trials "
+    "behind closed doors since the disputed vote, and appealed to European governments for broader sanctions "
+    "against Belarusian officials and state companies. Lithuanian police estimated the crowd at several "
+    "thousand people; organizers said many more watched online from Belarus itself."
+)
+
+
+def _embedded(text: str, seed: int) -> str:
+    """``text`` set among long unrelated stories: a passage of a longer document."""
+    filler = _syndicate().synthetic_base(6, seed=seed)
+    return "\n\n".join(filler[:3] + [text] + filler[3:])
+
+
+def test_a_reworded_passage_inside_longer_texts_is_evidence_but_not_a_copy():
+    """A reworded story lifted into a longer text (the PAN summary/obfuscation case): the texts
+    share too few of their words for a copy (below the word gate), but the aligned passages rank
+    the pair above texts sharing none — up to the shared share of content words, below the gate."""
+    a = _embedded(ORIGINAL.read_text(encoding="utf-8"), seed=11)
+    b = _embedded(REWORDED.read_text(encoding="utf-8"), seed=12)
+    ta, tb = tokenize(a), tokenize(b)
+    wc = rule.word_containment(ta, tb)
+    assert wc < rule.WORD_GATE  # the whole texts fail the gate
+    cmp = copytrace.compare(a, b)
+    floor = max(cmp.containment_a_in_b, cmp.containment_b_in_a)
+    assert cmp.passages and not cmp.is_copy()
+    assert floor < cmp.similarity <= wc + 1e-6  # the passages count, capped at the shared words
+    assert f"below the gate {rule.WORD_GATE:g}: a shared passage" in cmp.explanation
+    # without the fillers the same passages make a copy: the cap is what keeps this one apart
+    assert copytrace.compare(ORIGINAL, REWORDED).is_copy()
+    # at a threshold the capped evidence reaches, the rule pairs them
+    low = copytrace.compare(a, b, threshold=round(cmp.similarity, 3) - 0.001)
+    assert low.is_copy() and low.explanation.startswith("COPIES")
+
+
+def test_a_topical_text_that_shares_no_passage_gets_no_aligned_evidence():
+    """The same story's subject told in other sentences, among the same fillers: no passage,
+    so nothing above the shingle floor (PAN's no-plagiarism pairs stay at the bottom)."""
+    a = _embedded(ORIGINAL.read_text(encoding="utf-8"), seed=11)
+    b = _embedded(_TOPICAL, seed=12)
+    cmp = copytrace.compare(a, b)
+    assert not cmp.passages and not cmp.is_copy()
+    assert cmp.similarity == pytest.approx(max(cmp.containment_a_in_b, cmp.containment_b_in_a, cmp.jaccard), abs=1e-6)
+    reworded = copytrace.compare(a, _embedded(REWORDED.read_text(encoding="utf-8"), seed=12))
+    assert reworded.similarity > cmp.similarity
+
+
+def test_worth_aligning_keeps_what_the_capped_evidence_can_bring_to_the_threshold():
+    """find and the index align a pair below the word gate when its word containment reaches the
+    threshold (the capped evidence could make it a copy), and not otherwise: compare agrees."""
+    from copytrace.stages.fingerprint import shingles
+    from copytrace.stages.normalize import TokenBatch
+    from copytrace.stages.verify import VerifiedPairs, set_stats
+
+    a = _embedded(ORIGINAL.read_text(encoding="utf-8"), seed=11)
+    b = _embedded(REWORDED.read_text(encoding="utf-8"), seed=12)
+    ta, tb = tokenize(a), tokenize(b)
+    wc = rule.word_containment(ta, tb)
+    jac, cab, cba = set_stats(shingles(ta, 5), shingles(tb, 5))
+    shared = int(np.intersect1d(shingles(ta, 5), shingles(tb, 5)).shape[0])
+    batch = TokenBatch(np.concatenate([ta.starts, tb.starts]), np.concatenate([ta.ends, tb.ends]),
+                       np.concatenate([ta.hashes, tb.hashes]), np.array([0, len(ta), len(ta) + len(tb)]))
+    v = VerifiedPairs(np.array([0]), np.array([1]), np.array([jac]), np.array([cab]), np.array([cba]),
+                      np.array([shared]))
+    for threshold in (round(wc, 3) - 0.01, round(wc, 3) + 0.01, 0.5):
+        kept = bool(rule.worth_aligning(v, batch, threshold, 5)[0])
+        assert kept == (threshold <= wc)
+        if not kept:  # dropped before alignment: compare must not call it a copy either
+            assert not copytrace.compare(a, b, threshold=threshold).is_copy()

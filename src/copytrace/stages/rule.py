@@ -49,13 +49,19 @@ Two kinds of evidence are measured for a pair (A, B):
 — the share of the more-contained text found in the other, by exact shingles
 or by aligned passages whose names and figures agree.
 
-Aligned evidence counts only when the two texts share at least
+Aligned evidence counts in full only when the two texts share at least
 ``WORD_GATE`` (0.45) of the smaller one's distinct content words
 (:func:`word_containment`: words of 4+ characters, stopwords left out): a
-copy, however reworded, keeps most of its words; below the gate only the
-floor counts, and ``find`` and the index do not align a pair that is below
-both (:func:`worth_aligning`) — except, in ``find``, to find the passages of
-reuse clusters (``--reuse-min-shingles``), which never makes it a copy.
+copy, however reworded, keeps most of its words.  Below the gate the
+passages are evidence of a *shared passage* (a paragraph, a summary, lifted
+into a longer text), not of a copy: they count up to the shared share of
+content words, ``min(aligned, word containment)`` (:func:`gated`) — so they
+rank such pairs above texts that share no passage, but never reach the
+gate.  ``find`` and the index do not align a pair that neither the floor nor
+this can bring to the threshold (:func:`worth_aligning`: floor below the
+threshold, and word containment below both the gate and the threshold) —
+except, in ``find``, to find the passages of reuse clusters
+(``--reuse-min-shingles``), which makes it a copy only when the rule does.
 
 **B is a copy of A when ``similarity >= threshold``** (``--threshold``,
 default 0.5, the same option everywhere).  Exact duplicates (same words)
@@ -133,6 +139,7 @@ class Decision:
     aligned: float  # aligned coverage × anchor weight
     agreement: float  # anchor agreement inside the passages (1.0: not enough anchors to judge)
     threshold: float
+    word_cont: float = 1.0  # shared share of content words (below WORD_GATE: aligned is capped at it)
 
 
 _CALENDAR = ("monday tuesday wednesday thursday friday saturday sunday january february march april may june "
@@ -345,23 +352,27 @@ def word_containment(tokens_a: Tokens, tokens_b: Tokens) -> float:
 def worth_aligning(scored: VerifiedPairs, tokens: TokenBatch, threshold: float, ngram: int,
                    min_passage: int = 0) -> np.ndarray:
     """Which scored candidates (document indices into ``tokens``) can be copies:
-    on the floor already, or past the word gate (the others are not, by the
-    rule; engines drop them before alignment).  ``min_passage`` > 0
+    on the floor already, or with a word containment past the word gate or
+    the threshold (:func:`gated`; the others are not, by the rule; engines
+    drop them before alignment).  ``min_passage`` > 0
     (``--reuse-min-shingles``): pairs sharing that many distinct shingles are
     aligned too, whatever their shares — they share a passage, the evidence of
     reuse clusters (``stages.reuse``); the rule still decides whether they
     are copies."""
     fl = floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, scored.shared_or_enough(), ngram)
     wc = word_containment_batch(tokens, scored.a, scored.b)
-    keep = (fl >= threshold - _EPS) | (wc >= WORD_GATE)
+    keep = (fl >= threshold - _EPS) | (wc >= WORD_GATE) | (wc >= threshold - _EPS)  # see gated()
     if min_passage > 0 and scored.shared is not None:
         keep |= scored.shared >= min_passage
     return keep
 
 
 def gated(aligned: float, word_cont: float) -> float:
-    """The aligned evidence that counts: none below the word gate (``WORD_GATE``)."""
-    return float(aligned) if word_cont >= WORD_GATE else 0.0
+    """The aligned evidence that counts: all of it at the word gate (``WORD_GATE``)
+    or past it; below, a shared passage, not a copy: at most the word
+    containment ``word_cont`` (so never the gate, and never the threshold of a
+    pair :func:`worth_aligning` drops)."""
+    return float(aligned) if word_cont >= WORD_GATE else min(float(aligned), max(0.0, float(word_cont)))
 
 
 def floor(jaccard: np.ndarray | float, cab: np.ndarray | float, cba: np.ndarray | float,
@@ -391,7 +402,7 @@ def decide(
     aligned: float = 0.0, agreement: float = 1.0, exact: bool = False, word_cont: float = 1.0,
 ) -> Decision:
     """The rule for one pair (see the module doc); ``word_cont``: the pair's
-    :func:`word_containment` (aligned evidence counts only at ``WORD_GATE`` or more)."""
+    :func:`word_containment` (aligned evidence counts in full only at ``WORD_GATE`` or more: :func:`gated`)."""
     fl = float(floor(jaccard, cab, cba, shared, ngram))
     aligned = gated(aligned, word_cont)
     sim = float(similarity(fl, aligned))
@@ -404,7 +415,7 @@ def decide(
         ev = "aligned passages"
     else:
         ev = "shingles"
-    return Decision(sim, bool(is_copy), ev, fl, float(aligned), float(agreement), float(threshold))
+    return Decision(sim, bool(is_copy), ev, fl, float(aligned), float(agreement), float(threshold), float(word_cont))
 
 
 def explain(d: Decision, ngram: int = 5) -> str:
@@ -414,6 +425,9 @@ def explain(d: Decision, ngram: int = 5) -> str:
     if d.evidence == "aligned passages":
         how = (f"aligned passages cover {d.aligned:.3f} of the more-contained text"
                f" (anchor agreement {d.agreement:.2f}; exact {ngram}-gram containment {d.floor:.3f})")
+        if d.word_cont < WORD_GATE:
+            how += (f"; the texts share only {d.word_cont:.3f} of their content words, below the gate"
+                    f" {WORD_GATE:g}: a shared passage, counted up to that share")
     elif d.evidence == "exact duplicate":
         how = "the same words"
     elif d.evidence == "shingles":
