@@ -183,7 +183,7 @@ class LocalEngine:
         self._state = st
         self._bp_spans = {}
         st.ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()),
-                              opts.resume)
+                              opts.resume, keep=opts.work_dir is not None)  # a temporary work dir: none
         st.lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
         st.memory_limit = opts.memory_limit_bytes
         return st
