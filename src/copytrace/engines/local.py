@@ -224,7 +224,8 @@ class LocalEngine:
         n_read = 0
         t_norm = t_fp = t_seg = 0.0
         with reporter.stage("read", unit="docs") as bar:
-            for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, opts.read, stats):
+            read_opts = dataclasses.replace(opts.read, extract_workers=opts.n_workers)  # WARC pages
+            for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, read_opts, stats):
                 sides.append(np.full(len(batch), side_of_batch, dtype=np.int8))
                 texts = [d.text for d in batch]
                 store.append(
