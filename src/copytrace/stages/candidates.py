@@ -340,9 +340,10 @@ def containment_pairs(
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi <= lo:
             continue
-        code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
-        if sides is not None:
-            code = code[sides[code >> np.uint64(32)] != sides[code & np.uint64(0xFFFFFFFF)]]
+        if sides is None:
+            code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
+        else:
+            code = _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides)
         if code.shape[0] == 0:
             continue
         code, shared = np.unique(code, return_counts=True)
@@ -418,4 +419,34 @@ def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi):
                 for y in range(x + 1, m):
                     out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(sorted_docs[s + y])
                     k += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides):
+    """:func:`_bucket_pair_codes`' pairs whose documents lie on different
+    ``sides`` (``--against``), without making the others."""
+    count = 0
+    for g in range(starts.shape[0]):
+        s = starts[g]
+        m = sizes[g]
+        for x in range(m - 1):
+            a = sorted_docs[s + x]
+            if lo <= a < hi:
+                for y in range(x + 1, m):
+                    if sides[sorted_docs[s + y]] != sides[a]:
+                        count += 1
+    out = np.empty(count, dtype=np.uint64)
+    k = 0
+    for g in range(starts.shape[0]):
+        s = starts[g]
+        m = sizes[g]
+        for x in range(m - 1):
+            a = sorted_docs[s + x]
+            if lo <= a < hi:
+                for y in range(x + 1, m):
+                    b = sorted_docs[s + y]
+                    if sides[b] != sides[a]:
+                        out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+                        k += 1
     return out
