@@ -730,7 +730,7 @@ class BoilerplateSpans(Mapping[int, list[tuple[int, int]]]):
             self.load([d])
         return self._done[d]  # KeyError: no boilerplate in it
 
-    def get(self, doc: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, doc: int, default: Any = None) -> Any:
         return self[doc] if doc in self else default
 
     def __contains__(self, doc: object) -> bool:

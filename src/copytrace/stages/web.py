@@ -336,12 +336,14 @@ def _pool_size(o: Any, src: "Source") -> int:
     workers = int(getattr(o, "extract_workers", 1) or 1)
     if workers < 2:
         return 0
+    if src.path is None:  # standard input
+        return 0
     try:
         import os
 
         if os.path.getsize(src.path) < POOL_MIN_BYTES:
             return 0
-    except (OSError, TypeError, AttributeError):
+    except OSError:
         return 0
     return workers - 1  # this process extracts too
 
