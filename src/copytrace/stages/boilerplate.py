@@ -26,7 +26,11 @@ local and the Spark engine call these same functions.
    must hold (at least) the segments of the documents checked.
 4. ``document_spans(segments, texts, boiler_keys)`` → ``{doc: [(start,
    end), ...]}`` (sorted, non-overlapping; adjacent boilerplate segments
-   separated only by whitespace are merged into one span), and
+   separated only by whitespace are merged into one span) — in
+   ``detect_from_segments`` a :class:`BoilerplateSpans` mapping that cuts a
+   document's spans the first time they are asked for (``mask_spans`` asks
+   for a whole verification chunk at once), so only the documents verified
+   have their texts fetched — and
    ``boilerplate_table(texts, doc_frequency, sources)`` the output table.
 
 ``detect_boilerplate(doc_ids, texts, sources, options)`` runs all four on

@@ -26,6 +26,13 @@ Called by the read stage (``read.Reader.documents``) for sources of format
   WET conversion records: the id of the response record they were made from
   (``WARC-Refers-To``), so a WET file and its WARC file give the same ids.
 
+HTML extraction (resiliparse, ~0.15 ms a page) runs in ``ReadOptions.extract_workers``
+processes for WARC files of ``POOL_MIN_BYTES`` or more (the local engine
+passes ``--workers``): the reading process sends pages by chunks and extracts
+the chunks no worker has started itself; records become documents or skips
+in file order in the reading process, so the documents, the skip counts and
+messages are the same for any number of workers.
+
 Records that are not pages are not documents and are not counted
 (``warcinfo``, ``request``, ``metadata``).  Every response/resource/conversion
 record that does not give a document is a counted skip, with the message
