@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -72,11 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ngram", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="copytrace-against-"))
+    try:
+        return _run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # ~120 MB of generated corpus at 10k/100k
+
+
+def _run(args: argparse.Namespace, tmp: Path) -> int:
     import numba
 
     import copytrace
 
-    tmp = Path(tempfile.mkdtemp(prefix="copytrace-against-"))
     ref_f, new_f, warm_f = tmp / "ref.jsonl", tmp / "new.jsonl", tmp / "warm.jsonl"
     with open(ref_f, "w", encoding="utf-8") as fr, open(new_f, "w", encoding="utf-8") as fn:
         for i, (doc, _) in enumerate(syndicate.iter_generate(args.new + args.reference)):

@@ -33,6 +33,7 @@ import io
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -256,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {r['extractor']} | {r['pages_per_s']:,.0f} | {r['chrome_left']:.1%} | {r['story_words_kept']:.1%} |")
     print(f"warc_ari={ari_w:.4f} jsonl_ari={ari_j:.4f} ari_ratio={ari_w / ari_j:.4f} "
           f"pages_per_s={len(docs) / t_warc:.0f} pages_per_cpu_s={len(docs) / c_warc:.0f}")
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
