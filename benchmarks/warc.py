@@ -10,10 +10,14 @@ outlets, stored in a WARC file, against the same stories as clean JSONL.
    newsletter/donation appeal box and footer around an ``<article>`` with the
    text's paragraphs; the pages go into ``corpus.warc.gz`` as HTTP response
    records (warcio), URL ``https://www.<outlet>/news/<doc id>``.
-3. ``copytrace find corpus.warc.gz --id-field url`` (extraction included) and
-   ``copytrace find corpus.jsonl`` (the clean texts), both ``--no-align
-   --no-report``; ARI of each against the generator's truth
-   (``quality.py``); pages/s of the WARC run.
+3. After a small warm-up run (imports, compiled kernels), ``copytrace find
+   corpus.jsonl`` (the clean texts) and ``copytrace find corpus.warc.gz
+   --id-field url`` (extraction included: pages are extracted in
+   ``--workers`` processes), both ``--no-align --no-report``; ARI of each
+   against the generator's truth (``quality.py``); pages/s of the WARC run
+   (pages / wall seconds), and pages per CPU second (this process's threads
+   plus the extraction workers), times the cores: the rate with every core
+   busy all along.
 4. The extractor comparison: resiliparse's main-content extractor and
    trafilatura on ``--extractors`` pages: pages/s on one core, and the share
    of the outlets' chrome lines (nav, sidebar, appeal, footer) left in the
@@ -29,6 +33,7 @@ import io
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -126,7 +131,7 @@ def write_warc(path: Path, docs: list[dict]) -> dict[str, str]:
 
 
 def ari_of(result, ids: list[str], truth: dict[str, str], id_map: dict[str, str] | None = None) -> float:
-    cl = dict(zip(result.documents.column("doc_id").to_pylist(), result.documents.column("cluster_id").to_pylist()))
+    cl = dict(zip(result.documents.column("doc_id").to_pylist(), result.documents.column("cluster_id").to_pylist(), strict=True))
     if id_map is not None:
         cl = {id_map[k]: id_map[v] for k, v in cl.items()}
     pred = [cl.get(i, f"<missing>{i}") for i in ids]
@@ -160,7 +165,7 @@ def compare_extractors(docs: list[dict], n: int) -> list[dict]:
         dt = time.process_time() - t0
         left = total = 0
         kept_words = all_words = 0
-        for out, (_, d, o) in zip(outs, pages):
+        for out, (_, d, o) in zip(outs, pages, strict=True):
             for line in chrome_lines(o):
                 total += 1
                 left += line in out
@@ -204,23 +209,41 @@ def main(argv: list[str] | None = None) -> int:
 
     opts = dict(align=False, report=False, progress=False, ngram=args.ngram, threshold=args.threshold,
                 workers=args.workers)
-    t0, c0 = time.perf_counter(), time.process_time()
+    from copytrace.stages.web import extraction_worker_cpu_s
+
+    # warm-up (imports, compiled kernels, the extractor), as for any run after the first
+    warm = tmp / "warm"
+    warm.mkdir(exist_ok=True)
+    write_warc(warm / "w.warc.gz", docs[:50])
+    copytrace.find(str(warm / "w.warc.gz"), id_field="url", **opts)
+    with open(warm / "w.jsonl", "w", encoding="utf-8") as f:
+        for d in syndicate_jsonl[:50]:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    copytrace.find(str(warm / "w.jsonl"), **opts)
+
+    def cpu() -> float:  # this process (all threads) and its extraction workers
+        return time.process_time() + extraction_worker_cpu_s()
+
+    t0, c0 = time.perf_counter(), cpu()
     rj = copytrace.find(str(jsonl), **opts)
-    t_jsonl, c_jsonl = time.perf_counter() - t0, time.process_time() - c0
-    t0, c0 = time.perf_counter(), time.process_time()
+    t_jsonl, c_jsonl = time.perf_counter() - t0, cpu() - c0
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), cpu()
     rw = copytrace.find(str(warc), id_field="url", **opts)
-    t_warc, c_warc = time.perf_counter() - t0, time.process_time() - c0
+    t_warc, c_warc = time.perf_counter() - t0, cpu() - c0
     ari_j = ari_of(rj, ids, truth)
     ari_w = ari_of(rw, ids, truth, url_to_id)
     skipped = rw.summary["read"]["skipped"]
-    # wall time on a shared machine says little; CPU seconds (all threads of this process) give
-    # pages per CPU second: a lower bound of the rate on 2 dedicated cores (each busy at most all along)
-    print("| input | docs read | wall s | CPU s | pages/s (wall) | pages per CPU s | ARI |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    # wall time on a shared machine says little; CPU seconds (all threads of this process and of its
+    # extraction workers) give pages per CPU second; x cores: the rate if every core were busy all along
+    ncpu = os.cpu_count() or 1
+    print(f"load average before the WARC run: {load:.2f} on {ncpu} cores")
+    print(f"| input | docs read | wall s | CPU s | pages/s (wall) | pages per CPU s | x {ncpu} cores | ARI |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| clean JSONL | {rj.summary['counts']['documents']:,} | {t_jsonl:.2f} | {c_jsonl:.2f} | "
-          f"{len(docs) / t_jsonl:,.0f} | {len(docs) / c_jsonl:,.0f} | {ari_j:.4f} |")
+          f"{len(docs) / t_jsonl:,.0f} | {len(docs) / c_jsonl:,.0f} | {ncpu * len(docs) / c_jsonl:,.0f} | {ari_j:.4f} |")
     print(f"| WARC (.warc.gz, extracted) | {rw.summary['counts']['documents']:,} | {t_warc:.2f} | {c_warc:.2f} | "
-          f"{len(docs) / t_warc:,.0f} | {len(docs) / c_warc:,.0f} | {ari_w:.4f} |")
+          f"{len(docs) / t_warc:,.0f} | {len(docs) / c_warc:,.0f} | {ncpu * len(docs) / c_warc:,.0f} | {ari_w:.4f} |")
     if skipped:
         print(f"WARC skips: {skipped}")
 
@@ -234,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {r['extractor']} | {r['pages_per_s']:,.0f} | {r['chrome_left']:.1%} | {r['story_words_kept']:.1%} |")
     print(f"warc_ari={ari_w:.4f} jsonl_ari={ari_j:.4f} ari_ratio={ari_w / ari_j:.4f} "
           f"pages_per_s={len(docs) / t_warc:.0f} pages_per_cpu_s={len(docs) / c_warc:.0f}")
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -121,5 +121,5 @@ class FindOptions:
         d.pop("workers")
         d.pop("memory_limit")
         d.pop("report")
-        d["read"] = {k: v for k, v in d["read"].items()}
+        d["read"] = {k: v for k, v in d["read"].items() if k != "extract_workers"}
         return d

@@ -31,13 +31,17 @@ class Checkpoints:
     mismatch) is dropped with the stages after it, those stages are
     recomputed, and ``warnings`` says so.  ``work_dir`` is copytrace's own
     subfolder (``copytrace.engines.workdir``): only its files are cleaned.
+    ``keep=False`` (a temporary work directory, removed after the run: no
+    rerun can resume from it): ``save`` writes nothing — no arrays, no
+    checksums of the text store.
     """
 
     STAGES = ("fingerprint", "verify", "align")
     EXTRA_FILES = {"fingerprint": ("texts.arrow",)}  # files a stage's checkpoint depends on
 
-    def __init__(self, work_dir: Path, key: str | None, resume: bool) -> None:
+    def __init__(self, work_dir: Path, key: str | None, resume: bool, keep: bool = True) -> None:
         self.work_dir = work_dir
+        self.keep = keep
         self.key = key
         self.path = work_dir / "checkpoints.json"
         self.state: dict[str, Any] = {"key": key, "done": {}, "sha256": {}}
@@ -117,6 +121,8 @@ class Checkpoints:
         return arrays, self.state["done"][stage]
 
     def save(self, stage: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        if not self.keep:
+            return
         target = self.work_dir / f"{stage}.npz"
         tmp = self.work_dir / f".{stage}.tmp.npz"
         # numpy 2's stubs type savez(file, *args, allow_pickle: bool, **kwds): mypy matches **arrays

@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numba
 import numpy as np
@@ -152,7 +152,7 @@ class LocalEngine:
 
     def __init__(self) -> None:
         self._state: _LocalRun | None = None
-        self._bp_spans: dict[int, list[tuple[int, int]]] = {}
+        self._bp_spans: Mapping[int, list[tuple[int, int]]] = {}  # made as the documents are verified
 
     # -- the pipeline ---------------------------------------------------------------------------
     def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
@@ -183,7 +183,7 @@ class LocalEngine:
         self._state = st
         self._bp_spans = {}
         st.ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()),
-                              opts.resume)
+                              opts.resume, keep=opts.work_dir is not None)  # a temporary work dir: none
         st.lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
         st.memory_limit = opts.memory_limit_bytes
         return st
@@ -224,7 +224,8 @@ class LocalEngine:
         n_read = 0
         t_norm = t_fp = t_seg = 0.0
         with reporter.stage("read", unit="docs") as bar:
-            for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, opts.read, stats):
+            read_opts = dataclasses.replace(opts.read, extract_workers=opts.n_workers)  # WARC pages
+            for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, read_opts, stats):
                 sides.append(np.full(len(batch), side_of_batch, dtype=np.int8))
                 texts = [d.text for d in batch]
                 store.append(
@@ -346,6 +347,8 @@ class LocalEngine:
                     memory_limit=max(st.memory_limit // 2, 32 << 20), threads=opts.n_workers,
                     temp_dir=work_dir / "duckdb-tmp",
                 )
+            elif fp.side is not None:  # --against: pairs across, from buckets holding a new document
+                lsh_p = reference.lsh_pairs_across(fp.signatures, lsh, is_head, fp.side, opts.max_bucket)
             else:
                 lsh_p = cand.lsh_pairs(fp.signatures, lsh, is_head, opts.max_bucket)
             bar.advance()
@@ -353,6 +356,7 @@ class LocalEngine:
                 cont_p = cand.containment_pairs(
                     fp.samp_hash, fp.samp_doc, n, is_head, opts.threshold, max_df=opts.max_df,
                     passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
+                    sides=fp.side,
                 )
             else:
                 cont_p = np.zeros((0, 2), dtype=np.int64)

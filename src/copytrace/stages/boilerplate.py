@@ -26,7 +26,11 @@ local and the Spark engine call these same functions.
    must hold (at least) the segments of the documents checked.
 4. ``document_spans(segments, texts, boiler_keys)`` → ``{doc: [(start,
    end), ...]}`` (sorted, non-overlapping; adjacent boilerplate segments
-   separated only by whitespace are merged into one span), and
+   separated only by whitespace are merged into one span) — in
+   ``detect_from_segments`` a :class:`BoilerplateSpans` mapping that cuts a
+   document's spans the first time they are asked for (``mask_spans`` asks
+   for a whole verification chunk at once), so only the documents verified
+   have their texts fetched — and
    ``boilerplate_table(texts, doc_frequency, sources)`` the output table.
 
 ``detect_boilerplate(doc_ids, texts, sources, options)`` runs all four on
@@ -103,7 +107,7 @@ newsletter box appears in dozens.  Lower it for small corpora.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -118,6 +122,7 @@ from copytrace import schemas
 __all__ = [
     "BoilerplateOptions",
     "BoilerplateResult",
+    "BoilerplateSpans",
     "BOILERPLATE_SCHEMA",
     "BoilerplateSegments",
     "Segments",
@@ -161,7 +166,7 @@ class BoilerplateOptions:
 @dataclass
 class BoilerplateResult:
     table: pa.Table
-    spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    spans: Mapping[int, list[tuple[int, int]]] = field(default_factory=dict)  # a BoilerplateSpans, or a dict
 
 
 @dataclass
@@ -675,22 +680,78 @@ def detect_from_segments(
     if boiler.shape[0] == 0:
         return BoilerplateResult(boilerplate_table([], [], []), {})
     hit = segs.take(np.flatnonzero(np.isin(segs.key, boiler)))
-    docs = np.unique(hit.doc)
     rk, rd, rs, re_ = representatives(hit, boiler)
     rep_text = [""] * rk.shape[0]
-    spans: dict[int, list[tuple[int, int]]] = {}
+    rdocs = np.unique(rd)
     # texts are fetched a chunk of documents at a time: memory stays bounded
-    for lo in range(0, docs.shape[0], FETCH_CHUNK_DOCS):
-        chunk = docs[lo:lo + FETCH_CHUNK_DOCS]
+    for lo in range(0, rdocs.shape[0], FETCH_CHUNK_DOCS):
+        chunk = rdocs[lo:lo + FETCH_CHUNK_DOCS]
         texts = fetch_texts(chunk.tolist())
-        in_chunk = (hit.doc >= chunk[0]) & (hit.doc <= chunk[-1])
-        spans.update(document_spans(hit.take(np.flatnonzero(in_chunk)), texts, boiler, chunk))
         pos = np.searchsorted(chunk, rd)
         for i in np.flatnonzero((pos < chunk.shape[0]) & (chunk[np.minimum(pos, chunk.shape[0] - 1)] == rd)):
             rep_text[i] = texts[int(pos[i])][int(rs[i]):int(re_[i])]
         del texts
     dfs, srcs_ = table_rows(rk, key_docs, doc_source, source_names)
-    return BoilerplateResult(boilerplate_table(rep_text, dfs, srcs_), spans)
+    return BoilerplateResult(boilerplate_table(rep_text, dfs, srcs_), BoilerplateSpans(hit, boiler, fetch_texts))
+
+
+class BoilerplateSpans(Mapping[int, list[tuple[int, int]]]):
+    """``{doc: [(start, end), ...]}`` of every document holding boilerplate
+    (:func:`document_spans`), each document's spans made the first time they
+    are asked for: a run needs those of the documents it verifies and aligns,
+    not of every document (``--against``: not of the whole reference).
+    ``load(docs)`` makes those of many documents at once (one text fetch per
+    chunk); ``len`` and iteration need no text."""
+
+    def __init__(self, hit: BoilerplateSegments, boiler_keys: np.ndarray,
+                 fetch_texts: Callable[[list[int]], list[str]]) -> None:
+        if hit.doc.shape[0] > 1 and np.any(hit.doc[1:] < hit.doc[:-1]):
+            hit = hit.take(np.argsort(hit.doc, kind="stable"))  # by document, text order kept
+        self._hit = hit
+        self._keys = boiler_keys
+        self._fetch = fetch_texts
+        self._docs = np.unique(hit.doc)
+        self._done: dict[int, list[tuple[int, int]]] = {}
+
+    def load(self, docs: np.ndarray | Sequence[int]) -> None:
+        """Make the spans of ``docs`` (those holding boilerplate, not made yet)."""
+        want = np.unique(np.asarray(docs, dtype=np.int64))
+        want = want[np.isin(want, self._docs)]
+        if self._done:
+            want = want[~np.isin(want, np.fromiter(self._done, np.int64, len(self._done)))]
+        for lo in range(0, want.shape[0], FETCH_CHUNK_DOCS):
+            chunk = want[lo:lo + FETCH_CHUNK_DOCS]
+            texts = self._fetch(chunk.tolist())
+            lo_ = np.searchsorted(self._hit.doc, chunk, side="left")
+            n_seg = np.searchsorted(self._hit.doc, chunk, side="right") - lo_
+            first = np.cumsum(n_seg) - n_seg
+            idx = np.arange(int(n_seg.sum()), dtype=np.int64) + np.repeat(lo_ - first, n_seg)
+            self._done.update(document_spans(self._hit.take(idx), texts, self._keys, chunk))
+
+    def __getitem__(self, doc: int) -> list[tuple[int, int]]:
+        d = int(doc)
+        if d not in self._done:
+            self.load([d])
+        return self._done[d]  # KeyError: no boilerplate in it
+
+    def get(self, doc: int, default: Any = None) -> Any:
+        return self[doc] if doc in self else default
+
+    def __contains__(self, doc: object) -> bool:
+        if not isinstance(doc, (int, np.integer)):
+            return False
+        k = int(np.searchsorted(self._docs, doc))
+        return k < self._docs.shape[0] and int(self._docs[k]) == int(doc)
+
+    def __len__(self) -> int:
+        return int(self._docs.shape[0])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._docs.tolist())
+
+    def items(self) -> Iterator[tuple[int, list[tuple[int, int]]]]:  # type: ignore[override]
+        self.load(self._docs)
+        return iter([(d, self._done[d]) for d in self._docs.tolist()])
 
 
 def merge_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -704,12 +765,14 @@ def merge_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
 
 
 def mask_spans(
-    docs: np.ndarray, spans: dict[int, list[tuple[int, int]]]
+    docs: np.ndarray, spans: Mapping[int, list[tuple[int, int]]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The boilerplate spans of documents ``docs`` as ``tokenize_batch``'s
     ``mask``: (position in ``docs``, start, end); None when there are none."""
     if not spans:
         return None
+    if isinstance(spans, BoilerplateSpans):
+        spans.load(docs)
     pos, starts, ends = [], [], []
     for i, d in enumerate(docs.tolist()):
         for s, e in spans.get(d, ()):

@@ -54,6 +54,7 @@ __all__ = [
     "candidate_fraction",
     "CANDIDATE_DIVISOR",
     "merge_pairs",
+    "in_buckets_with",
 ]
 
 
@@ -175,6 +176,59 @@ def pairs_from_keys(keys: np.ndarray, docs: np.ndarray, max_bucket: int) -> np.n
     return np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)
 
 
+def in_buckets_with(keys: np.ndarray, marked: np.ndarray, max_size: int | None = None) -> np.ndarray:
+    """Bool mask over ``keys``: the items whose key (bucket) is also the key of a
+    ``marked`` item (``marked`` parallel to ``keys``) and, with ``max_size``,
+    that at most ``max_size`` items share.  Whole buckets are kept, so every
+    bucket kept has the members, size and pairs it had.  One pass over a hash
+    table of the marked keys: the work grows with the items, not their sort."""
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    limit = keys.shape[0] if max_size is None else max_size
+    return _in_buckets_kernel(np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(marked, dtype=np.bool_),
+                              limit)
+
+
+@njit(cache=True, nogil=True)
+def _in_buckets_kernel(keys, marked, max_size):
+    n = keys.shape[0]
+    m = 0
+    for i in range(n):
+        if marked[i]:
+            m += 1
+    size = 1
+    while size < 2 * m + 2:
+        size *= 2
+    mask = np.uint64(size - 1)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    table = np.zeros(size, dtype=np.uint64)
+    used = np.zeros(size, dtype=np.bool_)
+    count = np.zeros(size, dtype=np.int64)
+    for i in range(n):  # the marked keys
+        if marked[i]:
+            k = keys[i]
+            j = ((k * mult) >> np.uint64(20)) & mask
+            while used[j] and table[j] != k:
+                j = (j + np.uint64(1)) & mask
+            used[j] = True
+            table[j] = k
+    slot = np.full(n, -1, dtype=np.int64)
+    for i in range(n):  # every item of a marked key, counted
+        k = keys[i]
+        j = ((k * mult) >> np.uint64(20)) & mask
+        while used[j]:
+            if table[j] == k:
+                count[j] += 1
+                slot[i] = j
+                break
+            j = (j + np.uint64(1)) & mask
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if slot[i] >= 0 and count[slot[i]] <= max_size:
+            out[i] = True
+    return out
+
+
 def merge_pairs(*pair_arrays: np.ndarray) -> np.ndarray:
     """Union of pair arrays: unique, ``a < b``, sorted by (a, b)."""
     arrays = [p for p in pair_arrays if p.shape[0]]
@@ -240,6 +294,7 @@ def containment_pairs(
     min_shared: int = MIN_SHARED,
     max_df: int = 64,
     passage_samples: int = 0,
+    sides: np.ndarray | None = None,
 ) -> np.ndarray:
     """Candidate pairs that share a good part of the smaller one's sample.
 
@@ -251,7 +306,9 @@ def containment_pairs(
     filter; verification and the rule (``stages.rule``) judge the pair.
     ``passage_samples`` > 0: pairs sharing that many sampled shingles are kept
     too, however small a share of either (a reused passage; see
-    :func:`passage_samples`).
+    :func:`passage_samples`).  ``sides`` (``--against``: 0 new, 1 reference,
+    per document): only pairs across the sides are made, from the buckets
+    holding a new document — the pairs across found without it.
     """
     keep = active[sample_docs]
     hashes = sample_hashes[keep]
@@ -259,6 +316,9 @@ def containment_pairs(
     if docs.shape[0] < 2:
         return np.zeros((0, 2), dtype=np.int64)
     per_doc = np.bincount(docs, minlength=n_docs)
+    if sides is not None:  # the buckets of a new document, as small as the filter below keeps
+        sel = in_buckets_with(hashes, sides[docs] == 0, max_df)
+        hashes, docs = hashes[sel], docs[sel]
     # drop shingles too common to be evidence of copying
     uniq, inv, df = np.unique(hashes, return_inverse=True, return_counts=True)
     ok = df[inv] <= max_df
@@ -280,7 +340,10 @@ def containment_pairs(
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi <= lo:
             continue
-        code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
+        if sides is None:
+            code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
+        else:
+            code = _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides)
         if code.shape[0] == 0:
             continue
         code, shared = np.unique(code, return_counts=True)
@@ -356,4 +419,34 @@ def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi):
                 for y in range(x + 1, m):
                     out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(sorted_docs[s + y])
                     k += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides):
+    """:func:`_bucket_pair_codes`' pairs whose documents lie on different
+    ``sides`` (``--against``), without making the others."""
+    count = 0
+    for g in range(starts.shape[0]):
+        s = starts[g]
+        m = sizes[g]
+        for x in range(m - 1):
+            a = sorted_docs[s + x]
+            if lo <= a < hi:
+                for y in range(x + 1, m):
+                    if sides[sorted_docs[s + y]] != sides[a]:
+                        count += 1
+    out = np.empty(count, dtype=np.uint64)
+    k = 0
+    for g in range(starts.shape[0]):
+        s = starts[g]
+        m = sizes[g]
+        for x in range(m - 1):
+            a = sorted_docs[s + x]
+            if lo <= a < hi:
+                for y in range(x + 1, m):
+                    b = sorted_docs[s + y]
+                    if sides[b] != sides[a]:
+                        out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+                        k += 1
     return out

@@ -188,6 +188,7 @@ class ReadOptions:
     html_field: str | None = None  # JSONL/CSV/Parquet: a field of HTML, extracted (instead of text_field)
     extract: bool = True  # HTML: main text only (False: the whole page's text, chrome included)
     max_html_bytes: int = 20_000_000  # bigger HTML pages/records: skipped as "too_large"
+    extract_workers: int = 1  # processes extracting WARC pages (stages.web.read_warc); not a result parameter
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:

@@ -14,6 +14,13 @@ Data contract
   new document is paired with the group's first reference document and every
   reference document with its first new one (instead of everything with the
   group's first document).
+* ``lsh_pairs_across(signatures, params, active, side, max_bucket)``: the
+  LSH candidates across the sides, from the band buckets holding at least
+  one new document — every such bucket whole, so its pairs are those
+  ``candidates.lsh_pairs`` finds, kept when across; buckets of reference
+  documents alone are never looked at (``containment_pairs(sides=side)``
+  does the same for the containment sample).  So the work grows with the
+  new documents and the buckets they fall in, not with the reference.
 * ``new_not_copied(n, side, a, b, exact)``: the new documents (sorted
   positions) that copy no reference document: in no reported pair, and not
   identical to a new document that is.  These are what ``deduplicated.jsonl``
@@ -32,9 +39,10 @@ from copytrace.stages.read import Document, ReadOptions, ReadStats, iter_batches
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
+    from copytrace.stages.candidates import LshParams
     from copytrace.stages.verify import VerifiedPairs
 
-__all__ = ["SIDES", "is_index_db", "batches_with_side", "cross_exact_pairs", "new_not_copied"]
+__all__ = ["SIDES", "is_index_db", "batches_with_side", "cross_exact_pairs", "lsh_pairs_across", "new_not_copied"]
 
 SIDES = np.array(["new", "reference"])
 
@@ -135,6 +143,25 @@ def cross_exact_pairs(exact: np.ndarray, side: np.ndarray) -> np.ndarray:
     if pairs.shape[0] == 0:
         return pairs
     return np.unique(pairs, axis=0)
+
+
+def lsh_pairs_across(signatures: np.ndarray, params: "LshParams", active: np.ndarray, side: np.ndarray,
+                     max_bucket: int) -> np.ndarray:
+    """``candidates.lsh_pairs``' pairs across the sides, made from the band
+    buckets holding a new document only (see the module docstring)."""
+    from copytrace.stages import candidates as cand
+
+    docs = np.flatnonzero(active).astype(np.int64)
+    if docs.shape[0] < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    keys = cand.band_keys(signatures[docs], params)
+    d_side = side[docs]
+    found = []
+    for bnd in range(params.bands):
+        sel = cand.in_buckets_with(keys[bnd], d_side == 0)
+        p = cand.pairs_from_keys(keys[bnd][sel], docs[sel], max_bucket)
+        found.append(p[side[p[:, 0]] != side[p[:, 1]]])
+    return cand.merge_pairs(*found)
 
 
 def new_not_copied(n: int, side: np.ndarray, a: np.ndarray, b: np.ndarray, exact: np.ndarray) -> np.ndarray:

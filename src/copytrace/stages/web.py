@@ -26,6 +26,13 @@ Called by the read stage (``read.Reader.documents``) for sources of format
   WET conversion records: the id of the response record they were made from
   (``WARC-Refers-To``), so a WET file and its WARC file give the same ids.
 
+HTML extraction (resiliparse, ~0.15 ms a page) runs in ``ReadOptions.extract_workers``
+processes for WARC files of ``POOL_MIN_BYTES`` or more (the local engine
+passes ``--workers``): the reading process sends pages by chunks and extracts
+the chunks no worker has started itself; records become documents or skips
+in file order in the reading process, so the documents, the skip counts and
+messages are the same for any number of workers.
+
 Records that are not pages are not documents and are not counted
 (``warcinfo``, ``request``, ``metadata``).  Every response/resource/conversion
 record that does not give a document is a counted skip, with the message
@@ -44,7 +51,9 @@ from __future__ import annotations
 import codecs
 import io
 import re
+import time
 import zlib
+from collections import deque
 from functools import lru_cache
 from typing import IO, TYPE_CHECKING, Any, Iterator
 
@@ -195,25 +204,48 @@ def extract_html(html: str, main_content: bool = True, want_url: bool = False) -
     return PageText(text, title, _published_date(tree), _page_url(tree) if want_url else None)
 
 
+def page_result(body: bytes, charset: str | None, extract: bool, want_url: bool,
+                max_bytes: int) -> PageText | tuple[str, str]:
+    """One HTML body → its PageText, or ``(reason, detail)`` of the skip.  A pure
+    function of its arguments: the extraction workers run it."""
+    try:
+        if len(body) > max_bytes:
+            raise _Skip("too_large", f"HTML body of {len(body):,} bytes, over max_html_bytes={max_bytes:,}")
+        if _looks_binary(body):
+            raise _Skip("binary", f"body is binary ({body[:8]!r}…), not HTML")
+        html = decode_html(body, charset)
+        page = extract_html(html, extract, want_url=want_url)
+        if not page.text.strip():
+            raise _Skip("no_text", "the extractor found no text" + (" (main content)" if extract else ""))
+    except _Skip as s:
+        return (s.reason, s.detail)
+    return page
+
+
+def _page_results(jobs: list[tuple[bytes, str | None, bool, bool, int]]) -> tuple[list[PageText | tuple[str, str]], float]:
+    """:func:`page_result` of many pages (an extraction worker's task), and the CPU seconds it took."""
+    c0 = time.process_time()
+    out = [page_result(*j) for j in jobs]
+    return out, time.process_time() - c0
+
+
+def finish_page(reader: "Reader", where: str, line: int | None, doc_id: str | None,
+                result: PageText | tuple[str, str], url: str | None, crawl_date: str | None) -> "Document | None":
+    """A :func:`page_result` → a Document through ``reader.make``, or the counted skip."""
+    if isinstance(result, tuple):
+        reader.bad(result[0], where, line, result[1])
+        return None
+    url = url or result.url
+    return reader.make(where, line, doc_id, result.text, result.date or crawl_date, registered_domain(url),
+                       url=url, title=result.title, extracted=True)
+
+
 def page_document(reader: "Reader", where: str, line: int | None, doc_id: str | None, body: bytes,
                   charset: str | None, url: str | None, crawl_date: str | None) -> "Document | None":
     """One HTML body → a Document through ``reader.make`` (or a counted skip)."""
     o = reader.o
-    try:
-        if len(body) > o.max_html_bytes:
-            raise _Skip("too_large", f"HTML body of {len(body):,} bytes, over max_html_bytes={o.max_html_bytes:,}")
-        if _looks_binary(body):
-            raise _Skip("binary", f"body is binary ({body[:8]!r}…), not HTML")
-        html = decode_html(body, charset)
-        page = extract_html(html, o.extract, want_url=url is None)
-        if not page.text.strip():
-            raise _Skip("no_text", "the extractor found no text" + (" (main content)" if o.extract else ""))
-    except _Skip as s:
-        reader.bad(s.reason, where, line, s.detail)
-        return None
-    url = url or page.url
-    return reader.make(where, line, doc_id, page.text, page.date or crawl_date, registered_domain(url),
-                       url=url, title=page.title, extracted=True)
+    return finish_page(reader, where, line, doc_id, page_result(body, charset, o.extract, url is None,
+                                                                o.max_html_bytes), url, crawl_date)
 
 
 def read_html_file(reader: "Reader", src: "Source") -> "Document | None":
@@ -243,7 +275,13 @@ def _strip_id(rid: str | None) -> str | None:
 
 
 def read_warc(reader: "Reader", src: "Source") -> Iterator["Document"]:
-    """Every page of one WARC/WET file, in file order."""
+    """Every page of one WARC/WET file, in file order.  With
+    ``reader.o.extract_workers`` > 1 and a file of ``POOL_MIN_BYTES`` or more,
+    HTML pages are extracted in worker processes, ``EXTRACT_CHUNK_PAGES`` at a
+    time, while this process reads on (and extracts the chunks no worker has
+    started); every record is still turned into its document or skip here, in
+    file order, so the documents, the skips and their order do not depend on
+    the workers."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     from copytrace.errors import InputError
@@ -253,6 +291,7 @@ def read_warc(reader: "Reader", src: "Source") -> Iterator["Document"]:
         raise InputError(src.display, f"WARC ids are the record id (id_field 'id') or the URL ('url'), not {o.id_field!r}")
     by_url = o.id_field == "url"
     wanted = WarcRecordType.response | WarcRecordType.resource | WarcRecordType.conversion | WarcRecordType.revisit
+    pipe = _Pipeline(reader, src.display, _pool_size(o, src))
     with reader.open(src) as f:
         last_pos = 0
         ordinal = 0
@@ -260,20 +299,24 @@ def read_warc(reader: "Reader", src: "Source") -> Iterator["Document"]:
         # the last record's document waits until the file is known to end cleanly
         held: Document | None = None
         try:
-            it = ArchiveIterator(f, record_types=wanted, parse_http=False, fsspec_args=False, stream_detect=True)
-            for rec in it:
-                if held is not None:
-                    yield held
-                ordinal += 1
-                last_pos = rec.stream_pos
-                held = _warc_record(reader, src, rec, ordinal, by_url, cut)
-        except OSError as e:
-            reader.stats.warn(f"{src.display}: cannot parse past record {ordinal}: {e}")
-            if held is not None:
-                yield held
-            reader.bad("truncated", src.display, ordinal + 1, f"cannot parse past record {ordinal}: {e}")
-            return
-        tail = _truncated_tail(f, last_pos)
+            try:
+                it = ArchiveIterator(f, record_types=wanted, parse_http=False, fsspec_args=False, stream_detect=True)
+                for rec in it:
+                    ordinal += 1
+                    last_pos = rec.stream_pos
+                    pipe.put(_warc_action(reader, rec, ordinal, by_url, cut))
+                    yield from pipe.ready(keep_last=True)
+            except OSError as e:
+                yield from pipe.drain()
+                reader.stats.warn(f"{src.display}: cannot parse past record {ordinal}: {e}")
+                reader.bad("truncated", src.display, ordinal + 1, f"cannot parse past record {ordinal}: {e}")
+                return
+            tail = _truncated_tail(f, last_pos)
+            docs = list(pipe.drain())
+            held = docs.pop() if docs and pipe.last_was_document else None
+            yield from docs
+        finally:
+            pipe.close()
     if tail:
         reader.stats.warn(f"{src.display}: {tail}; the records before it were read")
         if held is not None:  # its record lies in the cut member: its text may be cut too
@@ -282,6 +325,156 @@ def read_warc(reader: "Reader", src: "Source") -> Iterator["Document"]:
             reader.bad("truncated", src.display, ordinal + 1, tail)
     elif held is not None:
         yield held
+
+
+# HTML extraction in worker processes (read_warc)
+EXTRACT_CHUNK_PAGES = 64  # pages per worker task
+POOL_MIN_BYTES = 4 << 20  # smaller files are extracted here: a pool costs more to start than it saves
+_worker_cpu = [0.0]  # CPU seconds the extraction workers of this process reported
+
+
+def extraction_worker_cpu_s() -> float:
+    """CPU seconds spent by extraction worker processes so far (in this process's
+    lifetime): what ``time.process_time()`` does not see."""
+    return _worker_cpu[0]
+
+
+def _pool_size(o: Any, src: "Source") -> int:
+    workers = int(getattr(o, "extract_workers", 1) or 1)
+    if workers < 2:
+        return 0
+    if src.path is None:  # standard input
+        return 0
+    try:
+        import os
+
+        if os.path.getsize(src.path) < POOL_MIN_BYTES:
+            return 0
+    except OSError:
+        return 0
+    return workers - 1  # this process extracts too
+
+
+class _Chunk:
+    """Pages extracted together: a worker's future, or done here."""
+
+    __slots__ = ("jobs", "future", "results")
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[bytes, str | None, bool, bool, int]] = []
+        self.future: Any = None
+        self.results: list[PageText | tuple[str, str]] | None = None
+
+    def done(self) -> bool:
+        return self.results is not None or (self.future is not None and self.future.done())
+
+    def result(self, i: int) -> PageText | tuple[str, str]:
+        if self.results is None:
+            out: tuple[list[PageText | tuple[str, str]], float] | None = None
+            if self.future is not None and not self.future.cancel():  # a worker has it: wait
+                try:
+                    out = self.future.result()
+                except Exception:  # a broken pool: extract here
+                    out = None
+            if out is not None:
+                self.results = out[0]
+                _worker_cpu[0] += out[1]
+            else:
+                self.results = [page_result(*j) for j in self.jobs]
+            self.jobs = []
+        return self.results[i]
+
+
+class _Pipeline:
+    """Records in file order, each an action of :func:`_warc_action`; pages go to
+    the extraction workers by chunks; ``ready``/``drain`` apply the actions in
+    order (``reader.make``/``reader.bad``) and give the documents."""
+
+    def __init__(self, reader: "Reader", where: str, pool_size: int) -> None:
+        self.reader, self.where = reader, where
+        self.queue: deque[tuple[tuple, _Chunk | None, int]] = deque()
+        self.chunk = _Chunk()
+        self.in_flight = 0
+        self.last_was_document = False
+        self.pool: Any = None
+        self.pool_size = pool_size
+
+    def _submit(self) -> None:
+        ch = self.chunk
+        if not ch.jobs:
+            return
+        if self.pool_size:
+            if self.pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                # numba's threads make fork unsafe: workers start from a clean forkserver
+                self.pool = ProcessPoolExecutor(self.pool_size, mp_context=multiprocessing.get_context("forkserver"))
+            ch.future = self.pool.submit(_page_results, ch.jobs)
+        self.in_flight += 1
+        self.chunk = _Chunk()
+
+    def put(self, action: tuple) -> None:
+        if action[0] == "page":
+            o = self.reader.o
+            _, _, _, body, charset, url, _ = action
+            self.chunk.jobs.append((body, charset, o.extract, url is None, o.max_html_bytes))
+            self.queue.append((action, self.chunk, len(self.chunk.jobs) - 1))
+            if len(self.chunk.jobs) >= EXTRACT_CHUNK_PAGES:
+                self._submit()
+        else:
+            self.queue.append((action, None, 0))
+
+    def _apply(self) -> "Document | None":
+        action, chunk, i = self.queue.popleft()
+        r = self.reader
+        kind = action[0]
+        if kind == "bad":
+            _, reason, line, detail = action
+            r.bad(reason, self.where, line, detail)
+            doc = None
+        elif kind == "make":
+            _, line, doc_id, text, date, url = action
+            doc = r.make(self.where, line, doc_id, text, date, registered_domain(url), url=url, title=None,
+                         extracted=True)
+        else:
+            assert chunk is not None
+            _, line, doc_id, _, _, url, date = action
+            doc = finish_page(r, self.where, line, doc_id, chunk.result(i), url, date)
+            if i == len(chunk.results or ()) - 1:
+                self.in_flight -= 1
+        self.last_was_document = doc is not None
+        return doc
+
+    def ready(self, keep_last: bool) -> Iterator["Document"]:
+        """The documents of the records at the front whose pages are extracted
+        (and, when too many chunks wait, the front's, extracted here if no
+        worker started it); with ``keep_last`` the last record stays."""
+        limit = 2 * self.pool_size + 2
+        while len(self.queue) > (1 if keep_last else 0):
+            _, chunk, _ = self.queue[0]
+            if chunk is not None and chunk is self.chunk:
+                if self.in_flight >= limit or not self.pool_size:
+                    self._submit()  # the front's chunk is still filling: hand it on
+                else:
+                    return
+            if chunk is not None and not chunk.done() and self.in_flight < limit and self.pool_size:
+                return
+            doc = self._apply()
+            if doc is not None:
+                yield doc
+
+    def drain(self) -> Iterator["Document"]:
+        self._submit()
+        while self.queue:
+            doc = self._apply()
+            if doc is not None:
+                yield doc
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def _truncated_tail(f: IO[bytes], last_pos: int) -> str | None:
@@ -318,27 +511,26 @@ def _truncated_tail(f: IO[bytes], last_pos: int) -> str | None:
     return None
 
 
-def _warc_record(reader: "Reader", src: "Source", rec: Any, ordinal: int, by_url: bool,
-                 cut: list[bool]) -> "Document | None":
+def _warc_action(reader: "Reader", rec: Any, ordinal: int, by_url: bool, cut: list[bool]) -> tuple:
+    """What one record gives, without touching ``reader`` (``_Pipeline`` applies
+    it in file order): ``("bad", reason, ordinal, detail)``, ``("make", ordinal,
+    doc_id, text, date, url)`` (text already extracted) or ``("page", ordinal,
+    doc_id, body, charset, url, date)`` (HTML to extract)."""
     from fastwarc.warc import WarcRecordType
 
-    where = src.display
     rtype = rec.record_type
     url = (rec.headers.get("WARC-Target-URI") or "").strip() or None
     rid = _strip_id(rec.record_id)
     if rtype == WarcRecordType.revisit:
-        reader.bad("revisit", where, ordinal, f"a revisit record of {url} (no body)")
-        return None
+        return ("bad", "revisit", ordinal, f"a revisit record of {url} (no body)")
     body_len = rec.content_length
     if body_len > reader.o.max_html_bytes + (1 << 16):
-        reader.bad("too_large", where, ordinal,
-                   f"record of {body_len:,} bytes, over max_html_bytes={reader.o.max_html_bytes:,}")
-        return None
+        return ("bad", "too_large", ordinal,
+                f"record of {body_len:,} bytes, over max_html_bytes={reader.o.max_html_bytes:,}")
     raw = rec.reader.read()
     cut[0] = len(raw) < body_len
     if cut[0]:
-        reader.bad("truncated", where, ordinal, f"record {rid} has {len(raw):,} of its {body_len:,} bytes")
-        return None
+        return ("bad", "truncated", ordinal, f"record {rid} has {len(raw):,} of its {body_len:,} bytes")
     date = _record_date(rec)
     doc_id = (url if by_url else rid) or rid or url
     if rtype == WarcRecordType.conversion:  # WET: text already extracted
@@ -348,27 +540,23 @@ def _warc_record(reader: "Reader", src: "Source", rec: Any, ordinal: int, by_url
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            reader.bad("bad_encoding", where, ordinal, f"WET text is not UTF-8 at byte {e.start}")
-            return None
-        return reader.make(where, ordinal, doc_id, text, date, registered_domain(url), url=url, title=None, extracted=True)
+            return ("bad", "bad_encoding", ordinal, f"WET text is not UTF-8 at byte {e.start}")
+        return ("make", ordinal, doc_id, text, date, url)
     ctype, charset, body = "", None, raw
     if rec.headers.get("Content-Type", "").lower().startswith("application/http"):
         try:
             status, headers, body = _split_http(raw)
         except ValueError as e:
-            reader.bad("truncated", where, ordinal, f"bad HTTP header block: {e}")
-            return None
+            return ("bad", "truncated", ordinal, f"bad HTTP header block: {e}")
         if status != 200:
-            reader.bad("http_status", where, ordinal, f"HTTP status {status} for {url}")
-            return None
+            return ("bad", "http_status", ordinal, f"HTTP status {status} for {url}")
         ctype = headers.get("content-type", "")
         enc = headers.get("content-encoding", "").strip().lower()
         if enc in ("gzip", "x-gzip", "deflate"):
             try:
                 body = zlib.decompress(body, 47 if enc != "deflate" else 15)
             except zlib.error as e:
-                reader.bad("truncated", where, ordinal, f"{enc} body does not decompress: {e}")
-                return None
+                return ("bad", "truncated", ordinal, f"{enc} body does not decompress: {e}")
     else:
         ctype = rec.headers.get("Content-Type", "")
     mime, _, params = ctype.partition(";")
@@ -376,16 +564,14 @@ def _warc_record(reader: "Reader", src: "Source", rec: Any, ordinal: int, by_url
     m = re.search(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", params, re.I)
     charset = m.group(1) if m else None
     if mime and mime not in ("text/html", "application/xhtml+xml", "text/plain"):
-        reader.bad("not_html", where, ordinal, f"content type {mime} ({url})")
-        return None
+        return ("bad", "not_html", ordinal, f"content type {mime} ({url})")
     if mime == "text/plain":
         try:
             text = decode_html(body, charset)
         except _Skip as s:
-            reader.bad(s.reason, where, ordinal, s.detail)
-            return None
-        return reader.make(where, ordinal, doc_id, text, date, registered_domain(url), url=url, title=None, extracted=True)
-    return page_document(reader, where, ordinal, doc_id, body, charset, url, date)
+            return ("bad", s.reason, ordinal, s.detail)
+        return ("make", ordinal, doc_id, text, date, url)
+    return ("page", ordinal, doc_id, body, charset, url, date)
 
 
 def _split_http(raw: bytes) -> tuple[int, dict[str, str], bytes]:
