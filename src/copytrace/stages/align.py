@@ -1196,11 +1196,10 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
         if c[6] >= opt.summary_explained_cosine and max(la, lb) <= 2 * min(la, lb):
             normal.append(c)
     if opt.summary:
-        s_a2, s_b2 = eng.seeds(opt.summary_cosine, opt.summary_dice)
-        for ga, gb, long_side in (
-            (opt.summary_short_gap, opt.summary_gap, 1),
-            (opt.summary_gap, opt.summary_short_gap, 0),
-        ):
+        orientations = [o for o in ((opt.summary_short_gap, opt.summary_gap, 1),
+                                    (opt.summary_gap, opt.summary_short_gap, 0)) if _summary_possible(sa, sb, o[2], opt)]
+        s_a2, s_b2 = eng.seeds(opt.summary_cosine, opt.summary_dice) if orientations else (None, None)
+        for ga, gb, long_side in orientations:
             g_a, g_b, g_ptr, _sims, stats = eng.extend_stats(s_a2, s_b2, ga, gb, opt.min_gap, opt.summary_validate)
             ptr = g_ptr.tolist()
             for k, (a0, a1, b0, b1, n_ua, n_ub) in enumerate(stats.tolist()):
@@ -1240,6 +1239,23 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
                     continue
                 cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
     return _filter(sa, sb, eng, cands, opt, _run_candidates(sa, sb, eng, opt))
+
+
+def _summary_possible(sa: _Side, sb: _Side, long_side: int, opt: AlignOptions) -> bool:
+    """Whether summary mode can find a candidate with its long side in b
+    (``long_side`` 1) or in a (0) — a bound, so that pairs of like lengths
+    skip it: a candidate's short side spans at least ``summary_min_seeds``
+    segments, so at least the shortest run of that many consecutive
+    segments, and its long side, at most the whole long text, must be
+    ``summary_ratio`` times longer."""
+    short, long_ = (sa, sb) if long_side == 1 else (sb, sa)
+    k = max(1, opt.summary_min_seeds)
+    sp = short.seg.spans
+    if sp.shape[0] < k or long_.seg.spans.shape[0] < k:
+        return False
+    shortest = int((sp[k - 1 :, 1] - sp[: sp.shape[0] - k + 1, 0]).min())
+    whole = _char_len(long_, 0, long_.seg.spans.shape[0] - 1)
+    return not whole < opt.summary_ratio * shortest
 
 
 def _run_candidates(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
