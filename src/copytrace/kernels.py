@@ -132,6 +132,7 @@ class Kernel:
         self._interpreted: Callable[..., Any] | None = None
         self._checked = False
         self._interpreted_work = 0  # elements this kernel has interpreted in this process
+        self._compiled_only: Any = None  # the dispatcher, once no call can be interpreted any more
 
     def __repr__(self) -> str:
         return f"<kernel {self.py_func.__module__}.{self.py_func.__qualname__}>"
@@ -167,6 +168,9 @@ class Kernel:
         return f
 
     def __call__(self, *args: Any) -> Any:
+        fast = self._compiled_only
+        if fast is not None:  # the interpreting budget is spent: straight to numba (kernels run per pair)
+            return fast(*args)
         n = 0
         for i in self._work:
             if i < len(args):
@@ -182,6 +186,10 @@ class Kernel:
             if _note["armed"] and not _note["said"] and not disp.signatures and _no_cache_entry(disp):
                 _note["said"] = True
                 print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
+        if self._interpreted_work >= INTERPRET_BUDGET * limit:
+            # no call with work can be interpreted from now on (one without any would be, and gives
+            # the same results compiled): skip the counting
+            self._compiled_only = disp
         return disp(*args)
 
 

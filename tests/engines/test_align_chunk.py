@@ -65,3 +65,32 @@ def test_find_with_worker_processes_is_byte_identical(tmp_path, monkeypatch):
     assert r1.summary["counts"]["passages"] > 10
     for name in ["documents.parquet", "pairs.parquet", "passages.parquet", "reuse.parquet", "deduplicated.jsonl"]:
         assert (tmp_path / "o1" / name).read_bytes() == (tmp_path / "o2" / name).read_bytes(), name
+
+
+def test_chunk_results_do_not_depend_on_the_side_cache(monkeypatch):
+    """Sides kept across chunks (common._SideCache) give what computing them
+    afresh gives: a cold cache, a warm one, and one so small that every side
+    is evicted at once; and the prepared anchors give the rule's aligned
+    evidence as computed from the texts alone."""
+    from copytrace.engines import common
+    from copytrace.stages import rule
+    from copytrace.stages.align import align
+    from copytrace.stages.normalize import tokenize
+
+    items = _items()
+    monkeypatch.setattr(common, "_MASKED", common._SideCache(common.ALIGN_CACHE_CHARS))
+    monkeypatch.setattr(common, "_RAW", common._SideCache(common.ALIGN_CACHE_CHARS))
+    cold = align_chunk(items)
+    assert len(common._MASKED.items) > 0
+    warm = align_chunk(items)
+    monkeypatch.setattr(common, "_MASKED", common._SideCache(1))
+    monkeypatch.setattr(common, "_RAW", common._SideCache(1))
+    tiny = align_chunk(items)
+    assert len(common._MASKED.items) == 1 and len(common._RAW.items) == 1
+    assert cold == warm == tiny
+    for (a, b, sa, sb, _, _), (al, _, aligned) in zip(items, cold, strict=True):
+        ma, mb = mask_text(a, sa) if sa else a, mask_text(b, sb) if sb else b
+        assert align(ma, mb) == al
+        ta, tb = tokenize(ma), tokenize(mb)
+        assert aligned == rule.gated(rule.aligned_evidence(ma, ta, mb, tb, al)[0], rule.word_containment(ta, tb))
+    assert any(aligned > 0 for _, _, aligned in cold)

@@ -469,3 +469,28 @@ def test_group_stats_kernel_matches_numpy() -> None:
     for run in (_group_stats_kernel, _group_stats_kernel.py_func):
         assert np.array_equal(run(ga, gb, ptr), np.array(want, dtype=np.int64))
     assert _group_stats_kernel(ga, gb, np.zeros(1, np.int64)).shape == (0, 6)
+
+
+def test_summary_length_bound_changes_no_alignment(monkeypatch) -> None:
+    """Pairs whose lengths rule out a summary skip summary mode; the
+    alignment is the one summary mode gives when it runs anyway."""
+    import random
+
+    from copytrace.stages import align as align_mod
+
+    from helpers import make_copy, make_story
+
+    rng = random.Random(11)
+    long_story = make_story(rng, n_sentences=30)
+    digest = " ".join(s.split(". ")[0] + "." for s in long_story.split("\n\n"))  # a lead sentence per paragraph
+    story, short = make_story(rng), make_story(rng, n_sentences=6)
+    pairs = [(story, make_copy(rng, story, edit=0.1)), (short, make_copy(rng, short, edit=0.1)),
+             (short, make_story(rng, n_sentences=6)), (story, make_story(rng)), (long_story, digest),
+             (digest, long_story), (long_story, story), _seed_texts()]
+    sides = [(align_mod._side(prepare(a))[0], align_mod._side(prepare(b))[0]) for a, b in pairs]
+    opt = AlignOptions()
+    bounds = [align_mod._summary_possible(sa, sb, long_side, opt) for sa, sb in sides for long_side in (0, 1)]
+    assert not all(bounds) and any(bounds)  # the bound skips some orientations, not all
+    bounded = [align(a, b) for a, b in pairs]
+    monkeypatch.setattr(align_mod, "_summary_possible", lambda *args: True)
+    assert bounded == [align(a, b) for a, b in pairs]

@@ -9,6 +9,7 @@ and the align results (``pas``) as described there.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from copytrace import schemas
 from copytrace.stages.direction import Direction, cluster_originals, direction, join_reasons, wire_credits
-from copytrace.stages.align import Alignment, Prepared, align, prepare
+from copytrace.stages.align import Alignment, align, prepare
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
 from copytrace.stages.cluster import Clusters
@@ -126,6 +127,38 @@ class TextStore:
 AlignItem = tuple[str, str, list, list, "str | None", "str | None"]
 
 
+class _SideCache:
+    """What :func:`align_chunk` computes for one side of its pairs, kept across
+    chunks in this process (pairs come sorted by document, so a document's
+    pairs fall in neighbouring chunks): least recently used first out, at
+    most ``max_chars`` characters of text held.  Values depend on their key
+    only: a hit gives what a miss computes."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.chars = 0
+        self.items: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        hit = self.items.get(key)
+        if hit is None:
+            return None
+        self.items.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: Any, chars: int, value: Any) -> None:
+        self.items[key] = (chars, value)
+        self.chars += chars
+        while self.chars > self.max_chars and len(self.items) > 1:
+            _, (c, _) = self.items.popitem(last=False)
+            self.chars -= c
+
+
+ALIGN_CACHE_CHARS = 4_000_000  # text held by align_chunk's per-process side caches (each)
+_MASKED = _SideCache(ALIGN_CACHE_CHARS)  # (text, boilerplate spans) -> [masked text, tokens, Prepared, Anchors]
+_RAW = _SideCache(ALIGN_CACHE_CHARS)  # text as read -> (tokens, wire credits)
+
+
 def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, float]]:
     """Align pairs with boilerplate masked out (offsets unchanged), weigh the
     aligned evidence for the rule (``rule.aligned_evidence``, past the word
@@ -133,49 +166,61 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
     (wire credits count even when the corpus repeats them).
 
     The work that depends on one side only is done once per distinct
-    document of the chunk (a document in a cluster of k copies is in k - 1
-    pairs): masking, tokenizing, ``align.prepare``, the word sample of the
-    gate and the direction's wire credits.  Results are the same as aligning
-    every pair on its own."""
+    document (a document in a cluster of k copies is in k - 1 pairs), and
+    kept for the next chunks of this process (:class:`_SideCache`):
+    masking, tokenizing, ``align.prepare``, the anchors (names, figures) of
+    the rule's anchor agreement, and the direction's tokens and wire
+    credits.  Results are the same as aligning every pair on its own."""
     if not items:
         return []
-    masked: dict[tuple[str, tuple], int] = {}  # (text, boilerplate spans) -> side index
-    sides: list[tuple[str, Tokens, Prepared]] = []
-    raw: dict[str, tuple[Tokens, list[str]]] = {}  # text as read -> (tokens, wire credits)
+    sides: list[list] = []  # [masked text, tokens, Prepared, Anchors | None] of the chunk's sides
+    index: dict[tuple[str, tuple], int] = {}  # (text, boilerplate spans) -> side index in this chunk
 
     def side(text: str, spans: list) -> int:
         key = (text, tuple(tuple(s) for s in spans))
-        j = masked.get(key)
+        j = index.get(key)
         if j is None:
-            m = mask_text(text, spans) if spans else text
-            t = tokenize(m)
-            j = masked[key] = len(sides)
-            sides.append((m, t, prepare(m, tokens=t)))
-            if not spans:
-                raw.setdefault(text, (t, wire_credits(text)))
+            entry = _MASKED.get(key)
+            if entry is None:
+                m = mask_text(text, spans) if spans else text
+                t = tokenize(m)
+                entry = [m, t, prepare(m, tokens=t), None]
+                _MASKED.put(key, len(text), entry)
+                if not spans and _RAW.get(text) is None:
+                    _RAW.put(text, len(text), (t, wire_credits(text)))
+            j = index[key] = len(sides)
+            sides.append(entry)
         return j
 
     def read(text: str) -> tuple[Tokens, list[str]]:
-        r = raw.get(text)
+        r = _RAW.get(text)
         if r is None:
-            r = raw[text] = (tokenize(text), wire_credits(text))
+            r = (tokenize(text), wire_credits(text))
+            _RAW.put(text, len(text), r)
         return r
 
     ia = np.array([side(a, sa) for a, _, sa, _, _, _ in items], dtype=np.int64)
     ib = np.array([side(b, sb) for _, b, _, sb, _, _ in items], dtype=np.int64)
-    lens = np.array([len(t) for _, t, _ in sides], dtype=np.int64)
+    lens = np.array([len(e[1]) for e in sides], dtype=np.int64)
     batch = TokenBatch(
-        np.concatenate([t.starts for _, t, _ in sides]), np.concatenate([t.ends for _, t, _ in sides]),
-        np.concatenate([t.hashes for _, t, _ in sides]), np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
+        np.concatenate([e[1].starts for e in sides]), np.concatenate([e[1].ends for e in sides]),
+        np.concatenate([e[1].hashes for e in sides]), np.concatenate([[0], np.cumsum(lens)]).astype(np.int64),
     )
     word_cont = rule.word_containment_batch(batch, ia, ib)
     out = []
     for k, (a, b, _, _, date_a, date_b) in enumerate(items):
-        (ma, ta, pa_), (mb, tb, pb_) = sides[ia[k]], sides[ib[k]]
-        al = align(pa_, pb_)
+        ea, eb = sides[ia[k]], sides[ib[k]]
+        al = align(ea[2], eb[2])
         wc = float(word_cont[k])
         # below the word gate the aligned evidence does not count: not weighed at all
-        aligned = rule.gated(rule.aligned_evidence(ma, ta, mb, tb, al)[0], wc) if rule.gated(1.0, wc) > 0 else 0.0
+        if rule.gated(1.0, wc) > 0:
+            for e in (ea, eb):
+                if e[3] is None:
+                    e[3] = rule.anchors(e[0], e[1])
+            aligned = rule.gated(rule.aligned_evidence(ea[0], ea[1], eb[0], eb[1], al, prepared=(ea[3], eb[3]))[0],
+                                 wc)
+        else:
+            aligned = 0.0
         (ra, wa), (rb, wb) = read(a), read(b)
         out.append((al, direction(a, b, al, date_a, date_b, tokens=(ra, rb), credits=(wa, wb)), aligned))
     return out

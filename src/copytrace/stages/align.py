@@ -117,7 +117,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -404,6 +404,8 @@ class _SentenceSpans:
     tok_seg: np.ndarray  # segment of each token
     tok_ptr: np.ndarray  # (k+1,) first token of each segment
     ntok: np.ndarray  # tokens per segment
+    # k -> the shortest char span of k consecutive segments (summary mode's length bound), once per text
+    shortest_runs: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @njit(cache=True, nogil=True)
@@ -851,9 +853,6 @@ class _PairAligner:
         self.na, self.nb = na, nb_
         self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
         self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
-        # eligible segments before each segment (eligible among lo..hi: cum[hi + 1] - cum[lo])
-        self.elig_cum_a = [0, *np.cumsum(self.elig_a).tolist()]
-        self.elig_cum_b = [0, *np.cumsum(self.elig_b).tolist()]
         # segment pairs similar enough to seed in either mode
         lo_cos = min(opt.seed_cosine, opt.summary_cosine) if opt.summary else opt.seed_cosine
         lo_dice = min(opt.seed_dice, opt.summary_dice) if opt.summary else opt.seed_dice
@@ -873,6 +872,15 @@ class _PairAligner:
         else:
             ri = rj = rl = np.zeros(0, np.int64)
         self.runs = (ri, rj, rl)
+
+    # eligible segments before each segment (eligible among lo..hi: cum[hi + 1] - cum[lo]); summary mode only
+    @cached_property
+    def elig_cum_a(self) -> list[int]:
+        return [0, *np.cumsum(self.elig_a).tolist()]
+
+    @cached_property
+    def elig_cum_b(self) -> list[int]:
+        return [0, *np.cumsum(self.elig_b).tolist()]
 
     def cos_at(self, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
         """Segment-pair cosines (0 where the pair shares no used term)."""
@@ -1196,11 +1204,10 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
         if c[6] >= opt.summary_explained_cosine and max(la, lb) <= 2 * min(la, lb):
             normal.append(c)
     if opt.summary:
-        s_a2, s_b2 = eng.seeds(opt.summary_cosine, opt.summary_dice)
-        for ga, gb, long_side in (
-            (opt.summary_short_gap, opt.summary_gap, 1),
-            (opt.summary_gap, opt.summary_short_gap, 0),
-        ):
+        orientations = [o for o in ((opt.summary_short_gap, opt.summary_gap, 1),
+                                    (opt.summary_gap, opt.summary_short_gap, 0)) if _summary_possible(sa, sb, o[2], opt)]
+        s_a2, s_b2 = eng.seeds(opt.summary_cosine, opt.summary_dice) if orientations else (None, None)
+        for ga, gb, long_side in orientations:
             g_a, g_b, g_ptr, _sims, stats = eng.extend_stats(s_a2, s_b2, ga, gb, opt.min_gap, opt.summary_validate)
             ptr = g_ptr.tolist()
             for k, (a0, a1, b0, b1, n_ua, n_ub) in enumerate(stats.tolist()):
@@ -1240,6 +1247,25 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
                     continue
                 cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
     return _filter(sa, sb, eng, cands, opt, _run_candidates(sa, sb, eng, opt))
+
+
+def _summary_possible(sa: _Side, sb: _Side, long_side: int, opt: AlignOptions) -> bool:
+    """Whether summary mode can find a candidate with its long side in b
+    (``long_side`` 1) or in a (0) — a bound, so that pairs of like lengths
+    skip it: a candidate's short side spans at least ``summary_min_seeds``
+    segments, so at least the shortest run of that many consecutive
+    segments, and its long side, at most the whole long text, must be
+    ``summary_ratio`` times longer."""
+    short, long_ = (sa, sb) if long_side == 1 else (sb, sa)
+    k = max(1, opt.summary_min_seeds)
+    sp = short.seg.spans
+    if sp.shape[0] < k or long_.seg.spans.shape[0] < k:
+        return False
+    shortest = short.seg.shortest_runs.get(k)
+    if shortest is None:
+        shortest = short.seg.shortest_runs[k] = int((sp[k - 1 :, 1] - sp[: sp.shape[0] - k + 1, 0]).min())
+    whole = _char_len(long_, 0, long_.seg.spans.shape[0] - 1)
+    return not whole < opt.summary_ratio * shortest
 
 
 def _run_candidates(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
@@ -1290,11 +1316,11 @@ def _unswap(seeds_a: np.ndarray, seeds_b: np.ndarray, min_block: int) -> list[tu
     every seed of the first block, in a order, lies after every seed of the
     second in b order), recursively; blocks need ``min_block`` distinct
     segments on each side."""
-    order = np.lexsort((seeds_b, seeds_a))
-    sa_, sb_ = seeds_a[order], seeds_b[order]
-    n = sa_.size
+    n = seeds_a.size
     if n < 2 * min_block:
         return [(seeds_a, seeds_b)]
+    order = np.lexsort((seeds_b, seeds_a))
+    sa_, sb_ = seeds_a[order], seeds_b[order]
     pre_min = np.minimum.accumulate(sb_)
     suf_max = np.maximum.accumulate(sb_[::-1])[::-1]
     # split between k-1 and k: distinct a, prefix entirely after suffix in b

@@ -86,6 +86,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.align import ENGLISH_STOPWORDS, Alignment
 from copytrace.stages.normalize import TokenBatch, Tokens, to_codepoints, tokenize
 from copytrace.stages.verify import MIN_CONTAINED_WORDS, VerifiedPairs, min_contained
@@ -94,6 +95,8 @@ __all__ = [
     "ANCHOR_AGREEMENT",
     "MIN_ANCHORS",
     "Decision",
+    "Anchors",
+    "anchors",
     "anchor_agreement",
     "anchor_weight",
     "score_weight",
@@ -157,147 +160,299 @@ def _upper_table() -> np.ndarray:
     return np.array([chr(c).isupper() for c in range(0x800)], dtype=bool)
 
 
+@njit(cache=True, nogil=True)
+def _figures_kernel(cps, seps, mult, salt, min_chars):
+    """:func:`_figures` compiled: one pass over the code points."""
+    n = cps.shape[0]
+    fig = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        c = cps[i]
+        if c >= 48 and c <= 57:
+            fig[i] = True
+        elif 0 < i < n - 1 and n > 2:
+            d0 = cps[i - 1]
+            d1 = cps[i + 1]
+            if d0 >= 48 and d0 <= 57 and d1 >= 48 and d1 <= 57:
+                for s in range(seps.shape[0]):
+                    if c == seps[s]:
+                        fig[i] = True
+                        break
+    cap = 8
+    st = np.empty(cap, dtype=np.int64)
+    en = np.empty(cap, dtype=np.int64)
+    hs = np.empty(cap, dtype=np.uint64)
+    k = 0
+    i = 0
+    fmax = mult.shape[0]
+    while i < n:
+        if not fig[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and fig[j]:
+            j += 1
+        if j - i >= min_chars:
+            h = np.uint64(0)
+            for r in range(min(j - i, fmax)):
+                h += np.uint64(cps[i + r]) * mult[r]
+            h ^= salt
+            h = (h ^ (h >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
+            h ^= h >> np.uint64(29)
+            if k == cap:
+                cap *= 2
+                st2 = np.empty(cap, dtype=np.int64)
+                en2 = np.empty(cap, dtype=np.int64)
+                hs2 = np.empty(cap, dtype=np.uint64)
+                st2[:k] = st[:k]
+                en2[:k] = en[:k]
+                hs2[:k] = hs[:k]
+                st, en, hs = st2, en2, hs2
+            st[k] = i
+            en[k] = j
+            hs[k] = h
+            k += 1
+        i = j
+    return st[:k].copy(), en[:k].copy(), hs[:k].copy()
+
+
 def _figures(cps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The figures of a text's code points: (starts, ends, hashes) of the runs
     of digits and of the separators (``. , / -``) standing between two digits,
     at least ``MIN_FIGURE_CHARS`` long; "6-3/16", "51.50", "3,326,000", "30".
-    Vectorised: the hash of a run is a sum of its characters times fixed
-    per-position multipliers, then mixed."""
-    n = int(cps.shape[0])
-    empty = np.zeros(0, dtype=np.int64)
-    if n == 0:
-        return empty, empty, np.zeros(0, dtype=np.uint64)
-    digit = (cps >= 48) & (cps <= 57)
-    fig = digit.copy()
-    if n > 2:
-        fig[1:-1] |= np.isin(cps[1:-1], _FIGURE_SEPS) & digit[:-2] & digit[2:]
-    edge = np.diff(np.concatenate([[0], fig.astype(np.int8), [0]]))
-    starts = np.flatnonzero(edge == 1).astype(np.int64)
-    ends = np.flatnonzero(edge == -1).astype(np.int64)
-    keep = (ends - starts) >= MIN_FIGURE_CHARS
-    starts, ends = starts[keep], ends[keep]
-    if starts.shape[0] == 0:
-        return empty, empty, np.zeros(0, dtype=np.uint64)
-    lens = np.minimum(ends - starts, _FIGURE_MAX)
-    first = np.cumsum(lens) - lens
-    rel = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(first, lens)
-    with np.errstate(over="ignore"):
-        terms = cps[np.repeat(starts, lens) + rel].astype(np.uint64) * _FIGURE_MULT[rel]
-        h = np.add.reduceat(terms, first) ^ _FIGURE_SALT
-        h = (h ^ (h >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
-        h ^= h >> np.uint64(29)
-    return starts, ends, h
+    The hash of a run is a sum of its (first ``_FIGURE_MAX``) characters times
+    fixed per-position multipliers, then mixed (one compiled pass)."""
+    return _figures_kernel(np.asarray(cps, dtype=np.uint32), _FIGURE_SEPS, _FIGURE_MULT, _FIGURE_SALT,
+                           MIN_FIGURE_CHARS)
+
+
+@njit(cache=True, nogil=True)
+def _anchor_mask_kernel(cps, starts, ends, hashes, upper, blanks, enders, common, headline_caps):
+    """:func:`_anchor_mask` compiled (the same definition, token by token)."""
+    n = starts.shape[0]
+    nc = cps.shape[0]
+    cap = np.zeros(n, dtype=np.bool_)
+    has_digit = np.zeros(n, dtype=np.bool_)
+    opener = np.ones(n, dtype=np.bool_)
+    line = np.zeros(n, dtype=np.int64)
+    nl = 0
+    pos = 0
+    for t in range(n):
+        s = starts[t]
+        while pos < s and pos < nc:
+            if cps[pos] == 10:
+                nl += 1
+            pos += 1
+        line[t] = nl
+        f = cps[s]
+        cap[t] = f < upper.shape[0] and upper[f]
+        for x in range(s, ends[t]):
+            if cps[x] >= 48 and cps[x] <= 57:
+                has_digit[t] = True
+                break
+        # sentence-initial: the first non-blank character up to 3 back ends a sentence, or none is there
+        for back in range(1, 4):
+            p = s - back
+            if p < 0:
+                opener[t] = True
+                break
+            c = cps[p]
+            blank = False
+            for b in range(blanks.shape[0]):
+                if c == blanks[b]:
+                    blank = True
+                    break
+            if not blank:
+                ender = False
+                for e in range(enders.shape[0]):
+                    if c == enders[e]:
+                        ender = True
+                        break
+                opener[t] = ender
+                break
+    n_lines = line[n - 1] + 1 if n > 0 else 0
+    per_line = np.zeros(n_lines, dtype=np.int64)
+    caps_line = np.zeros(n_lines, dtype=np.float64)
+    for t in range(n):
+        per_line[line[t]] += 1
+        if cap[t]:
+            caps_line[line[t]] += 1.0
+    # per distinct word: how often it occurs, and whether it occurs lower-case
+    order = np.argsort(hashes, kind="mergesort")
+    recurs = np.zeros(n, dtype=np.bool_)
+    lower = np.zeros(n, dtype=np.bool_)
+    g = 0
+    while g < n:
+        h = hashes[order[g]]
+        e = g
+        low = False
+        while e < n and hashes[order[e]] == h:
+            if not cap[order[e]]:
+                low = True
+            e += 1
+        for x in range(g, e):
+            recurs[order[x]] = e - g >= 2
+            lower[order[x]] = low
+        g = e
+    name = np.zeros(n, dtype=np.bool_)
+    for t in range(n):
+        if not cap[t] or has_digit[t] or lower[t]:
+            continue
+        if opener[t] and not recurs[t]:
+            continue
+        ln = line[t]
+        if per_line[ln] >= 3 and caps_line[ln] >= headline_caps * per_line[ln]:
+            continue
+        h = hashes[t]
+        k = np.searchsorted(common, h)
+        if k < common.shape[0] and common[k] == h:
+            continue
+        name[t] = True
+    return name
 
 
 def _anchor_mask(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> np.ndarray:
-    """Which tokens are name anchors (numpy over code points, no per-token
-    Python): capitalised tokens holding no digit that do not merely open a
-    sentence, are not stopwords and never occur lower-case in the text (a
-    word capitalised only in a Title Case headline is not a name).  Figures
-    are read on the characters (:func:`_figures`), not on tokens."""
+    """Which tokens are name anchors: capitalised tokens holding no digit
+    that do not merely open a sentence (the first non-blank character up to
+    three back ends a sentence, or there is none) unless the word recurs,
+    are not stopwords, weekdays or months, never occur lower-case in the
+    text, and do not stand in a line set in Title Case or capitals (at
+    least 3 tokens, ``HEADLINE_CAPS`` of them capitalised: a headline's
+    capitals are style).  Figures are read on the characters
+    (:func:`_figures`), not on tokens.  One compiled pass."""
     n = len(tokens)
     if n == 0:
         return np.zeros(0, dtype=bool)
     if cps is None:
         cps = to_codepoints(text)
-    starts = tokens.starts.astype(np.int64)
-    ends = tokens.ends.astype(np.int64)
-    is_digit = (cps >= 48) & (cps <= 57)
-    cum = np.concatenate([[0], np.cumsum(is_digit, dtype=np.int64)])
-    has_digit = (cum[ends] - cum[starts]) > 0
-    first = cps[starts]
-    upper = _upper_table()
-    cap = np.where(first < upper.shape[0], upper[np.minimum(first, upper.shape[0] - 1)], False)
-    # sentence-initial: the first non-space character before the token (up to 3 back) ends a
-    # sentence, or there is none (start of the text, or only blanks and quotes)
-    opener = np.ones(n, dtype=bool)
-    decided = np.zeros(n, dtype=bool)
-    for back in (1, 2, 3):
-        pos = starts - back
-        before = pos < 0
-        c = cps[np.maximum(pos, 0)]
-        blank = np.isin(c, _BLANKS)
-        now = ~decided & (before | ~blank)
-        opener[now] = (before | np.isin(c, _ENDERS))[now]
-        decided |= now
-    # lines set in Title Case or capitals (headlines, bylines): their capitals are style, not names
-    line_cum = np.concatenate([[0], np.cumsum(cps == 10, dtype=np.int64)])
-    line = line_cum[starts]
-    per_line = np.bincount(line)
-    caps_line = np.bincount(line, weights=cap.astype(np.float64))
-    headline = (per_line >= 3) & (caps_line >= HEADLINE_CAPS * per_line)
-    lower_seen = np.unique(tokens.hashes[~cap])
-    # a sentence opener is a name when the word recurs and is capitalised wherever it stands
-    # (the story's subject: "Alderco Corp said ...", named again in the headline or later)
-    uniq, inv, counts = np.unique(tokens.hashes, return_inverse=True, return_counts=True)
-    recurs = counts[inv.reshape(-1)] >= 2
-    name = (cap & ~has_digit & (~opener | recurs) & ~headline[line] & ~np.isin(tokens.hashes, lower_seen)
-            & ~np.isin(tokens.hashes, _common_capitals()))
-    return name
+    return _anchor_mask_kernel(np.asarray(cps, dtype=np.uint32), tokens.starts.astype(np.int64),
+                               tokens.ends.astype(np.int64), tokens.hashes, _upper_table(), _BLANKS, _ENDERS,
+                               _common_capitals(), HEADLINE_CAPS)
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """A text's anchors, found once per text (:func:`anchors`) and weighed
+    against any number of other texts' (a document in many pairs): the
+    ``(start, end)`` character span and the hash of every name token and
+    every figure."""
+
+    starts: np.ndarray  # int64
+    ends: np.ndarray  # int64
+    hashes: np.ndarray  # uint64
+
+
+def anchors(text: str, tokens: Tokens, cps: np.ndarray | None = None) -> Anchors:
+    """The anchors (names, figures) of a text and its ``normalize.tokenize`` tokens."""
+    if cps is None:
+        cps = to_codepoints(text)
+    names = _anchor_mask(text, tokens, cps)
+    fs, fe, fh = _figures(cps)
+    return Anchors(np.concatenate([tokens.starts.astype(np.int64)[names], fs]),
+                   np.concatenate([tokens.ends.astype(np.int64)[names], fe]),
+                   np.concatenate([tokens.hashes[names], fh]))
+
+
+@njit(cache=True, nogil=True)
+def _anchors_inside(starts, ends, hashes, span_lo, span_hi):
+    """The distinct anchor hashes (sorted) whose span lies inside one of the
+    character spans (``span_lo`` sorted): inside when some span starting at
+    or before the anchor ends at or after it."""
+    k = span_lo.shape[0]
+    reach = np.empty(k, dtype=np.int64)
+    m = np.int64(-1)
+    for i in range(k):
+        if span_hi[i] > m:
+            m = span_hi[i]
+        reach[i] = m
+    out = np.empty(starts.shape[0], dtype=np.uint64)
+    n = 0
+    for t in range(starts.shape[0]):
+        idx = np.searchsorted(span_lo, starts[t], side="right") - 1
+        if idx >= 0 and ends[t] <= reach[idx]:
+            out[n] = hashes[t]
+            n += 1
+    s = np.sort(out[:n])
+    u = 0
+    for x in range(n):
+        if x == 0 or s[x] != s[x - 1]:
+            s[u] = s[x]
+            u += 1
+    return s[:u]
+
+
+@njit(cache=True, nogil=True)
+def _agreement_kernel(a_starts, a_ends, a_hashes, a_lo, a_hi, b_starts, b_ends, b_hashes, b_lo, b_hi, min_anchors):
+    """Jaccard similarity of the distinct anchors inside the spans of each side
+    (1.0 when a side has fewer than ``min_anchors``)."""
+    sa = _anchors_inside(a_starts, a_ends, a_hashes, a_lo, a_hi)
+    sb = _anchors_inside(b_starts, b_ends, b_hashes, b_lo, b_hi)
+    if min(sa.shape[0], sb.shape[0]) < min_anchors:
+        return 1.0
+    i = 0
+    j = 0
+    inter = 0
+    while i < sa.shape[0] and j < sb.shape[0]:
+        if sa[i] == sb[j]:
+            inter += 1
+            i += 1
+            j += 1
+        elif sa[i] < sb[j]:
+            i += 1
+        else:
+            j += 1
+    return float(inter) / float(sa.shape[0] + sb.shape[0] - inter)
+
+
+def _span_arrays(spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    sp = np.asarray(sorted(spans), dtype=np.int64).reshape(-1, 2)
+    return np.ascontiguousarray(sp[:, 0]), np.ascontiguousarray(sp[:, 1])
 
 
 def anchor_agreement(
     text_a: str, tokens_a: Tokens, spans_a: list[tuple[int, int]],
     text_b: str, tokens_b: Tokens, spans_b: list[tuple[int, int]],
+    *, prepared: tuple[Anchors, Anchors] | None = None,
 ) -> float:
     """Agreement of the anchors (figures, names) inside the spans of each
     side: the Jaccard similarity |SA ∩ SB| / |SA ∪ SB| of the distinct
-    anchors; 1.0 when a side has fewer than ``MIN_ANCHORS``."""
-    sets = []
-    for text, tokens, spans in ((text_a, tokens_a, spans_a), (text_b, tokens_b, spans_b)):
-        if not spans or len(tokens) == 0:
-            return 1.0
-        cps = to_codepoints(text)
-        names = tokens.hashes[_anchor_mask(text, tokens, cps) & _inside(tokens, spans)]
-        fs, fe, fh = _figures(cps)
-        figures = fh[_inside_spans(fs, fe, spans)]
-        sets.append(np.unique(np.concatenate([names, figures])))
-    sa, sb = sets
-    if min(sa.shape[0], sb.shape[0]) < MIN_ANCHORS:
+    anchors; 1.0 when a side has fewer than ``MIN_ANCHORS``.  ``prepared``:
+    the two texts' :func:`anchors` when the caller has them."""
+    if not spans_a or len(tokens_a) == 0 or not spans_b or len(tokens_b) == 0:
         return 1.0
-    inter = np.intersect1d(sa, sb, assume_unique=True).shape[0]
-    return float(inter) / float(np.union1d(sa, sb).shape[0])
-
-
-def _inside(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
-    """Tokens that lie inside one of the (start, end) character spans."""
-    return _inside_spans(tokens.starts.astype(np.int64), tokens.ends.astype(np.int64), spans)
-
-
-def _inside_spans(starts: np.ndarray, ends: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """Which (start, end) ranges lie inside one of the character spans."""
-    n = int(starts.shape[0])
-    if not spans or n == 0:
-        return np.zeros(n, dtype=bool)
-    sp = np.asarray(sorted(spans), dtype=np.int64)
-    idx = np.searchsorted(sp[:, 0], starts, side="right") - 1
-    ok = idx >= 0
-    res = np.zeros(n, dtype=bool)
-    res[ok] = ends[ok] <= np.maximum.accumulate(sp[:, 1])[idx[ok]]
-    return res
+    aa, ab = prepared if prepared is not None else (anchors(text_a, tokens_a), anchors(text_b, tokens_b))
+    a_lo, a_hi = _span_arrays(spans_a)
+    b_lo, b_hi = _span_arrays(spans_b)
+    return float(_agreement_kernel(aa.starts, aa.ends, aa.hashes, a_lo, a_hi,
+                                   ab.starts, ab.ends, ab.hashes, b_lo, b_hi, MIN_ANCHORS))
 
 
 def aligned_evidence(
-    text_a: str, tokens_a: Tokens, text_b: str, tokens_b: Tokens, alignment: Alignment
+    text_a: str, tokens_a: Tokens, text_b: str, tokens_b: Tokens, alignment: Alignment,
+    *, prepared: tuple[Anchors, Anchors] | None = None,
 ) -> tuple[float, float]:
     """(aligned evidence, anchor agreement) of an ``align.Alignment`` of the
     two texts (tokens as ``normalize.tokenize``): the larger coverage ×
     :func:`anchor_weight` (agreement) × :func:`score_weight` (the passages'
     mean score, weighted by their words on the more-covered side); none when
     the passages hold fewer than ``verify.MIN_CONTAINED_WORDS`` words on that
-    side (the same minimum as the floor's)."""
+    side (the same minimum as the floor's).  ``prepared``: the two texts'
+    :func:`anchors` when the caller has them (a text in many pairs)."""
     passages = alignment.passages
     cov = max(float(alignment.coverage_a), float(alignment.coverage_b))
     if not passages or cov <= 0.0:
         return 0.0, 1.0
     agree = anchor_agreement(
         text_a, tokens_a, [(p.a_start, p.a_end) for p in passages],
-        text_b, tokens_b, [(p.b_start, p.b_end) for p in passages],
+        text_b, tokens_b, [(p.b_start, p.b_end) for p in passages], prepared=prepared,
     )
     side_a = alignment.coverage_a >= alignment.coverage_b
     tokens = tokens_a if side_a else tokens_b
-    words = np.array([int(_inside(tokens, [(p.a_start, p.a_end) if side_a else (p.b_start, p.b_end)]).sum())
-                      for p in passages], dtype=np.float64)
+    lo = np.array([p.a_start if side_a else p.b_start for p in passages], dtype=np.int64)
+    hi = np.array([p.a_end if side_a else p.b_end for p in passages], dtype=np.int64)
+    # tokens inside each passage (tokens are sorted and do not overlap): those starting at or
+    # after its start, less those ending after its end
+    inside = np.searchsorted(tokens.ends, hi, side="right") - np.searchsorted(tokens.starts, lo, side="left")
+    words = np.maximum(inside, 0).astype(np.float64)
     if words.sum() < MIN_CONTAINED_WORDS:  # a sign-off left by boilerplate masking is no evidence
         return 0.0, agree
     scores = np.array([float(p.score) for p in passages])
