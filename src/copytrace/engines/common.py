@@ -212,7 +212,8 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
         ea, eb = sides[ia[k]], sides[ib[k]]
         al = align(ea[2], eb[2])
         wc = float(word_cont[k])
-        # below the word gate the aligned evidence does not count: not weighed at all
+        # below the word gate the aligned evidence counts only up to the word
+        # containment (rule.gated): a pair sharing no content word is not weighed
         if rule.gated(1.0, wc) > 0:
             for e in (ea, eb):
                 if e[3] is None:
