@@ -39,13 +39,22 @@ def test_containment_filter_numpy_reference_and_spark_agree(spark, threshold):
     spark_ok = np.array([r.ok for r in rows])
     assert numpy_ok.tolist() == reference.tolist() == spark_ok.tolist()
     assert numpy_ok.any() and not numpy_ok.all()  # the arrays cross the rule's edges
-    # with the passage arm (--reuse-min-shingles): numpy and Spark
-    p = 5
-    numpy_p = cand.containment_passes(SHARED, SMALLER, threshold, cand.MIN_SHARED, p)
-    rows = df.select(spark_rules.containment_passes("shared", "smaller", threshold, passage_samples=p)
-                     .alias("ok")).collect()
+    # with the passage arm (--reuse-min-shingles), on the shared sampled shingles only: numpy and Spark
+    p = 3
+    shared = np.concatenate([SHARED, [5, 5, 30, 2]])
+    smaller = np.concatenate([SMALLER, [300, 1000, 1000, 10000]])
+    shingles = np.concatenate([SHARED // 2, [5, 2, 4, 0]])  # the rest of the shared items: words
+    numpy_f = cand.containment_passes(shared, smaller, threshold, cand.MIN_SHARED)
+    numpy_p = cand.containment_passes(shared, smaller, threshold, cand.MIN_SHARED, p, shingles)
+    df_s = spark.createDataFrame([(int(s), int(m), int(h)) for s, m, h in zip(shared, smaller, shingles, strict=True)],
+                                 "shared long, smaller long, shingles long")
+    rows = df_s.select(spark_rules.containment_passes("shared", "smaller", threshold, passage_samples=p,
+                                                      shared_shingles="shingles").alias("ok")).collect()
     assert numpy_p.tolist() == [r.ok for r in rows]
-    assert (numpy_p & ~numpy_ok).any()  # a shared passage in a long document
+    assert (numpy_p & ~numpy_f).any()  # a shared passage in a long document
+    assert ((shared >= p) & ~numpy_p).any()  # shared words alone are no passage
+    with pytest.raises(ValueError, match="shingles only"):
+        cand.containment_passes(SHARED, SMALLER, threshold, cand.MIN_SHARED, p)
 
 
 def test_source_codes_numpy_arrow_and_spark_agree(spark):

@@ -230,6 +230,7 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
 def verify_chunk(
     docs: np.ndarray, texts: list[str], pairs: np.ndarray, ngram: int, threshold: float, aligned: bool,
     min_passage: int = 0, mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    passage_only: np.ndarray | None = None,
 ) -> VerifiedPairs:
     """Verification of one chunk of candidate pairs, in both engines: ``docs``
     the chunk's document numbers (sorted, unique), ``texts`` theirs (boilerplate
@@ -237,14 +238,16 @@ def verify_chunk(
     ``boilerplate.mask_spans`` gives it), ``pairs`` (k, 2) document numbers.  With alignment every
     pair is scored and those the rule would turn down whatever the alignment
     says are dropped (``rule.worth_aligning``: the rule decides after
-    alignment); without, the shingle floor decides (``verify.verify_pairs``).
-    Returns the kept pairs in document numbers, in the order of ``pairs``."""
+    alignment; ``passage_only``, one per pair: only the candidates' passage
+    channel proposed it); without, the shingle floor decides
+    (``verify.verify_pairs``).  Returns the kept pairs in document numbers, in
+    the order of ``pairs``."""
     toks = tokenize_batch(texts, mask)  # boilerplate as spaces
     values, starts, sizes = shingle_sets_batch(toks, ngram)
     local = np.stack([np.searchsorted(docs, pairs[:, 0]), np.searchsorted(docs, pairs[:, 1])], axis=1)
     if aligned:
         v = score_pairs(local, values, starts, sizes)
-        v = v.take(rule.worth_aligning(v, toks, threshold, ngram, min_passage))  # the rest are no copies
+        v = v.take(rule.worth_aligning(v, toks, threshold, ngram, min_passage, passage_only))  # the rest: no copies
     else:
         v = verify_pairs(local, values, starts, sizes, threshold, ngram)  # shingle floor only
     return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)

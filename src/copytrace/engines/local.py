@@ -109,6 +109,7 @@ class _Fingerprints:
     side: np.ndarray | None
     samp_hash: np.ndarray
     samp_doc: np.ndarray
+    samp_word: np.ndarray | None  # the sample's word-channel items (None: a checkpoint without them)
     segments: BoilerplateSegments | None
     external: bool
     stats: ReadStats
@@ -204,7 +205,7 @@ class LocalEngine:
             return _Fingerprints(
                 store.seal(), arrays["order"], arrays["signatures"], arrays["content_hash"], arrays["n_tokens"],
                 arrays["length"], arrays["side"] if opts.against else None, arrays["samp_hash"], arrays["samp_doc"],
-                BoilerplateSegments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok"))), external,
+                arrays.get("samp_word"), BoilerplateSegments(*(arrays[f"seg_{f}"] for f in ("doc", "key", "start", "end", "ntok"))), external,
                 ReadStats(**meta["read_stats"]),
             )
         stats = ReadStats()
@@ -216,6 +217,7 @@ class LocalEngine:
         lengths: list[np.ndarray] = []
         samp_h: list[np.ndarray] = []
         samp_d: list[np.ndarray] = []
+        samp_w: list[np.ndarray] = []
         segs: list[BoilerplateSegments] = []
         spool: BandKeySpool | None = None
         sig_rows: list[int] = []  # first store row of each kept signature batch
@@ -241,6 +243,8 @@ class LocalEngine:
                     assert fps.sample_hashes is not None and fps.sample_docs is not None
                     samp_h.append(fps.sample_hashes)
                     samp_d.append(fps.sample_docs + n_read)
+                    samp_w.append(fps.sample_is_word if fps.sample_is_word is not None
+                                  else np.zeros(fps.sample_hashes.shape[0], dtype=bool))
                 t2 = time.perf_counter()
                 if opts.boilerplate:
                     rows = np.arange(n_read, n_read + len(batch), dtype=np.int64)
@@ -292,15 +296,17 @@ class LocalEngine:
         fp = _Fingerprints(
             table, order, signatures, cat(chashes, (0, 2), np.uint64)[order], cat(ntoks, (0,), np.int32)[order],
             cat(lengths, (0,), np.int64)[order], cat(sides, (0,), np.int8)[order] if opts.against else None,
-            cat(samp_h, (0,), np.uint64), rank[cat(samp_d, (0,), np.int64)], BoilerplateSegments.concat(segs).renumber(rank),
+            cat(samp_h, (0,), np.uint64), rank[cat(samp_d, (0,), np.int64)], cat(samp_w, (0,), bool),
+            BoilerplateSegments.concat(segs).renumber(rank),
             external, stats,
         )
-        del sigs, chashes, ntoks, samp_h, samp_d, segs
+        del sigs, chashes, ntoks, samp_h, samp_d, samp_w, segs
         assert fp.segments is not None
         ckpt.save(
             "fingerprint",
             {"signatures": fp.signatures, "content_hash": fp.content_hash, "n_tokens": fp.n_tokens,
              "length": fp.length, "order": fp.order, "samp_hash": fp.samp_hash, "samp_doc": fp.samp_doc,
+             **({"samp_word": fp.samp_word} if fp.samp_word is not None else {}),
              **({"side": fp.side} if fp.side is not None else {}),
              **{f"seg_{f}": getattr(fp.segments, f) for f in ("doc", "key", "start", "end", "ntok")}},
             {"read_stats": dataclasses.asdict(stats), "lsh_external": external},
@@ -329,10 +335,11 @@ class LocalEngine:
 
     def _candidates(
         self, st: _LocalRun, fp: _Fingerprints, pair_meta: pairfilter.PairMeta | None, reporter: Reporter
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int], np.ndarray]:
         """Exact duplicates, LSH and containment-sample pairs, then the pair filters
         (--pairs-within, --pairs, --against): (exact pairs, near pairs, exact pairs
-        before the filters, candidate counts as found)."""
+        before the filters, candidate counts as found, which near pairs only the
+        passage channel proposed)."""
         opts, lsh, work_dir = st.options, st.lsh, st.work_dir
         assert lsh is not None and work_dir is not None
         n = fp.n
@@ -353,17 +360,18 @@ class LocalEngine:
                 lsh_p = cand.lsh_pairs(fp.signatures, lsh, is_head, opts.max_bucket)
             bar.advance()
             if opts.containment and fp.samp_hash.shape[0]:
-                cont_p = cand.containment_pairs(
+                cont_p, cont_only = cand.containment_candidates(
                     fp.samp_hash, fp.samp_doc, n, is_head, opts.threshold, max_df=opts.max_df,
                     passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
-                    sides=fp.side,
+                    sample_is_word=fp.samp_word, sides=fp.side,
                 )
             else:
-                cont_p = np.zeros((0, 2), dtype=np.int64)
+                cont_p, cont_only = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=bool)
             bar.advance()
             near = cand.merge_pairs(lsh_p, cont_p)
             exact_all, n_near = exact, near.shape[0]
             exact, near, removed = pairfilter.apply(exact, near, pair_meta)
+            passage_only = cand.pairs_in(near, cont_p[cont_only]) & ~cand.pairs_in(near, lsh_p)
             counts = {  # as found, before the pair filters
                 **removed,
                 "exact_duplicates": int(exact_all.shape[0]),
@@ -371,10 +379,11 @@ class LocalEngine:
                 "containment": int(cont_p.shape[0]),
                 "near_total": int(n_near),
             }
-        return exact, near, exact_all, counts
+        return exact, near, exact_all, counts, passage_only
 
     def _verify(
-        self, st: _LocalRun, order: np.ndarray, exact: np.ndarray, near: np.ndarray, reporter: Reporter
+        self, st: _LocalRun, order: np.ndarray, exact: np.ndarray, near: np.ndarray, reporter: Reporter,
+        passage_only: np.ndarray | None = None,
     ) -> VerifiedPairs:
         """Exact shingle measures of every near candidate, chunk by chunk (texts
         re-read from the store); exact duplicates need no verification
@@ -386,7 +395,8 @@ class LocalEngine:
             step = int(np.clip(st.memory_limit // VERIFY_CHUNK_BYTES_PER_PAIR, *VERIFY_CHUNK_PAIRS))
             for lo in range(0, near.shape[0], step):
                 chunk = near[lo : lo + step]
-                parts.append(self._verify_chunk(chunk, store, order, opts))
+                parts.append(self._verify_chunk(chunk, store, order, opts,
+                                                None if passage_only is None else passage_only[lo : lo + step]))
                 bar.advance(chunk.shape[0])
             ones = np.ones(exact.shape[0], dtype=np.float64)
             exact_v = VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())
@@ -409,8 +419,8 @@ class LocalEngine:
             )
             scored = _Scored(verified, arrays["exact"], arrays["exact_all"], meta["candidate_pairs"])
         else:
-            exact, near, exact_all, counts = self._candidates(st, fp, pair_meta, reporter)
-            verified = self._verify(st, fp.order, exact, near, reporter)
+            exact, near, exact_all, counts, passage_only = self._candidates(st, fp, pair_meta, reporter)
+            verified = self._verify(st, fp.order, exact, near, reporter, passage_only)
             scored = _Scored(verified, exact, exact_all, counts)
             ckpt.save(
                 "verify",
@@ -488,12 +498,13 @@ class LocalEngine:
 
     # -- helpers --------------------------------------------------------------------------------
     def _verify_chunk(
-        self, chunk: np.ndarray, store: TextStore, order: np.ndarray, opts: FindOptions
+        self, chunk: np.ndarray, store: TextStore, order: np.ndarray, opts: FindOptions,
+        passage_only: np.ndarray | None = None,
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
         texts = store.texts(order[docs])
         return verify_chunk(docs, texts, chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
-                            mask=mask_spans(docs, self._bp_spans))
+                            mask=mask_spans(docs, self._bp_spans), passage_only=passage_only)
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any

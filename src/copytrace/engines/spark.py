@@ -216,7 +216,7 @@ def _arrow_schema(ddl: str) -> pa.Schema:
 
 
 FP_SCHEMA = (
-    "idx long, length long, n_tokens int, hash_a long, hash_b long, sig binary, samples array<long>, "
+    "idx long, length long, n_tokens int, hash_a long, hash_b long, sig binary, samples array<long>, words array<long>, "
     "seg_key array<long>, seg_start array<int>, seg_end array<int>, seg_ntok array<int>"
 )
 
@@ -239,9 +239,13 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, s
         if sample_rate:
             # fingerprint_batch samples whenever asked to
             assert fps.sample_hashes is not None and fps.sample_docs is not None
-            samples = _lists(fps.sample_hashes.view(np.int64), fps.sample_docs, n, np.int64)
+            w = fps.sample_is_word if fps.sample_is_word is not None else np.zeros(fps.sample_docs.shape[0], bool)
+            h = fps.sample_hashes.view(np.int64)
+            # the containment sample: shingles, and the word channel's items (candidates tells them apart)
+            samples = _lists(h[~w], fps.sample_docs[~w], n, np.int64)
+            words = _lists(h[w], fps.sample_docs[w], n, np.int64)
         else:
-            samples = _lists(none, none, n, np.int64)
+            samples = words = _lists(none, none, n, np.int64)
         if segments:
             seg = bpl.segment_batch(texts, np.arange(n, dtype=np.int64), bp_opts, toks)
             seg_cols = [_lists(seg.key.view(np.int64), seg.doc, n, np.int64), _lists(seg.start, seg.doc, n, np.int32),
@@ -260,6 +264,7 @@ def _fingerprint(batches: Iterator[pa.RecordBatch], ngram: int, num_perm: int, s
                 pa.array(ch[:, 1], pa.int64()),
                 pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(sig_offsets), pa.py_buffer(sig.tobytes())]),
                 samples,
+                words,
                 *seg_cols,
             ],
             schema=schema,
@@ -295,14 +300,26 @@ def _band_keys(batches: Iterator[pa.RecordBatch], num_perm: int, bands: int, row
 
 def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterator[pa.RecordBatch]:
     """Pairs of each bucket (``docs``: its members) — ``candidates.pairs_from_keys``
-    itself, with the bucket's row in the batch as its key."""
-    for rb in batches:
-        col = rb.column("docs")
+    itself, with the bucket's row in the batch as its key; with a column ``s``,
+    each pair carries its bucket's ``s``."""
+    def pairs_of(rows: pa.RecordBatch) -> np.ndarray:
+        col = rows.column("docs")
         docs = col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
         keys = pc.list_parent_indices(col).to_numpy(zero_copy_only=False).astype(np.uint64)
-        pairs = cand.pairs_from_keys(keys, docs, max_bucket)
-        yield pa.RecordBatch.from_arrays([pa.array(pairs[:, 0], pa.int64()), pa.array(pairs[:, 1], pa.int64())],
-                                         names=["a", "b"])
+        return cand.pairs_from_keys(keys, docs, max_bucket)
+
+    for rb in batches:
+        if "s" not in rb.schema.names:
+            pairs = pairs_of(rb)
+            yield pa.RecordBatch.from_arrays([pa.array(pairs[:, 0], pa.int64()), pa.array(pairs[:, 1], pa.int64())],
+                                             names=["a", "b"])
+            continue
+        s = rb.column("s").to_numpy(zero_copy_only=False)
+        for value in np.unique(s).tolist():
+            pairs = pairs_of(rb.filter(pa.array(s == value)))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(pairs[:, 0], pa.int64()), pa.array(pairs[:, 1], pa.int64()),
+                 pa.array(np.full(pairs.shape[0], value, dtype=np.int32), pa.int32())], names=["a", "b", "s"])
 
 
 def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.RecordBatch]:
@@ -318,6 +335,8 @@ def _masked(text: str, starts: list | None, ends: list | None) -> str:
 
 def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gate: bool,
             min_passage: int = 0) -> Iterator[pa.RecordBatch]:
+    """``engines.common.verify_chunk`` over candidate pairs with both texts (``passage_only``:
+    only the candidates' passage channel proposed the pair)."""
     for rb in batches:
         c = rb.to_pydict()
         texts: dict[int, str] = {}
@@ -328,7 +347,8 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
         docs = np.array(sorted(texts), dtype=np.int64)
         pairs = np.stack([np.asarray(c["a"], dtype=np.int64), np.asarray(c["b"], dtype=np.int64)], axis=1)
         # with alignment the rule decides after it (every candidate scored); without, on the shingle floor
-        v = verify_chunk(docs, [texts[int(d)] for d in docs], pairs, ngram, threshold, not gate, min_passage)
+        v = verify_chunk(docs, [texts[int(d)] for d in docs], pairs, ngram, threshold, not gate, min_passage,
+                         passage_only=np.asarray(c["passage_only"], dtype=bool))
         yield pa.RecordBatch.from_arrays(
             [pa.array(v.a, pa.int64()), pa.array(v.b, pa.int64()),
              pa.array(v.jaccard, pa.float64()), pa.array(v.containment_a_in_b, pa.float64()),
@@ -702,33 +722,42 @@ class SparkEngine:
                 lambda it: _band_keys(it, num_perm, bands, rows), "band int, key long, idx long")
             buckets = keys.groupBy("band", "key").agg(F.collect_list("idx").alias("docs")).where(F.size("docs") >= 2)
             lsh_df = buckets.select("docs").mapInArrow(lambda it: _bucket_pairs(it, max_bucket), "a long, b long")
-            lsh_df = lsh_df.where("a != b").select("a", "b", F.lit(1).alias("in_lsh"), F.lit(0).alias("in_cont"))
+            lsh_df = lsh_df.where("a != b").select("a", "b", F.lit(1).alias("in_lsh"), F.lit(0).alias("in_cont"),
+                                                   F.lit(0).alias("in_frac"))
             if opts.containment:
-                samp = active.select("idx", F.explode("samples").alias("h"))
+                # the sample's shingles (s = 1) and word-channel items (s = 0): the passage channel
+                # counts shared shingles only (candidates.containment_candidates)
+                samp = active.select("idx", F.explode("samples").alias("h"), F.lit(1).alias("s")).unionByName(
+                    active.select("idx", F.explode("words").alias("h"), F.lit(0).alias("s")))
                 per = samp.groupBy("idx").agg(F.count("*").alias("ns"))
                 max_df = opts.max_df
-                sbuckets = samp.groupBy("h").agg(F.collect_list("idx").alias("docs")).where(
+                sbuckets = samp.groupBy("h").agg(F.collect_list("idx").alias("docs"), F.min("s").alias("s")).where(
                     (F.size("docs") >= 2) & (F.size("docs") <= max_df))
-                sp = sbuckets.select("docs").mapInArrow(lambda it: _bucket_pairs(it, max_df), "a long, b long")
-                shared = sp.groupBy("a", "b").agg(F.count("*").alias("shared"))
+                sp = sbuckets.select("docs", "s").mapInArrow(lambda it: _bucket_pairs(it, max_df), "a long, b long, s int")
+                shared = sp.groupBy("a", "b").agg(F.count("*").alias("shared"), F.sum("s").alias("shared_sh"))
                 side_a = per.select(F.col("idx").alias("a"), F.col("ns").alias("na"))
                 side_b = per.select(F.col("idx").alias("b"), F.col("ns").alias("nb"))
+                frac = spark_rules.containment_passes("shared", F.least("na", "nb"), opts.threshold)
                 cont_df = (
                     shared.join(side_a, "a").join(side_b, "b")
                     .where(spark_rules.containment_passes(
                         "shared", F.least("na", "nb"), opts.threshold,
-                        passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate)))
-                    .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"))
+                        passage_samples=cand.passage_samples(opts.reuse_min_shingles, opts.sample_rate),
+                        shared_shingles="shared_sh"))
+                    .where("a != b").select("a", "b", F.lit(0).alias("in_lsh"), F.lit(1).alias("in_cont"),
+                                            F.when(frac, 1).otherwise(0).alias("in_frac"))
                 )
                 lsh_df = lsh_df.unionByName(cont_df)
             bar.advance()
             # the distinct pairs, and how many came from each source, in one job
             near_src = keep(lsh_df.groupBy("a", "b").agg(F.max("in_lsh").alias("in_lsh"),
-                                                         F.max("in_cont").alias("in_cont")))
+                                                         F.max("in_cont").alias("in_cont"),
+                                                         F.max("in_frac").alias("in_frac")))
             tot = near_src.agg(F.count("*").alias("n"), F.sum("in_lsh").alias("l"),
                                F.sum("in_cont").alias("c")).collect()[0]
             n_near, n_lsh, n_cont = int(tot["n"]), int(tot["l"] or 0), int(tot["c"] or 0)
-            near_df = near_src.select("a", "b")
+            # only the passage channel proposed it (rule.worth_aligning)
+            near_df = near_src.select("a", "b", ((F.col("in_lsh") == 0) & (F.col("in_frac") == 0)).alias("passage_only"))
             # pair filters (--pairs-within, --pairs): the same function as the local engine's, on the
             # driver for the exact pairs and on the executors for the candidates
             pair_meta = None
@@ -740,7 +769,8 @@ class SparkEngine:
                                                       mt.column("source").to_pylist(), None, opts)
                 exact, _, _ = pairfilter.apply(exact, np.zeros((0, 2), np.int64), pair_meta)
                 bmeta = sc.broadcast(pair_meta)
-                near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value), "a long, b long"))
+                near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value),
+                                                  "a long, b long, passage_only boolean"))
                 removed = {"removed_by_pair_filters": int(n_exact0 - exact.shape[0] + n_near - near_df.count())}
             bar.advance()
             counts["candidate_pairs"] = {

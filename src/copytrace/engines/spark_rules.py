@@ -30,9 +30,9 @@ __all__ = ["containment_passes", "encode_sources", "exact_groups"]
 
 
 def containment_passes(shared: Any, smaller: Any, threshold: float, min_shared: int = cand.MIN_SHARED,
-                       passage_samples: int = 0) -> Any:
+                       passage_samples: int = 0, shared_shingles: Any = None) -> Any:
     """The Spark column of ``candidates.containment_passes`` over the columns
-    (or column names) ``shared`` and ``smaller``."""
+    (or column names) ``shared``, ``smaller`` and ``shared_shingles``."""
     from pyspark.sql import functions as F
 
     shared_c = F.col(shared) if isinstance(shared, str) else shared
@@ -40,7 +40,10 @@ def containment_passes(shared: Any, smaller: Any, threshold: float, min_shared: 
     need = F.when(smaller_c < 2 * min_shared, F.lit(1)).otherwise(F.lit(min_shared))
     ok = (shared_c >= need) & (shared_c >= F.ceil(F.lit(cand.candidate_fraction(threshold)) * smaller_c))
     if passage_samples > 0:
-        ok = ok | (shared_c >= F.lit(passage_samples))
+        if shared_shingles is None:
+            raise ValueError("passage_samples needs shared_shingles: the passage channel counts shingles only")
+        sh_c = F.col(shared_shingles) if isinstance(shared_shingles, str) else shared_shingles
+        ok = ok | (sh_c >= F.lit(passage_samples))
     return ok
 
 

@@ -20,7 +20,7 @@ Three sources of candidates:
   and false-negative areas under the S-curve (as datasketch does).  Buckets
   larger than ``max_bucket`` link their members to the bucket's first member
   only (a star), bounding the work on pathological buckets.
-* **containment** (``containment_pairs``): a consistent 1-in-``rate`` sample
+* **containment** (``containment_candidates``): a consistent 1-in-``rate`` sample
   of each document's shingles plus its distinct content words (the word
   channel, ``fingerprint.word_sample``); documents sharing at least
   ``min_shared`` sampled items, and ``candidate_fraction(threshold)`` of the
@@ -28,7 +28,13 @@ Three sources of candidates:
   long document, which Jaccard-based LSH misses, and a reworded copy, whose
   n-grams break but whose rare words (names, figures, content words) stay.
   Items found in more than ``max_df`` documents are ignored here (boilerplate
-  and common words, not evidence of copying).
+  and common words, not evidence of copying).  Its **passage channel**
+  (``--reuse-min-shingles``) also keeps pairs sharing a few sampled
+  *shingles* (words do not count), however small a share of either: a reused
+  passage, the evidence of reuse clusters.  Those pairs are marked
+  ``passage_only`` (no other source proposed them): the rule aligns them only
+  when they really share ``--reuse-min-shingles`` shingles
+  (``rule.worth_aligning``).
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ __all__ = [
     "exact_groups",
     "lsh_pairs",
     "containment_pairs",
+    "containment_candidates",
+    "passage_samples",
+    "pairs_in",
     "containment_passes",
     "candidate_fraction",
     "CANDIDATE_DIVISOR",
@@ -245,6 +254,17 @@ def merge_pairs(*pair_arrays: np.ndarray) -> np.ndarray:
     )
 
 
+def _pair_codes(pairs: np.ndarray) -> np.ndarray:
+    return (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+
+
+def pairs_in(pairs: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Which rows of ``pairs`` (k, 2) are also rows of ``among`` (m, 2) (both ``a < b``)."""
+    if pairs.shape[0] == 0 or among.shape[0] == 0:
+        return np.zeros(pairs.shape[0], dtype=bool)
+    return np.isin(_pair_codes(pairs), _pair_codes(among))
+
+
 def exact_groups(content_hash: np.ndarray, nonempty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact duplicates by content hash.
 
@@ -294,37 +314,66 @@ def containment_pairs(
     min_shared: int = MIN_SHARED,
     max_df: int = 64,
     passage_samples: int = 0,
+    sample_is_word: np.ndarray | None = None,
     sides: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Candidate pairs that share a good part of the smaller one's sample.
+    """The pairs of :func:`containment_candidates` (without which channel found them)."""
+    return containment_candidates(sample_hashes, sample_docs, n_docs, active, threshold, min_shared, max_df,
+                                  passage_samples, sample_is_word, sides)[0]
 
-    ``sample_hashes``/``sample_docs``: the sampled distinct shingles (see
-    ``fingerprint.sampled_shingles``) with global document indices.  A pair is
-    kept when it shares ``>= min_shared`` sampled shingles (1 when the smaller
-    document has fewer than ``2 * min_shared`` samples) and the shared count is
-    at least ``candidate_fraction(threshold)`` of the smaller sample — a loose
-    filter; verification and the rule (``stages.rule``) judge the pair.
-    ``passage_samples`` > 0: pairs sharing that many sampled shingles are kept
-    too, however small a share of either (a reused passage; see
-    :func:`passage_samples`).  ``sides`` (``--against``: 0 new, 1 reference,
-    per document): only pairs across the sides are made, from the buckets
-    holding a new document — the pairs across found without it.
+
+def containment_candidates(
+    sample_hashes: np.ndarray,
+    sample_docs: np.ndarray,
+    n_docs: int,
+    active: np.ndarray,
+    threshold: float,
+    min_shared: int = MIN_SHARED,
+    max_df: int = 64,
+    passage_samples: int = 0,
+    sample_is_word: np.ndarray | None = None,
+    sides: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs that share a good part of the smaller one's sample, or a passage.
+
+    ``sample_hashes``/``sample_docs``: the containment sample (see
+    ``fingerprint.fingerprint_batch``: sampled distinct shingles and the word
+    channel) with global document indices; ``sample_is_word`` marks the word
+    channel's items (None: all are shingles).  A pair is kept when it shares
+    ``>= min_shared`` sampled items (1 when the smaller document has fewer than
+    ``2 * min_shared``) and at least ``candidate_fraction(threshold)`` of the
+    smaller sample — a loose filter; verification and the rule
+    (``stages.rule``) judge the pair.  ``passage_samples`` > 0 (the passage
+    channel, :func:`passage_samples`): pairs sharing that many sampled
+    *shingles* are kept too, however small a share of either (a reused
+    passage).  Words do not count there: on OCR'd pages two unrelated pages
+    share a few rare words far more often than a passage (chronam: 1.6 M of
+    the 3 M page pairs share two sampled items, 113 k one sampled shingle).
+    ``sides`` (``--against``: 0 new, 1 reference, per document): only pairs
+    across the sides are made, from the buckets holding a new document — the
+    pairs across found without it.
+
+    Returns ``(pairs, passage_only)``: the pairs (sorted by (a, b)), and which
+    of them only the passage channel kept (``rule.worth_aligning`` aligns those
+    only when they really share a passage).
     """
+    empty = np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=bool)
     keep = active[sample_docs]
     hashes = sample_hashes[keep]
     docs = sample_docs[keep]
+    words = np.zeros(hashes.shape[0], dtype=bool) if sample_is_word is None else sample_is_word[keep]
     if docs.shape[0] < 2:
-        return np.zeros((0, 2), dtype=np.int64)
+        return empty
     per_doc = np.bincount(docs, minlength=n_docs)
     if sides is not None:  # the buckets of a new document, as small as the filter below keeps
         sel = in_buckets_with(hashes, sides[docs] == 0, max_df)
-        hashes, docs = hashes[sel], docs[sel]
+        hashes, docs, words = hashes[sel], docs[sel], words[sel]
     # drop shingles too common to be evidence of copying
     uniq, inv, df = np.unique(hashes, return_inverse=True, return_counts=True)
     ok = df[inv] <= max_df
-    hashes, docs = hashes[ok], docs[ok]
+    hashes, docs, words = hashes[ok], docs[ok], words[ok]
     if docs.shape[0] < 2:
-        return np.zeros((0, 2), dtype=np.int64)
+        return empty
     order = np.lexsort((docs, hashes))
     sorted_keys = hashes[order]
     sorted_docs = docs[order].astype(np.int64)
@@ -333,28 +382,43 @@ def containment_pairs(
     # memory stays bounded however many pairs the buckets hold.
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     sizes = np.diff(np.append(starts, sorted_keys.shape[0])).astype(np.int64)
+    # a bucket of the shingles (no word of the word channel in it): the passage channel's
+    shingle_bucket = ~np.logical_or.reduceat(words[order], starts) if starts.shape[0] else np.zeros(0, dtype=bool)
+    sh_starts, sh_sizes = starts[shingle_bucket], sizes[shingle_bucket]
     total = int((sizes * (sizes - 1) // 2).sum())
     n_chunks = max(1, -(-total // CONTAINMENT_PAIRS_PER_CHUNK))
     bounds = np.linspace(0, n_docs, n_chunks + 1).astype(np.int64)
-    out = []
+
+    def pair_codes(b_starts: np.ndarray, b_sizes: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        if sides is None:
+            return _bucket_pair_codes(sorted_docs, b_starts, b_sizes, lo, hi)
+        return _bucket_cross_codes(sorted_docs, b_starts, b_sizes, lo, hi, sides)
+
+    out, only = [], []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi <= lo:
             continue
-        if sides is None:
-            code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi)
-        else:
-            code = _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides)
+        code = pair_codes(starts, sizes, lo, hi)
         if code.shape[0] == 0:
             continue
         code, shared = np.unique(code, return_counts=True)
         a = (code >> np.uint64(32)).astype(np.int64)
         b = (code & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        good = containment_passes(shared, np.minimum(per_doc[a], per_doc[b]), threshold, min_shared,
-                                  passage_samples)
-        out.append(np.stack([a[good], b[good]], axis=1))
+        smaller = np.minimum(per_doc[a], per_doc[b])
+        good = containment_passes(shared, smaller, threshold, min_shared)
+        if passage_samples > 0:
+            sh_code, sh_count = np.unique(pair_codes(sh_starts, sh_sizes, lo, hi), return_counts=True)
+            shared_sh = np.zeros(code.shape[0], dtype=np.int64)
+            shared_sh[np.searchsorted(code, sh_code)] = sh_count  # every shingle pair is a pair
+            passage = containment_passes(shared, smaller, threshold, min_shared, passage_samples, shared_sh) & ~good
+        else:
+            passage = np.zeros(code.shape[0], dtype=bool)
+        sel = good | passage
+        out.append(np.stack([a[sel], b[sel]], axis=1))
+        only.append(passage[sel])
     if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.concatenate(out)
+        return empty
+    return np.concatenate(out), np.concatenate(only)
 
 
 # the containment-sample filter asks for threshold / CANDIDATE_DIVISOR of the smaller sample:
@@ -369,28 +433,35 @@ def candidate_fraction(threshold: float) -> float:
 
 
 def containment_passes(
-    shared: np.ndarray, smaller: np.ndarray, threshold: float, min_shared: int, passage_samples: int = 0
+    shared: np.ndarray, smaller: np.ndarray, threshold: float, min_shared: int, passage_samples: int = 0,
+    shared_shingles: np.ndarray | None = None,
 ) -> np.ndarray:
     """The containment-sample filter: pairs sharing ``shared`` sampled shingles and words, the
     smaller sample of the two holding ``smaller``, are candidates when they share ``min_shared``
     (1 when the smaller sample has fewer than ``2 * min_shared``) and
-    ``candidate_fraction(threshold)`` of it — or, with ``passage_samples`` > 0, at least that
-    many (a shared passage)."""
+    ``candidate_fraction(threshold)`` of it — or, with ``passage_samples`` > 0, when
+    ``shared_shingles`` (the sampled shingles among the shared items) is at least that (a shared
+    passage)."""
     need = np.where(smaller < 2 * min_shared, 1, min_shared)
     ok = (shared >= need) & (shared >= np.ceil(candidate_fraction(threshold) * np.asarray(smaller, np.float64)))
     if passage_samples > 0:
-        ok |= shared >= passage_samples
+        if shared_shingles is None:
+            raise ValueError("passage_samples needs shared_shingles: the passage channel counts shingles only")
+        ok |= np.asarray(shared_shingles) >= passage_samples
     return ok
 
 
-def passage_samples(reuse_min_shingles: int, sample_rate: int, min_shared: int = MIN_SHARED) -> int:
+def passage_samples(reuse_min_shingles: int, sample_rate: int) -> int:
     """Sampled shingles two documents must share to be candidates for sharing a
     passage of ``reuse_min_shingles`` shingles (0: off): half the expected
-    count in a 1-in-``sample_rate`` sample — rewording and OCR noise thin it —
-    and at least ``min_shared``."""
+    count in a 1-in-``sample_rate`` sample, rounded down — rewording and OCR
+    noise thin it — and at least 1 (1 at the defaults, 25 and 8: a passage of
+    25 shared shingles has none sampled 3.6 % of the time, fewer than 2 16 %;
+    on chronam, 1 finds 98.6 % of the page pairs sharing 25 shingles, 2 94.3 %;
+    verification then keeps those really sharing ``reuse_min_shingles``)."""
     if reuse_min_shingles <= 0:
         return 0
-    return max(min_shared, int(np.ceil(reuse_min_shingles / sample_rate / 2.0)))
+    return max(1, reuse_min_shingles // (2 * sample_rate))
 
 
 CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at once

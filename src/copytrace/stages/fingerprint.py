@@ -75,6 +75,7 @@ class Fingerprints:
     signatures: np.ndarray  # uint32 (n, num_perm)
     sample_hashes: np.ndarray | None = None  # uint64, sampled distinct shingles
     sample_docs: np.ndarray | None = None  # int64, their document (index in the batch)
+    sample_is_word: np.ndarray | None = None  # bool, the item is of the word channel (not a shingle)
 
     def __len__(self) -> int:
         return int(self.n_tokens.shape[0])
@@ -242,7 +243,9 @@ def fingerprint_batch(
     1-in-``sample_rate`` sample of each document's distinct shingles (the same
     shingle is sampled in every document that has it), and the word channel
     (:func:`word_sample`): ``Fingerprints.sample_hashes`` with ``sample_docs``
-    (index in the batch), sorted by document, used for containment candidates.
+    (index in the batch), sorted by document, used for containment candidates;
+    ``sample_is_word`` tells the word channel's items from the shingles (the
+    passage channel of the candidates counts shingles only).
     """
     a, b = permutations(params.num_perm, params.seed)
     chash, n_sh, sigs, samp, n_samp = _fingerprint_kernel(
@@ -255,13 +258,15 @@ def fingerprint_batch(
     np.cumsum(n_samp, out=first[1:])
     pos = tokens.doc_offsets[:-1][docs] + (np.arange(total, dtype=np.int64) - first[:-1][docs])
     s_hash, s_doc = samp[pos], docs
+    s_word = np.zeros(total, dtype=bool)
     if sample_rate > 0:
         w_hash, w_doc = word_sample(tokens)
         s_hash = np.concatenate([s_hash, w_hash])
         s_doc = np.concatenate([s_doc, w_doc])
+        s_word = np.concatenate([s_word, np.ones(w_hash.shape[0], dtype=bool)])
         o = np.argsort(s_doc, kind="stable")
-        s_hash, s_doc = s_hash[o], s_doc[o]
-    return Fingerprints(chash, n_tok, n_sh, sigs, s_hash, s_doc)
+        s_hash, s_doc, s_word = s_hash[o], s_doc[o], s_word[o]
+    return Fingerprints(chash, n_tok, n_sh, sigs, s_hash, s_doc, s_word)
 
 
 def shingles(tokens: Tokens, ngram: int = 5) -> np.ndarray:
