@@ -628,6 +628,8 @@ def write_report(
     boilerplate: Mapping[str, Sequence[tuple[int, int]]] | None = None,
     title: str = "copytrace report",
     reuse: pa.Table | None = None,
+    totals: Mapping[str, Any] | None = None,
+    note: str | None = None,
 ) -> Path:
     """Write the report (one self-contained HTML file) and return its path.
     ``path`` may be a directory: the file is then ``path/report.html``.
@@ -636,6 +638,8 @@ def write_report(
     if p.is_dir():
         p = p / "report.html"
     data = report_data(documents, pairs, passages, texts, summary, boilerplate, title, reuse)
+    if totals:  # ``documents`` holds the clusters shown only (a bounded report): the corpus's numbers
+        data["stats"].update(totals)
     st = data["stats"]
     overview = (
         '<section id="overview"><div class="stats">'
@@ -653,7 +657,9 @@ def write_report(
         + '</div><div class="charts">'
         + similarity_histogram(data.pop("similarities"))
         + cluster_size_histogram(data.pop("sizes"))
-        + "</div></section>"
+        + "</div>"
+        + (f'<p class="note" id="report-note">{html.escape(note)}</p>' if note else "")
+        + "</section>"
     )
     return _write(p, _page(data, overview))
 
