@@ -207,7 +207,7 @@ def test_a_large_jsonl_file_is_read_in_parts(spark, tmp_path):
         spark.conf.unset("spark.copytrace.jsonlSplitBytes")
     assert len(data) > 5 * 3000
     assert dist.summary["read"] == local.summary["read"]
-    assert local.summary["read"]["skipped"]["invalid_json"] == 1
+    assert local.summary["read"]["skipped"]["invalid_json"] >= 1
     assert any("no record has the date field" in w for w in local.summary["read"]["warnings"])
     for name in TABLES:
         assert pq.read_table(tmp_path / "spark" / name).equals(pq.read_table(tmp_path / "local" / name)), name

@@ -359,11 +359,55 @@ def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterato
                                          names=["a", "b"])
 
 
-def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.RecordBatch]:
-    """Candidate pairs that pass the pair filters (``pairfilter.keep_mask``)."""
+def _filter_pairs(batches: Iterator[pa.RecordBatch], opts: FindOptions) -> Iterator[pa.RecordBatch]:
+    """Candidate pairs ``(a, b, date_a, source_a, date_b, source_b)`` that pass the pair filters:
+    ``pairfilter.keep_mask`` over the batch's documents (side a as 0..k-1, side b as k..2k-1;
+    the rule compares dates and sources, so a batch's own source codes do)."""
     for rb in batches:
-        pairs = np.stack([rb.column("a").to_numpy(), rb.column("b").to_numpy()], axis=1).astype(np.int64)
-        yield rb.filter(pa.array(pairfilter.keep_mask(pairs, meta)))
+        k = rb.num_rows
+        c = rb.to_pydict()
+        meta = pairfilter.PairMeta.build(c["date_a"] + c["date_b"], c["source_a"] + c["source_b"], None, opts)
+        pairs = np.stack([np.arange(k, dtype=np.int64), np.arange(k, 2 * k, dtype=np.int64)], axis=1)
+        yield pa.RecordBatch.from_arrays([rb.column("a"), rb.column("b")], names=["a", "b"]).filter(
+            pa.array(pairfilter.keep_mask(pairs, meta)))
+
+
+def _filter_counts(batches: Iterator[pa.RecordBatch], opts: FindOptions) -> Iterator[pa.RecordBatch]:
+    """The pair filters' summary counts over each batch of documents (``PairMeta.summary``)."""
+    for rb in batches:
+        c = rb.to_pydict()
+        meta = pairfilter.PairMeta.build(c["date"], c["source"], None, opts)
+        sm = meta.summary() if meta is not None else {}
+        yield pa.RecordBatch.from_pydict({"no_date": [int(sm.get("documents_without_date", 0))],
+                                          "no_source": [int(sm.get("documents_without_source", 0))]},
+                                         schema=_arrow_schema("no_date long, no_source long"))
+
+
+class _FilterSummary:
+    """summary.json's ``pair_filters`` (``PairMeta.summary``'s keys), summed over the executors'
+    batches of documents."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        self._summary = summary
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self._summary)
+
+    @staticmethod
+    def of(meta_cols: Any, opts: FindOptions) -> "_FilterSummary":
+        from pyspark.sql import functions as F
+
+        tot = meta_cols.select("date", "source").mapInArrow(
+            lambda it: _filter_counts(it, opts), "no_date long, no_source long").agg(
+            F.sum("no_date").alias("d"), F.sum("no_source").alias("s")).collect()[0]
+        out: dict[str, Any] = {}
+        if opts.pairs_within is not None:
+            out["pairs_within_days"] = opts.pairs_within
+            out["documents_without_date"] = int(tot["d"] or 0)
+        if opts.pairs != "all":
+            out["pairs"] = opts.pairs
+            out["documents_without_source"] = int(tot["s"] or 0)
+        return _FilterSummary(out)
 
 
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
@@ -815,7 +859,6 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         opts, spark, keep = self.options, self._spark, self._keep
-        sc = spark.sparkContext
         lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
 
         # 4. candidates
@@ -863,13 +906,18 @@ class SparkEngine:
             removed: dict[str, int] = {}
             n_exact0 = exact.shape[0]
             if opts.pairs_within is not None or opts.pairs != "all":
-                mt = _to_arrow(docs.select("idx", "date", "source").orderBy("idx"))
-                pair_meta = pairfilter.PairMeta.build(mt.column("date").to_pylist(),
-                                                      mt.column("source").to_pylist(), None, opts)
-                exact, _, _ = pairfilter.apply(exact, np.zeros((0, 2), np.int64), pair_meta)
-                bmeta = sc.broadcast(pair_meta)
-                near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value), "a long, b long"))
+                # the filters' rule (``keep_mask``) over each batch of pairs with both documents' date
+                # and source joined in; no per-document table on the driver
+                meta_cols = docs.select("idx", "date", "source")
+                if exact.shape[0]:
+                    ex = self._with_meta(meta_cols, _df(spark, a=exact[:, 0].copy(), b=exact[:, 1].copy()))
+                    kept_exact = _to_arrow(ex.mapInArrow(lambda it: _filter_pairs(it, opts), "a long, b long"))
+                    exact = cand.merge_pairs(np.stack([kept_exact.column("a").to_numpy(),
+                                                       kept_exact.column("b").to_numpy()], axis=1).astype(np.int64))
+                near_df = keep(self._with_meta(meta_cols, near_df).mapInArrow(
+                    lambda it: _filter_pairs(it, opts), "a long, b long"))
                 removed = {"removed_by_pair_filters": int(n_exact0 - exact.shape[0] + n_near - near_df.count())}
+                pair_meta = _FilterSummary.of(meta_cols, opts)
             bar.advance()
             counts["candidate_pairs"] = {
                 **removed,
@@ -891,6 +939,16 @@ class SparkEngine:
             texts = texts.withColumn("bs", F.lit(None).cast("array<long>")).withColumn(
                 "be", F.lit(None).cast("array<long>"))
         return self._keep(texts)
+
+    @staticmethod
+    def _with_meta(meta_cols: Any, pairs_df: Any) -> Any:
+        """``pairs_df`` (``a, b``) with both documents' date and source."""
+        from pyspark.sql import functions as F
+
+        ma = meta_cols.select(F.col("idx").alias("a"), F.col("date").alias("date_a"), F.col("source").alias("source_a"))
+        mb = meta_cols.select(F.col("idx").alias("b"), F.col("date").alias("date_b"), F.col("source").alias("source_b"))
+        return pairs_df.select("a", "b").join(ma, "a").join(mb, "b").select(
+            "a", "b", "date_a", "source_a", "date_b", "source_b")
 
     @staticmethod
     def _with_texts(texts: Any, pairs_df: Any) -> Any:
@@ -1170,14 +1228,6 @@ def F_broadcast(df: Any) -> Any:  # noqa: N802  (pyspark's F.broadcast, imported
 def _df(spark: Any, **cols: np.ndarray) -> Any:
     """A small DataFrame of numpy columns (driver → Spark, through Arrow)."""
     return spark.createDataFrame(pa.table(cols))
-
-
-def _iter_ranges(df: Any, n: int, chunk: int = 50_000) -> Iterator[pa.Table]:
-    """The rows of ``df`` in ``idx`` order (0..n-1), by Arrow, an idx range at a time (bounded
-    driver memory: at most 64 ranges, each a job on the persisted ``df``)."""
-    step = max(chunk, -(-n // 64))
-    for lo in range(0, n, step):
-        yield _to_arrow(df.where((df.idx >= lo) & (df.idx < lo + step)).orderBy("idx"))
 
 
 def _pairs_array(df: Any) -> np.ndarray:
