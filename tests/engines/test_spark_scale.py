@@ -81,6 +81,7 @@ def test_the_driver_collects_nothing_per_document(spark, tmp_path, monkeypatch):
     local engine's."""
     path, n, _ = _corpus(tmp_path)
     local = copytrace.find(path, tmp_path / "local", progress=False)
+    monkeypatch.setattr("copytrace.engines.spark_output.REPORT_MAX_DOCS", 3)  # the report: 1 cluster of 2
     spy = ResultSpy(monkeypatch, spark)
     dist = copytrace.find(path, tmp_path / "spark", engine="spark", spark_session=spark, progress=False)
     monkeypatch.undo()
@@ -94,6 +95,9 @@ def test_the_driver_collects_nothing_per_document(spark, tmp_path, monkeypatch):
     assert (tmp_path / "spark" / "deduplicated.jsonl").read_bytes() == \
         (tmp_path / "local" / "deduplicated.jsonl").read_bytes()
     assert dist.documents.num_rows == n  # read back from the written dataset on first use
+    report = (tmp_path / "spark" / "report.html").read_text(encoding="utf-8")
+    assert 'id="report-note"' in report and "2 clusters hold 4 documents" in report
+    assert "report-note" not in (tmp_path / "local" / "report.html").read_text(encoding="utf-8")
 
 
 def test_forty_percent_empty_texts(spark, tmp_path):

@@ -153,7 +153,7 @@ class SparkOutput(EngineOutput):
         return pq.read_table(path, schema=schemas.DOCUMENTS)
 
     @_on_spark
-    def report_view(self, limit: int = REPORT_MAX_DOCS) -> tuple[pa.Table, dict[str, str], dict, dict, str | None]:
+    def report_view(self, limit: int | None = None) -> tuple[pa.Table, dict[str, str], dict, dict, str | None]:
         """What the report shows, with the driver holding at most ``limit`` documents of clusters
         (plus those holding reused passages): the documents rows of the clusters shown (all of
         them when they fit, else the largest clusters that fit), their texts, their boilerplate
@@ -162,12 +162,13 @@ class SparkOutput(EngineOutput):
 
         from copytrace import schemas
 
+        limit = limit or REPORT_MAX_DOCS
         texts: SparkTexts = self.store  # type: ignore[assignment]
         frame = self.frame
         cols = ["idx", *schemas.DOCUMENTS.names]
         members = frame.where("n_copies > 1")
         heads = members.where("is_representative").select("cluster_id", "n_copies").orderBy(
-            F.desc("n_copies"), "cluster_id").limit(limit // 2).toArrow()
+            F.desc("n_copies"), "cluster_id").limit(max(1, limit // 2)).toArrow()
         sizes = heads.column("n_copies").to_numpy().astype(np.int64)
         fit = int(np.searchsorted(np.cumsum(sizes), limit, side="right"))
         note = None

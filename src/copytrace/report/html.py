@@ -633,7 +633,10 @@ def write_report(
 ) -> Path:
     """Write the report (one self-contained HTML file) and return its path.
     ``path`` may be a directory: the file is then ``path/report.html``.
-    ``reuse``: reuse.parquet's table, for the reused-passage view."""
+    ``reuse``: reuse.parquet's table, for the reused-passage view.  ``totals``: the
+    corpus's numbers (documents, clusters, documents_in_clusters, dedup_rate) when
+    ``documents`` holds only the clusters shown (a bounded report), and ``note`` a line
+    saying what was left out."""
     p = Path(path)
     if p.is_dir():
         p = p / "report.html"
