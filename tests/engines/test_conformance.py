@@ -1,7 +1,8 @@
 """Engine conformance: the properties every engine must have, parametrized over
 the engines, on a few corpora (tests/engines/conftest.py: CORPORA), each run ONCE
 per engine for the whole test run (``engine_run``). Then the Spark engine's rows
-and files against the local engine's: the same, byte for byte.
+and files against the local engine's: the same rows in the same order (Spark's
+tables are Parquet dataset directories), the JSONL files byte for byte.
 
 Spark-only behaviour (connected components, URI inputs, ``--engine spark`` on the
 CLI, bad input) stays in test_spark.py. The Spark cases skip, saying why, when

@@ -631,6 +631,19 @@ class SparkEngine:
             spark.conf.set("spark.sql.shuffle.partitions", str(self._parts))
         from copytrace.engines.workdir import owned_work_dir
 
+        # a broadcast join collects its small side on the driver: never more than a quarter of
+        # spark.driver.maxResultSize (a session run with a tight bound, e.g. 1m), restored by cleanup
+        self._broadcast_conf = None
+        try:
+            bytes_of = spark._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
+            max_result = int(bytes_of(sc.getConf().get("spark.driver.maxResultSize", "1g")))
+            key = "spark.sql.autoBroadcastJoinThreshold"
+            old = spark.conf.get(key)
+            if max_result > 0 and int(bytes_of(old)) > max_result // 4:
+                spark.conf.set(key, str(max_result // 4))
+                self._broadcast_conf = old
+        except Exception:  # a session without those settings: Spark's defaults stand
+            pass
         wd = self.options.work_dir
         work_root = owned_work_dir(wd) if wd else None  # never the user's folder itself
         self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=work_root))
@@ -1026,7 +1039,7 @@ class SparkEngine:
             assert self._tmp is not None
             involved = np.unique(np.concatenate([scored.a, scored.b])).astype(np.int64) if len(scored) \
                 else np.zeros(0, np.int64)
-            meta = _to_arrow(docs.join(F_broadcast(_df(self._spark, idx=involved)), "idx")
+            meta = _to_arrow(docs.join(_df(self._spark, idx=involved), "idx")
                              .select("idx", "doc_id", "date", "source")).sort_by("idx")
             assert meta.num_rows == involved.shape[0]
             dates = _ByIndex()
@@ -1202,6 +1215,12 @@ class SparkEngine:
             except Exception:  # the session may be gone
                 pass
         self._persisted = []
+        if getattr(self, "_broadcast_conf", None) is not None:
+            try:
+                self._spark.conf.set("spark.sql.autoBroadcastJoinThreshold", self._broadcast_conf)
+            except Exception:  # the session may be gone
+                pass
+            self._broadcast_conf = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -1217,12 +1236,6 @@ class _ByIndex(dict):
 
 def _to_arrow(df: Any) -> pa.Table:
     return df.toArrow()
-
-
-def F_broadcast(df: Any) -> Any:  # noqa: N802  (pyspark's F.broadcast, imported on first use)
-    from pyspark.sql import functions as F
-
-    return F.broadcast(df)
 
 
 def _df(spark: Any, **cols: np.ndarray) -> Any:
