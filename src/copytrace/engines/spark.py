@@ -632,7 +632,8 @@ class SparkEngine:
         from copytrace.engines.workdir import owned_work_dir
 
         # a broadcast join collects its small side on the driver: never more than a quarter of
-        # spark.driver.maxResultSize (a session run with a tight bound, e.g. 1m), restored by cleanup
+        # spark.driver.maxResultSize (a session run with a tight bound, e.g. 1m), restored by cleanup;
+        # the explicit broadcast hints are on tables the driver made (no job collects them)
         self._broadcast_conf = None
         try:
             bytes_of = spark._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
@@ -640,7 +641,9 @@ class SparkEngine:
             key = "spark.sql.autoBroadcastJoinThreshold"
             old = spark.conf.get(key)
             if max_result > 0 and int(bytes_of(old)) > max_result // 4:
-                spark.conf.set(key, str(max_result // 4))
+                # Spark's size estimate can be well under the rows collected (a 256 KiB estimate
+                # collected 1 MiB at 25k documents): under 64 MiB, no automatic broadcast at all
+                spark.conf.set(key, str(max_result // 4) if max_result >= 64 << 20 else "-1")
                 self._broadcast_conf = old
         except Exception:  # a session without those settings: Spark's defaults stand
             pass
