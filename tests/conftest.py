@@ -24,7 +24,7 @@ def corpus(tmp_path: Path):
 # ONE xdist worker, so only one JVM starts: under `--dist loadfile` they are one scope (below).
 # They start first: the other worker runs the rest meanwhile, instead of both idling behind
 # them at the end.
-SPARK_FILES = ("test_spark.py", "test_conformance.py", "test_rules_once.py")
+SPARK_FILES = ("test_spark.py", "test_conformance.py", "test_rules_once.py", "test_spark_scale.py")
 # Then the files that take longest (measured with --durations), longest first, so that no long
 # file starts last while the other worker idles (xdist hands a worker its next file when it is
 # almost done with the last one). The rest follow in collection order.

@@ -81,6 +81,26 @@ class Result:
         return out
 
 
+class DatasetResult(Result):
+    """A :class:`Result` whose ``documents`` table was written by the engine as a dataset
+    (``out_dir/documents.parquet/``, Spark) and is read from there on first use only: the
+    driver never holds it unless asked."""
+
+    @property
+    def documents(self) -> pa.Table:
+        if self.__dict__.get("_documents") is None:
+            import pyarrow.parquet as pq
+
+            assert self.out_dir is not None
+            self.__dict__["_documents"] = pq.read_table(self.out_dir / "documents.parquet",
+                                                        schema=schemas.DOCUMENTS)
+        return self.__dict__["_documents"]
+
+    @documents.setter
+    def documents(self, value: pa.Table | None) -> None:
+        self.__dict__["_documents"] = value
+
+
 def _split_options(options: dict[str, Any]) -> FindOptions:
     read_fields = {f.name for f in dataclasses.fields(ReadOptions)}
     find_fields = {f.name for f in dataclasses.fields(FindOptions)}
@@ -178,6 +198,8 @@ def find(
                     output.summary["output_guarantee"] = GUARANTEE[stage.mode]
                     write_json(output.summary, stage.path / "summary.json")
             else:
+                if output.documents is None:  # no output directory: the documents asked for in memory
+                    output.documents = output.documents_table()
                 output.summary["timings_s"] = timings_that_add_up(
                     reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
@@ -186,6 +208,8 @@ def find(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
     reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
+    if output.documents is None:  # written as a dataset by the engine (Spark): read on first use
+        return DatasetResult(None, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
     return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
 
 
@@ -246,16 +270,20 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     ``find`` gives a staging folder here (``stages.output_set``), writes
     summary.json there last, and swaps the whole set into ``--out``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet(output.documents, out_dir / "documents.parquet", schemas.documents_schema(output.documents))
-    write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
-    write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
-    reuse = getattr(output, "reuse", None)
-    write_parquet(reuse if reuse is not None else schemas.REUSE.empty_table(), out_dir / "reuse.parquet",
-                  schemas.REUSE)
-    bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
-        {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
-    )
-    write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
+    write_tables = getattr(output, "write_tables", None)
+    if write_tables is not None:  # an engine whose tables are datasets written where the rows are (Spark)
+        write_tables(out_dir)
+    else:
+        write_parquet(output.documents, out_dir / "documents.parquet", schemas.documents_schema(output.documents))
+        write_parquet(output.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
+        write_parquet(output.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+        reuse = getattr(output, "reuse", None)
+        write_parquet(reuse if reuse is not None else schemas.REUSE.empty_table(), out_dir / "reuse.parquet",
+                      schemas.REUSE)
+        bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
+            {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
+        )
+        write_parquet(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
     if bar is not None:
         bar.advance(5)
     # an engine that makes the lines where the texts are (Spark: on the executors) writes them itself
@@ -276,10 +304,15 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
     if report:
         from copytrace.report.html import write_report
 
-        texts, spans = _report_inputs(output)
+        view = getattr(output, "report_view", None)
+        if view is not None:  # documents on the executors: the clusters shown, bounded (Spark)
+            documents, texts, spans, totals, note = view()
+        else:
+            documents, totals, note = output.documents, None, None
+            texts, spans = _report_inputs(output)
         write_report(
-            out_dir / "report.html", output.documents, output.pairs, output.passages, texts,
-            output.summary, boilerplate=spans, reuse=getattr(output, "reuse", None),
+            out_dir / "report.html", documents, output.pairs, output.passages, texts,
+            output.summary, boilerplate=spans, reuse=getattr(output, "reuse", None), totals=totals, note=note,
         )
     if bar is not None:
         bar.advance(1)

@@ -33,6 +33,11 @@ class InputError(CopytraceError):
         super().__init__(f"{where}: {message}")
 
 
+class EngineError(CopytraceError):
+    """An engine's run failed where the input is not to blame (a Spark job that failed: an
+    executor lost, a task out of memory), in one line; no output was written."""
+
+
 class OptionError(CopytraceError):
     """An option value that cannot work (a bad threshold, an unknown field...).
 

@@ -22,7 +22,9 @@ from helpers import CORPORA
 @pytest.fixture(scope="session")
 def spark():
     """The test run's one Spark session (local[2], 4 partitions); skips (saying why)
-    when PySpark or Java is missing. CI installs both."""
+    when PySpark or Java is missing. CI installs both.  ``spark.driver.maxResultSize`` is
+    1 MiB (issue #13: the driver collects nothing per document; every Spark
+    test runs under that limit)."""
     pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
     if shutil.which("java") is None:
         pytest.skip("no Java runtime on PATH (the Spark engine needs Java 17+)")
@@ -40,7 +42,7 @@ def spark():
         os.environ["PYSPARK_SUBMIT_ARGS"] = (
             "--driver-java-options '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC' pyspark-shell")
     try:
-        s = spark_session("local[2]", partitions=4)
+        s = spark_session("local[2]", partitions=4, conf={"spark.driver.maxResultSize": "1m"})
     finally:
         if saved is None:
             os.environ.pop("PYSPARK_SUBMIT_ARGS", None)

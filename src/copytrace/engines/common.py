@@ -40,8 +40,10 @@ __all__ = [
     "apply_rule",
     "decide_pairs",
     "build_tables",
+    "pair_tables",
     "cluster_originals",
     "result_counts",
+    "counts_from_aggregates",
 ]
 
 PASSAGE_KINDS = np.array(["verbatim", "reworded"])
@@ -61,6 +63,10 @@ class EngineOutput:
     boilerplate: BoilerplateResult | None = None  # spans keyed by sorted position
     keep: np.ndarray | None = None  # sorted positions for deduplicated.jsonl (None: representatives)
     reuse: pa.Table | None = None  # reuse.parquet (schemas.REUSE)
+
+    def documents_table(self) -> pa.Table:
+        """The documents table in memory (an engine that writes it as a dataset reads it back)."""
+        return self.documents
 
     def kept_positions(self) -> np.ndarray:
         """The sorted positions written to deduplicated.jsonl: ``keep`` when the
@@ -384,8 +390,6 @@ def build_tables(
     ``coverage_b`` (each side's share of words inside the passages),
     ``original`` (0 unknown, 1 a, 2 b), ``confidence``, ``reasons``."""
     n = int(length.shape[0])
-    kinds = PASSAGE_KINDS
-    coverage = pas["coverage"]
     root = clusters.root
     cluster_original = cluster_originals(n, verified, pas["original"], pas["confidence"], clusters)
     documents = pa.table(
@@ -399,6 +403,18 @@ def build_tables(
         },
         schema=schemas.DOCUMENTS,
     )
+    pairs, passages = pair_tables(ids_sorted, verified, pas, ngram)
+    return documents, pairs, passages
+
+
+def pair_tables(
+    ids: pa.Array | pa.ChunkedArray, verified: VerifiedPairs, pas: dict[str, np.ndarray], ngram: int = 5,
+) -> tuple[pa.Table, pa.Table]:
+    """pairs and passages tables (see :func:`build_tables`); ``ids``: the doc id of each document
+    number in ``verified`` (all documents in doc-id order, or only those in pairs, renumbered)."""
+    coverage = pas["coverage"]
+    kinds = PASSAGE_KINDS
+    ids_sorted = ids
     similarity = rule.similarity(
         rule.floor(verified.jaccard, verified.containment_a_in_b, verified.containment_b_in_a,
                    verified.shared_or_enough(), ngram), coverage) if len(verified) else np.zeros(0)
@@ -434,8 +450,7 @@ def build_tables(
         passages = passages.sort_by(
             [("doc_a", "ascending"), ("doc_b", "ascending"), ("a_start", "ascending"), ("b_start", "ascending")]
         )
-
-    return documents, pairs, passages
+    return pairs, passages
 
 
 def result_counts(
@@ -449,20 +464,32 @@ def result_counts(
 ) -> dict[str, Any]:
     """The ``counts`` of summary.json (besides ``candidate_pairs``), the same for every engine."""
     n = int(length.shape[0])
-    n_kept = int(np.count_nonzero(clusters.representative == np.arange(n)))
+    return counts_from_aggregates(
+        n, int(length.sum()), int(np.count_nonzero(n_tokens == 0)), int(exact.shape[0]), len(verified),
+        clusters.n_clusters, int(np.count_nonzero(clusters.size > 1)), int(clusters.size.max()) if n else 0,
+        int(np.count_nonzero(clusters.representative == np.arange(n))), passages.num_rows,
+        bp.table.num_rows if bp is not None else 0, len(bp.spans) if bp is not None else 0)
+
+
+def counts_from_aggregates(
+    n: int, characters: int, without_words: int, exact_pairs: int, verified_pairs: int, n_clusters: int,
+    in_clusters: int, largest: int, n_kept: int, n_passages: int, bp_segments: int, bp_documents: int,
+) -> dict[str, Any]:
+    """summary.json's ``counts`` from per-run aggregates (what :func:`result_counts` computes from
+    the per-document arrays; the Spark engine aggregates them on the executors)."""
     return {
         "documents": n,
-        "characters": int(length.sum()),
-        "documents_without_words": int(np.count_nonzero(n_tokens == 0)),
-        "exact_duplicate_documents": int(exact.shape[0]),
-        "verified_pairs": len(verified),
-        "clusters": clusters.n_clusters,
-        "documents_in_clusters": int(np.count_nonzero(clusters.size > 1)),
-        "largest_cluster": int(clusters.size.max()) if n else 0,
+        "characters": characters,
+        "documents_without_words": without_words,
+        "exact_duplicate_documents": exact_pairs,
+        "verified_pairs": verified_pairs,
+        "clusters": n_clusters,
+        "documents_in_clusters": in_clusters,
+        "largest_cluster": largest,
         "deduplicated_documents": n_kept,
         "duplicates_removed": n - n_kept,
         "dedup_rate": (n - n_kept) / n if n else 0.0,
-        "passages": passages.num_rows,
-        "boilerplate_segments": bp.table.num_rows if bp is not None else 0,
-        "documents_with_boilerplate": len(bp.spans) if bp is not None else 0,
+        "passages": n_passages,
+        "boilerplate_segments": bp_segments,
+        "documents_with_boilerplate": bp_documents,
     }

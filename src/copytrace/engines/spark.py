@@ -6,44 +6,53 @@ Orchestration only — every computation on documents is a function of
 
 1. **read**: the inputs are planned on the driver (local paths with the read
    stage's own planner; any Hadoop-compatible URI — ``hdfs://``, ``s3a://``,
-   ``file://`` — listed through Hadoop's ``FileSystem``), their bytes are read
-   by Spark's ``binaryFile`` source, and each file is parsed by
-   ``read_spark.read_file_bytes`` (same ids, same skips and messages).  The first
-   document with an id wins, over files in the order given, as in ``read``.
+   ``file://`` — listed through Hadoop's ``FileSystem``).  A JSONL file over
+   ``spark.copytrace.jsonlSplitBytes`` (128 MiB) is read in parts, one task
+   each (``read_spark.read_part_bytes``: the file's line numbers, offsets,
+   skips and warnings); other files' bytes are read by Spark's ``binaryFile``
+   source and parsed by ``read_spark.read_file_bytes`` (same ids, same skips
+   and messages).  The first document with an id wins, over files in the
+   order given, as in ``read``.
 2. **numbering**: documents sorted by doc id get their index 0..n-1 (range
-   partitioning, then per-partition offsets).
-3. **normalize → fingerprint → boilerplate segments**: one ``mapInArrow``.
+   partitioning, then per-partition offsets: one row per partition to the driver).
+3. **normalize → fingerprint → boilerplate segments**: one ``mapInArrow``;
+   the driver gets the totals (documents, characters, documents without words).
 4. **candidates**: exact duplicates by content hash (a ``groupBy``), LSH band
    buckets and containment-sample buckets by shuffles; a bucket's pairs come
    from the same rule as ``candidates.pairs_from_keys``.
 5. **boilerplate**: segment document frequencies by shuffles; the rules and
    the story check (``boilerplate.select_candidates`` / ``story_check``) on
-   the driver over the few candidates and their documents.
+   the driver over the few candidates, the documents they check (their token
+   counts fetched, nothing per document of the corpus) and one first
+   occurrence per boilerplate key; the spans stay on the executors.
 6. **verify** and **align**: pairs joined with both texts, then the stage
-   functions per batch.
-7. **cluster**: connected components by the large-star/small-star algorithm
-   (Kiveris et al., 2014) on DataFrames; the root of a component is its
-   smallest index, as in the local union-find.
-8. The driver collects the per-document and per-pair arrays and builds the
-   tables with ``engines.common.build_tables`` — so the output files are the
-   local engine's, byte for byte.
-9. The texts never come to the driver: ``deduplicated.jsonl`` (and
-   ``deduplicated-passages.jsonl``) are made on the executors and written by
-   Spark as part files, which the driver concatenates in order
-   (``engines.spark_output``); the report fetches the texts it shows.
+   functions per batch; the scored pairs and alignments come to the driver.
+7. **rule**: ``common.decide_pairs`` on the driver over the pairs (the
+   documents in pairs are the only ones it looks up).
+8. **cluster**: connected components by the large-star/small-star algorithm
+   (Kiveris et al., 2014) on DataFrames; cluster ids, representatives and
+   cluster originals on the executors (``spark_tables.documents_frame``).
+9. **write**: ``documents.parquet`` is written by the executors as a Parquet
+   dataset (``spark_tables.write_dataset``), the pair tables by the driver in
+   the same layout; ``deduplicated.jsonl`` (and ``deduplicated-passages.jsonl``)
+   are made on the executors and concatenated in order (``spark_output``);
+   the report shows the largest clusters that fit (``SparkOutput.report_view``).
 
 Each stage is a method of :class:`SparkEngine` (``read``, ``number``,
 ``fingerprint``, ``boilerplate``, ``candidates``, ``verify``, ``align``,
 ``decide``, ``cluster``, ``write``), called in order by ``run``.
 
-The driver still holds O(documents) integers, the doc ids and the pairs (see
-issue #13 for what remains).  Each input file is read by one task and must fit
-in an executor's memory (Spark's ``binaryFile`` limit is 2 GiB): split very
-large JSONL files.
+The driver holds O(1) per document (counts, one row per partition or file
+part) but still O(pairs): the verified pairs, their alignments and the reuse
+clusters (issue #13, what remains).  A failed Spark job is one clear
+``errors.EngineError``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 import os
 import shutil
 import sys
@@ -62,14 +71,15 @@ from copytrace.engines.base import summary_dict
 from copytrace.engines.common import (
     EngineOutput,
     align_arrays,
+    counts_from_aggregates,
+    pair_tables,
     align_chunk,
     candidates_judged,
     decide_pairs,
-    build_tables,
-    result_counts,
     verify_chunk,
 )
 from copytrace.engines.spark_output import SparkOutput, SparkTexts
+from copytrace.engines.spark_tables import cluster_counts, spark_errors
 from copytrace.errors import InputError, OptionError, printable
 from copytrace.stages.direction import Direction, join_reasons, split_reasons
 from copytrace.options import FindOptions
@@ -78,7 +88,6 @@ from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter
 from copytrace.stages.align import Alignment, Passage
-from copytrace.stages.cluster import clusters_from_roots
 from copytrace.stages.reuse import reuse_counts, reuse_table
 from copytrace.stages import read
 from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
@@ -89,10 +98,12 @@ __all__ = ["SparkEngine", "spark_session"]
 DEFAULT_MASTER = "local[*]"
 
 
-def spark_session(master: str | None = None, partitions: int | None = None) -> Any:
+def spark_session(master: str | None = None, partitions: int | None = None,
+                  conf: dict[str, str] | None = None) -> Any:
     """The active Spark session (spark-submit, a notebook), or a new one on
     ``master`` (default ``local[*]``) whose Python workers run this
-    interpreter."""
+    interpreter; ``conf``: more Spark settings for a new session (e.g.
+    ``{"spark.driver.maxResultSize": "1m"}``)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -113,6 +124,8 @@ def spark_session(master: str | None = None, partitions: int | None = None) -> A
     )
     if partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    for k, v in (conf or {}).items():
+        builder = builder.config(k, v)
     if (master or DEFAULT_MASTER).startswith("local"):
         # no web UI (its server's start-up), and Python workers forked from a daemon that has the
         # stages imported already (see _daemon; on a cluster the executors' default daemon is kept)
@@ -171,6 +184,48 @@ def _read_files(batches: Iterator[pa.RecordBatch], ropts: ReadOptions,
         for pos, path in enumerate(paths):
             for idx, spec in plan.get(path, ()):
                 yield _file_events(idx, read_file_bytes(contents[pos].as_py(), spec, ropts))
+
+
+JSONL_SPLIT_BYTES = 128 << 20  # a JSONL file larger than this is read in parts of this size
+
+
+def _count_newlines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Newlines in each part ``[lo, hi)`` of a split file."""
+    from copytrace.stages.read_spark import newlines_in
+
+    for rb in batches:
+        c = rb.to_pydict()
+        n = [newlines_in(u, lo, hi) for u, lo, hi in zip(c["uri"], c["lo"], c["hi"], strict=True)]
+        yield pa.RecordBatch.from_pydict({"file_idx": c["file_idx"], "part": c["part"], "n": n},
+                                         schema=_arrow_schema("file_idx int, part long, n long"))
+
+
+PART_BITS = 40  # a part's records: ordinal = part << PART_BITS | the record's ordinal in the part
+
+
+def _read_parts(batches: Iterator[pa.RecordBatch], ropts: ReadOptions, specs: dict[int, FileSpec]
+                ) -> Iterator[pa.RecordBatch]:
+    """The read events of each part of a split JSONL file (``read_spark.read_part_bytes``): the
+    file's marker row from its first part only, the records numbered after the parts before,
+    and one ``part`` row with what the part's records showed (JSON in ``message``)."""
+    from copytrace.stages.read_spark import open_uri, part_bytes, read_part_bytes
+
+    for rb in batches:
+        c = rb.to_pydict()
+        for idx, k, uri, lo, hi, nl in zip(c["file_idx"], c["part"], c["uri"], c["lo"], c["hi"], c["nl"], strict=True):
+            data, lines, start = part_bytes(uri, lo, hi, nl)
+            recs, state = read_part_bytes(data, specs[idx], ropts, lines, start, whole=functools.partial(open_uri, uri))
+            ev = _file_events(idx, recs)
+            if k:
+                ev = ev.slice(1)  # the marker: once per file
+            base = k << PART_BITS
+            ordinal = pc.add(ev.column("ordinal"), pa.scalar(base, pa.int64())) if k else ev.column("ordinal")
+            yield pa.RecordBatch.from_arrays([ordinal if n == "ordinal" else ev.column(n) for n in ev.schema.names],
+                                             schema=ev.schema)
+            part_row: dict[str, list[Any]] = {name: [None] for name in _arrow_schema(READ_SCHEMA).names}
+            part_row.update(file_idx=[idx], ordinal=[base + (1 << (PART_BITS - 1))], kind=["part"],
+                            message=[json.dumps(state)])
+            yield pa.RecordBatch.from_pydict(part_row, schema=_arrow_schema(READ_SCHEMA))
 
 
 def _file_events(idx: int, recs: Any) -> pa.RecordBatch:
@@ -322,11 +377,60 @@ def _bucket_pairs(batches: Iterator[pa.RecordBatch], max_bucket: int) -> Iterato
                  pa.array(np.full(pairs.shape[0], value, dtype=np.int32), pa.int32())], names=["a", "b", "s"])
 
 
-def _filter_pairs(batches: Iterator[pa.RecordBatch], meta: Any) -> Iterator[pa.RecordBatch]:
-    """Candidate pairs that pass the pair filters (``pairfilter.keep_mask``)."""
+_PAIR_META = ("date_a", "source_a", "date_b", "source_b")
+
+
+def _filter_pairs(batches: Iterator[pa.RecordBatch], opts: FindOptions) -> Iterator[pa.RecordBatch]:
+    """Candidate pairs ``(a, b, …, date_a, source_a, date_b, source_b)`` that pass the pair filters
+    (returned without the four date and source columns):
+    ``pairfilter.keep_mask`` over the batch's documents (side a as 0..k-1, side b as k..2k-1;
+    the rule compares dates and sources, so a batch's own source codes do)."""
     for rb in batches:
-        pairs = np.stack([rb.column("a").to_numpy(), rb.column("b").to_numpy()], axis=1).astype(np.int64)
-        yield rb.filter(pa.array(pairfilter.keep_mask(pairs, meta)))
+        k = rb.num_rows
+        c = rb.to_pydict()
+        meta = pairfilter.PairMeta.build(c["date_a"] + c["date_b"], c["source_a"] + c["source_b"], None, opts)
+        pairs = np.stack([np.arange(k, dtype=np.int64), np.arange(k, 2 * k, dtype=np.int64)], axis=1)
+        names = [n for n in rb.schema.names if n not in _PAIR_META]
+        yield pa.RecordBatch.from_arrays([rb.column(n) for n in names], names=names).filter(
+            pa.array(pairfilter.keep_mask(pairs, meta)))
+
+
+def _filter_counts(batches: Iterator[pa.RecordBatch], opts: FindOptions) -> Iterator[pa.RecordBatch]:
+    """The pair filters' summary counts over each batch of documents (``PairMeta.summary``)."""
+    for rb in batches:
+        c = rb.to_pydict()
+        meta = pairfilter.PairMeta.build(c["date"], c["source"], None, opts)
+        sm = meta.summary() if meta is not None else {}
+        yield pa.RecordBatch.from_pydict({"no_date": [int(sm.get("documents_without_date", 0))],
+                                          "no_source": [int(sm.get("documents_without_source", 0))]},
+                                         schema=_arrow_schema("no_date long, no_source long"))
+
+
+class _FilterSummary:
+    """summary.json's ``pair_filters`` (``PairMeta.summary``'s keys), summed over the executors'
+    batches of documents."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        self._summary = summary
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self._summary)
+
+    @staticmethod
+    def of(meta_cols: Any, opts: FindOptions) -> "_FilterSummary":
+        from pyspark.sql import functions as F
+
+        tot = meta_cols.select("date", "source").mapInArrow(
+            lambda it: _filter_counts(it, opts), "no_date long, no_source long").agg(
+            F.sum("no_date").alias("d"), F.sum("no_source").alias("s")).collect()[0]
+        out: dict[str, Any] = {}
+        if opts.pairs_within is not None:
+            out["pairs_within_days"] = opts.pairs_within
+            out["documents_without_date"] = int(tot["d"] or 0)
+        if opts.pairs != "all":
+            out["pairs"] = opts.pairs
+            out["documents_without_source"] = int(tot["s"] or 0)
+        return _FilterSummary(out)
 
 
 def _masked(text: str, starts: list | None, ends: list | None) -> str:
@@ -496,7 +600,12 @@ class SparkEngine:
 
     # -- the pipeline ---------------------------------------------------------------------------
     def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
-        """The stages in order (each a method below); the result for the writer."""
+        """The stages in order (each a method below); the result for the writer.  A failed Spark
+        job (a lost executor, a crashed Python worker) is one clear ``EngineError``."""
+        with spark_errors("find"):
+            return self._run(inputs, options, reporter)
+
+    def _run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
         self.options = options
         if options.resume:
             raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
@@ -507,23 +616,28 @@ class SparkEngine:
         counts: dict[str, Any] = {}
         kept, stats = self.read(inputs, reporter)
         docs, n = self.number(kept, reporter)
-        fp, length, n_tokens = self.fingerprint(docs, n, stats, reporter)
-        bp, spans_df = self.boilerplate(docs, fp, n_tokens, n, reporter)
+        fp, no_words = self.fingerprint(docs, n, stats, reporter)
+        self._bp_docs = 0
+        bp, spans_df = self.boilerplate(docs, fp, n, reporter)
         exact, near_df, pair_meta, lsh, n_near = self.candidates(docs, fp, counts, reporter)
         texts = self._texts(docs, spans_df)
         scored = self.verify(texts, near_df, exact, reporter)
         pas = self.align(texts, scored, reporter)
-        verified, pas, reuse, whole_mask = self.decide(docs, scored, pas, n, candidates_judged(counts["candidate_pairs"]),
-                                                       counts, reporter)
-        clusters = self.cluster(verified, whole_mask, length, n, reporter)
-        out = self.write(docs, n, length, clusters, verified, pas, reuse, bp, reporter)
-        for df in self._persisted:  # all but the documents, which the writer reads (cleanup releases them)
-            if df is not docs:
-                df.unpersist()
-        self._persisted = [docs]
-
-        counts.update(result_counts(length, n_tokens, exact, verified, clusters, out.passages, bp))
+        verified, pas, reuse, whole_mask, meta = self.decide(
+            docs, scored, pas, n, candidates_judged(counts["candidate_pairs"]), counts, reporter)
+        documents = self.cluster(docs, fp, verified, pas, whole_mask, reporter)
+        out = self.write(docs, n, documents, verified, pas, reuse, meta, bp, spans_df, reporter)
+        cc = cluster_counts(documents)  # aggregates on the executors
+        assert cc["n"] == n
+        counts.update(counts_from_aggregates(
+            n, stats.chars, no_words, int(exact.shape[0]), len(verified), cc["clusters"], cc["in_clusters"],
+            cc["largest"], cc["kept"], out.passages.num_rows, bp.table.num_rows if bp is not None else 0,
+            self._bp_docs))
         counts.update(reuse_counts(reuse))
+        for df in self._persisted:  # all but what the writer reads (cleanup releases those)
+            if df is not docs and df is not documents:
+                df.unpersist()
+        self._persisted = [docs, documents]
         spark = self._spark
         out.summary = summary_dict(
             self.name, inputs, options, lsh, stats.to_dict(), counts, reporter, t_start,
@@ -543,6 +657,22 @@ class SparkEngine:
             spark.conf.set("spark.sql.shuffle.partitions", str(self._parts))
         from copytrace.engines.workdir import owned_work_dir
 
+        # a broadcast join collects its small side on the driver: never more than a quarter of
+        # spark.driver.maxResultSize (a session run with a tight bound, e.g. 1m), restored by cleanup;
+        # the explicit broadcast hints are on tables the driver made (no job collects them)
+        self._broadcast_conf = None
+        try:
+            bytes_of = spark._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes
+            max_result = int(bytes_of(sc.getConf().get("spark.driver.maxResultSize", "1g")))
+            key = "spark.sql.autoBroadcastJoinThreshold"
+            old = spark.conf.get(key)
+            if max_result > 0 and int(bytes_of(old)) > max_result // 4:
+                # Spark's size estimate can be well under the rows collected (a 256 KiB estimate
+                # collected 1 MiB at 25k documents): under 64 MiB, no automatic broadcast at all
+                spark.conf.set(key, str(max_result // 4) if max_result >= 64 << 20 else "-1")
+                self._broadcast_conf = old
+        except Exception:  # a session without those settings: Spark's defaults stand
+            pass
         wd = self.options.work_dir
         work_root = owned_work_dir(wd) if wd else None  # never the user's folder itself
         self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=work_root))
@@ -582,12 +712,21 @@ class SparkEngine:
             for i, (p, s) in enumerate(plan):
                 if s.fmt != "special":
                     plan_map.setdefault(p, []).append((i, s))
-            files = spark.read.format("binaryFile").load(list(plan_map)).select("path", "content")
             ropts = opts.read
-            bplan = sc.broadcast(plan_map)  # once per executor, not once per task (many .txt files)
             n_regular = len(plan) - len(special_examples)
-            events = keep(files.repartition(max(1, min(n_regular, parts))).mapInArrow(
-                lambda it: _read_files(it, ropts, bplan.value), READ_SCHEMA))
+            parts_df, split_files = self._split_jsonl(plan_map)  # large JSONL files: read in parts
+            events = None
+            if plan_map:
+                files = spark.read.format("binaryFile").load(list(plan_map)).select("path", "content")
+                bplan = sc.broadcast(plan_map)  # once per executor, not once per task (many .txt files)
+                events = files.repartition(max(1, min(len(plan_map), parts))).mapInArrow(
+                    lambda it: _read_files(it, ropts, bplan.value), READ_SCHEMA)
+            if parts_df is not None:
+                specs = {i: s for i, s in enumerate(p[1] for p in plan) if i in split_files}
+                part_events = parts_df.mapInArrow(lambda it: _read_parts(it, ropts, specs), READ_SCHEMA)
+                events = part_events if events is None else events.unionByName(part_events)
+            assert events is not None  # at least one regular file (plan_files raises otherwise)
+            events = keep(events)
             # the first document of each id wins; range-partitioned by id, so that the numbering's sort
             # by id below needs no second shuffle of the texts
             w = Window.partitionBy("doc_id").orderBy("file_idx", "ordinal")
@@ -600,7 +739,7 @@ class SparkEngine:
             # one job for all the read statistics: files read, errors, warnings, skips by reason
             tally: dict[tuple[str, str | None], int] = {
                 (r.kind, r.reason): int(r["count"]) for r in
-                events.where("kind != 'doc'").select("kind", "reason")
+                events.where("kind NOT IN ('doc', 'part')").select("kind", "reason")
                 .unionByName(dups.select("kind", "reason")).groupBy("kind", "reason").count().collect()}
             n_found = sum(c for (k, _), c in tally.items() if k == "file")
             if n_found != n_regular:
@@ -638,12 +777,65 @@ class SparkEngine:
                            read.skip_message(r.origin, r.reason, read.duplicate_id_detail(r.doc_id)))
                           for r in examples] + special_examples
                 stats.examples = [m for _, m in sorted(merged, key=lambda x: x[0])][:MAX_EXAMPLES]
+            warnings: list[tuple[int, int, str]] = []
             if any(k == "warning" for k, _ in tally):
-                for r in events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect():
-                    stats.warn(r.message)
+                warnings = [(int(r.file_idx), int(r.ordinal), r.message) for r in
+                            events.where("kind = 'warning'").orderBy("file_idx", "ordinal").collect()]
+            if split_files:  # what the parts of each split file saw: its field warnings, once
+                seen: dict[int, dict[str, int]] = {}
+                for r in events.where("kind = 'part'").select("file_idx", "message").collect():  # one per part
+                    st = seen.setdefault(int(r.file_idx), {})
+                    for k, v in json.loads(r.message).items():
+                        st[k] = int(st.get(k, 0)) + int(v)
+                for i, st in seen.items():
+                    warnings += [(i, 1 << 62, w) for w in read.jsonl_field_warnings(plan[i][1].display, st, ropts)]
+            done: set[tuple[int, str]] = set()
+            for i, _, m in sorted(warnings, key=lambda x: (x[0], x[1])):
+                if i in split_files and (i, m) in done:
+                    continue  # a file-level note each part of a split file gave
+                done.add((i, m))
+                stats.warn(m)
             kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date", "url", "title")
             bar.advance()
         return kept, stats
+
+    def _split_jsonl(self, plan_map: dict[str, list[tuple[int, FileSpec]]]) -> tuple[Any, set[int]]:
+        """Uncompressed JSONL files larger than ``spark.copytrace.jsonlSplitBytes`` (default
+        128 MiB; a runtime setting) taken out of ``plan_map`` (read whole by ``binaryFile``) and read
+        in parts of that size by as many tasks: a DataFrame ``(file_idx, part, uri, lo, hi, nl)``
+        of the parts (``nl``: newlines before ``lo``, counted by one job over the parts), or None;
+        and the file indices split."""
+        spark = self._spark
+        split = max(1, int(spark.conf.get("spark.copytrace.jsonlSplitBytes", str(JSONL_SPLIT_BYTES))))
+        jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+        rows: list[tuple[int, int, str, int, int]] = []
+        for uri in list(plan_map):
+            entries = plan_map[uri]
+            if entries[0][1].fmt != "jsonl" or entries[0][1].gz:
+                continue
+            hp = jvm.org.apache.hadoop.fs.Path(uri)
+            size = int(hp.getFileSystem(conf).getFileStatus(hp).getLen())
+            if size <= split:
+                continue
+            del plan_map[uri]
+            for idx, _ in entries:
+                rows += [(idx, k, uri, lo, min(size, lo + split)) for k, lo in enumerate(range(0, size, split))]
+        if not rows:
+            return None, set()
+        path = self._tmp / "parts.parquet"  # type: ignore[operator]
+        pq.write_table(pa.table({"file_idx": pa.array([r[0] for r in rows], pa.int32()),
+                                 "part": pa.array([r[1] for r in rows], pa.int64()),
+                                 "uri": [r[2] for r in rows], "lo": pa.array([r[3] for r in rows], pa.int64()),
+                                 "hi": pa.array([r[4] for r in rows], pa.int64())}), path)
+        df = spark.read.parquet(path.resolve().as_uri()).repartition(min(len(rows), max(1, self._parts)))
+        counts = df.mapInArrow(_count_newlines, "file_idx int, part long, n long").collect()  # one row per part
+        n_of = {(int(r.file_idx), int(r.part)): int(r.n) for r in counts}
+        nl = []
+        for idx, k, _, _, _ in rows:
+            nl.append(sum(n_of[(idx, j)] for j in range(k)) if k else 0)
+        pq.write_table(pq.read_table(path).append_column("nl", pa.array(nl, pa.int64())), path)
+        return (spark.read.parquet(path.resolve().as_uri()).repartition(min(len(rows), max(1, self._parts))),
+                {r[0] for r in rows})
 
     def number(self, kept: Any, reporter: Reporter) -> tuple[Any, int]:
         """2. number documents in doc-id order: ``(idx, doc_id, text, source, date, url, title)``, and n."""
@@ -670,24 +862,26 @@ class SparkEngine:
             bar.advance()
         return docs, n
 
-    def fingerprint(self, docs: Any, n: int, stats: ReadStats, reporter: Reporter) -> tuple[Any, np.ndarray, np.ndarray]:
+    def fingerprint(self, docs: Any, n: int, stats: ReadStats, reporter: Reporter) -> tuple[Any, int]:
         """3. normalize → fingerprint → boilerplate segments (one task per partition): the fingerprints
-        (``FP_SCHEMA``), and characters and tokens per document."""
+        (``FP_SCHEMA``: characters and tokens per document in ``length``, ``n_tokens``), and the number
+        of documents without words (aggregates only: nothing per document comes to the driver)."""
+        from pyspark.sql import functions as F
+
         opts, keep = self.options, self._keep
         fp_params = (opts.ngram, opts.num_perm, opts.seed, opts.sample_rate if opts.containment else 0,
                      opts.boilerplate, opts.boilerplate_min_docs)
         with reporter.stage("fingerprint", total=1, unit="") as bar:
             fp = keep(docs.select("idx", "text").mapInArrow(lambda it: _fingerprint(it, *fp_params), FP_SCHEMA))
-            per_doc = _to_arrow(fp.select("idx", "length", "n_tokens").orderBy("idx"))
-            length = per_doc.column("length").to_numpy().astype(np.int64)
-            n_tokens = per_doc.column("n_tokens").to_numpy().astype(np.int32)
-            assert length.shape[0] == n
+            agg = fp.agg(F.count("*").alias("n"), F.sum("length").alias("chars"),
+                         F.sum(F.when(F.col("n_tokens") == 0, 1).otherwise(0)).alias("empty")).collect()[0]
+            assert int(agg["n"]) == n
             stats.documents = n
-            stats.chars = int(length.sum())
+            stats.chars = int(agg["chars"] or 0)
             bar.advance()
-        return fp, length, n_tokens
+        return fp, int(agg["empty"] or 0)
 
-    def boilerplate(self, docs: Any, fp: Any, n_tokens: np.ndarray, n: int,
+    def boilerplate(self, docs: Any, fp: Any, n: int,
                     reporter: Reporter) -> tuple[bpl.BoilerplateResult | None, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task): the result, and each
         document's merged spans (``idx, bs, be``) or None."""
@@ -696,7 +890,7 @@ class SparkEngine:
         spans_df = None
         if opts.boilerplate and n:
             with reporter.stage("boilerplate", total=1, unit="") as bar:
-                bp, spans_df = self._boilerplate(docs, fp, n_tokens)
+                bp, spans_df = self._boilerplate(docs, fp)
                 bar.advance()
         return bp, spans_df
 
@@ -707,7 +901,6 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         opts, spark, keep = self.options, self._spark, self._keep
-        sc = spark.sparkContext
         lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
 
         # 4. candidates
@@ -764,14 +957,18 @@ class SparkEngine:
             removed: dict[str, int] = {}
             n_exact0 = exact.shape[0]
             if opts.pairs_within is not None or opts.pairs != "all":
-                mt = _to_arrow(docs.select("idx", "date", "source").orderBy("idx"))
-                pair_meta = pairfilter.PairMeta.build(mt.column("date").to_pylist(),
-                                                      mt.column("source").to_pylist(), None, opts)
-                exact, _, _ = pairfilter.apply(exact, np.zeros((0, 2), np.int64), pair_meta)
-                bmeta = sc.broadcast(pair_meta)
-                near_df = keep(near_df.mapInArrow(lambda it: _filter_pairs(it, bmeta.value),
-                                                  "a long, b long, passage_only boolean"))
+                # the filters' rule (``keep_mask``) over each batch of pairs with both documents' date
+                # and source joined in; no per-document table on the driver
+                meta_cols = docs.select("idx", "date", "source")
+                if exact.shape[0]:
+                    ex = self._with_meta(meta_cols, _df(spark, a=exact[:, 0].copy(), b=exact[:, 1].copy()))
+                    kept_exact = _to_arrow(ex.mapInArrow(lambda it: _filter_pairs(it, opts), "a long, b long"))
+                    exact = cand.merge_pairs(np.stack([kept_exact.column("a").to_numpy(),
+                                                       kept_exact.column("b").to_numpy()], axis=1).astype(np.int64))
+                near_df = keep(self._with_meta(meta_cols, near_df).mapInArrow(
+                    lambda it: _filter_pairs(it, opts), "a long, b long, passage_only boolean"))
                 removed = {"removed_by_pair_filters": int(n_exact0 - exact.shape[0] + n_near - near_df.count())}
+                pair_meta = _FilterSummary.of(meta_cols, opts)
             bar.advance()
             counts["candidate_pairs"] = {
                 **removed,
@@ -793,6 +990,17 @@ class SparkEngine:
             texts = texts.withColumn("bs", F.lit(None).cast("array<long>")).withColumn(
                 "be", F.lit(None).cast("array<long>"))
         return self._keep(texts)
+
+    @staticmethod
+    def _with_meta(meta_cols: Any, pairs_df: Any) -> Any:
+        """``pairs_df`` (``a, b`` and any other columns, kept) with both documents' date and source."""
+        from pyspark.sql import functions as F
+
+        ma = meta_cols.select(F.col("idx").alias("a"), F.col("date").alias("date_a"), F.col("source").alias("source_a"))
+        mb = meta_cols.select(F.col("idx").alias("b"), F.col("date").alias("date_b"), F.col("source").alias("source_b"))
+        extra = [c for c in pairs_df.columns if c not in ("a", "b")]
+        return pairs_df.join(ma, "a").join(mb, "b").select(
+            "a", "b", *extra, "date_a", "source_a", "date_b", "source_b")
 
     @staticmethod
     def _with_texts(texts: Any, pairs_df: Any) -> Any:
@@ -858,67 +1066,83 @@ class SparkEngine:
         return pas
 
     def decide(self, docs: Any, scored: VerifiedPairs, pas: dict[str, np.ndarray], n: int, n_candidates: int,
-               counts: dict[str, Any], reporter: Reporter) -> tuple[VerifiedPairs, dict[str, np.ndarray], Any, np.ndarray]:
-        """7. the rule's copies, reuse clusters (on the driver for now) and the document-cluster edges:
-        the same function as the local engine (``common.decide_pairs``)."""
+               counts: dict[str, Any], reporter: Reporter
+               ) -> tuple[VerifiedPairs, dict[str, np.ndarray], Any, np.ndarray, pa.Table]:
+        """7. the rule's copies, reuse clusters (on the driver, over the pairs) and the
+        document-cluster edges: the same function as the local engine (``common.decide_pairs``).
+        Also the doc ids, dates and sources of the documents in scored pairs (``idx`` sorted): the
+        driver looks up no other document."""
         opts = self.options
         verified = scored
         with reporter.stage("rule", total=1, unit="") as bar:
-            # the dates of the documents in pairs only (reuse clusters look up no other)
             assert self._tmp is not None
+            involved = np.unique(np.concatenate([scored.a, scored.b])).astype(np.int64) if len(scored) \
+                else np.zeros(0, np.int64)
+            meta = _to_arrow(docs.join(_df(self._spark, idx=involved), "idx")
+                             .select("idx", "doc_id", "date", "source")).sort_by("idx")
+            assert meta.num_rows == involved.shape[0]
             dates = _ByIndex()
-            if len(scored):
-                involved = np.unique(np.concatenate([scored.a, scored.b])).astype(np.int64)
-                pq.write_table(pa.table({"idx": involved}), self._tmp / "involved.parquet")
-                sel = self._spark.read.parquet((self._tmp / "involved.parquet").resolve().as_uri())
-                dt = _to_arrow(docs.join(sel, "idx").select("idx", "date").where("date IS NOT NULL"))
-                dates.update(zip(dt.column("idx").to_pylist(), dt.column("date").to_pylist(), strict=True))
+            dates.update((i, d) for i, d in zip(meta.column("idx").to_pylist(), meta.column("date").to_pylist(),
+                                                strict=True) if d is not None)
             verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
                 verified, pas, opts.threshold, opts.ngram, n_candidates, opts.align,
                 dates,  # type: ignore[arg-type]  # a lookup by document index, as the list it stands for
                 opts.reuse_min_shingles)
             bar.advance()
-        return verified, pas, reuse, whole_mask
+        return verified, pas, reuse, whole_mask, meta
 
-    def cluster(self, verified: VerifiedPairs, whole_mask: np.ndarray, length: np.ndarray, n: int,
-                reporter: Reporter) -> Any:
-        """8. cluster: connected components in Spark over the whole-copy pairs."""
+    def cluster(self, docs: Any, fp: Any, verified: VerifiedPairs, pas: dict[str, np.ndarray],
+                whole_mask: np.ndarray, reporter: Reporter) -> Any:
+        """8. cluster on the executors: connected components of the whole-copy pairs, then the
+        documents table (``spark_tables.documents_frame``: cluster ids, representatives, originals),
+        persisted; the driver sends the pairs' vote totals, one per document in a pair."""
+        from copytrace.engines.spark_tables import documents_frame
+        from copytrace.stages.direction import original_votes
+
         spark = self._spark
         assert self._tmp is not None
         with reporter.stage("cluster", total=1, unit="") as bar:
-            root = np.arange(n, dtype=np.int64)
             whole = verified.take(whole_mask)
-            if len(whole):
-                edges = _edges_df(spark, whole, self._tmp)
-                rt = _to_arrow(connected_components(edges))
-                root[rt.column("v").to_numpy().astype(np.int64)] = rt.column("r").to_numpy().astype(np.int64)
-            clusters = clusters_from_roots(root, length)
+            components = connected_components(_edges_df(spark, whole, self._tmp)) if len(whole) else None
+            votes = None
+            if len(verified):
+                in_pairs = np.unique(np.concatenate([verified.a, verified.b])).astype(np.int64)
+                score = original_votes(in_pairs.shape[0], np.searchsorted(in_pairs, verified.a),
+                                       np.searchsorted(in_pairs, verified.b), pas["original"], pas["confidence"])
+                path = self._tmp / "votes.parquet"
+                pq.write_table(pa.table({"idx": in_pairs, "score": score}), path)
+                votes = spark.read.parquet(path.resolve().as_uri())
+            documents = self._keep(documents_frame(docs, fp, components, votes))
             bar.advance()
-        return clusters
+        return documents
 
-    def write(self, docs: Any, n: int, length: np.ndarray, clusters: Any, verified: VerifiedPairs,
-              pas: dict[str, np.ndarray], reuse: Any, bp: bpl.BoilerplateResult | None,
+    def write(self, docs: Any, n: int, documents: Any, verified: VerifiedPairs, pas: dict[str, np.ndarray],
+              reuse: Any, meta: pa.Table, bp: bpl.BoilerplateResult | None, spans_df: Any,
               reporter: Reporter) -> EngineOutput:
-        """9. the output tables, and the text store for the report and deduplicated.jsonl (the
-        writer, ``api.write_outputs``, writes them); ``summary`` is filled in by ``run``."""
+        """9. what the writer needs: the documents as a DataFrame (written by the executors), the
+        pair tables (over the documents in pairs) and the text store for the report and
+        deduplicated.jsonl; ``summary`` is filled in by ``run``."""
+        from copytrace.stages.cluster import Clusters
+
         opts = self.options
         assert self._tmp is not None
         with reporter.stage("collect", total=1, unit="") as bar:
-            # doc ids, dates and sources only: the texts stay on the executors (SparkTexts)
-            meta = [b for b in _iter_ranges(docs.select("idx", "doc_id", "source", "date"), n)]
-            table = pa.concat_tables(meta) if meta else pa.table(
-                {"idx": pa.array([], pa.int64()), "doc_id": pa.array([], pa.string()),
-                 "source": pa.array([], pa.string()), "date": pa.array([], pa.string())})
-            assert table.num_rows == n
-            ids_sorted = table.column("doc_id")
-            documents, pairs, passages = build_tables(ids_sorted, length, clusters, verified, pas, opts.ngram)
-            reuse_t = reuse_table(reuse, ids_sorted, table.column("date"), table.column("source"))
+            # the pairs' documents renumbered 0..k-1 (meta: sorted by idx)
+            inv = meta.column("idx").to_numpy().astype(np.int64)
+            ids = meta.column("doc_id")
+            local = VerifiedPairs(np.searchsorted(inv, verified.a), np.searchsorted(inv, verified.b),
+                                  verified.jaccard, verified.containment_a_in_b, verified.containment_b_in_a,
+                                  verified.shared)
+            pairs, passages = pair_tables(ids, local, pas, opts.ngram)
+            reuse_l = dataclasses.replace(reuse, doc=np.searchsorted(inv, reuse.doc))
+            reuse_t = reuse_table(reuse_l, ids, meta.column("date"), meta.column("source"))
             store = self._store = SparkTexts(self._spark, docs, self._tmp)
             bar.advance()
-        return SparkOutput(documents, pairs, passages, {}, store, clusters,  # type: ignore[arg-type]
-                           np.arange(n, dtype=np.int64), bp, reuse=reuse_t)
+        none = np.zeros(0, np.int64)
+        return SparkOutput(None, pairs, passages, {}, store, Clusters(none, none, none),  # type: ignore[arg-type]
+                           none, bp, reuse=reuse_t, frame=documents, spans_df=spans_df, n_documents=n)
 
-    def _boilerplate(self, docs: Any, fp: Any, n_tokens: np.ndarray) -> tuple[Any, Any]:
+    def _boilerplate(self, docs: Any, fp: Any) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""
         from pyspark.sql import functions as F
 
@@ -966,7 +1190,16 @@ class SparkEngine:
         kp = _to_arrow(key_doc.join(seg_keys_df, "key").select("key", "idx"))
         key_docs = bpl.KeyDocs.from_pairs(kp.column("key").to_numpy().view(np.uint64),
                                           kp.column("idx").to_numpy().astype(np.int64))
-        boiler = bpl.story_check(cands, key_docs, segments, n_tokens, bopt, single)
+        # tokens of the documents the check looks at only, renumbered in order (a monotone
+        # renumbering keeps every order the check relies on): nothing per document of the corpus
+        seen = np.union1d(key_docs.docs, segments.doc)
+        nt = _to_arrow(fp.join(F.broadcast(_df(spark, idx=seen)), "idx").select("idx", "n_tokens"))
+        doc_ntok = np.zeros(seen.shape[0], np.int64)
+        doc_ntok[np.searchsorted(seen, nt.column("idx").to_numpy().astype(np.int64))] = nt.column("n_tokens").to_numpy()
+        key_docs = bpl.KeyDocs(key_docs.keys, key_docs.ptr, np.searchsorted(seen, key_docs.docs).astype(key_docs.docs.dtype))
+        segments = bpl.BoilerplateSegments(np.searchsorted(seen, segments.doc).astype(segments.doc.dtype), segments.key,
+                                           segments.start, segments.end, segments.ntok)
+        boiler = bpl.story_check(cands, key_docs, segments, doc_ntok, bopt, single)
         if boiler.shape[0] == 0:
             return empty, None
         boiler_df = F.broadcast(_df(spark, key=boiler.view(np.int64)))
@@ -974,10 +1207,13 @@ class SparkEngine:
         by_doc = hits.groupBy("idx").agg(F.collect_list("start").alias("starts"), F.collect_list("end").alias("ends"))
         spans_df = keep(by_doc.join(docs.select("idx", "text"), "idx").select("idx", "text", "starts", "ends")
                         .mapInArrow(_spans, "idx long, bs array<long>, be array<long>"))
-        st = _to_arrow(spans_df).to_pylist()
-        spans = {int(r["idx"]): list(zip(r["bs"], r["be"], strict=True)) for r in st}
+        spans_df = spans_df.select("idx", "bs", "be")
+        self._bp_docs = int(spans_df.count())  # the spans stay on the executors (the report asks for a few)
         # the table: first occurrence's text, document frequency, known sources
-        h = _to_arrow(hits.select("key", "idx", "start", "end"))
+        # each key's first occurrence per document reduced on the executors (one row per key), then
+        # the rule itself (``representatives``) over those
+        h = _to_arrow(hits.groupBy("key").agg(F.min(F.struct("idx", "start", "end")).alias("f"))
+                      .select("key", "f.idx", "f.start", "f.end"))
         rk, rd, rs, re_ = bpl.representatives(bpl.BoilerplateSegments(
             h.column("idx").to_numpy().astype(np.int64), h.column("key").to_numpy().view(np.uint64),
             h.column("start").to_numpy().astype(np.int32), h.column("end").to_numpy().astype(np.int32),
@@ -1001,7 +1237,7 @@ class SparkEngine:
             [int(df_of[k]) for k in ks],
             [sorted(src_of.get(k, [])) for k in ks],
         )
-        return bpl.BoilerplateResult(table, spans), spans_df.select("idx", "bs", "be")
+        return bpl.BoilerplateResult(table, {}), spans_df
 
     def abort(self) -> None:
         """A failed run: its persisted DataFrames released and its work directory removed."""
@@ -1018,6 +1254,12 @@ class SparkEngine:
             except Exception:  # the session may be gone
                 pass
         self._persisted = []
+        if getattr(self, "_broadcast_conf", None) is not None:
+            try:
+                self._spark.conf.set("spark.sql.autoBroadcastJoinThreshold", self._broadcast_conf)
+            except Exception:  # the session may be gone
+                pass
+            self._broadcast_conf = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -1038,14 +1280,6 @@ def _to_arrow(df: Any) -> pa.Table:
 def _df(spark: Any, **cols: np.ndarray) -> Any:
     """A small DataFrame of numpy columns (driver → Spark, through Arrow)."""
     return spark.createDataFrame(pa.table(cols))
-
-
-def _iter_ranges(df: Any, n: int, chunk: int = 50_000) -> Iterator[pa.Table]:
-    """The rows of ``df`` in ``idx`` order (0..n-1), by Arrow, an idx range at a time (bounded
-    driver memory: at most 64 ranges, each a job on the persisted ``df``)."""
-    step = max(chunk, -(-n // 64))
-    for lo in range(0, n, step):
-        yield _to_arrow(df.where((df.idx >= lo) & (df.idx < lo + step)).orderBy("idx"))
 
 
 def _pairs_array(df: Any) -> np.ndarray:

@@ -31,6 +31,7 @@ from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from copytrace.engines.common import EngineOutput
@@ -48,7 +49,7 @@ class SparkTexts:
         self.work = work
         self._n = 0
 
-    def _ids(self, name: str, **cols: np.ndarray) -> Any:
+    def _ids(self, name: str, **cols: Any) -> Any:
         """A DataFrame of numpy columns, through a Parquet file in the work directory (no rows
         through Py4J)."""
         self._n += 1
@@ -93,15 +94,119 @@ def _parts_in_order(parts: Path) -> Iterator[str]:
     return iter(sorted(files, key=lambda p: os.path.basename(p)))
 
 
+def _on_spark(fn: Any) -> Any:
+    """``fn`` with a failed Spark job as one clear error (``spark_tables.spark_errors``)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        from copytrace.engines.spark_tables import spark_errors
+
+        with spark_errors("writing the outputs"):
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+REPORT_MAX_DOCS = 5000  # documents in clusters the report shows at most (the largest clusters first)
+
+
 @dataclass
 class SparkOutput(EngineOutput):
-    """``EngineOutput`` whose ``store`` is a :class:`SparkTexts` and whose JSONL corpora are
-    made on the executors (``write_corpus``)."""
+    """``EngineOutput`` whose documents stay on the executors: ``documents`` is None and
+    ``frame`` the persisted documents DataFrame (``idx`` + ``schemas.DOCUMENTS``, see
+    ``engines.spark_tables``), ``store`` a :class:`SparkTexts`; the pair tables (``pairs``,
+    ``passages``, ``reuse``, ``boilerplate``) are held by the driver.  The writer calls
+    ``write_tables`` (every table as a Parquet dataset directory), ``write_corpus`` (the JSONL
+    corpora, made on the executors) and ``report_view`` (what the report shows, bounded)."""
 
-    def write_corpus(self, path: Path, passages: bool = False) -> None:
-        """deduplicated.jsonl (``passages``: deduplicated-passages.jsonl) as ``path``."""
+    frame: Any = None
+    spans_df: Any = None  # (idx, bs, be): boilerplate spans, on the executors (None: no boilerplate)
+    n_documents: int = 0
+
+    @_on_spark
+    def write_tables(self, out_dir: Path) -> None:
+        """Every table as a dataset directory ``out_dir/NAME.parquet/`` (``spark_tables``): the
+        documents written by the executors, the pair tables by the driver in the same layout."""
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset, write_table_dataset
+
+        write_dataset(self.frame, out_dir / "documents.parquet", schemas.DOCUMENTS, order_by="idx")
+        write_table_dataset(self.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
+        write_table_dataset(self.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+        write_table_dataset(self.reuse if self.reuse is not None else schemas.REUSE.empty_table(),
+                            out_dir / "reuse.parquet", schemas.REUSE)
+        bp = self.boilerplate.table if self.boilerplate is not None else schemas.BOILERPLATE.empty_table()
+        write_table_dataset(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
+
+    @_on_spark
+    def documents_table(self) -> pa.Table:
+        """The documents table in memory (``find`` without an output directory: the caller asked
+        for it), written by the executors to the work directory and read back."""
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset
+
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        texts._n += 1
+        path = texts.work / f"documents-{texts._n}.parquet"
+        write_dataset(self.frame, path, schemas.DOCUMENTS, order_by="idx")
+        return pq.read_table(path, schema=schemas.DOCUMENTS)
+
+    @_on_spark
+    def report_view(self, limit: int | None = None) -> tuple[pa.Table, dict[str, str], dict, dict, str | None]:
+        """What the report shows, with the driver holding at most ``limit`` documents of clusters
+        (plus those holding reused passages): the documents rows of the clusters shown (all of
+        them when they fit, else the largest clusters that fit), their texts, their boilerplate
+        spans, the corpus totals (the report's numbers) and a note when clusters were left out."""
         from pyspark.sql import functions as F
 
+        from copytrace import schemas
+
+        limit = limit or REPORT_MAX_DOCS
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        frame = self.frame
+        cols = ["idx", *schemas.DOCUMENTS.names]
+        members = frame.where("n_copies > 1")
+        heads = members.where("is_representative").select("cluster_id", "n_copies").orderBy(
+            F.desc("n_copies"), "cluster_id").limit(max(1, limit // 2)).toArrow()
+        sizes = heads.column("n_copies").to_numpy().astype(np.int64)
+        fit = int(np.searchsorted(np.cumsum(sizes), limit, side="right"))
+        note = None
+        agg = members.agg(F.count("*").alias("docs"),
+                          F.sum(F.when(F.col("is_representative"), 1).otherwise(0)).alias("clusters")).collect()[0]
+        in_clusters, n_clusters = int(agg["docs"] or 0), int(agg["clusters"] or 0)
+        if fit < n_clusters:
+            note = (f"{n_clusters:,} clusters hold {in_clusters:,} documents: this report shows the largest "
+                    f"{fit:,} (up to {limit:,} documents); documents.parquet and pairs.parquet hold them all")
+        if fit:
+            shown = texts._ids("shown", cluster_id=heads.slice(0, fit).column("cluster_id").combine_chunks())
+            table = members.join(F.broadcast(shown), "cluster_id").select(*cols).toArrow().sort_by("idx")
+        else:
+            table = pa.schema([pa.field("idx", pa.int64()), *schemas.DOCUMENTS]).empty_table()
+        reuse_ids = pc.unique(self.reuse.column("doc_id")) if self.reuse is not None and self.reuse.num_rows \
+            else pa.array([], pa.string())
+        extra = frame.join(F.broadcast(texts._ids("reused", doc_id=reuse_ids)), "doc_id").select(
+            "idx", "doc_id").toArrow() if len(reuse_ids) else None
+        idx = table.column("idx").to_numpy().astype(np.int64)
+        ids = table.column("doc_id").to_pylist()
+        if extra is not None:
+            idx = np.concatenate([idx, extra.column("idx").to_numpy().astype(np.int64)])
+            ids = ids + extra.column("doc_id").to_pylist()
+        by_id = dict(zip(ids, texts.texts(idx), strict=True)) if idx.shape[0] else {}
+        spans: dict[str, list[tuple[int, int]]] = {}
+        if self.spans_df is not None and idx.shape[0]:
+            sp = self.spans_df.join(F.broadcast(texts._ids("spans", idx=np.unique(idx))), "idx").toArrow()
+            id_of = dict(zip(idx.tolist(), ids, strict=True))
+            for i, bs, be in zip(sp.column("idx").to_pylist(), sp.column("bs").to_pylist(),
+                                 sp.column("be").to_pylist(), strict=True):
+                spans[id_of[i]] = list(zip(bs, be, strict=True))
+        totals = {"documents": self.n_documents, "clusters": n_clusters, "documents_in_clusters": in_clusters,
+                  "dedup_rate": round((in_clusters - n_clusters) / self.n_documents, 4) if self.n_documents else 0.0}
+        return table.drop_columns(["idx"]), by_id, spans, totals, note
+
+    @_on_spark
+    def write_corpus(self, path: Path, passages: bool = False) -> None:
+        """deduplicated.jsonl (``passages``: deduplicated-passages.jsonl) as ``path``."""
         texts: SparkTexts = self.store  # type: ignore[assignment]
         docs = texts.docs.select("idx", "doc_id", "text", "source", "date", "url", "title")
         if passages:
@@ -112,11 +217,9 @@ class SparkOutput(EngineOutput):
             b = texts.spark.sparkContext.broadcast(spans)
             lines = docs.mapInArrow(lambda it: _passage_lines(it, b.value), "idx long, value string")
         else:
-            keep = self.kept_positions().astype(np.int64)
-            cid_pos = self.clusters.root[keep].astype(np.int64)
-            reps = texts._ids("reps", idx=keep, root=cid_pos, n_copies=self.clusters.size[keep].astype(np.int64))
-            ids = docs.select(F.col("idx").alias("root"), F.col("doc_id").alias("cluster_id"))
-            rows = docs.join(reps, "idx").join(ids, "root")
+            # every cluster's representative (singletons included), from the documents frame
+            reps = self.frame.where("is_representative").select("idx", "cluster_id", "n_copies")
+            rows = docs.join(reps, "idx")
             lines = rows.select("idx", "doc_id", "text", "source", "date", "url", "title", "cluster_id",
                                 "n_copies").mapInArrow(_dedup_lines, "idx long, value string")
         texts.write_lines(Path(path), lines)

@@ -628,14 +628,21 @@ def write_report(
     boilerplate: Mapping[str, Sequence[tuple[int, int]]] | None = None,
     title: str = "copytrace report",
     reuse: pa.Table | None = None,
+    totals: Mapping[str, Any] | None = None,
+    note: str | None = None,
 ) -> Path:
     """Write the report (one self-contained HTML file) and return its path.
     ``path`` may be a directory: the file is then ``path/report.html``.
-    ``reuse``: reuse.parquet's table, for the reused-passage view."""
+    ``reuse``: reuse.parquet's table, for the reused-passage view.  ``totals``: the
+    corpus's numbers (documents, clusters, documents_in_clusters, dedup_rate) when
+    ``documents`` holds only the clusters shown (a bounded report), and ``note`` a line
+    saying what was left out."""
     p = Path(path)
     if p.is_dir():
         p = p / "report.html"
     data = report_data(documents, pairs, passages, texts, summary, boilerplate, title, reuse)
+    if totals:  # ``documents`` holds the clusters shown only (a bounded report): the corpus's numbers
+        data["stats"].update(totals)
     st = data["stats"]
     overview = (
         '<section id="overview"><div class="stats">'
@@ -653,7 +660,9 @@ def write_report(
         + '</div><div class="charts">'
         + similarity_histogram(data.pop("similarities"))
         + cluster_size_histogram(data.pop("sizes"))
-        + "</div></section>"
+        + "</div>"
+        + (f'<p class="note" id="report-note">{html.escape(note)}</p>' if note else "")
+        + "</section>"
     )
     return _write(p, _page(data, overview))
 

@@ -186,6 +186,18 @@ def direction(
     return Direction(orig, conf, reasons, round(s, 4))
 
 
+def original_votes(n: int, a: np.ndarray, b: np.ndarray, original: np.ndarray, confidence: np.ndarray
+                   ) -> np.ndarray:
+    """Each document's vote total (documents 0..n-1; pairs ``a``, ``b``): +c for the side a pair
+    judges original, -c for the other, rounded to 9 digits (what :func:`cluster_originals` ranks)."""
+    score = np.zeros(n, dtype=np.float64)
+    if a.shape[0]:
+        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
+        np.add.at(score, a, sign_a)
+        np.add.at(score, b, -sign_a)
+    return np.round(score, 9)
+
+
 def cluster_originals(
     n: int, verified: VerifiedPairs, original: np.ndarray, confidence: np.ndarray, clusters: Clusters
 ) -> np.ndarray:
@@ -196,14 +208,10 @@ def cluster_originals(
     total wins; ties (no evidence at all included) go to the representative,
     then to the smallest index.
     """
-    score = np.zeros(n, dtype=np.float64)
-    if len(verified):
-        sign_a = np.where(original == 1, 1.0, np.where(original == 2, -1.0, 0.0)) * confidence
-        np.add.at(score, verified.a, sign_a)
-        np.add.at(score, verified.b, -sign_a)
+    score = original_votes(n, verified.a, verified.b, original, confidence)
     idx = np.arange(n, dtype=np.int64)
     is_rep = (clusters.representative == idx).astype(np.int64)
-    order = np.lexsort((idx, -is_rep, -np.round(score, 9), clusters.root))
+    order = np.lexsort((idx, -is_rep, -score, clusters.root))
     first = np.ones(n, dtype=bool)
     first[1:] = clusters.root[order][1:] != clusters.root[order][:-1]
     best_of_root = np.empty(n, dtype=np.int64)

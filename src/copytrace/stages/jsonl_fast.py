@@ -54,10 +54,10 @@ def documents(
     record: Callable[[int, int, bytes], "Document | None"],
 ) -> Iterator["Document"]:
     limit = reader.line_limit
-    lineno = 0
-    offset = 0
+    lineno = reader.line_base  # a part of a file (Reader.line_base): counted from there
+    offset = reader.offset_base
     carry = b""
-    first = True
+    first = offset == 0
     while True:
         try:
             chunk = f.read(BLOCK_BYTES)

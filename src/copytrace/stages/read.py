@@ -779,6 +779,18 @@ class FieldCheck:
                     name, opt, present, suggest_field(opt, present, other, self.lengths), share=share))
 
 
+def jsonl_field_warnings(display: str, state: dict[str, Any], options: ReadOptions) -> list[str]:
+    """A JSONL file's warnings about its date and source fields, from what its records showed
+    (``state``: ``records``, ``seen_date``, ``seen_source``; the parts of a split file summed)."""
+    out = []
+    if state.get("records"):
+        if options.date_field and not state.get("seen_date"):
+            out.append(f"{display}: no record has the date field {options.date_field!r}")
+        if options.source_field and not state.get("seen_source"):
+            out.append(f"{display}: no record has the source field {options.source_field!r}")
+    return out
+
+
 class Reader:
     def __init__(self, options: ReadOptions, stats: ReadStats) -> None:
         self.o = options
@@ -794,6 +806,15 @@ class Reader:
         # A JSON line may escape one character as 12 bytes (\\ud83d\\ude00); a longer line
         # cannot hold an acceptable text, and is skipped without being held whole.
         self.line_limit = 12 * options.max_doc_chars + (1 << 20)
+        # A part of a line-based file read alone (the Spark engine's splits of a large JSONL
+        # file): its lines and bytes are counted from ``line_base`` / ``offset_base`` of the
+        # whole file; the first part alone checks the field names, and none warns about the
+        # date/source fields (``jsonl_state`` says what it saw; the caller warns once per file).
+        self.line_base = 0
+        self.offset_base = 0
+        self.first_part = True
+        self.whole_file = True
+        self.jsonl_state: dict[str, Any] = {}
 
     # -- records ------------------------------------------------------------
 
@@ -968,8 +989,8 @@ class Reader:
                 src.display,
                 f"encoding {self.o.encoding!r} cannot be read line by line; convert to UTF-8",
             )
-        lineno = 0
-        offset = 0
+        lineno = self.line_base
+        offset = self.offset_base
         readline = f.readline
         try:
             while raw := readline(limit):
@@ -1047,6 +1068,8 @@ class Reader:
         id_f, text_f, date_f, source_f = o.id_field, o.html_field or o.text_field, o.date_field, o.source_field
         state = {"records": 0, "seen_date": False, "seen_source": False}
         fields = FieldCheck(o, src.display)
+        fields.done = not self.first_part  # the first records of the file: the first part's
+        self.jsonl_state = state
 
         def record(lineno: int, start: int, raw: bytes) -> Document | None:
             """One physical line → its document, or None (blank, or counted as skipped)."""
@@ -1098,11 +1121,9 @@ class Reader:
                     if doc is not None:
                         yield doc
         fields.check(final=True)
-        if state["records"]:
-            if date_f and not state["seen_date"]:
-                self.stats.warn(f"{src.display}: no record has the date field {date_f!r}")
-            if source_f and not state["seen_source"]:
-                self.stats.warn(f"{src.display}: no record has the source field {source_f!r}")
+        if self.whole_file:
+            for w in jsonl_field_warnings(src.display, state, o):
+                self.stats.warn(w)
 
     def columns(self, src: Source, names: list[str]) -> dict[str, str | None]:
         """Field option → column name present in the file (None for absent optional ones)."""
