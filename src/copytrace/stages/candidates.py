@@ -247,22 +247,23 @@ def merge_pairs(*pair_arrays: np.ndarray) -> np.ndarray:
     allp = allp[allp[:, 0] != allp[:, 1]]
     lo = np.minimum(allp[:, 0], allp[:, 1])
     hi = np.maximum(allp[:, 0], allp[:, 1])
-    code = np.unique((lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64))
+    code = np.unique(_codes(lo, hi))
     return np.stack(
         [(code >> np.uint64(32)).astype(np.int64), (code & np.uint64(0xFFFFFFFF)).astype(np.int64)],
         axis=1,
     )
 
 
-def _pair_codes(pairs: np.ndarray) -> np.ndarray:
-    return (pairs[:, 0].astype(np.uint64) << np.uint64(32)) | pairs[:, 1].astype(np.uint64)
+def _codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pair codes ``(a << 32) | b``, as the bucket kernels make them."""
+    return (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)
 
 
 def pairs_in(pairs: np.ndarray, among: np.ndarray) -> np.ndarray:
     """Which rows of ``pairs`` (k, 2) are also rows of ``among`` (m, 2) (both ``a < b``)."""
     if pairs.shape[0] == 0 or among.shape[0] == 0:
         return np.zeros(pairs.shape[0], dtype=bool)
-    return np.isin(_pair_codes(pairs), _pair_codes(among))
+    return np.isin(_codes(pairs[:, 0], pairs[:, 1]), _codes(among[:, 0], among[:, 1]))
 
 
 def exact_groups(content_hash: np.ndarray, nonempty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -388,17 +389,13 @@ def containment_candidates(
     total = int((sizes * (sizes - 1) // 2).sum())
     n_chunks = max(1, -(-total // CONTAINMENT_PAIRS_PER_CHUNK))
     bounds = np.linspace(0, n_docs, n_chunks + 1).astype(np.int64)
-
-    def pair_codes(b_starts: np.ndarray, b_sizes: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        if sides is None:
-            return _bucket_pair_codes(sorted_docs, b_starts, b_sizes, lo, hi)
-        return _bucket_cross_codes(sorted_docs, b_starts, b_sizes, lo, hi, sides)
-
+    # no sides: every pair of a bucket; with: the pairs across the sides only
+    doc_side = np.zeros(0, np.int8) if sides is None else np.ascontiguousarray(sides, dtype=np.int8)
     out, only = [], []
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if hi <= lo:
             continue
-        code = pair_codes(starts, sizes, lo, hi)
+        code = _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi, doc_side)
         if code.shape[0] == 0:
             continue
         code, shared = np.unique(code, return_counts=True)
@@ -407,7 +404,8 @@ def containment_candidates(
         smaller = np.minimum(per_doc[a], per_doc[b])
         good = containment_passes(shared, smaller, threshold, min_shared)
         if passage_samples > 0:
-            sh_code, sh_count = np.unique(pair_codes(sh_starts, sh_sizes, lo, hi), return_counts=True)
+            sh_code, sh_count = np.unique(_bucket_pair_codes(sorted_docs, sh_starts, sh_sizes, lo, hi, doc_side),
+                                          return_counts=True)
             shared_sh = np.zeros(code.shape[0], dtype=np.int64)
             shared_sh[np.searchsorted(code, sh_code)] = sh_count  # every shingle pair is a pair
             passage = containment_passes(shared, smaller, threshold, min_shared, passage_samples, shared_sh) & ~good
@@ -468,9 +466,12 @@ CONTAINMENT_PAIRS_PER_CHUNK = 16_000_000  # pair codes (8 bytes each) made at on
 
 
 @njit(cache=True, nogil=True)
-def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi):
+def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi, sides):
     """Codes ``(a << 32) | b`` of all pairs a < b within each bucket whose
-    first document ``a`` lies in ``[lo, hi)`` (documents sorted in buckets)."""
+    first document ``a`` lies in ``[lo, hi)`` (documents sorted in buckets);
+    with ``sides`` (per document, ``--against``; empty: none) only the pairs
+    whose documents lie on different sides, without making the others."""
+    cross = sides.shape[0] > 0
     count = 0
     for g in range(starts.shape[0]):
         s = starts[g]
@@ -478,35 +479,12 @@ def _bucket_pair_codes(sorted_docs, starts, sizes, lo, hi):
         for x in range(m - 1):
             a = sorted_docs[s + x]
             if lo <= a < hi:
-                count += m - 1 - x
-    out = np.empty(count, dtype=np.uint64)
-    k = 0
-    for g in range(starts.shape[0]):
-        s = starts[g]
-        m = sizes[g]
-        for x in range(m - 1):
-            a = sorted_docs[s + x]
-            if lo <= a < hi:
-                for y in range(x + 1, m):
-                    out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(sorted_docs[s + y])
-                    k += 1
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides):
-    """:func:`_bucket_pair_codes`' pairs whose documents lie on different
-    ``sides`` (``--against``), without making the others."""
-    count = 0
-    for g in range(starts.shape[0]):
-        s = starts[g]
-        m = sizes[g]
-        for x in range(m - 1):
-            a = sorted_docs[s + x]
-            if lo <= a < hi:
-                for y in range(x + 1, m):
-                    if sides[sorted_docs[s + y]] != sides[a]:
-                        count += 1
+                if not cross:
+                    count += m - 1 - x
+                else:
+                    for y in range(x + 1, m):
+                        if sides[sorted_docs[s + y]] != sides[a]:
+                            count += 1
     out = np.empty(count, dtype=np.uint64)
     k = 0
     for g in range(starts.shape[0]):
@@ -517,7 +495,7 @@ def _bucket_cross_codes(sorted_docs, starts, sizes, lo, hi, sides):
             if lo <= a < hi:
                 for y in range(x + 1, m):
                     b = sorted_docs[s + y]
-                    if sides[b] != sides[a]:
+                    if not cross or sides[b] != sides[a]:
                         out[k] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
                         k += 1
     return out
