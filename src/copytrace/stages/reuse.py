@@ -122,7 +122,7 @@ import pyarrow as pa
 
 from copytrace import schemas
 from copytrace.kernels import njit
-from copytrace.stages.cluster import Clusters, find_root
+from copytrace.stages.cluster import Clusters, connected_components, find_root
 from copytrace.stages.rule import SCORE_HIGH
 from copytrace.stages.verify import VerifiedPairs
 
@@ -483,25 +483,14 @@ def _absorb_nested(g: dict[str, Any]) -> np.ndarray:
     # nested in two different clusters stay
     pairs, counts = np.unique(np.stack([inner, outer], 1), axis=0, return_counts=True)
     n_outer = np.unique(pairs[:, 0], return_counts=True)
-    single = set(n_outer[0][n_outer[1] == 1].tolist())
-    absorb = [(a, b) for (a, b), c in zip(pairs.tolist(), counts.tolist(), strict=True) if c >= NESTED_DOCS and a in single]
-    if not absorb:
+    single = n_outer[0][n_outer[1] == 1]
+    absorb = pairs[(counts >= NESTED_DOCS) & np.isin(pairs[:, 0], single)]
+    if absorb.shape[0] == 0:
         return root
-    parent = {int(x): int(x) for pair in absorb for x in pair}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            x = parent[x]
-        return x
-
-    for a, b in absorb:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    new_root = {x: find(x) for x in parent}
+    # each component of the absorbed clusters takes its smallest root (uniq is sorted)
     uniq, inv = np.unique(root, return_inverse=True)
-    mapped = np.array([new_root.get(int(x), int(x)) for x in uniq.tolist()], np.int64)
-    return mapped[inv]
+    comp = connected_components(uniq.shape[0], np.searchsorted(uniq, absorb[:, 0]), np.searchsorted(uniq, absorb[:, 1]))
+    return uniq[comp][inv]
 
 
 def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str | None] | None, n_all: int) -> Reuse:
