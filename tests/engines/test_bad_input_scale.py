@@ -6,7 +6,6 @@ stays within --memory-limit (the peak RSS of the copytrace process)."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -17,13 +16,28 @@ import pyarrow.parquet as pq
 LIMIT_MB = 1024
 
 
+# Linux keeps the peak RSS of the image a process had before exec (the
+# pytest worker's, which a spawned child inherits through vfork/fork + exec)
+# in the child's ru_maxrss.  A small Python in between starts copytrace from a
+# tiny image, so the ru_maxrss it reads is copytrace's own peak.
+_MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(usage.ru_maxrss, file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _find(inp: Path, out: Path) -> tuple[int, float, str]:
     cmd = [sys.executable, "-m", "copytrace.cli", "find", str(inp), "--out", str(out), "--no-align", "--no-report",
            "--ngram", "3", "--memory-limit", f"{LIMIT_MB}MB"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    return os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, err
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, check=False)
+    err = proc.stderr.decode(errors="replace")
+    lines = err.strip().splitlines()
+    peak_kib = int(lines[-1]) if lines and lines[-1].isdigit() else 0
+    return proc.returncode, peak_kib / 1024, err
 
 
 def _words(rng: random.Random, k: int) -> str:
