@@ -276,3 +276,13 @@ CORPORA: dict[str, Callable[[Path], tuple[list[Any], dict]]] = {
     "mixed": _mixed,  # several files and formats, bad lines, chains, a page of stories, site boilerplate
     "filters": _filters,  # the mixed corpus with --pairs-within and --pairs across-sources
 }
+
+# The corpus whose Spark run takes its inputs as file:// URIs (the first and the third; the
+# second a plain path), listed through Hadoop's FileSystem (the path hdfs:// and s3a:// inputs
+# take): test_spark.py's URI claims and the conformance claims share that one run.
+URI_CORPUS = "filters"
+
+
+def as_uris(inputs: list[Any]) -> list[str]:
+    """``inputs`` as the URI corpus's Spark run gives them."""
+    return [Path(inputs[0]).resolve().as_uri(), str(inputs[1]), *(Path(i).resolve().as_uri() for i in inputs[2:])]

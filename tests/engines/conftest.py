@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from helpers import CORPORA
+from helpers import CORPORA, URI_CORPUS, as_uris
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +54,7 @@ def spark():
 class Run:
     result: Any  # copytrace.api.Result
     out: Path
-    inputs: list[Any]
+    inputs: list[Any]  # as written (paths), also for the URI corpus's Spark run
     opts: dict
 
 
@@ -85,7 +85,8 @@ def engine_run(request, tmp_path_factory, corpus_inputs):
             extra: dict = {"progress": False}
             if engine == "spark":
                 extra.update(engine="spark", spark_session=request.getfixturevalue("spark"))
-            cache[key] = Run(copytrace.find(inputs, out, **opts, **extra), out, inputs, opts)
+            given = as_uris(inputs) if (corpus, engine) == (URI_CORPUS, "spark") else inputs
+            cache[key] = Run(copytrace.find(given, out, **opts, **extra), out, inputs, opts)
         return cache[key]
 
     return get

@@ -11,13 +11,14 @@ PySpark or Java is missing."""
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import date
 
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import CORPORA, ENGINES, SEEDS, make_corpus, make_footer_corpus
+from helpers import CORPORA, ENGINES, SEEDS, URI_CORPUS, make_corpus, make_footer_corpus
 
 from copytrace import schemas
 
@@ -176,7 +177,16 @@ def test_spark_rows_equal_the_local_rows(engine_run, corpus):
     assert (ls["engine"], ss["engine"]) == ("local", "spark")
     assert {k: v for k, v in ss["counts"].items() if k != "rule"} == \
         {k: v for k, v in ls["counts"].items() if k != "rule"}  # "rule": the next test
-    assert ss["read"] == ls["read"]
+    sr, lr = ss["read"], ls["read"]
+    if corpus == URI_CORPUS:
+        # its Spark run read file:// URIs (test_spark.py): its messages name them so, and Hadoop
+        # sees the named pipe only as "not a regular file"; the same corpus on plain paths is
+        # "mixed", compared exactly
+        sr = {**sr, "warnings": [re.sub(r"^file:(//)?", "", w) for w in sr["warnings"]]}
+        lr = dict(lr)
+        s_ex, l_ex = sr.pop("examples"), lr.pop("examples")
+        assert [re.sub(r"^file:(//)?", "", e).split(": ")[:2] for e in s_ex] == [e.split(": ")[:2] for e in l_ex]
+    assert sr == lr
 
 
 @pytest.mark.parametrize("corpus", sorted(CORPORA))

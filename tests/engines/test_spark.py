@@ -16,7 +16,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import SEEDS, make_story
+from helpers import SEEDS, URI_CORPUS, as_uris, make_story
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
@@ -78,22 +78,23 @@ def test_cli_engine_spark(spark, tmp_path):
     assert summary["engine"] == "spark" and summary["counts"]["clusters"] == 1
 
 
-def test_uri_inputs_are_the_same_on_spark(spark, engine_run, tmp_path):
+def test_uri_inputs_are_the_same_on_spark(spark, engine_run):
     """Inputs given as file:// URIs, listed through Hadoop's FileSystem (the path hdfs:// and
     s3a:// inputs take), with --pairs-within and --pairs: the local engine's files on the plain
-    paths (the conformance run, tests/engines/conftest.py), byte for byte."""
-    local = engine_run("filters", "local")
-    inputs, opts = local.inputs, local.opts
-    uris = [inputs[0].resolve().as_uri(), str(inputs[1]), inputs[2].resolve().as_uri()]
-    dist = copytrace.find(uris, tmp_path / "spark", engine="spark", spark_session=spark, progress=False, **opts)
+    paths, byte for byte. The Spark run is the conformance run of the URI corpus
+    (tests/engines/conftest.py: URI_CORPUS), which test_conformance.py also checks."""
+    local, dist = engine_run(URI_CORPUS, "local"), engine_run(URI_CORPUS, "spark")
+    assert any(u.startswith("file:") for u in as_uris(local.inputs))
     for name in OUTPUTS:
         if name.endswith(".parquet"):  # a dataset directory: the same rows in the same order
-            assert pq.read_table(tmp_path / "spark" / name).equals(pq.read_table(local.out / name)), name
+            assert pq.read_table(dist.out / name).equals(pq.read_table(local.out / name)), name
         else:
-            assert (local.out / name).read_bytes() == (tmp_path / "spark" / name).read_bytes(), name
-    dr, lr = dist.summary["read"], local.result.summary["read"]  # the same, but for URIs in place of paths
+            assert (local.out / name).read_bytes() == (dist.out / name).read_bytes(), name
+    dr, lr = dist.result.summary["read"], local.result.summary["read"]  # the same, but for URIs in place of paths
     assert dr["files"] == lr["files"] == 7 and dr["skipped"] == lr["skipped"]
+    assert any(w.startswith("file:") for w in dr["warnings"])  # the URIs were what Spark read
     assert [re.sub(r"^file:(//)?", "", w) for w in dr["warnings"]] == lr["warnings"]
-    assert dist.summary["counts"] == local.result.summary["counts"]
+    assert dist.result.summary["counts"] == local.result.summary["counts"]
     with pytest.raises(copytrace.errors.OptionError, match="local engine"):
-        copytrace.find(inputs, engine="spark", spark_session=spark, against=[str(inputs[0])], progress=False)
+        copytrace.find(local.inputs, engine="spark", spark_session=spark, against=[str(local.inputs[0])],
+                       progress=False)

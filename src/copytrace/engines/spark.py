@@ -1224,13 +1224,17 @@ class SparkEngine:
         rep_df = _df(spark, idx=np.array(rep_docs, np.int64))
         rep_text = {int(r["idx"]): r["text"] for r in
                     _to_arrow(docs.join(F.broadcast(rep_df), "idx").select("idx", "text")).to_pylist()}
-        agg = _to_arrow(key_doc.join(boiler_df, "key").join(doc_code.select("idx"), "idx").groupBy("key").agg(
-            F.count("*").alias("df")))
-        df_of = dict(zip(agg.column("key").to_pylist(), agg.column("df").to_pylist(), strict=True))
-        srcs = _to_arrow(key_doc.join(boiler_df, "key").where("code >= 0").select("key", "code").distinct())
+        # document frequency and known sources from ``rows`` (documents per key and source code,
+        # every key with df >= 2, so every boilerplate key): no further Spark job
+        df_of: dict[int, int] = {}
         src_of: dict[int, list[str]] = {}
-        for k, c in zip(srcs.column("key").to_pylist(), srcs.column("code").to_pylist(), strict=True):
-            src_of.setdefault(k, []).append(names[c])
+        rkey = rows.column("key").to_numpy().astype(np.int64)
+        m = np.isin(rkey, boiler.view(np.int64))  # the boilerplate keys' rows only
+        for k, c, cnt in zip(rkey[m].tolist(), rows.column("code").to_numpy()[m].tolist(),
+                             rows.column("cnt").to_numpy()[m].tolist(), strict=True):
+            df_of[k] = df_of.get(k, 0) + int(cnt)
+            if c >= 0:
+                src_of.setdefault(k, []).append(names[c])
         ks = sorted(best)
         table = bpl.boilerplate_table(
             [rep_text[best[k][0]][best[k][1]:best[k][2]] for k in ks],
