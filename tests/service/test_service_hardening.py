@@ -227,7 +227,14 @@ def test_without_worker_processes_the_deadline_still_answers(tmp_path):
         took = time.monotonic() - t0
         assert r.status_code == 503 and "goes on in the server process" in r.json()["detail"]
         assert 0.8 <= took <= 2.5
-        r = httpx.post(base + "/query", json={"text": normal}, timeout=60)
+        # the server goes on serving: a small query answers (on a loaded machine the abandoned
+        # computation may still hold the CPU past this query's own 1 s deadline: ask again)
+        deadline = time.monotonic() + 60
+        while True:
+            r = httpx.post(base + "/query", json={"text": normal}, timeout=60)
+            if r.status_code != 503 or time.monotonic() > deadline:
+                break
+            assert "goes on in the server process" in r.json()["detail"]
         assert r.status_code == 200 and r.json()["matches"][0]["doc_id"] == "n"
     finally:
         stop_server(proc)
