@@ -30,6 +30,20 @@ def test_wire_credits():
     assert wire_credits("The APPLE app.") == []
 
 
+def test_wire_credits_skip_changes_nothing():
+    """Patterns are skipped on texts lacking their literals: the same credits, in the same order,
+    as scanning every pattern."""
+    from copytrace.explain import WIRE_PATTERNS
+
+    texts = [A, B, "PARIS (AFP) — Talks resumed. -- UPI", "BERLIN (dpa) - x — AP. Agence France-Presse",
+             "by the Associated Press and Reuters\nWASHINGTON (UPI) – y", "CAPITAL PAPER -APPLE - PA",
+             "(PA) (AP)(Reuters) -\tReuters, — dpa", "Agence France Presse; ASSOCIATED PRESS", ""]
+    for t in texts:
+        every = [m.group(0).strip() for _, pat in WIRE_PATTERNS for m in pat.finditer(t)]
+        assert wire_credits(t) == every
+    assert wire_credits(texts[2]) == ["PARIS (AFP) —", "(AFP)", "- UPI"]
+
+
 def test_direction_seed_pair(al):
     d = direction(A, B, al)
     assert d.original == "a" and d.confidence > 0.5
