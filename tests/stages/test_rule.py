@@ -289,3 +289,32 @@ def test_worth_aligning_keeps_what_the_capped_evidence_can_bring_to_the_threshol
         assert kept == (threshold <= wc)
         if not kept:  # dropped before alignment: compare must not call it a copy either
             assert not copytrace.compare(a, b, threshold=threshold).is_copy()
+
+
+def test_passage_bar_scales_with_the_shorter_text():
+    """A pair only the passage channel proposed is aligned when it shares 3 % of the shorter text's
+    distinct shingles, at least 8 and at most --reuse-min-shingles: a short story sharing 15
+    shingles with a page is aligned, two long pages sharing 15 are not."""
+    from copytrace.stages.fingerprint import shingle_sets_batch
+    from copytrace.stages.normalize import tokenize_batch
+    from copytrace.stages.verify import score_pairs
+
+    rng = np.random.default_rng(5)
+
+    def words(n):
+        return [f"w{i}" for i in rng.integers(0, 50_000, n)]
+
+    passage = words(19)  # 15 distinct 5-grams
+    short = " ".join(words(150) + passage)  # ~170 shingles: bar 8
+    page = " ".join(words(1500) + passage + words(1500))  # ~3,000 shingles: bar 25
+    page2 = " ".join(words(2000) + passage + words(1000))
+    toks = tokenize_batch([short, page, page2])
+    vals, starts, sizes = shingle_sets_batch(toks, 5)
+    v = score_pairs(np.array([[0, 1], [1, 2]]), vals, starts, sizes)
+    assert v.shared.tolist() == [15, 15]
+    assert rule.passage_bar(v, 25).tolist() == [8, 25]
+    assert rule.passage_bar(v, 5).tolist() == [5, 5]  # never above --reuse-min-shingles
+    only = np.array([True, True])
+    assert rule.worth_aligning(v, toks, 0.5, 5, 25, only).tolist() == [True, False]
+    assert rule.worth_aligning(v, toks, 0.5, 5, 12, only).tolist() == [True, True]
+    assert rule.worth_aligning(v, toks, 0.5, 5, 0, only).tolist() == [False, False]  # channel off

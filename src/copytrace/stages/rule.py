@@ -504,25 +504,45 @@ def word_containment(tokens_a: Tokens, tokens_b: Tokens) -> float:
     return float(word_containment_batch(both, np.array([0]), np.array([1]))[0])
 
 
+PASSAGE_SHARE = 0.03  # a shared passage: this share of the shorter text's distinct shingles ...
+PASSAGE_MIN = 8  # ... but at least this many (and at most --reuse-min-shingles)
+
+
+def passage_bar(scored: VerifiedPairs, min_passage: int) -> np.ndarray:
+    """Distinct shingles each scored pair must share to be aligned as sharing a
+    passage (``worth_aligning``): ``PASSAGE_SHARE`` of the shorter text's
+    distinct shingles, at least ``PASSAGE_MIN``, at most ``min_passage``
+    (``--reuse-min-shingles``).  A short story reprinted on two pages, reworded
+    and OCR-noised, keeps too few shingles for a fixed bar of 25; a bar scaled
+    to the shorter text aligns it while two long pages still need 25.  The
+    shorter text's count is ``shared`` over the larger containment."""
+    shared = scored.shared_or_enough().astype(np.float64)
+    larger = np.maximum(scored.containment_a_in_b, scored.containment_b_in_a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smaller = np.where(larger > 0, np.rint(shared / np.where(larger > 0, larger, 1.0)), 0.0)
+    bar = np.maximum(PASSAGE_MIN, np.ceil(PASSAGE_SHARE * smaller - 1e-9))
+    return np.minimum(bar, min_passage).astype(np.int64)
+
+
 def worth_aligning(scored: VerifiedPairs, tokens: TokenBatch, threshold: float, ngram: int,
                    min_passage: int = 0, passage_only: np.ndarray | None = None) -> np.ndarray:
     """Which scored candidates (document indices into ``tokens``) can be copies:
     on the floor already, or with a word containment past the word gate or
     the threshold (:func:`gated`; the others are not, by the rule; engines
     drop them before alignment).  ``min_passage`` > 0
-    (``--reuse-min-shingles``): pairs sharing that many distinct shingles are
-    aligned too, whatever their shares — they share a passage, the evidence of
+    (``--reuse-min-shingles``): pairs sharing that many distinct shingles
+    (fewer when one text is short: :func:`passage_bar`) are aligned too, whatever their shares — they share a passage, the evidence of
     reuse clusters (``stages.reuse``); the rule still decides whether they
     are copies.  ``passage_only`` (bool per pair): candidates that only the
     passage channel proposed (``candidates.containment_candidates``) are
-    aligned when they share ``min_passage`` shingles or are on the floor, not
+    aligned when they share :func:`passage_bar` shingles or are on the floor, not
     merely for passing the word gate — short stories written from one
     template pass it and are turned down after alignment (syndication corpus,
     2,000 documents: 4,591 such pairs aligned for 4 copies)."""
     fl = floor(scored.jaccard, scored.containment_a_in_b, scored.containment_b_in_a, scored.shared_or_enough(), ngram)
     keep = fl >= threshold - _EPS
     if min_passage > 0 and scored.shared is not None:
-        keep |= scored.shared >= min_passage
+        keep |= scored.shared >= passage_bar(scored, min_passage)
     gate_open = ~keep if passage_only is None else ~keep & ~np.asarray(passage_only, dtype=bool)
     if gate_open.any():
         idx = np.flatnonzero(gate_open)
