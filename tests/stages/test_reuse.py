@@ -360,3 +360,21 @@ def test_a_sentence_quoted_in_two_different_stories_joins_neither() -> None:
     assert sorted(r.doc[r.cluster == quote[0]].tolist()) == [0, 1, 2, 3, 4]
     assert sorted(set(r.cluster.tolist()) - {int(quote[0])}) and all(
         sorted(r.doc[r.cluster == c].tolist()) in ([0, 1], [2, 3]) for c in set(r.cluster.tolist()) - {int(quote[0])})
+
+
+def test_an_alignment_run_over_a_short_story_above_leaves_it_out_of_the_occurrence() -> None:
+    # doc 0 prints a short story S (0-250) above story T (250-2000); doc 1 prints S alone, docs 2
+    # and 3 print T alone.  The aligner bridged S when aligning doc 0 with doc 2 (0-2000 against
+    # 0-1750): T's occurrence in doc 0 starts where S's ends, so each printing of S takes S's row
+    pair_a = np.array([0, 0, 2], np.int64)
+    pair_b = np.array([1, 2, 3], np.int64)
+    pas = _pas([(0, 0, 250, 0, 250, 0, 1.0), (1, 0, 2000, 0, 1750, 1, 0.8), (2, 0, 1750, 0, 1750, 1, 0.9)], 3)
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert r.n_clusters == 2
+    s = r.cluster[(r.doc == 1)][0]
+    assert sorted(r.doc[r.cluster == s].tolist()) == [0, 1]
+    assert sorted((int(a), int(b)) for a, b in zip(r.start[r.doc == 0], r.end[r.doc == 0])) == [(0, 250), (250, 2000)]
+    # the same at the tail: T above S
+    pas = _pas([(0, 1750, 2000, 0, 250, 0, 1.0), (1, 0, 2000, 0, 1750, 1, 0.8), (2, 0, 1750, 0, 1750, 1, 0.9)], 3)
+    r = reuse_clusters(pair_a, pair_b, pas)
+    assert sorted((int(a), int(b)) for a, b in zip(r.start[r.doc == 0], r.end[r.doc == 0])) == [(0, 1750), (1750, 2000)]

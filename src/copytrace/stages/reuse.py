@@ -148,6 +148,10 @@ LOPSIDED_NEW_RATIO = 2.5
 # ... and joins a cluster when one node of it covers this share of each side touching it
 LOPSIDED_COVER = 0.7
 NESTED_DOCS = 2
+# an occurrence of another cluster at the head or tail of an occurrence (inside it by SHORT_SHARE,
+# at most EDGE_SHARE of its length, its gap to that end under EDGE_GAP of its own length) is cut off
+EDGE_SHARE = 0.5
+EDGE_GAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -493,6 +497,37 @@ def _absorb_nested(g: dict[str, Any]) -> np.ndarray:
     return uniq[comp][inv]
 
 
+@njit(cache=True, nogil=True)
+def _trim_edges(doc, start, end, root, share, edge_share, edge_gap):
+    """Occurrences sorted by (doc, start, -end): new (start, end) of each, with
+    any shorter occurrence of another cluster lying at its head or tail cut
+    off (see :func:`_occurrences`)."""
+    m = doc.shape[0]
+    new_start = start.copy()
+    new_end = end.copy()
+    for i in range(m):
+        j = i + 1
+        while j < m and doc[j] == doc[i] and start[j] < end[i]:
+            for x, y in ((i, j), (j, i)):  # x the longer, y at its edge
+                lx = end[x] - start[x]
+                ly = end[y] - start[y]
+                if root[x] == root[y] or ly > edge_share * lx or ly <= 0:
+                    continue
+                ov = min(end[x], end[y]) - max(start[x], start[y])
+                if ov < share * ly:
+                    continue
+                if start[y] - start[x] <= edge_gap * ly and end[y] < end[x]:
+                    new_start[x] = max(new_start[x], end[y])
+                elif end[x] - end[y] <= edge_gap * ly and start[y] > start[x]:
+                    new_end[x] = min(new_end[x], start[y])
+            j += 1
+    for i in range(m):
+        if new_end[i] <= new_start[i]:  # cut from both ends to nothing: keep it whole
+            new_start[i] = start[i]
+            new_end[i] = end[i]
+    return new_start, new_end
+
+
 def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str | None] | None, n_all: int) -> Reuse:
     """The rows of the graph ``g`` (see :func:`_graph`): occurrences, their
     bounds, cluster numbers, originals and confidences."""
@@ -508,6 +543,13 @@ def _occurrences(g: dict[str, Any], pas: dict[str, np.ndarray], dates: list[str 
         r_end = np.zeros(n_occ, np.int64)
         np.minimum.at(r_start, post, pre_start)
         np.maximum.at(r_end, post, pre_end)
+    # a passage is one story: an alignment run on over the story above or below (the aligner bridges
+    # a short story one page holds and the other lacks) leaves an occurrence holding, at its head or
+    # tail, an occurrence of another cluster; that part is cut off
+    o = np.lexsort((-r_end, r_start, r_doc))
+    t_start, t_end = _trim_edges(r_doc[o], r_start[o], r_end[o], r_root[o], SHORT_SHARE, EDGE_SHARE, EDGE_GAP)
+    r_start, r_end = r_start.copy(), r_end.copy()
+    r_start[o], r_end[o] = t_start, t_end
     # clusters numbered by their smallest (doc, start): rows are sorted by root, and a
     # root is its cluster's smallest node, i.e. its smallest (doc, start)
     _, r_cluster = np.unique(r_root, return_inverse=True)
