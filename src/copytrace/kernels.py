@@ -25,7 +25,8 @@ two ways with the same results:
   interpreted :data:`INTERPRET_BUDGET` times the limit in elements in all
   (its calls added up over the process), it compiles even on tiny inputs: a
   kernel run per page pair on thousands of pairs costs more interpreted than
-  loading it once.  Kernels called from an
+  loading it once.  Once a kernel has run compiled (its machine code is
+  loaded), it stays compiled for every later call too.  Kernels called from an
   interpreted kernel are interpreted too.  The test suite runs with
   ``COPYTRACE_INTERPRET_MAX=0`` (every kernel compiled, as on real corpora)
   and checks that both ways write byte-identical outputs.
@@ -186,10 +187,12 @@ class Kernel:
             if _note["armed"] and not _note["said"] and not disp.signatures and _no_cache_entry(disp):
                 _note["said"] = True
                 print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
-        if self._interpreted_work >= INTERPRET_BUDGET * limit:
-            # no call with work can be interpreted from now on (one without any would be, and gives
-            # the same results compiled): skip the counting
-            self._compiled_only = disp
+        # from now on every call goes straight to numba: the budget is spent, or the kernel is
+        # loaded already (numba is imported and its machine code in memory, so interpreting even a
+        # tiny call costs more than the compiled call); one without any work gives the same
+        # results compiled.  Kernels run per aligned pair (~20 a pair) would otherwise pay for the
+        # element counting on every call.
+        self._compiled_only = disp
         return disp(*args)
 
 
