@@ -59,7 +59,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
-           "announce_compilation"]
+           "announce_compilation", "prefer_compiled"]
 
 MESSAGE = "compiling kernels (first run only)"
 
@@ -177,7 +177,7 @@ class Kernel:
             if i < len(args):
                 n += getattr(args[i], "size", 0)
         limit = _interpret_max()
-        if n <= limit and self._interpreted_work + n <= INTERPRET_BUDGET * limit:
+        if n <= limit and self._interpreted_work + n <= INTERPRET_BUDGET * limit and not _bulk[0]:
             self._interpreted_work += n
             with np.errstate(over="ignore"):  # compiled, integer arithmetic wraps silently
                 return self.interpreted()(*args)
@@ -210,6 +210,15 @@ def _interpreted_globals(module_globals: dict[str, Any]) -> dict[str, Any]:
 
 
 _INTERPRETED: dict[str, dict[str, Any]] = {}
+_bulk = [False]
+
+
+def prefer_compiled() -> None:
+    """From now on every kernel call of this process runs compiled: for a caller with much work of
+    one kind ahead (``find`` aligning thousands of pairs, ~20 kernels each), interpreting the first
+    tiny calls until each kernel's budget is spent only costs time (about a second a process).
+    The results are the same either way."""
+    _bulk[0] = True
 
 
 def _kernel_by_name(module: str, qualname: str) -> Kernel:
