@@ -25,7 +25,8 @@ two ways with the same results:
   interpreted :data:`INTERPRET_BUDGET` times the limit in elements in all
   (its calls added up over the process), it compiles even on tiny inputs: a
   kernel run per page pair on thousands of pairs costs more interpreted than
-  loading it once.  Kernels called from an
+  loading it once.  Once a kernel has run compiled (its machine code is
+  loaded), it stays compiled for every later call too.  Kernels called from an
   interpreted kernel are interpreted too.  The test suite runs with
   ``COPYTRACE_INTERPRET_MAX=0`` (every kernel compiled, as on real corpora)
   and checks that both ways write byte-identical outputs.
@@ -58,7 +59,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
-           "announce_compilation"]
+           "announce_compilation", "prefer_compiled"]
 
 MESSAGE = "compiling kernels (first run only)"
 
@@ -176,7 +177,7 @@ class Kernel:
             if i < len(args):
                 n += getattr(args[i], "size", 0)
         limit = _interpret_max()
-        if n <= limit and self._interpreted_work + n <= INTERPRET_BUDGET * limit:
+        if n <= limit and self._interpreted_work + n <= INTERPRET_BUDGET * limit and not _bulk[0]:
             self._interpreted_work += n
             with np.errstate(over="ignore"):  # compiled, integer arithmetic wraps silently
                 return self.interpreted()(*args)
@@ -186,10 +187,12 @@ class Kernel:
             if _note["armed"] and not _note["said"] and not disp.signatures and _no_cache_entry(disp):
                 _note["said"] = True
                 print(f"copytrace: {MESSAGE}…", file=sys.stderr, flush=True)
-        if self._interpreted_work >= INTERPRET_BUDGET * limit:
-            # no call with work can be interpreted from now on (one without any would be, and gives
-            # the same results compiled): skip the counting
-            self._compiled_only = disp
+        # from now on every call goes straight to numba: the budget is spent, or the kernel is
+        # loaded already (numba is imported and its machine code in memory, so interpreting even a
+        # tiny call costs more than the compiled call); one without any work gives the same
+        # results compiled.  Kernels run per aligned pair (~20 a pair) would otherwise pay for the
+        # element counting on every call.
+        self._compiled_only = disp
         return disp(*args)
 
 
@@ -207,6 +210,15 @@ def _interpreted_globals(module_globals: dict[str, Any]) -> dict[str, Any]:
 
 
 _INTERPRETED: dict[str, dict[str, Any]] = {}
+_bulk = [False]
+
+
+def prefer_compiled() -> None:
+    """From now on every kernel call of this process runs compiled: for a caller with much work of
+    one kind ahead (``find`` aligning thousands of pairs, ~20 kernels each), interpreting the first
+    tiny calls until each kernel's budget is spent only costs time (about a second a process).
+    The results are the same either way."""
+    _bulk[0] = True
 
 
 def _kernel_by_name(module: str, qualname: str) -> Kernel:

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from copytrace import schemas
+from copytrace.kernels import prefer_compiled
 from copytrace.stages.direction import Direction, cluster_originals, direction, join_reasons, wire_credits
 from copytrace.stages.align import Alignment, align, prepare
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
@@ -161,6 +162,9 @@ class _SideCache:
 
 
 ALIGN_CACHE_CHARS = 4_000_000  # text held by align_chunk's per-process side caches (each)
+# a chunk of at least this many pairs runs every kernel compiled (kernels.prefer_compiled): more
+# chunks follow, and interpreting each kernel's first tiny calls costs about a second a process
+ALIGN_COMPILED_MIN_PAIRS = 32
 _MASKED = _SideCache(ALIGN_CACHE_CHARS)  # (text, boilerplate spans) -> [masked text, tokens, Prepared, Anchors]
 _RAW = _SideCache(ALIGN_CACHE_CHARS)  # text as read -> (tokens, wire credits)
 
@@ -179,6 +183,8 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
     credits.  Results are the same as aligning every pair on its own."""
     if not items:
         return []
+    if len(items) >= ALIGN_COMPILED_MIN_PAIRS:
+        prefer_compiled()
     sides: list[list] = []  # [masked text, tokens, Prepared, Anchors | None] of the chunk's sides
     index: dict[tuple[str, tuple], int] = {}  # (text, boilerplate spans) -> side index in this chunk
 

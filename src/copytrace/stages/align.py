@@ -1564,14 +1564,26 @@ def _scaled(opt: AlignOptions, sa: _Side, sb: _Side) -> AlignOptions:
     half = (chars + 1) // 2
     if n >= opt.min_verbatim_tokens and n >= opt.ngram and half >= opt.min_passage_chars and half >= opt.min_passage_side:
         return opt
-    return replace(
-        opt,
-        ngram=max(1, min(opt.ngram, n)),
-        min_verbatim_tokens=max(1, min(opt.min_verbatim_tokens, n)),
-        min_passage_chars=min(opt.min_passage_chars, half),
-        min_passage_side=min(opt.min_passage_side, half),
-        verbatim_fringe=max(opt.verbatim_fringe, n // 2),
+    changes = (
+        max(1, min(opt.ngram, n)),
+        max(1, min(opt.min_verbatim_tokens, n)),
+        min(opt.min_passage_chars, half),
+        min(opt.min_passage_side, half),
+        max(opt.verbatim_fringe, n // 2),
     )
+    key = (opt, changes)
+    scaled = _SCALED.get(key)
+    if scaled is None:  # replace() validates every field: ~0.1 ms, and find meets the same short lengths often
+        if len(_SCALED) >= 4096:
+            _SCALED.clear()
+        scaled = _SCALED[key] = replace(
+            opt, ngram=changes[0], min_verbatim_tokens=changes[1], min_passage_chars=changes[2],
+            min_passage_side=changes[3], verbatim_fringe=changes[4],
+        )
+    return scaled
+
+
+_SCALED: dict[tuple[AlignOptions, tuple[int, ...]], AlignOptions] = {}  # (options, scaled values) -> options
 
 
 def align(

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.normalize import Tokens, tokenize
 
 if TYPE_CHECKING:
@@ -116,28 +117,46 @@ def passage_spans(alignment: Any) -> tuple[list[tuple[int, int]], list[tuple[int
     return [(p.a_start, p.a_end) for p in ps], [(p.b_start, p.b_end) for p in ps]
 
 
-def _inside(tokens: Tokens, spans: list[tuple[int, int]]) -> np.ndarray:
-    inside = np.zeros(len(tokens), dtype=bool)
-    for s, e in spans:
-        lo = np.searchsorted(tokens.starts, s, side="left")
-        hi = np.searchsorted(tokens.ends, e, side="right")
-        inside[lo:hi] = True
-    return inside
+@njit(cache=True, nogil=True)
+def _inside_counts(starts, ends, lo_spans, hi_spans):
+    """Over the tokens inside the spans (a token from the first whose start is
+    at or after a span's start to the last whose end is at or before its end):
+    how many, and the first and last of them (-1, -1: none)."""
+    n = starts.shape[0]
+    inside = np.zeros(n, dtype=np.bool_)
+    for k in range(lo_spans.shape[0]):
+        lo = np.searchsorted(starts, lo_spans[k], side="left")
+        hi = np.searchsorted(ends, hi_spans[k], side="right")
+        for t in range(lo, hi):
+            inside[t] = True
+    n_in = 0
+    first = -1
+    last = -1
+    for t in range(n):
+        if inside[t]:
+            n_in += 1
+            if first < 0:
+                first = t
+            last = t
+    return n_in, first, last
 
 
 def _coverage_and_insertions(text: str, spans: list[tuple[int, int]], toks: Tokens | None = None) -> tuple[float, float]:
+    """Share of the tokens inside the spans, and share of the tokens outside
+    them but between the first and the last inside (material inserted into
+    the shared text); one kernel call per side of a pair."""
     if toks is None:
         toks = tokenize(text)
     n = len(toks)
     if n == 0:
         return 0.0, 0.0
-    inside = _inside(toks, spans)
-    cov = float(inside.sum()) / n
-    idx = np.flatnonzero(inside)
-    if idx.size == 0:
+    lo = np.array([s for s, _ in spans], dtype=np.int64)
+    hi = np.array([e for _, e in spans], dtype=np.int64)
+    n_in, first, last = _inside_counts(toks.starts, toks.ends, lo, hi)
+    cov = float(n_in) / n
+    if first < 0:
         return cov, 0.0
-    between = (~inside[idx[0] : idx[-1] + 1]).sum()
-    return cov, float(between) / n
+    return cov, float(last - first + 1 - n_in) / n
 
 
 def direction(
