@@ -728,6 +728,21 @@ class BoilerplateSpans(Mapping[int, list[tuple[int, int]]]):
             idx = np.arange(int(n_seg.sum()), dtype=np.int64) + np.repeat(lo_ - first, n_seg)
             self._done.update(document_spans(self._hit.take(idx), texts, self._keys, chunk))
 
+    def mask(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`mask_spans` of ``docs``: the boilerplate segments themselves,
+        from the segment arrays alone (no text is fetched).  The spans are not
+        merged: merging joins spans across gaps of whitespace only, which the
+        tokenizer reads as separators whether masked or not, so the tokens are
+        the same (their union covers the merged spans exactly)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        lo = np.searchsorted(self._hit.doc, docs, side="left")
+        n_seg = np.searchsorted(self._hit.doc, docs, side="right") - lo
+        total = int(n_seg.sum())
+        first = np.cumsum(n_seg) - n_seg
+        idx = np.arange(total, dtype=np.int64) + np.repeat(lo - first, n_seg)
+        pos = np.repeat(np.arange(docs.shape[0], dtype=np.int64), n_seg)
+        return pos, self._hit.start[idx].astype(np.int64), self._hit.end[idx].astype(np.int64)
+
     def __getitem__(self, doc: int) -> list[tuple[int, int]]:
         d = int(doc)
         if d not in self._done:
@@ -772,7 +787,7 @@ def mask_spans(
     if not spans:
         return None
     if isinstance(spans, BoilerplateSpans):
-        spans.load(docs)
+        return spans.mask(docs)
     pos, starts, ends = [], [], []
     for i, d in enumerate(docs.tolist()):
         for s, e in spans.get(d, ()):
