@@ -221,3 +221,23 @@ def test_mask_spans_from_segments_tokenize_as_the_merged_spans():
     for name in ("starts", "ends", "hashes", "doc_offsets"):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
     assert res.spans[0] == [appeal_spans[0]]
+
+
+def test_table_rows_gather_every_key_at_once_as_per_key():
+    import numpy as np
+
+    from copytrace.stages.boilerplate import KeyDocs, table_rows
+
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    kd = KeyDocs.from_pairs(rng.choice(keys, 5000), rng.integers(0, 2000, 5000))
+    names = [f"site {i:02d}" for i in range(12)]
+    boiler = np.sort(kd.keys[rng.choice(kd.keys.shape[0], 100, replace=False)])
+    for source in (rng.integers(-1, 12, 2000).astype(np.int32), np.full(2000, -1, np.int32)):
+        want_df, want_src = [], []
+        for p in kd.lookup(boiler).tolist():
+            docs = kd.docs[kd.ptr[p]:kd.ptr[p + 1]]
+            want_df.append(int(docs.shape[0]))
+            want_src.append(sorted({names[c] for c in source[docs].tolist() if c >= 0}))
+        assert table_rows(boiler, kd, source, names) == (want_df, want_src)
+    assert table_rows(boiler[:0], kd, source, names) == ([], [])
