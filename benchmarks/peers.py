@@ -4,8 +4,9 @@
                                [--threshold 0.5] [--ngram 5] [--peers rensa,datasketch,text-dedup]
 
 For each size it generates one corpus with ``syndicate.py`` (ground truth
-known), then runs every tool in its own subprocess (so its peak RSS is its
-own) and scores the clusters with ``quality.py``:
+known), then runs every tool in its own subprocess, started through a small
+launcher process (so the peak RSS reported is the tool's own, not the
+driver's) and scores the clusters with ``quality.py``:
 
 * ``copytrace``          ``copytrace find --no-align --no-report`` at the threshold/shingles below
                          (and ``--memory-limit`` when given);
@@ -40,7 +41,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -190,21 +190,38 @@ def _run_tool(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------------------------
 # the driver
 # --------------------------------------------------------------------------------------------
+# Linux keeps, in a child's ru_maxrss, the peak RSS of the image it had before
+# exec: a tool spawned straight from this driver (or from a pytest worker)
+# would report the driver's own peak when larger.  A tiny Python in between
+# starts each tool from a small image and reports the tool's own peak RSS, CPU
+# and wall seconds (its own start-up excluded) as its last stderr line.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}),
+      file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(tool: str, corpus: Path, out: Path, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--run", tool, "--input", str(corpus), "--out", str(out),
            "--threshold", str(args.threshold), "--ngram", str(args.ngram), "--num-perm", str(args.num_perm)]
     if args.memory_limit:
         cmd += ["--memory-limit", args.memory_limit]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        last = err.strip().splitlines()[-1] if err.strip() else f"exit {status}"
-        return {"tool": tool, "error": last}
-    return {"tool": tool, "seconds": wall, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024}
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, check=False)
+    lines = proc.stderr.decode(errors="replace").strip().splitlines()
+    try:
+        m = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"tool": tool, "error": lines[-1] if lines else f"launcher exit {proc.returncode}"}
+    if proc.returncode != 0:
+        return {"tool": tool, "error": lines[-2] if len(lines) > 1 else f"exit {proc.returncode}"}
+    return {"tool": tool, "seconds": m["wall"], "cpu_seconds": m["cpu"], "peak_rss_mb": m["maxrss_kib"] / 1024}
 
 
 def score(truth_path: Path, out: Path) -> tuple[float, float]:

@@ -11,7 +11,7 @@ import click
 
 from copytrace._version import __version__
 
-from copytrace.cli_common import plural, run_command, click_options, reader_options  # noqa: E402
+from copytrace.cli_common import arrow_without_pandas, plural, run_command, click_options, reader_options  # noqa: E402
 from copytrace.config import FingerprintConfig, check_value, help_of
 from copytrace.options import FindOptions
 
@@ -60,6 +60,7 @@ def find_cmd(inputs: tuple[str, ...], out: str, engine: str, spark_master: str |
 
         if engine == "local":
             announce_compilation(enabled=not quiet)
+            arrow_without_pandas()
         # the FindOptions and ReadOptions fields by name (reader_options calls --format's parameter fmt);
         # summary.json's "startup" timing: from the process's start
         with counting_from_process_start():

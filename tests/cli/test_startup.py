@@ -62,8 +62,20 @@ def test_compare_of_short_texts_imports_no_numba() -> None:
 def test_find_needs_no_duckdb_spark_or_services_in_core(tmp_path: Path) -> None:
     mods = _modules_after(["find", SEEDS[0], SEEDS[1], "--out", str(tmp_path / "out"), "-q"])
     assert (tmp_path / "out" / "summary.json").is_file()
-    # (pandas: pyarrow's C++ imports it on the first conversion of Python objects, whenever installed)
-    assert not mods & {"duckdb", "pyspark", "fastapi", "uvicorn"}, mods & {"duckdb", "pyspark", "fastapi", "uvicorn"}
+    # pandas too: pyarrow would import it on its first conversion of a Python list (cli_common.arrow_without_pandas)
+    assert not mods & {"duckdb", "pyspark", "pandas", "fastapi", "uvicorn"}, mods & {"duckdb", "pyspark", "pandas"}
+
+
+def test_after_find_blocks_it_pandas_still_converts() -> None:
+    # the first-conversion check is skipped, pandas itself is not: an explicit conversion imports it
+    code = ("import sys\nfrom copytrace.cli_common import arrow_without_pandas\narrow_without_pandas()\n"
+            "import pyarrow as pa\nassert 'pandas' not in sys.modules\npa.array(['a', None])\n"
+            "assert 'pandas' not in sys.modules\n"
+            "import pandas as pd\nprint(pa.table({'a': [1, 2]}).to_pandas()['a'].sum(), "
+            "pa.Table.from_pandas(pd.DataFrame({'x': [3]})).column('x').to_pylist())\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3", "[3]"]
 
 
 def _on_a_terminal(code: str, env: dict[str, str]) -> tuple[str, str]:

@@ -190,3 +190,54 @@ def test_long_footer_under_short_stories_is_boilerplate(tmp_path):
     # with --no-boilerplate the footer chains the stories together (what the rule prevents)
     off = copytrace.find(tmp_path / "c.jsonl", source_field="source", boilerplate=False, progress=False)
     assert max(sum(m.startswith("gazette") for m in v) for v in off.clusters().values()) > 2 * n // 3
+
+
+def test_mask_spans_from_segments_tokenize_as_the_merged_spans():
+    # the mask for verification comes from the boilerplate segments alone (no text is fetched);
+    # their gaps are whitespace only, so the tokens are those of the merged spans
+    import numpy as np
+
+    from copytrace.stages.boilerplate import detect_from_segments, encode_sources, mask_spans, segment_batch
+    from copytrace.stages.normalize import tokenize_batch
+
+    ids, texts, sources, appeal_spans, _ = _corpus()
+    toks = tokenize_batch(texts)
+    codes, names, sizes = encode_sources(sources)
+    fetched: list[list[int]] = []
+
+    def fetch(docs: list[int]) -> list[str]:
+        fetched.append(docs)
+        return [texts[d] for d in docs]
+
+    res = detect_from_segments(segment_batch(texts, None, None, toks), np.diff(toks.doc_offsets), codes, names,
+                               sizes, fetch)
+    fetched.clear()
+    docs = np.array([40, 3, 0, 30, 17, 5], dtype=np.int64)  # documents with and without the appeal, any order
+    mask = mask_spans(docs, res.spans)
+    assert mask is not None and not fetched
+    assert mask[0].shape[0] > len([d for d in docs if d in appeal_spans])  # one span per sentence: not merged
+    got = tokenize_batch([texts[d] for d in docs], mask)
+    want = tokenize_batch([mask_text(texts[d], res.spans.get(int(d), [])) for d in docs])
+    for name in ("starts", "ends", "hashes", "doc_offsets"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    assert res.spans[0] == [appeal_spans[0]]
+
+
+def test_table_rows_gather_every_key_at_once_as_per_key():
+    import numpy as np
+
+    from copytrace.stages.boilerplate import KeyDocs, table_rows
+
+    rng = np.random.default_rng(1)
+    keys = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    kd = KeyDocs.from_pairs(rng.choice(keys, 5000), rng.integers(0, 2000, 5000))
+    names = [f"site {i:02d}" for i in range(12)]
+    boiler = np.sort(kd.keys[rng.choice(kd.keys.shape[0], 100, replace=False)])
+    for source in (rng.integers(-1, 12, 2000).astype(np.int32), np.full(2000, -1, np.int32)):
+        want_df, want_src = [], []
+        for p in kd.lookup(boiler).tolist():
+            docs = kd.docs[kd.ptr[p]:kd.ptr[p + 1]]
+            want_df.append(int(docs.shape[0]))
+            want_src.append(sorted({names[c] for c in source[docs].tolist() if c >= 0}))
+        assert table_rows(boiler, kd, source, names) == (want_df, want_src)
+    assert table_rows(boiler[:0], kd, source, names) == ([], [])

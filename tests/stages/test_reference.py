@@ -102,10 +102,11 @@ def test_boilerplate_spans_are_made_when_asked_and_equal_the_eager_ones():
     assert not fetched and len(lazy) == len(spans) and list(lazy) == list(spans)  # no text needed
     with_bp = list(lazy)
     without = [i for i in range(len(texts)) if i not in lazy]
-    # a batch of documents is made at once, through mask_spans (as verification asks)
     ask = np.array(with_bp[:5] + without[:2], dtype=np.int64)
-    m = mask_spans(ask, lazy)
-    assert m is not None and sorted(set(fetched)) == sorted(with_bp[:5])
+    m = mask_spans(ask, lazy)  # verification's mask: from the segments, no text needed
+    assert m is not None and set(m[0].tolist()) == set(range(5)) and not fetched
+    lazy.load(ask)  # a batch of documents is made at once
+    assert sorted(set(fetched)) == sorted(with_bp[:5])
     assert lazy.get(without[0]) is None and lazy.get(without[0], []) == []
     eager = document_spans(spans._hit, texts, spans._keys)
     assert dict(lazy.items()) == eager and set(eager) == set(with_bp)

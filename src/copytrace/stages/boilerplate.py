@@ -596,15 +596,25 @@ def boilerplate_table(texts: Sequence[str], doc_frequency: Sequence[int], source
 def table_rows(
     boiler_keys: np.ndarray, key_docs: KeyDocs, doc_source: np.ndarray, source_names: Sequence[str]
 ) -> tuple[list[int], list[list[str]]]:
-    """doc_frequency and sorted known source names of each boilerplate key."""
-    dfs: list[int] = []
-    srcs: list[list[str]] = []
-    for p in key_docs.lookup(boiler_keys).tolist():
-        docs = key_docs.docs[key_docs.ptr[p]:key_docs.ptr[p + 1]]
-        codes = np.unique(doc_source[docs])
-        dfs.append(int(docs.shape[0]))
-        srcs.append(sorted(source_names[c] for c in codes.tolist() if c >= 0))
-    return dfs, srcs
+    """doc_frequency and sorted known source names of each boilerplate key
+    (every key's documents gathered at once: no per-key pass)."""
+    k = boiler_keys.shape[0]
+    if k == 0:
+        return [], []
+    p = key_docs.lookup(boiler_keys)
+    lo, n = key_docs.ptr[p], key_docs.ptr[p + 1] - key_docs.ptr[p]
+    first = np.cumsum(n) - n
+    idx = np.arange(int(n.sum()), dtype=np.int64) + np.repeat(lo - first, n)
+    codes = doc_source[key_docs.docs[idx]].astype(np.int64)
+    row = np.repeat(np.arange(k, dtype=np.int64), n)
+    known = codes >= 0
+    # distinct (row, code), sorted by row then code: names are sorted, so codes sort them
+    pair = np.unique(row[known] * (len(source_names) + 1) + codes[known])
+    prow, pcode = pair // (len(source_names) + 1), pair % (len(source_names) + 1)
+    bounds = np.searchsorted(prow, np.arange(k + 1, dtype=np.int64))
+    names = np.asarray(list(source_names), dtype=object)[pcode].tolist()
+    b = bounds.tolist()
+    return n.astype(np.int64).tolist(), [names[b[i]:b[i + 1]] for i in range(k)]
 
 
 def source_book(counts: Iterable[tuple[str | None, int]]) -> tuple[list[str], np.ndarray]:
@@ -728,6 +738,21 @@ class BoilerplateSpans(Mapping[int, list[tuple[int, int]]]):
             idx = np.arange(int(n_seg.sum()), dtype=np.int64) + np.repeat(lo_ - first, n_seg)
             self._done.update(document_spans(self._hit.take(idx), texts, self._keys, chunk))
 
+    def mask(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`mask_spans` of ``docs``: the boilerplate segments themselves,
+        from the segment arrays alone (no text is fetched).  The spans are not
+        merged: merging joins spans across gaps of whitespace only, which the
+        tokenizer reads as separators whether masked or not, so the tokens are
+        the same (their union covers the merged spans exactly)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        lo = np.searchsorted(self._hit.doc, docs, side="left")
+        n_seg = np.searchsorted(self._hit.doc, docs, side="right") - lo
+        total = int(n_seg.sum())
+        first = np.cumsum(n_seg) - n_seg
+        idx = np.arange(total, dtype=np.int64) + np.repeat(lo - first, n_seg)
+        pos = np.repeat(np.arange(docs.shape[0], dtype=np.int64), n_seg)
+        return pos, self._hit.start[idx].astype(np.int64), self._hit.end[idx].astype(np.int64)
+
     def __getitem__(self, doc: int) -> list[tuple[int, int]]:
         d = int(doc)
         if d not in self._done:
@@ -772,7 +797,7 @@ def mask_spans(
     if not spans:
         return None
     if isinstance(spans, BoilerplateSpans):
-        spans.load(docs)
+        return spans.mask(docs)
     pos, starts, ends = [], [], []
     for i, d in enumerate(docs.tolist()):
         for s, e in spans.get(d, ()):
