@@ -771,11 +771,13 @@ def mask_spans(
     ``mask``: (position in ``docs``, start, end); None when there are none."""
     if not spans:
         return None
+    made: Mapping[int, list[tuple[int, int]]] = spans
     if isinstance(spans, BoilerplateSpans):
         spans.load(docs)
+        made = spans._done  # every one of ``docs`` holding boilerplate is in it now: plain dict look-ups
     pos, starts, ends = [], [], []
     for i, d in enumerate(docs.tolist()):
-        for s, e in spans.get(d, ()):
+        for s, e in made.get(d, ()):
             pos.append(i)
             starts.append(s)
             ends.append(e)
