@@ -120,6 +120,8 @@ def _run(args: argparse.Namespace, tmp: Path) -> int:
     cand = ra.summary["counts"]["candidate_pairs"]
     print(f"reference documents: {ra.summary['pair_filters']['reference_documents']:,}; "
           f"candidates: {cand}")
+    print("NEW alone, stage wall s: " + ", ".join(f"{k} {v:.2f}" for k, v in rn.summary["timings_s"].items()))
+    print(f"NEW alone, candidates: {rn.summary['counts']['candidate_pairs']}")
     print(f"with REF's segment keys counted as part of its fingerprint: ratio {ca / (cn + cf + cs):.2f}")
     print(f"ratio={ca / (cn + cf):.2f} ratio_wall={wa / (wn + wf):.2f}")
     return 0

@@ -92,8 +92,11 @@ class DatasetResult(Result):
             import pyarrow.parquet as pq
 
             assert self.out_dir is not None
-            self.__dict__["_documents"] = pq.read_table(self.out_dir / "documents.parquet",
-                                                        schema=schemas.DOCUMENTS)
+            path = self.out_dir / "documents.parquet"
+            with_set = "set" in pq.ParquetDataset(path).schema.names  # an --against run
+            self.__dict__["_documents"] = pq.read_table(
+                path, schema=schemas.DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
+                if with_set else schemas.DOCUMENTS)
         return self.__dict__["_documents"]
 
     @documents.setter

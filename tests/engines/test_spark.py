@@ -16,7 +16,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import SEEDS, URI_CORPUS, as_uris, make_story
+from helpers import SEEDS, URI_CORPUS, as_uris, make_copy, make_story, write_jsonl
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
@@ -95,6 +95,51 @@ def test_uri_inputs_are_the_same_on_spark(spark, engine_run):
     assert any(w.startswith("file:") for w in dr["warnings"])  # the URIs were what Spark read
     assert [re.sub(r"^file:(//)?", "", w) for w in dr["warnings"]] == lr["warnings"]
     assert dist.result.summary["counts"] == local.result.summary["counts"]
+
+
+def test_against_on_spark_gives_the_local_engines_outputs(spark, tmp_path):
+    """find NEW --against REF on Spark: pairs only across the sets, documents.parquet's `set`,
+    deduplicated.jsonl holding the new documents that copy no reference document, summary counts:
+    the local engine's files (one reference file, one reference folder; a repeated id; identical
+    documents on both sides and within each; a date window on top)."""
+    rng = random.Random(8)
+    stories = [make_story(rng, n_sentences=6) for _ in range(8)]
+    new = [{"id": f"new-copy{i}", "text": make_copy(rng, stories[i]), "date": f"2024-01-{i + 1:02d}"}
+           for i in range(4)]
+    new += [{"id": "new-exact", "text": stories[5], "date": "2024-01-05"},
+            {"id": "new-exact-twin", "text": stories[5], "date": "2024-01-05"}]
+    fresh = make_story(rng, n_sentences=6)
+    new += [{"id": "new-fresh", "text": fresh, "date": "2024-01-02"},
+            {"id": "new-fresh-copy", "text": make_copy(rng, fresh), "date": "2024-01-03"},
+            {"id": "new-unique", "text": make_story(rng, n_sentences=6), "date": "2024-01-04"}]
+    ref = [{"id": f"ref{i}", "text": s, "date": f"2024-01-{2 * i + 1:02d}"} for i, s in enumerate(stories[:6])]
+    ref += [{"id": "ref0-copy", "text": make_copy(rng, stories[0]), "date": "2024-01-01"},
+            {"id": "ref-exact5", "text": stories[5], "date": "2024-01-06"},
+            {"id": "new-unique", "text": "a repeated id: skipped as a duplicate_id", "date": "2024-01-01"}]
+    new_f = write_jsonl(tmp_path / "new.jsonl", new)
+    ref_f = write_jsonl(tmp_path / "ref.jsonl", ref[:5] + ref[8:])
+    (tmp_path / "refdir").mkdir()
+    for d in ref[5:8]:  # .txt files: no date (under a date window they pair with none)
+        (tmp_path / "refdir" / f"{d['id']}.txt").write_text(d["text"], encoding="utf-8")
+    against = [str(ref_f), str(tmp_path / "refdir")]
+    new_ids = {d["id"] for d in new}
+    for k, extra in enumerate(({"date_field": "date", "pairs_within": 6},)):
+        opts = dict(report=False, progress=False, threshold=0.3, against=against, **extra)
+        lo = copytrace.find([new_f], tmp_path / f"local{k}", **opts)
+        sp = copytrace.find([new_f], tmp_path / f"spark{k}", engine="spark", spark_session=spark, **opts)
+        for name in ("documents.parquet", "pairs.parquet", "passages.parquet"):
+            assert pq.read_table(tmp_path / f"spark{k}" / name).equals(pq.read_table(tmp_path / f"local{k}" / name)), name
+        assert (tmp_path / f"spark{k}" / "deduplicated.jsonl").read_bytes() == \
+            (tmp_path / f"local{k}" / "deduplicated.jsonl").read_bytes()
+        assert sp.summary["counts"] == lo.summary["counts"]
+        assert sp.summary["pair_filters"] == lo.summary["pair_filters"]
+        assert sp.summary["read"]["skipped"] == lo.summary["read"]["skipped"] == {"duplicate_id": 1}
+        pairs = list(zip(sp.pairs.column("doc_a").to_pylist(), sp.pairs.column("doc_b").to_pylist(), strict=True))
+        assert len(pairs) >= 4 and all((a in new_ids) != (b in new_ids) for a, b in pairs)
+        assert set(sp.documents.column("set").to_pylist()) == {"new", "reference"}
+    kept = [json.loads(x)["id"] for x in (tmp_path / "spark0" / "deduplicated.jsonl").read_text().splitlines()]
+    assert "new-fresh" in kept and "new-unique" in kept and "new-copy0" not in kept
+    db = tmp_path / "ref.db"
+    copytrace.Index.create(db).close()
     with pytest.raises(copytrace.errors.OptionError, match="local engine"):
-        copytrace.find(local.inputs, engine="spark", spark_session=spark, against=[str(local.inputs[0])],
-                       progress=False)
+        copytrace.find([new_f], engine="spark", spark_session=spark, against=[str(db)], progress=False)

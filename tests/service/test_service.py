@@ -226,3 +226,50 @@ def test_page_in_a_real_browser_shows_matches_side_by_side(server, corpus):
             assert errors == []
         finally:
             browser.close()
+
+
+def test_query_takes_the_pair_filters(server):
+    """POST /query's date window and source filters keep exactly the matches that filtering the
+    unfiltered answer afterwards keeps (the rule of `find` and `index query`); bad ones are 422."""
+    import random
+
+    from copytrace.stages.pairfilter import parse_days
+
+    docs, _ = make_corpus(n_stories=3, copies=5, uniques=2, seed=11)
+    rng = random.Random(11)
+    for d in docs:
+        d["id"] = "pf-" + d["id"]
+        d["date"] = f"2024-03-{rng.randint(1, 28):02d}"
+        d["source"] = f"site{rng.randint(0, 2)}"
+    docs[0]["date"] = "someday"  # unreadable: pairs with none under a date window
+    del docs[1]["source"]  # no source: pairs with none under a source filter
+    c = httpx.Client(base_url=server, timeout=30)
+    assert c.post("/documents", json={"documents": docs}, headers=W).json()["added"] == len(docs)
+    meta = {d["id"]: d for d in docs}
+    q = next(d for d in docs if d["id"].endswith("-orig") and d["date"] != "someday" and "source" in d)
+    every = c.post("/query", json={"text": q["text"], "limit": 1000, "passages": False}).json()["matches"]
+    assert len(every) >= 6
+    q_day = parse_days([q["date"]])[0]
+    seen_filtered = False
+    for within, mode in ((4, "all"), (None, "across-sources"), (None, "within-sources"), (10, "across-sources")):
+        body = {"text": q["text"], "limit": 1000, "passages": False, "date": q["date"], "source": q["source"],
+                "pairs": mode}
+        if within is not None:
+            body["pairs_within"] = within
+        r = c.post("/query", json=body)
+        assert r.status_code == 200, r.text
+        want = []
+        for m in every:
+            d = meta[m["doc_id"]]
+            if within is not None and not abs(parse_days([d["date"]])[0] - q_day) <= within:
+                continue
+            if mode != "all" and ("source" not in d or (d["source"] != q["source"]) != (mode == "across-sources")):
+                continue
+            want.append(m)
+        assert r.json()["matches"] == want
+        seen_filtered |= 0 < len(want) < len(every)
+    assert seen_filtered  # the corpus exercises the filters
+    for bad, what in (({"pairs_within": 3}, "date"), ({"pairs": "across-sources"}, "source"),
+                      ({"pairs": "other"}, "pairs"), ({"pairs_within": -1, "date": "2024-03-01"}, "pairs_within")):
+        r = c.post("/query", json={"text": q["text"], **bad})
+        assert r.status_code == 422 and what in json.dumps(r.json()["detail"]), r.text

@@ -399,11 +399,13 @@ def _filter_counts(batches: Iterator[pa.RecordBatch], opts: FindOptions) -> Iter
     """The pair filters' summary counts over each batch of documents (``PairMeta.summary``)."""
     for rb in batches:
         c = rb.to_pydict()
-        meta = pairfilter.PairMeta.build(c["date"], c["source"], None, opts)
+        side = np.asarray(c["side"], np.int8) if "side" in c else None
+        meta = pairfilter.PairMeta.build(c["date"], c["source"], side, opts)
         sm = meta.summary() if meta is not None else {}
         yield pa.RecordBatch.from_pydict({"no_date": [int(sm.get("documents_without_date", 0))],
-                                          "no_source": [int(sm.get("documents_without_source", 0))]},
-                                         schema=_arrow_schema("no_date long, no_source long"))
+                                          "no_source": [int(sm.get("documents_without_source", 0))],
+                                          "reference": [int(sm.get("reference_documents", 0))]},
+                                         schema=_arrow_schema("no_date long, no_source long, reference long"))
 
 
 class _FilterSummary:
@@ -417,19 +419,26 @@ class _FilterSummary:
         return dict(self._summary)
 
     @staticmethod
-    def of(meta_cols: Any, opts: FindOptions) -> "_FilterSummary":
+    def of(docs: Any, opts: FindOptions) -> "_FilterSummary":
         from pyspark.sql import functions as F
 
-        tot = meta_cols.select("date", "source").mapInArrow(
-            lambda it: _filter_counts(it, opts), "no_date long, no_source long").agg(
-            F.sum("no_date").alias("d"), F.sum("no_source").alias("s")).collect()[0]
         out: dict[str, Any] = {}
+        if opts.pairs_within is None and opts.pairs == "all":
+            if opts.against:
+                out["reference_documents"] = int(docs.where("side = 1").count())
+            return _FilterSummary(out)
+        cols = ["date", "source", *(["side"] if opts.against else [])]
+        tot = docs.select(*cols).mapInArrow(
+            lambda it: _filter_counts(it, opts), "no_date long, no_source long, reference long").agg(
+            F.sum("no_date").alias("d"), F.sum("no_source").alias("s"), F.sum("reference").alias("r")).collect()[0]
         if opts.pairs_within is not None:
             out["pairs_within_days"] = opts.pairs_within
             out["documents_without_date"] = int(tot["d"] or 0)
         if opts.pairs != "all":
             out["pairs"] = opts.pairs
             out["documents_without_source"] = int(tot["s"] or 0)
+        if opts.against:
+            out["reference_documents"] = int(tot["r"] or 0)
         return _FilterSummary(out)
 
 
@@ -547,8 +556,10 @@ class SparkEngine:
         self.options: FindOptions = FindOptions()
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _plan(self, spark: Any, inputs: Sequence[str | os.PathLike]) -> list[tuple[str, FileSpec]]:
-        """(qualified Hadoop path, spec) of every input file, in reading order."""
+    def _plan(self, spark: Any, inputs: Sequence[str | os.PathLike], more: bool = False
+              ) -> list[tuple[str, FileSpec]]:
+        """(qualified Hadoop path, spec) of every input file, in reading order (``more``: a second
+        list, the --against reference, whose notes add to the first's)."""
         ropts = self.options.read
         jvm = spark._jvm
         conf = spark._jsc.hadoopConfiguration()
@@ -562,7 +573,8 @@ class SparkEngine:
             return str(hp.getFileSystem(conf).makeQualified(hp).toString())
 
         out: list[tuple[str, FileSpec]] = []
-        self._notes: list[str] = []  # warnings about files not read (as the read stage gives them)
+        if not more:
+            self._notes: list[str] = []  # warnings about files not read (as the read stage gives them)
         for item in inputs:
             name = os.fsdecode(item)
             if "://" in name:  # a URI (file:// included): listed through Hadoop's FileSystem
@@ -610,7 +622,12 @@ class SparkEngine:
         if options.resume:
             raise OptionError("--resume is for the local engine (Spark recomputes lost partitions itself)")
         if options.against:
-            raise OptionError("--against runs on the local engine (--engine local)")
+            from copytrace.stages.reference import is_index_db
+
+            dbs = [os.fsdecode(a) for a in options.against if is_index_db(a)]
+            if dbs:
+                raise OptionError(f"--against {dbs[0]}: an index as the reference runs on the local engine "
+                                  "(--engine local); Spark takes reference files and folders")
         t_start = time.perf_counter()
         self._start()
         counts: dict[str, Any] = {}
@@ -619,14 +636,14 @@ class SparkEngine:
         fp, no_words = self.fingerprint(docs, n, stats, reporter)
         self._bp_docs = 0
         bp, spans_df = self.boilerplate(docs, fp, n, reporter)
-        exact, near_df, pair_meta, lsh, n_near = self.candidates(docs, fp, counts, reporter)
+        exact, near_df, pair_meta, lsh, n_near, exact_all = self.candidates(docs, fp, counts, reporter)
         texts = self._texts(docs, spans_df)
         scored = self.verify(texts, near_df, exact, reporter)
         pas = self.align(texts, scored, reporter)
         verified, pas, reuse, whole_mask, meta = self.decide(
             docs, scored, pas, n, candidates_judged(counts["candidate_pairs"]), counts, reporter)
         documents = self.cluster(docs, fp, verified, pas, whole_mask, reporter)
-        out = self.write(docs, n, documents, verified, pas, reuse, meta, bp, spans_df, reporter)
+        out = self.write(docs, n, documents, verified, pas, reuse, meta, bp, spans_df, reporter, exact_all)
         cc = cluster_counts(documents)  # aggregates on the executors
         assert cc["n"] == n
         counts.update(counts_from_aggregates(
@@ -696,6 +713,9 @@ class SparkEngine:
         stats = ReadStats()
         with reporter.stage("read", total=1, unit="") as bar:
             plan = self._plan(spark, inputs)
+            n_new_files = len(plan)  # --against: the reference's files come after the inputs' (side 1)
+            if opts.against:
+                plan += self._plan(spark, opts.against, more=True)
             stats.files = len(plan)
             for note in self._notes:
                 stats.warn(note)
@@ -795,7 +815,8 @@ class SparkEngine:
                     continue  # a file-level note each part of a split file gave
                 done.add((i, m))
                 stats.warn(m)
-            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date", "url", "title")
+            side = [(F.col("file_idx") >= n_new_files).cast("byte").alias("side")] if opts.against else []
+            kept = docs_ev.where("rn = 1").select("doc_id", "text", "source", "date", "url", "title", *side)
             bar.advance()
         return kept, stats
 
@@ -838,7 +859,8 @@ class SparkEngine:
                 {r[0] for r in rows})
 
     def number(self, kept: Any, reporter: Reporter) -> tuple[Any, int]:
-        """2. number documents in doc-id order: ``(idx, doc_id, text, source, date, url, title)``, and n."""
+        """2. number documents in doc-id order: ``(idx, doc_id, text, source, date, url, title)`` (and
+        ``side``, 0 new or 1 reference, with --against), and n."""
         from pyspark.sql import functions as F
 
         spark, keep = self._spark, self._keep
@@ -857,7 +879,8 @@ class SparkEngine:
                 ordered.withColumn("pid", F.shiftrightunsigned("mid", 33))
                 .join(F.broadcast(off_df), "pid")
                 .select((F.col("off") + F.col("mid").bitwiseAND(F.lit((1 << 33) - 1))).alias("idx"),
-                        "doc_id", "text", "source", "date", "url", "title")
+                        "doc_id", "text", "source", "date", "url", "title",
+                        *(["side"] if self.options.against else []))
             )
             bar.advance()
         return docs, n
@@ -895,9 +918,10 @@ class SparkEngine:
         return bp, spans_df
 
     def candidates(self, docs: Any, fp: Any, counts: dict[str, Any],
-                   reporter: Reporter) -> tuple[np.ndarray, Any, Any, cand.LshParams, int]:
+                   reporter: Reporter) -> tuple[np.ndarray, Any, Any, cand.LshParams, int, np.ndarray]:
         """4. candidates: the exact-duplicate pairs, the near-duplicate candidates (``a, b``), the pair
-        filters' metadata, the LSH parameters and the number of distinct candidates."""
+        filters' metadata, the LSH parameters, the number of distinct candidates and the exact pairs
+        before the filters (with --against: only pairs across the sides, ``reference``'s rules)."""
         from pyspark.sql import functions as F
 
         opts, spark, keep = self.options, self._spark, self._keep
@@ -941,6 +965,11 @@ class SparkEngine:
                                             F.when(frac, 1).otherwise(0).alias("in_frac"))
                 )
                 lsh_df = lsh_df.unionByName(cont_df)
+            against = bool(opts.against)
+            if against:
+                # --against: only the pairs across the sides (what the local engine makes from the
+                # buckets holding a new document: every pair across is in such a bucket), counted so
+                lsh_df = self._across(docs, lsh_df)
             bar.advance()
             # the distinct pairs, and how many came from each source, in one job
             near_src = keep(lsh_df.groupBy("a", "b").agg(F.max("in_lsh").alias("in_lsh"),
@@ -956,6 +985,10 @@ class SparkEngine:
             pair_meta = None
             removed: dict[str, int] = {}
             n_exact0 = exact.shape[0]
+            exact_all = exact
+            if against:
+                exact = self._cross_exact(docs, exact)
+            n_exact1 = exact.shape[0]
             if opts.pairs_within is not None or opts.pairs != "all":
                 # the filters' rule (``keep_mask``) over each batch of pairs with both documents' date
                 # and source joined in; no per-document table on the driver
@@ -967,8 +1000,11 @@ class SparkEngine:
                                                        kept_exact.column("b").to_numpy()], axis=1).astype(np.int64))
                 near_df = keep(self._with_meta(meta_cols, near_df).mapInArrow(
                     lambda it: _filter_pairs(it, opts), "a long, b long, passage_only boolean"))
-                removed = {"removed_by_pair_filters": int(n_exact0 - exact.shape[0] + n_near - near_df.count())}
-                pair_meta = _FilterSummary.of(meta_cols, opts)
+                removed = {"removed_by_pair_filters": int(n_exact1 - exact.shape[0] + n_near - near_df.count())}
+            elif against:  # as pairfilter.apply counts: the exact pairs across, the candidates across
+                removed = {"removed_by_pair_filters": 0}
+            if opts.pairs_within is not None or opts.pairs != "all" or against:
+                pair_meta = _FilterSummary.of(docs, opts)
             bar.advance()
             counts["candidate_pairs"] = {
                 **removed,
@@ -977,7 +1013,30 @@ class SparkEngine:
                 "containment": int(n_cont),
                 "near_total": int(n_near),
             }
-        return exact, near_df, pair_meta, lsh, n_near
+        return exact, near_df, pair_meta, lsh, n_near, exact_all
+
+    @staticmethod
+    def _across(docs: Any, pairs_df: Any) -> Any:
+        """The rows of ``pairs_df`` (``a, b``…) whose documents are on different sides (--against)."""
+        from pyspark.sql import functions as F
+
+        sa = docs.select(F.col("idx").alias("a"), F.col("side").alias("side_a"))
+        sb = docs.select(F.col("idx").alias("b"), F.col("side").alias("side_b"))
+        cols = pairs_df.columns
+        return pairs_df.join(sa, "a").join(sb, "b").where("side_a != side_b").select(*cols)
+
+    def _cross_exact(self, docs: Any, exact: np.ndarray) -> np.ndarray:
+        """``reference.cross_exact_pairs`` over the exact-duplicate pairs (--against), with the sides
+        of their documents only (renumbered 0..k-1: the order, hence the group heads, is kept)."""
+        from copytrace.stages.reference import cross_exact_pairs
+
+        if exact.shape[0] == 0:
+            return exact
+        inv = np.unique(exact)
+        sd = _to_arrow(docs.join(_df(self._spark, idx=inv), "idx").select("idx", "side")).sort_by("idx")
+        assert sd.num_rows == inv.shape[0]
+        local = cross_exact_pairs(np.searchsorted(inv, exact), sd.column("side").to_numpy().astype(np.int8))
+        return inv[local] if local.shape[0] else local
 
     def _texts(self, docs: Any, spans_df: Any) -> Any:
         """Texts with their boilerplate spans, for verify and align (persisted)."""
@@ -1112,16 +1171,24 @@ class SparkEngine:
                 path = self._tmp / "votes.parquet"
                 pq.write_table(pa.table({"idx": in_pairs, "score": score}), path)
                 votes = spark.read.parquet(path.resolve().as_uri())
-            documents = self._keep(documents_frame(docs, fp, components, votes))
+            frame = documents_frame(docs, fp, components, votes)
+            if self.options.against:  # documents.parquet's `set` column (reference.mark_sides)
+                from pyspark.sql import functions as F
+
+                frame = frame.join(docs.select("idx", F.when(F.col("side") == 1, "reference").otherwise("new")
+                                               .alias("set")), "idx")
+            documents = self._keep(frame)
             bar.advance()
         return documents
 
     def write(self, docs: Any, n: int, documents: Any, verified: VerifiedPairs, pas: dict[str, np.ndarray],
               reuse: Any, meta: pa.Table, bp: bpl.BoilerplateResult | None, spans_df: Any,
-              reporter: Reporter) -> EngineOutput:
+              reporter: Reporter, exact_all: np.ndarray | None = None) -> EngineOutput:
         """9. what the writer needs: the documents as a DataFrame (written by the executors), the
         pair tables (over the documents in pairs) and the text store for the report and
-        deduplicated.jsonl; ``summary`` is filled in by ``run``."""
+        deduplicated.jsonl; ``summary`` is filled in by ``run``.  With --against, deduplicated.jsonl
+        holds the new documents that copy no reference document (``reference.new_not_copied``):
+        the driver sends the documents that do (those in pairs, and their identical copies)."""
         from copytrace.stages.cluster import Clusters
 
         opts = self.options
@@ -1137,10 +1204,17 @@ class SparkEngine:
             reuse_l = dataclasses.replace(reuse, doc=np.searchsorted(inv, reuse.doc))
             reuse_t = reuse_table(reuse_l, ids, meta.column("date"), meta.column("source"))
             store = self._store = SparkTexts(self._spark, docs, self._tmp)
+            kept_df = None
+            if opts.against:
+                path = self._tmp / "copied.parquet"
+                pq.write_table(pa.table({"idx": _copied(verified, exact_all)}), path)
+                kept_df = docs.where("side = 0").select("idx").join(
+                    self._spark.read.parquet(path.resolve().as_uri()), "idx", "left_anti")
             bar.advance()
         none = np.zeros(0, np.int64)
         return SparkOutput(None, pairs, passages, {}, store, Clusters(none, none, none),  # type: ignore[arg-type]
-                           none, bp, reuse=reuse_t, frame=documents, spans_df=spans_df, n_documents=n)
+                           none, bp, reuse=reuse_t, frame=documents, spans_df=spans_df, n_documents=n,
+                           kept_df=kept_df)
 
     def _boilerplate(self, docs: Any, fp: Any) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""
@@ -1275,6 +1349,19 @@ class _ByIndex(dict):
 
     def __missing__(self, key: int) -> None:
         return None
+
+
+def _copied(verified: VerifiedPairs, exact_all: np.ndarray | None) -> np.ndarray:
+    """The documents in reported pairs and those identical to one (``exact_all``: every exact-
+    duplicate ``(head, duplicate)`` pair): what ``reference.new_not_copied`` leaves out, as indices
+    (over the documents in pairs only: nothing per document of the corpus)."""
+    copied = np.unique(np.concatenate([verified.a, verified.b])).astype(np.int64)
+    if exact_all is not None and exact_all.shape[0]:
+        members = np.concatenate([exact_all[:, 0], exact_all[:, 1]]).astype(np.int64)
+        heads = np.concatenate([exact_all[:, 0], exact_all[:, 0]]).astype(np.int64)
+        hit = np.unique(heads[np.isin(members, copied)])
+        copied = np.union1d(copied, members[np.isin(heads, hit)])
+    return copied
 
 
 def _to_arrow(df: Any) -> pa.Table:

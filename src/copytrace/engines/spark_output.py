@@ -123,6 +123,16 @@ class SparkOutput(EngineOutput):
     frame: Any = None
     spans_df: Any = None  # (idx, bs, be): boilerplate spans, on the executors (None: no boilerplate)
     n_documents: int = 0
+    kept_df: Any = None  # --against: (idx) of the documents deduplicated.jsonl holds (None: representatives)
+
+    @property
+    def documents_schema(self) -> pa.Schema:
+        """``schemas.DOCUMENTS``, with ``set`` after an --against run (``schemas.documents_schema``)."""
+        from copytrace import schemas
+
+        if self.kept_df is not None:
+            return schemas.DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
+        return schemas.DOCUMENTS
 
     @_on_spark
     def write_tables(self, out_dir: Path) -> None:
@@ -131,7 +141,7 @@ class SparkOutput(EngineOutput):
         from copytrace import schemas
         from copytrace.engines.spark_tables import write_dataset, write_table_dataset
 
-        write_dataset(self.frame, out_dir / "documents.parquet", schemas.DOCUMENTS, order_by="idx")
+        write_dataset(self.frame, out_dir / "documents.parquet", self.documents_schema, order_by="idx")
         write_table_dataset(self.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
         write_table_dataset(self.passages, out_dir / "passages.parquet", schemas.PASSAGES)
         write_table_dataset(self.reuse if self.reuse is not None else schemas.REUSE.empty_table(),
@@ -143,14 +153,13 @@ class SparkOutput(EngineOutput):
     def documents_table(self) -> pa.Table:
         """The documents table in memory (``find`` without an output directory: the caller asked
         for it), written by the executors to the work directory and read back."""
-        from copytrace import schemas
         from copytrace.engines.spark_tables import write_dataset
 
         texts: SparkTexts = self.store  # type: ignore[assignment]
         texts._n += 1
         path = texts.work / f"documents-{texts._n}.parquet"
-        write_dataset(self.frame, path, schemas.DOCUMENTS, order_by="idx")
-        return pq.read_table(path, schema=schemas.DOCUMENTS)
+        write_dataset(self.frame, path, self.documents_schema, order_by="idx")
+        return pq.read_table(path, schema=self.documents_schema)
 
     @_on_spark
     def report_view(self, limit: int | None = None) -> tuple[pa.Table, dict[str, str], dict, dict, str | None]:
@@ -217,8 +226,10 @@ class SparkOutput(EngineOutput):
             b = texts.spark.sparkContext.broadcast(spans)
             lines = docs.mapInArrow(lambda it: _passage_lines(it, b.value), "idx long, value string")
         else:
-            # every cluster's representative (singletons included), from the documents frame
-            reps = self.frame.where("is_representative").select("idx", "cluster_id", "n_copies")
+            # every cluster's representative (singletons included), from the documents frame;
+            # --against: the new documents that copy no reference document
+            reps = (self.frame.where("is_representative") if self.kept_df is None else
+                    self.frame.join(self.kept_df, "idx")).select("idx", "cluster_id", "n_copies")
             rows = docs.join(reps, "idx")
             lines = rows.select("idx", "doc_id", "text", "source", "date", "url", "title", "cluster_id",
                                 "n_copies").mapInArrow(_dedup_lines, "idx long, value string")

@@ -689,26 +689,31 @@ class Index:
         filters of ``find`` (``stages.pairfilter``), applied to the candidates.
 
         The same as ``verify_rows(text, *self.candidate_rows(text, threshold,
-        exclude=exclude), limit, with_passages)``: the service runs the second,
+        exclude=exclude, date=..., pairs=...), limit, with_passages)``: the service runs the second,
         CPU-bound half in worker processes."""
         check_query(text, threshold, limit)
+        rows, threshold, ngram = self.candidate_rows(text, threshold, exclude=exclude, date=date, source=source,
+                                                     pairs_within=pairs_within, pairs=pairs)
+        if not rows:
+            return []
         with single_threaded_kernels():
-            rows, threshold, ngram = self._candidate_rows(text, threshold, exclude)
-            rows = pairfilter.filter_rows(rows, date, source, pairs_within, pairs)
-            if not rows:
-                return []
             return verify_rows(text, rows, threshold, ngram, limit, with_passages)
 
     def candidate_rows(
-        self, text: str, threshold: float | None = None, *, exclude: Iterable[str] = ()
+        self, text: str, threshold: float | None = None, *, exclude: Iterable[str] = (),
+        date: str | None = None, source: str | None = None, pairs_within: float | None = None,
+        pairs: str = "all",
     ) -> tuple[list[tuple[str, str, str | None, str | None]], float, int]:
         """The first half of :meth:`query`: the candidate documents of ``text``
         (``(id, text, source, date)`` rows, from the exact hash, the LSH bands
-        and the containment sample), with the threshold and n-gram size that
-        :func:`verify_rows` needs to finish the query."""
+        and the containment sample) that pass the pair filters (the query's
+        ``date`` and ``source``; ``pairfilter.filter_rows``), with the threshold
+        and n-gram size that :func:`verify_rows` needs to finish the query."""
         check_query(text, threshold, None)
+        pairfilter.filter_rows([], date, source, pairs_within, pairs)  # bad filters fail before any work
         with single_threaded_kernels():
-            return self._candidate_rows(text, threshold, exclude)
+            rows, threshold, ngram = self._candidate_rows(text, threshold, exclude)
+        return pairfilter.filter_rows(rows, date, source, pairs_within, pairs), threshold, ngram
 
     def _candidate_rows(self, text: str, threshold: float | None, exclude: Iterable[str]
                         ) -> tuple[list[tuple[str, str, str | None, str | None]], float, int]:

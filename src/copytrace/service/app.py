@@ -7,7 +7,11 @@ Endpoints (OpenAPI docs at ``/docs``):
   ``AddResult`` (one transaction per request; ``?replace=true`` replaces
   documents whose id is stored, otherwise they are skipped as
   ``duplicate_id``)
-* ``POST /query`` ``{text, threshold?, limit?, passages?}`` → ``{"matches": [...]}``
+* ``POST /query`` ``{text, threshold?, limit?, passages?, date?, source?, pairs_within?, pairs?}`` →
+  ``{"matches": [...]}``; ``pairs_within`` (days, needs ``date``) and ``pairs``
+  (``across-sources`` / ``within-sources``, needs ``source``) are the pair
+  filters of ``find`` and ``index query`` against the query's date and source
+  (the same code: ``Index.candidate_rows`` → ``pairfilter.filter_rows``)
 * ``GET /documents/{id}`` → the stored document (404 when unknown)
 * ``DELETE /documents/{id}`` → ``{"removed": 1}`` (404 when unknown)
 * ``GET /`` → a small self-contained page to paste a text and see its matches.
@@ -52,13 +56,13 @@ import secrets
 import sys
 import time
 from functools import partial
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Literal
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from copytrace._version import __version__
 from copytrace.errors import CopytraceError
@@ -95,6 +99,22 @@ class QueryRequest(BaseModel):
     threshold: float | None = Field(default=None, gt=0.0, le=1.0)
     limit: int = Field(default=10, ge=1, le=1000)
     passages: bool = True
+    # the pair filters of `find` and `index query` (stages.pairfilter), against the query's date and source
+    date: StrictStr | None = Field(default=None, min_length=1)
+    source: StrictStr | None = Field(default=None, min_length=1)
+    pairs_within: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    pairs: Literal["all", "across-sources", "within-sources"] = "all"
+
+    @model_validator(mode="after")
+    def _filters_have_their_field(self) -> "QueryRequest":
+        if self.pairs_within is not None and self.date is None:
+            raise ValueError("pairs_within needs the query's date")
+        if self.pairs != "all" and self.source is None:
+            raise ValueError(f"pairs={self.pairs!r} needs the query's source")
+        return self
+
+    def filters(self) -> dict[str, Any]:
+        return {"date": self.date, "source": self.source, "pairs_within": self.pairs_within, "pairs": self.pairs}
 
 
 class _BodyLimit:
@@ -277,7 +297,7 @@ def create_app(
     limiter = anyio.CapacityLimiter(query_threads or QUERY_THREADS)
 
     def query_inline(req: QueryRequest) -> bytes:
-        rows, threshold, ngram = idx.candidate_rows(req.text, req.threshold)
+        rows, threshold, ngram = idx.candidate_rows(req.text, req.threshold, **req.filters())
         with single_threaded_kernels():
             return query_body(req.text, rows, threshold, ngram, req.limit, req.passages)
 
@@ -303,7 +323,7 @@ def create_app(
                                                           abandon_on_cancel=True)
                 else:
                     rows, threshold, ngram = await anyio.to_thread.run_sync(
-                        partial(idx.candidate_rows, req.text, req.threshold), limiter=limiter,
+                        partial(idx.candidate_rows, req.text, req.threshold, **req.filters()), limiter=limiter,
                         abandon_on_cancel=True)
                     body = (await pool.run(req.text, rows, threshold, ngram, req.limit, req.passages,
                                            deadline=deadline) if rows else b'{"matches":[]}')
