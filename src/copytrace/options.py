@@ -45,7 +45,8 @@ class FindOptions:
     sample_rate: int = inherit(FingerprintConfig, "sample_rate")
     max_df: int = inherit(FingerprintConfig, "max_df")
     max_bucket: int = param(64, "LSH buckets larger than this link their members to one member only.", IntRange(2))
-    reuse_min_shingles: int = param(25, "Also align documents sharing this many distinct shingles (a reused passage), "
+    reuse_min_shingles: int = param(25, "Also align documents sharing a reused passage: 3 % of the shorter one's distinct "
+                                        "shingles, at least 8 and at most this many, "
                                         "however small a share of either: the evidence of reuse clusters "
                                         "(reuse.parquet); 0 = off.", IntRange(0))
     align: bool = param(True, "Align every candidate pair, so that reworded copies are judged on the aligned text; "
