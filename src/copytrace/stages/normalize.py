@@ -306,6 +306,9 @@ def tokenize_batch(
     if mask is not None and mask[0].shape[0]:
         cps = cps.copy()  # frombuffer's array is read-only
         _mask_kernel(cps, doc_cp_offsets, *(np.asarray(x, dtype=np.int64) for x in mask))
+        # read-only again, as unmasked: numba types a read-only array apart, and a second
+        # specialization of the tokenizer would cost a compile (first run) and a cache load (every run)
+        cps.flags.writeable = False
     starts, ends, hashes, tok_offsets = _tokenize_kernel(
         cps, doc_cp_offsets, cls, fold, exp_data, exp_off
     )
