@@ -57,7 +57,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
+__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling", "use_threads",
            "announce_compilation"]
 
 MESSAGE = "compiling kernels (first run only)"
@@ -89,6 +89,31 @@ COMPARE: tuple[tuple[str, str], ...] = (
 
 _lock = threading.RLock()
 _note = {"armed": False, "said": False}
+_threads: dict[int, int] = {}  # thread id -> numba threads it asked for before numba was imported
+
+
+def use_threads(n: int) -> None:
+    """``numba.set_num_threads`` (at most numba's pool) for the calling thread.  Before numba
+    is imported, the number is kept until this thread's first compiled kernel call: a run
+    whose kernels all run interpreted (a few short texts) never imports numba."""
+    if "numba" in sys.modules:
+        _set_threads(n)
+    else:
+        _threads[threading.get_ident()] = n
+
+
+def _set_threads(n: int) -> None:
+    import numba
+
+    # numba.config sets its NUMBA_* settings from the environment at import: its typed module
+    # does not declare them
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+
+
+def _pending_threads() -> None:
+    n = _threads.pop(threading.get_ident(), None)
+    if n is not None:
+        _set_threads(n)
 _limit: list[int] = []
 
 
@@ -170,6 +195,8 @@ class Kernel:
     def __call__(self, *args: Any) -> Any:
         fast = self._compiled_only
         if fast is not None:  # the interpreting budget is spent: straight to numba (kernels run per pair)
+            if _threads:
+                _pending_threads()
             return fast(*args)
         n = 0
         for i in self._work:
@@ -190,6 +217,8 @@ class Kernel:
             # no call with work can be interpreted from now on (one without any would be, and gives
             # the same results compiled): skip the counting
             self._compiled_only = disp
+        if _threads:
+            _pending_threads()
         return disp(*args)
 
 
