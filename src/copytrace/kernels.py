@@ -41,7 +41,9 @@ of the source) compiles.
 Data contract: ``njit(**numba_options)(function) -> Kernel``; ``Kernel(*args)``
 returns what the function returns; ``Kernel.dispatcher()`` is numba's
 dispatcher.  ``FIND`` and ``COMPARE`` list ``(module, kernel name)``;
-``needs_compiling(kernels) -> bool``.  The note never fails a run: on any
+``needs_compiling(kernels) -> bool``; ``use_threads(n)``: numba's thread count for
+the calling thread, set at once when numba is imported, else at that thread's
+first compiled kernel call.  The note never fails a run: on any
 surprise from numba's cache internals there is no note.
 """
 
@@ -57,8 +59,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling", "use_threads",
-           "announce_compilation"]
+__all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
+           "announce_compilation", "use_threads"]
 
 MESSAGE = "compiling kernels (first run only)"
 
@@ -114,6 +116,8 @@ def _pending_threads() -> None:
     n = _threads.pop(threading.get_ident(), None)
     if n is not None:
         _set_threads(n)
+
+
 _limit: list[int] = []
 
 
