@@ -319,11 +319,13 @@ def tokenize_batch(
 def _tokenize_one_kernel(cps, cls, fold, exp_data, exp_off):
     # one text: the batch kernel's two passes without its thread-pool launch,
     # which costs more than tokenizing a news story
-    n = _count_tokens(cps, 0, cps.shape[0], cls)
+    # zero as an int64, not the literal 0: the helpers' batch specialization serves (no second compile)
+    zero = np.int64(0)
+    n = _count_tokens(cps, zero, cps.shape[0], cls)
     starts = np.empty(n, dtype=np.int32)
     ends = np.empty(n, dtype=np.int32)
     hashes = np.empty(n, dtype=np.uint64)
-    _fill_tokens(cps, 0, cps.shape[0], cls, fold, exp_data, exp_off, starts, ends, hashes, 0)
+    _fill_tokens(cps, zero, cps.shape[0], cls, fold, exp_data, exp_off, starts, ends, hashes, zero)
     return starts, ends, hashes
 
 
