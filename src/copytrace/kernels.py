@@ -42,7 +42,9 @@ of the source) compiles.
 Data contract: ``njit(**numba_options)(function) -> Kernel``; ``Kernel(*args)``
 returns what the function returns; ``Kernel.dispatcher()`` is numba's
 dispatcher.  ``FIND`` and ``COMPARE`` list ``(module, kernel name)``;
-``needs_compiling(kernels) -> bool``.  The note never fails a run: on any
+``needs_compiling(kernels) -> bool``; ``use_threads(n)``: numba's thread count for
+the calling thread, set at once when numba is imported, else at that thread's
+first compiled kernel call.  The note never fails a run: on any
 surprise from numba's cache internals there is no note.
 """
 
@@ -59,7 +61,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = ["FIND", "COMPARE", "MESSAGE", "INTERPRET_MAX", "INTERPRET_BUDGET", "Kernel", "njit", "prange", "needs_compiling",
-           "announce_compilation", "prefer_compiled"]
+           "announce_compilation", "prefer_compiled", "use_threads"]
 
 MESSAGE = "compiling kernels (first run only)"
 
@@ -90,6 +92,33 @@ COMPARE: tuple[tuple[str, str], ...] = (
 
 _lock = threading.RLock()
 _note = {"armed": False, "said": False}
+_threads: dict[int, int] = {}  # thread id -> numba threads it asked for before numba was imported
+
+
+def use_threads(n: int) -> None:
+    """``numba.set_num_threads`` (at most numba's pool) for the calling thread.  Before numba
+    is imported, the number is kept until this thread's first compiled kernel call: a run
+    whose kernels all run interpreted (a few short texts) never imports numba."""
+    if "numba" in sys.modules:
+        _set_threads(n)
+    else:
+        _threads[threading.get_ident()] = n
+
+
+def _set_threads(n: int) -> None:
+    import numba
+
+    # numba.config sets its NUMBA_* settings from the environment at import: its typed module
+    # does not declare them
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+
+
+def _pending_threads() -> None:
+    n = _threads.pop(threading.get_ident(), None)
+    if n is not None:
+        _set_threads(n)
+
+
 _limit: list[int] = []
 
 
@@ -171,6 +200,8 @@ class Kernel:
     def __call__(self, *args: Any) -> Any:
         fast = self._compiled_only
         if fast is not None:  # the interpreting budget is spent: straight to numba (kernels run per pair)
+            if _threads:
+                _pending_threads()
             return fast(*args)
         n = 0
         for i in self._work:
@@ -193,6 +224,8 @@ class Kernel:
         # results compiled.  Kernels run per aligned pair (~20 a pair) would otherwise pay for the
         # element counting on every call.
         self._compiled_only = disp
+        if _threads:
+            _pending_threads()
         return disp(*args)
 
 

@@ -39,7 +39,8 @@ def _modules_after(args: list[str], env: dict[str, str] | None = None) -> set[st
 def test_help_imports_no_numerics() -> None:
     mods = _modules_after(["--help"])
     assert "click" in mods  # the command really ran
-    assert not {m for m in mods if m.split(".")[0] in ("numpy", "numba", "pyarrow", "duckdb", "rich")}
+    assert not {m for m in mods if m.split(".")[0] in ("numpy", "numba", "pyarrow", "duckdb", "rich", "pandas",
+                                                       "pyspark")}
 
 
 def test_compare_imports_no_storage_or_services() -> None:
@@ -64,6 +65,27 @@ def test_find_needs_no_duckdb_spark_or_services_in_core(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "summary.json").is_file()
     # pandas too: pyarrow would import it on its first conversion of a Python list (cli_common.arrow_without_pandas)
     assert not mods & {"duckdb", "pyspark", "pandas", "fastapi", "uvicorn"}, mods & {"duckdb", "pyspark", "pandas"}
+
+
+def test_find_of_two_short_texts_imports_no_numba(tmp_path: Path) -> None:
+    # every kernel runs interpreted on the seeds (the LSH bucket kernel's output buffers are not
+    # work), and numba's thread count waits for a compiled kernel
+    env = {k: v for k, v in os.environ.items() if k != "COPYTRACE_INTERPRET_MAX"}
+    mods = _modules_after(["find", *SEEDS, "--out", str(tmp_path / "out"), "-q"], env)
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["counts"]["verified_pairs"] == 1
+    assert not {m for m in mods if m.split(".")[0] in ("numba", "llvmlite")}
+
+
+def test_threads_asked_before_numba_is_imported_apply_at_the_first_compiled_call() -> None:
+    code = ("import sys, numpy as np\nfrom copytrace.kernels import use_threads\n"
+            "from copytrace.stages.cluster import _union_find\n"
+            "use_threads(1)\nassert 'numba' not in sys.modules\n"
+            "_union_find(4, np.array([0, 2], np.int64), np.array([1, 3], np.int64))\n"
+            "import numba\nprint(numba.get_num_threads())\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COPYTRACE_INTERPRET_MAX": "0"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1"]
 
 
 def test_after_find_blocks_it_pandas_still_converts() -> None:

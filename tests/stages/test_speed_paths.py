@@ -82,3 +82,20 @@ def test_jsonl_lines_equal_json_dumps() -> None:
     assert jsonl_lines([("text", sl, False)]) == "".join(
         json.dumps({"text": t}, ensure_ascii=False, separators=(",", ":")) + "\n" for t in texts[100:150]).encode()
     assert jsonl_lines([("id", pa.array([], pa.string()), False)]) == b""
+
+
+def test_masked_and_unmasked_tokenizing_share_one_compiled_specialization() -> None:
+    # a masked batch is tokenized from a copy of the code points; left writable, it would make numba
+    # compile (first run) and load (every run) a second tokenizer
+    import os
+
+    import pytest
+
+    from copytrace.stages import normalize
+
+    if os.environ.get("COPYTRACE_INTERPRET_MAX") != "0":
+        pytest.skip("kernels interpreted: nothing compiles (the suite runs with every kernel compiled)")
+    texts = _texts(random.Random(8), 50)
+    tokenize_batch(texts)
+    tokenize_batch(texts, (np.array([0, 3]), np.array([0, 2]), np.array([5, 9])))
+    assert len(normalize._tokenize_kernel.dispatcher().signatures) == 1

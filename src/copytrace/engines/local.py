@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +55,7 @@ from copytrace.engines.common import (
 )
 from copytrace.engines.workdir import owned_work_dir
 from copytrace.errors import OptionError
+from copytrace.kernels import use_threads
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import candidates as cand
@@ -175,10 +175,7 @@ class LocalEngine:
     # -- the stages -----------------------------------------------------------------------------
     def _start(self, inputs: Sequence[str | os.PathLike], opts: FindOptions) -> _LocalRun:
         """Threads, the work directory, the checkpoints and the LSH parameters of the run."""
-        # numba.config sets its NUMBA_* settings from the environment at import: its typed module
-        # does not declare them
-        max_threads = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
-        numba.set_num_threads(max(1, min(opts.n_workers, max_threads)))
+        use_threads(opts.n_workers)  # numba's threads (numba imported on the first compiled kernel)
         work_dir = owned_work_dir(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="copytrace-"))
         st = _LocalRun(opts, work_dir, owns_work_dir=opts.work_dir is None)
         self._state = st

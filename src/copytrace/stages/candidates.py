@@ -135,7 +135,7 @@ def band_keys(signatures: np.ndarray, params: LshParams) -> np.ndarray:
     return _band_keys_kernel(np.ascontiguousarray(signatures), params.bands, params.rows)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, tables=("out_a", "out_b"))  # output buffers: their size is not work
 def _group_pairs(order, sorted_keys, max_bucket, out_a, out_b, k):
     """Append pairs of documents sharing a key; returns the new count."""
     n = order.shape[0]

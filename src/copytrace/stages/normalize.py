@@ -306,6 +306,9 @@ def tokenize_batch(
     if mask is not None and mask[0].shape[0]:
         cps = cps.copy()  # frombuffer's array is read-only
         _mask_kernel(cps, doc_cp_offsets, *(np.asarray(x, dtype=np.int64) for x in mask))
+        # read-only again, as unmasked: numba types a read-only array apart, and a second
+        # specialization of the tokenizer would cost a compile (first run) and a cache load (every run)
+        cps.flags.writeable = False
     starts, ends, hashes, tok_offsets = _tokenize_kernel(
         cps, doc_cp_offsets, cls, fold, exp_data, exp_off
     )
@@ -316,11 +319,13 @@ def tokenize_batch(
 def _tokenize_one_kernel(cps, cls, fold, exp_data, exp_off):
     # one text: the batch kernel's two passes without its thread-pool launch,
     # which costs more than tokenizing a news story
-    n = _count_tokens(cps, 0, cps.shape[0], cls)
+    # zero as an int64, not the literal 0: the helpers' batch specialization serves (no second compile)
+    zero = np.int64(0)
+    n = _count_tokens(cps, zero, cps.shape[0], cls)
     starts = np.empty(n, dtype=np.int32)
     ends = np.empty(n, dtype=np.int32)
     hashes = np.empty(n, dtype=np.uint64)
-    _fill_tokens(cps, 0, cps.shape[0], cls, fold, exp_data, exp_off, starts, ends, hashes, 0)
+    _fill_tokens(cps, zero, cps.shape[0], cls, fold, exp_data, exp_off, starts, ends, hashes, zero)
     return starts, ends, hashes
 
 
