@@ -576,7 +576,6 @@ class _Side:
     ent_w: np.ndarray = field(init=False)
     ent_ptr: np.ndarray = field(init=False)  # by segment
     norm: np.ndarray = field(init=False)
-    nterms: np.ndarray = field(init=False)
 
 
 @dataclass(frozen=True)
@@ -695,8 +694,6 @@ def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
     V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm = _vectors_kernel(
         stems_a, sa.seg.tok_seg[ia], na, stems_b, sb.seg.tok_seg[ib], nb_
     )
-    sa.nterms = np.diff(sa.ent_ptr)
-    sb.nterms = np.diff(sb.ent_ptr)
     return V
 
 
