@@ -10,12 +10,15 @@ own subprocess: once with ``--no-align --workers 1`` and once with alignment
 per ``--workers`` value.  Per run the table gives:
 
 * ``wall s``          the subprocess's wall time;
-* ``cpu s``           its CPU time (user + system, all threads and worker
-                      processes): what the run costs on a loaded machine;
+* ``cpu s``           its CPU time (user + system, all threads; worker
+                      processes count only as far as the OS rolls their
+                      times up to it, through the forkserver): what the run
+                      costs on a loaded machine;
 * ``align s``         ``summary.json``'s ``timings_s.align`` (wall);
 * ``align cpu s``     the run's CPU time minus the ``--no-align`` run's: the
-                      CPU alignment adds (stages other than align do the same
-                      work in both runs);
+                      CPU alignment adds to ``find`` (the align stage, the
+                      pairs the rule judges more, the reuse clusters built
+                      from the passages);
 * ``pairs``           pairs aligned (``counts.rule.judged``);
 * ``pairs/s``         ``pairs`` / ``align s``.
 

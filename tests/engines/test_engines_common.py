@@ -12,7 +12,7 @@ import pytest
 
 from copytrace import schemas
 from copytrace.engines.checkpoints import Checkpoints
-from copytrace.engines.common import TextStore, align_arrays, build_tables, cluster_originals
+from copytrace.engines.common import TextStore, align_arrays, align_order, build_tables, cluster_originals
 from copytrace.stages import rule
 from copytrace.stages.align import Alignment, Passage
 from copytrace.stages.cluster import cluster
@@ -50,6 +50,23 @@ def test_align_arrays_lays_out_passages_and_per_pair_values():
                                        "a contains more of b than the reverse"]
     empty = align_arrays(0, [])
     assert all(v.shape[0] == 0 for v in empty.values())
+
+
+def test_align_arrays_take_results_in_any_pair_order():
+    in_order = align_arrays(3, _results())
+    shuffled = align_arrays(3, _results()[::-1])
+    assert sorted(in_order) == sorted(shuffled)
+    for k, v in in_order.items():
+        assert v.tolist() == shuffled[k].tolist(), k
+
+
+def test_align_order_goes_component_by_component():
+    # pairs sorted by (a, b); components {0, 3, 5} and {1, 2, 4}
+    a = np.array([0, 0, 1, 1, 2, 3])
+    b = np.array([3, 5, 2, 4, 4, 5])
+    perm = align_order(a, b)
+    assert perm.tolist() == [0, 1, 5, 2, 3, 4]  # 0-3, 0-5, 3-5, then 1-2, 1-4, 2-4
+    assert align_order(np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == []
 
 
 def test_cluster_originals_vote_by_direction_confidence():

@@ -23,7 +23,7 @@ from copytrace.stages.direction import Direction, cluster_originals, direction, 
 from copytrace.stages.align import Alignment, align, prepare
 from copytrace.stages.boilerplate import BoilerplateResult, mask_text
 from copytrace.stages import rule
-from copytrace.stages.cluster import Clusters
+from copytrace.stages.cluster import Clusters, connected_components
 from copytrace.stages.normalize import TokenBatch, Tokens, tokenize, tokenize_batch
 from copytrace.stages.reuse import Reuse, reuse_clusters, whole_copy_mask
 from copytrace.stages.fingerprint import shingle_sets_batch
@@ -34,6 +34,7 @@ __all__ = [
     "TextStore",
     "AlignItem",
     "align_chunk",
+    "align_order",
     "align_arrays",
     "verify_chunk",
     "take_pairs",
@@ -265,13 +266,29 @@ def verify_chunk(
     return VerifiedPairs(docs[v.a], docs[v.b], v.jaccard, v.containment_a_in_b, v.containment_b_in_a, v.shared)
 
 
+def align_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The order in which to align pairs ``(a[k], b[k])`` (document numbers,
+    sorted by (a, b)): component by component of the pair graph (components
+    by their smallest document, pairs by (a, b) within), so that a
+    document's pairs fall in neighbouring chunks and :func:`align_chunk`'s
+    side caches prepare it once.  In (a, b) order the pairs of a document as
+    ``b`` lie far apart (a copy's partners are spread over the corpus): on a
+    20k syndicate corpus, 13,928 sides prepared for 9,624 distinct ones."""
+    if a.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    root = connected_components(int(max(a.max(), b.max())) + 1, a, b)
+    return np.lexsort((b, a, root[a])).astype(np.int64)
+
+
 def align_arrays(
     n_pairs: int, results: Iterable[tuple[int, tuple[Alignment, Direction, float]]]
 ) -> dict[str, np.ndarray]:
     """The align results of ``n_pairs`` pairs as the arrays :func:`build_tables`
     takes (pairs not in ``results``: no passages, aligned evidence 0,
     direction unknown).  ``coverage`` is the rule's aligned evidence
-    (``rule.aligned_evidence``: coverage weighted by anchor agreement)."""
+    (``rule.aligned_evidence``: coverage weighted by anchor agreement).
+    ``results`` may come in any order of pairs (:func:`align_order`): the
+    passages are laid out by pair, each pair's in its alignment's order."""
     cols: dict[str, list] = {k: [] for k in ("pair", "a_start", "a_end", "b_start", "b_end", "kind", "score")}
     coverage = np.zeros(n_pairs, dtype=np.float64)
     coverage_a = np.zeros(n_pairs, dtype=np.float64)
@@ -294,6 +311,9 @@ def align_arrays(
             cols["kind"].append(0 if p.kind == "verbatim" else 1)
             cols["score"].append(float(p.score))
     pas = {k: np.asarray(v, dtype=np.float64 if k == "score" else np.int64) for k, v in cols.items()}
+    if pas["pair"].shape[0] > 1 and bool((np.diff(pas["pair"]) < 0).any()):
+        by_pair = np.argsort(pas["pair"], kind="stable")
+        pas = {k: v[by_pair] for k, v in pas.items()}
     pas["coverage"] = coverage
     pas["coverage_a"] = coverage_a
     pas["coverage_b"] = coverage_b

@@ -47,6 +47,7 @@ from copytrace.engines.common import (
     TextStore,
     align_arrays,
     align_chunk,
+    align_order,
     build_tables,
     candidates_judged,
     decide_pairs,
@@ -506,14 +507,14 @@ class LocalEngine:
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
     ) -> Iterator[tuple[int, tuple[Alignment, Direction, float]]]:
-        """The align results of every pair, in pair order.  With more than one
+        """The align results of every pair, in ``align_order`` (component by
+        component; ``align_arrays`` lays them out by pair).  With more than one
         worker, ``n_workers - 1`` processes align chunks while this process
         aligns chunks too (it never waits for the pool to start, so more
         workers never lose to one); the results are the same whoever aligns."""
         n_pairs = len(verified)
-        chunks = [
-            np.arange(lo, min(lo + ALIGN_CHUNK_PAIRS, n_pairs)) for lo in range(0, n_pairs, ALIGN_CHUNK_PAIRS)
-        ]
+        perm = align_order(verified.a, verified.b)  # a document's pairs in neighbouring chunks
+        chunks = [perm[lo : lo + ALIGN_CHUNK_PAIRS] for lo in range(0, n_pairs, ALIGN_CHUNK_PAIRS)]
 
         dates = store.table.column("date")
         spans = self._bp_spans

@@ -406,6 +406,8 @@ class _SentenceSpans:
     ntok: np.ndarray  # tokens per segment
     # k -> the shortest char span of k consecutive segments (summary mode's length bound), once per text
     shortest_runs: dict = field(default_factory=dict, repr=False, compare=False)
+    # the spans' starts and ends as lists of ints (for _char_len), once per text
+    span_lists: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
 
 
 @njit(cache=True, nogil=True)
@@ -574,7 +576,6 @@ class _Side:
     ent_w: np.ndarray = field(init=False)
     ent_ptr: np.ndarray = field(init=False)  # by segment
     norm: np.ndarray = field(init=False)
-    nterms: np.ndarray = field(init=False)
 
 
 @dataclass(frozen=True)
@@ -693,8 +694,6 @@ def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
     V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm = _vectors_kernel(
         stems_a, sa.seg.tok_seg[ia], na, stems_b, sb.seg.tok_seg[ib], nb_
     )
-    sa.nterms = np.diff(sa.ent_ptr)
-    sb.nterms = np.diff(sb.ent_ptr)
     return V
 
 
@@ -1092,7 +1091,10 @@ def _group_stats_kernel(ga, gb, ptr):
 
 
 def _char_len(side: _Side, lo: int, hi: int) -> int:
-    return int(side.seg.spans[hi, 1] - side.seg.spans[lo, 0])
+    seg = side.seg
+    if seg.span_lists is None:  # the spans as Python ints, once per text (~8 lookups a pair)
+        seg.span_lists = (seg.spans[:, 0].tolist(), seg.spans[:, 1].tolist())
+    return seg.span_lists[1][hi] - seg.span_lists[0][lo]
 
 
 @njit(cache=True, nogil=True)
@@ -1536,8 +1538,7 @@ def _outside(tokens: Tokens, spans: list[tuple[int, int]]) -> tuple[list[tuple[i
     lo_s = np.array([s for s, _ in spans], dtype=np.int64)
     hi_s = np.array([e for _, e in spans], dtype=np.int64)
     lo, hi, n_in = _outside_kernel(tokens.starts, tokens.ends, lo_s, hi_s)
-    st, en = tokens.starts, tokens.ends
-    spans_out = [(int(st[a]), int(en[b - 1])) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+    spans_out = list(zip(tokens.starts[lo].tolist(), tokens.ends[hi - 1].tolist(), strict=True))
     return spans_out, (1.0 if not spans_out else n_in / n)
 
 
