@@ -123,17 +123,68 @@ class SparkOutput(EngineOutput):
     frame: Any = None
     spans_df: Any = None  # (idx, bs, be): boilerplate spans, on the executors (None: no boilerplate)
     n_documents: int = 0
+    pairs_frame: Any = None  # a, b + schemas.PAIRS: the copies, on the executors
+    passages_frame: Any = None  # a, b, pos + schemas.PASSAGES
+    n_pairs: int = 0
+    n_passages: int = 0
+
+    PAIR_ORDER = ("a", "b")  # the local engine's row order: pairs by (a, b) ...
+    PASSAGE_ORDER = ("a", "b", "a_start", "b_start", "pos")  # ... passages by (doc_a, doc_b, a_start, b_start)
+
+    def _write_pair_datasets(self, out_dir: Path) -> None:
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset
+
+        write_dataset(self.pairs_frame, out_dir / "pairs.parquet", schemas.PAIRS, order_by=self.PAIR_ORDER)
+        write_dataset(self.passages_frame, out_dir / "passages.parquet", schemas.PASSAGES,
+                      order_by=self.PASSAGE_ORDER)
+
+    @_on_spark
+    def pair_tables(self) -> tuple[pa.Table, pa.Table]:
+        """The pairs and passages tables in memory (``find`` without an output directory: the caller
+        asked for them), written by the executors to the work directory and read back."""
+        from copytrace import schemas
+
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        texts._n += 1
+        where = texts.work / f"pair-tables-{texts._n}"
+        where.mkdir()
+        self._write_pair_datasets(where)
+        return (pq.read_table(where / "pairs.parquet", schema=schemas.PAIRS),
+                pq.read_table(where / "passages.parquet", schema=schemas.PASSAGES))
+
+    @_on_spark
+    def report_pairs(self, documents: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The pairs and passages the report shows: those whose first document is among
+        ``documents`` (the clusters shown, ``report_view``; the report draws no other pair),
+        selected on the executors and read back through the work directory."""
+        from pyspark.sql import functions as F
+
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset
+
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        shown = texts._ids("report-docs", doc_a=documents.column("doc_id").combine_chunks())
+        texts._n += 1
+        where = texts.work / f"report-pairs-{texts._n}"
+        where.mkdir()
+        write_dataset(self.pairs_frame.join(F.broadcast(shown), "doc_a"), where / "pairs.parquet", schemas.PAIRS,
+                      order_by=self.PAIR_ORDER)
+        write_dataset(self.passages_frame.join(F.broadcast(shown), "doc_a"), where / "passages.parquet",
+                      schemas.PASSAGES, order_by=self.PASSAGE_ORDER)
+        return (pq.read_table(where / "pairs.parquet", schema=schemas.PAIRS),
+                pq.read_table(where / "passages.parquet", schema=schemas.PASSAGES))
 
     @_on_spark
     def write_tables(self, out_dir: Path) -> None:
         """Every table as a dataset directory ``out_dir/NAME.parquet/`` (``spark_tables``): the
-        documents written by the executors, the pair tables by the driver in the same layout."""
+        documents, pairs and passages written by the executors, the reuse and boilerplate tables
+        by the driver in the same layout."""
         from copytrace import schemas
         from copytrace.engines.spark_tables import write_dataset, write_table_dataset
 
         write_dataset(self.frame, out_dir / "documents.parquet", schemas.DOCUMENTS, order_by="idx")
-        write_table_dataset(self.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
-        write_table_dataset(self.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+        self._write_pair_datasets(out_dir)
         write_table_dataset(self.reuse if self.reuse is not None else schemas.REUSE.empty_table(),
                             out_dir / "reuse.parquet", schemas.REUSE)
         bp = self.boilerplate.table if self.boilerplate is not None else schemas.BOILERPLATE.empty_table()
@@ -201,6 +252,7 @@ class SparkOutput(EngineOutput):
                                  sp.column("be").to_pylist(), strict=True):
                 spans[id_of[i]] = list(zip(bs, be, strict=True))
         totals = {"documents": self.n_documents, "clusters": n_clusters, "documents_in_clusters": in_clusters,
+                  "pairs": self.n_pairs, "passages": self.n_passages,
                   "dedup_rate": round((in_clusters - n_clusters) / self.n_documents, 4) if self.n_documents else 0.0}
         return table.drop_columns(["idx"]), by_id, spans, totals, note
 
