@@ -1216,7 +1216,9 @@ class SparkEngine:
         key_doc = keep(seg.select("key", "idx").distinct().join(doc_code, "idx"))
         ksc = key_doc.groupBy("key", "code").agg(F.count("*").alias("cnt"))
         df_key = ksc.groupBy("key").agg(F.sum("cnt").alias("df")).where(F.col("df") >= max(2, bopt.min_docs))
-        rows = _to_arrow(ksc.join(df_key.select("key"), "key").orderBy("key", "code"))
+        # per-key rows: through the work directory, not the result channel (maxResultSize)
+        rows = self._read_back(ksc.join(df_key.select("key"), "key").select("key", "code", "cnt"),
+                               "bp-rows").sort_by([("key", "ascending"), ("code", "ascending")])
         empty = bpl.BoilerplateResult(bpl.boilerplate_table([], [], []), {})
         if rows.num_rows == 0:
             return empty, None
@@ -1230,7 +1232,7 @@ class SparkEngine:
         if cands.shape[0] == 0:
             return empty, None
         cand_df = _df(spark, key=cands.view(np.int64))
-        cand_pairs = _to_arrow(key_doc.join(F.broadcast(cand_df), "key").select("key", "idx"))
+        cand_pairs = self._read_back(key_doc.join(F.broadcast(cand_df), "key").select("key", "idx"), "bp-cand")
         ck = cand_pairs.column("key").to_numpy().view(np.uint64)
         cd = cand_pairs.column("idx").to_numpy().astype(np.int64)
         cand_kd = bpl.KeyDocs.from_pairs(ck, cd)
@@ -1238,19 +1240,20 @@ class SparkEngine:
         for p in range(cand_kd.keys.shape[0]):
             checked.update(cand_kd.docs[cand_kd.ptr[p]:cand_kd.ptr[p] + bopt.max_docs_checked].tolist())
         checked_df = _df(spark, idx=np.array(sorted(checked), np.int64))
-        cseg = _to_arrow(seg.join(F.broadcast(checked_df), "idx").orderBy("idx", "start"))
+        cseg = self._read_back(seg.join(F.broadcast(checked_df), "idx").select("idx", "key", "start", "end", "ntok"),
+                               "bp-seg").sort_by([("idx", "ascending"), ("start", "ascending")])
         segments = bpl.BoilerplateSegments(
             cseg.column("idx").to_numpy().astype(np.int64), cseg.column("key").to_numpy().view(np.uint64),
             cseg.column("start").to_numpy().astype(np.int32), cseg.column("end").to_numpy().astype(np.int32),
             cseg.column("ntok").to_numpy().astype(np.int32))
         seg_keys_df = _df(spark, key=np.unique(segments.key).view(np.int64))
-        kp = _to_arrow(key_doc.join(seg_keys_df, "key").select("key", "idx"))
+        kp = self._read_back(key_doc.join(seg_keys_df, "key").select("key", "idx"), "bp-keydocs")
         key_docs = bpl.KeyDocs.from_pairs(kp.column("key").to_numpy().view(np.uint64),
                                           kp.column("idx").to_numpy().astype(np.int64))
         # tokens of the documents the check looks at only, renumbered in order (a monotone
         # renumbering keeps every order the check relies on): nothing per document of the corpus
         seen = np.union1d(key_docs.docs, segments.doc)
-        nt = _to_arrow(fp.join(F.broadcast(_df(spark, idx=seen)), "idx").select("idx", "n_tokens"))
+        nt = self._read_back(fp.join(F.broadcast(_df(spark, idx=seen)), "idx").select("idx", "n_tokens"), "bp-ntok")
         doc_ntok = np.zeros(seen.shape[0], np.int64)
         doc_ntok[np.searchsorted(seen, nt.column("idx").to_numpy().astype(np.int64))] = nt.column("n_tokens").to_numpy()
         key_docs = bpl.KeyDocs(key_docs.keys, key_docs.ptr, np.searchsorted(seen, key_docs.docs).astype(key_docs.docs.dtype))
@@ -1269,8 +1272,8 @@ class SparkEngine:
         # the table: first occurrence's text, document frequency, known sources
         # each key's first occurrence per document reduced on the executors (one row per key), then
         # the rule itself (``representatives``) over those
-        h = _to_arrow(hits.groupBy("key").agg(F.min(F.struct("idx", "start", "end")).alias("f"))
-                      .select("key", "f.idx", "f.start", "f.end"))
+        h = self._read_back(hits.groupBy("key").agg(F.min(F.struct("idx", "start", "end")).alias("f"))
+                            .select("key", "f.idx", "f.start", "f.end"), "bp-first")
         rk, rd, rs, re_ = bpl.representatives(bpl.BoilerplateSegments(
             h.column("idx").to_numpy().astype(np.int64), h.column("key").to_numpy().view(np.uint64),
             h.column("start").to_numpy().astype(np.int32), h.column("end").to_numpy().astype(np.int32),
