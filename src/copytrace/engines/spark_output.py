@@ -57,13 +57,27 @@ class SparkTexts:
         pq.write_table(pa.table(cols), path)
         return self.spark.read.parquet(path.resolve().as_uri())
 
+    def fetch(self, df: Any, name: str) -> pa.Table:
+        """``df``'s rows on the driver through a Parquet dataset the executors write into the work
+        directory (not through Spark's result channel, which ``spark.driver.maxResultSize``
+        bounds: the report's texts of 5,000 documents are megabytes).  Row order is Spark's."""
+        self._n += 1
+        path = self.work / f"{name}-{self._n}.parquet"
+        df.write.mode("overwrite").parquet(path.resolve().as_uri())
+        t = pq.read_table(path)
+        if t.num_columns == 0:
+            from pyspark.sql.pandas.types import to_arrow_type
+
+            t = pa.table({c: pa.array([], to_arrow_type(df.schema[c].dataType)) for c in df.columns})
+        return t.select(df.columns)
+
     def texts(self, rows: np.ndarray) -> list[str]:
         """The texts of the documents at ``rows`` (doc-id positions), in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.shape[0] == 0:
             return []
         sel = self._ids("rows", idx=np.unique(rows))
-        t = self.docs.join(sel, "idx").select("idx", "text").toArrow()
+        t = self.fetch(self.docs.join(sel, "idx").select("idx", "text"), "texts")
         by_idx = dict(zip(t.column("idx").to_pylist(), t.column("text").to_pylist(), strict=True))
         return [by_idx[int(i)] for i in rows]
 
@@ -231,13 +245,13 @@ class SparkOutput(EngineOutput):
                     f"{fit:,} (up to {limit:,} documents); documents.parquet and pairs.parquet hold them all")
         if fit:
             shown = texts._ids("shown", cluster_id=heads.slice(0, fit).column("cluster_id").combine_chunks())
-            table = members.join(F.broadcast(shown), "cluster_id").select(*cols).toArrow().sort_by("idx")
+            table = texts.fetch(members.join(F.broadcast(shown), "cluster_id").select(*cols), "shown").sort_by("idx")
         else:
             table = pa.schema([pa.field("idx", pa.int64()), *schemas.DOCUMENTS]).empty_table()
         reuse_ids = pc.unique(self.reuse.column("doc_id")) if self.reuse is not None and self.reuse.num_rows \
             else pa.array([], pa.string())
-        extra = frame.join(F.broadcast(texts._ids("reused", doc_id=reuse_ids)), "doc_id").select(
-            "idx", "doc_id").toArrow() if len(reuse_ids) else None
+        extra = texts.fetch(frame.join(F.broadcast(texts._ids("reused", doc_id=reuse_ids)), "doc_id").select(
+            "idx", "doc_id"), "reused") if len(reuse_ids) else None
         idx = table.column("idx").to_numpy().astype(np.int64)
         ids = table.column("doc_id").to_pylist()
         if extra is not None:
@@ -246,7 +260,8 @@ class SparkOutput(EngineOutput):
         by_id = dict(zip(ids, texts.texts(idx), strict=True)) if idx.shape[0] else {}
         spans: dict[str, list[tuple[int, int]]] = {}
         if self.spans_df is not None and idx.shape[0]:
-            sp = self.spans_df.join(F.broadcast(texts._ids("spans", idx=np.unique(idx))), "idx").toArrow()
+            sp = texts.fetch(self.spans_df.join(F.broadcast(texts._ids("spans", idx=np.unique(idx))), "idx")
+                             .select("idx", "bs", "be"), "spans")
             id_of = dict(zip(idx.tolist(), ids, strict=True))
             for i, bs, be in zip(sp.column("idx").to_pylist(), sp.column("bs").to_pylist(),
                                  sp.column("be").to_pylist(), strict=True):
