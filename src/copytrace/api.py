@@ -103,6 +103,31 @@ class DatasetResult(Result):
     def documents(self, value: pa.Table | None) -> None:
         self.__dict__["_documents"] = value
 
+    def _dataset(self, name: str, schema: pa.Schema) -> pa.Table:
+        if self.__dict__.get(f"_{name}") is None:
+            import pyarrow.parquet as pq
+
+            assert self.out_dir is not None
+            self.__dict__[f"_{name}"] = pq.read_table(self.out_dir / f"{name}.parquet", schema=schema)
+        return self.__dict__[f"_{name}"]
+
+    @property
+    def pairs(self) -> pa.Table:
+        """Read from ``out_dir/pairs.parquet/`` on first use when the engine wrote it (Spark)."""
+        return self._dataset("pairs", schemas.PAIRS)
+
+    @pairs.setter
+    def pairs(self, value: pa.Table | None) -> None:
+        self.__dict__["_pairs"] = value
+
+    @property
+    def passages(self) -> pa.Table:
+        return self._dataset("passages", schemas.PASSAGES)
+
+    @passages.setter
+    def passages(self, value: pa.Table | None) -> None:
+        self.__dict__["_passages"] = value
+
 
 def _split_options(options: dict[str, Any]) -> FindOptions:
     read_fields = {f.name for f in dataclasses.fields(ReadOptions)}
@@ -203,6 +228,8 @@ def find(
             else:
                 if output.documents is None:  # no output directory: the documents asked for in memory
                     output.documents = output.documents_table()
+                if output.pairs is None:  # the same for the pair tables (Spark: on the executors)
+                    output.pairs, output.passages = output.pair_tables()  # type: ignore[attr-defined]
                 output.summary["timings_s"] = timings_that_add_up(
                     reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
@@ -308,13 +335,16 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
         from copytrace.report.html import write_report
 
         view = getattr(output, "report_view", None)
+        pairs, passages = output.pairs, output.passages
         if view is not None:  # documents on the executors: the clusters shown, bounded (Spark)
             documents, texts, spans, totals, note = view()
+            if pairs is None:  # pairs on the executors too: those of the clusters shown
+                pairs, passages = output.report_pairs(documents)
         else:
             documents, totals, note = output.documents, None, None
             texts, spans = _report_inputs(output)
         write_report(
-            out_dir / "report.html", documents, output.pairs, output.passages, texts,
+            out_dir / "report.html", documents, pairs, passages, texts,
             output.summary, boilerplate=spans, reuse=getattr(output, "reuse", None), totals=totals, note=note,
         )
     if bar is not None:

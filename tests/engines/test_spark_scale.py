@@ -105,6 +105,35 @@ def test_the_driver_collects_nothing_per_document(spark, tmp_path, monkeypatch):
     assert "report-note" not in (tmp_path / "local" / "report.html").read_text(encoding="utf-8")
 
 
+def test_the_driver_collects_nothing_per_pair(spark, tmp_path, monkeypatch):
+    """A corpus of many pairs (20 stories with 4 copies each: 200 near pairs, and 10 exact
+    duplicates): no result a job hands the driver has more rows than a few dozen, whatever the
+    number of pairs (the scored pairs, alignments and pair tables stay on the executors or go
+    through the run's work directory, not through Spark's result channel, which
+    ``spark.driver.maxResultSize=1m`` bounds); every table and the counts equal the local
+    engine's.  Without boilerplate detection (its story check still brings each candidate key's
+    rows to the driver: hundreds on this corpus, whose copies share every segment) and without
+    the report (it reads the texts of every document holding a reused passage; the first test
+    covers the report's pairs)."""
+    docs, _ = make_corpus(n_stories=20, copies=4, uniques=20, seed=11)
+    docs += [{"id": f"exact{i:02d}", "text": docs[i]["text"]} for i in range(10)]
+    path = write_jsonl(tmp_path / "c.jsonl", docs)
+    local = copytrace.find(path, tmp_path / "local", progress=False, boilerplate=False, report=False)
+    spy = ResultSpy(monkeypatch, spark)
+    dist = copytrace.find(path, tmp_path / "spark", engine="spark", spark_session=spark, progress=False,
+                          boilerplate=False, report=False)
+    monkeypatch.undo()
+    assert spark.sparkContext.getConf().get("spark.driver.maxResultSize") == "1m"
+    n_pairs = local.summary["counts"]["verified_pairs"]
+    assert n_pairs >= 200 and local.summary["counts"]["exact_duplicate_documents"] == 10
+    biggest = max(size for _, size in spy.sizes)
+    assert biggest <= 32 < n_pairs // 4, spy.sizes
+    for name in TABLES:
+        assert pq.read_table(tmp_path / "spark" / name).equals(pq.read_table(tmp_path / "local" / name)), name
+    assert dist.summary["counts"] == local.summary["counts"]
+    assert dist.pairs.equals(local.pairs) and dist.passages.equals(local.passages)
+
+
 def _python_workers() -> list[int]:
     """This test process's PySpark Python workers (children of the workers' daemon)."""
     out = []

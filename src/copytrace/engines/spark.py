@@ -25,26 +25,34 @@ Orchestration only — every computation on documents is a function of
    the driver over the few candidates, the documents they check (their token
    counts fetched, nothing per document of the corpus) and one first
    occurrence per boilerplate key; the spans stay on the executors.
-6. **verify** and **align**: pairs joined with both texts, then the stage
-   functions per batch; the scored pairs and alignments come to the driver.
-7. **rule**: ``common.decide_pairs`` on the driver over the pairs (the
-   documents in pairs are the only ones it looks up).
+6. **verify**, **align** and the **rule**: pairs joined with both texts, then the stage
+   functions per batch on the executors (``verify_chunk``; ``_judge``: ``align_chunk``,
+   ``align_arrays`` and ``rule.decide_arrays``, the functions the local engine calls): the
+   judged pairs stay a persisted DataFrame with their passages as lists; the rule's counts are
+   aggregates.
+7. **reuse**: ``reuse.reuse_clusters`` and ``reuse.whole_copy_mask`` on the driver over the
+   evidence pairs' numbers and passages (a reuse cluster needs all its passages together),
+   read from a Parquet dataset the executors write into the work directory — never through
+   Spark's result channel (``spark.driver.maxResultSize``); the documents in those pairs are
+   the only ones it looks up.
 8. **cluster**: connected components by the large-star/small-star algorithm
    (Kiveris et al., 2014) on DataFrames; cluster ids, representatives and
    cluster originals on the executors (``spark_tables.documents_frame``).
-9. **write**: ``documents.parquet`` is written by the executors as a Parquet
-   dataset (``spark_tables.write_dataset``), the pair tables by the driver in
-   the same layout; ``deduplicated.jsonl`` (and ``deduplicated-passages.jsonl``)
+9. **write**: ``documents.parquet``, ``pairs.parquet`` and ``passages.parquet`` are written
+   by the executors as Parquet datasets (``spark_tables.write_dataset``; rows in the local
+   engine's order), the reuse and boilerplate tables by the driver in the same layout;
+   ``deduplicated.jsonl`` (and ``deduplicated-passages.jsonl``)
    are made on the executors and concatenated in order (``spark_output``);
-   the report shows the largest clusters that fit (``SparkOutput.report_view``).
+   the report shows the largest clusters that fit (``SparkOutput.report_view``) and their pairs.
 
 Each stage is a method of :class:`SparkEngine` (``read``, ``number``,
 ``fingerprint``, ``boilerplate``, ``candidates``, ``verify``, ``align``,
 ``decide``, ``cluster``, ``write``), called in order by ``run``.
 
 The driver holds O(1) per document (counts, one row per partition or file
-part) but still O(pairs): the verified pairs, their alignments and the reuse
-clusters (issue #13, what remains).  A failed Spark job is one clear
+part) and no per-pair result of a Spark job; what remains of issue #13: reuse
+(step 7) holds the evidence pairs' numbers and passages in the driver's memory,
+and the boilerplate story check fetches its candidate keys' rows.  A failed Spark job is one clear
 ``errors.EngineError``.
 """
 
@@ -72,22 +80,20 @@ from copytrace.engines.common import (
     EngineOutput,
     align_arrays,
     counts_from_aggregates,
-    pair_tables,
     align_chunk,
     candidates_judged,
-    decide_pairs,
     verify_chunk,
 )
 from copytrace.engines.spark_output import SparkOutput, SparkTexts
 from copytrace.engines.spark_tables import cluster_counts, spark_errors
 from copytrace.errors import InputError, OptionError, printable
-from copytrace.stages.direction import Direction, join_reasons, split_reasons
+from copytrace.stages.direction import Direction
 from copytrace.options import FindOptions
 from copytrace.progress import Reporter
 from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter
-from copytrace.stages.align import Alignment, Passage
+from copytrace.stages.align import Alignment
 from copytrace.stages.reuse import reuse_counts, reuse_table
 from copytrace.stages import read
 from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
@@ -261,7 +267,7 @@ def _arrow_schema(ddl: str) -> pa.Schema:
     if ddl not in _SCHEMAS:
         types = {"int": pa.int32(), "long": pa.int64(), "string": pa.string(), "double": pa.float64(),
                  "binary": pa.binary(), "boolean": pa.bool_(), "array<long>": pa.list_(pa.int64()),
-                 "array<int>": pa.list_(pa.int32())}
+                 "array<int>": pa.list_(pa.int32()), "array<double>": pa.list_(pa.float64())}
         fields = []
         for part in ddl.split(","):
             name, typ = part.strip().split(" ", 1)
@@ -470,46 +476,61 @@ def _verify(batches: Iterator[pa.RecordBatch], ngram: int, threshold: float, gat
         )
 
 
-ALIGN_SCHEMA = (
-    "i long, aligned double, cov_a double, cov_b double, original string, confidence double, reasons string, "
-    "p_a_start array<long>, p_a_end array<long>, p_b_start array<long>, p_b_end array<long>, "
-    "p_kind array<int>, p_score array<double>"
+JUDGED_SCHEMA = (
+    "a long, b long, jaccard double, cab double, cba double, shared long, coverage double, cov_a double, "
+    "cov_b double, original int, confidence double, reasons string, keep boolean, by_floor boolean, "
+    "similarity double, original_s string, confidence_r double, p_a_start array<long>, p_a_end array<long>, "
+    "p_b_start array<long>, p_b_end array<long>, p_kind array<int>, p_score array<double>"
 )
+PASSAGE_LISTS = ("p_a_start", "p_a_end", "p_b_start", "p_b_end", "p_kind", "p_score")
 
 
-def _align(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _judge(batches: Iterator[pa.RecordBatch], aligned: bool, threshold: float, ngram: int
+           ) -> Iterator[pa.RecordBatch]:
+    """Align and judge each batch of scored pairs on the executors (``JUDGED_SCHEMA``): the local
+    engine's functions over the batch — ``common.align_chunk`` (with ``aligned``; the pairs need
+    ``text_*``, ``bs_*``, ``be_*``, ``date_*`` then), ``common.align_arrays``, and the rule's
+    per-pair decision (``rule.decide_arrays``, as ``common.apply_rule`` calls it) — plus the
+    pairs table's derived columns (``similarity``, ``original`` as a letter, the confidence
+    rounded as ``common.pair_tables`` rounds it) and each pair's passages as lists, in the
+    aligner's order."""
+    from copytrace.stages import rule
+
+    schema = _arrow_schema(JUDGED_SCHEMA)
     for rb in batches:
-        c = rb.to_pydict()
-        items = [
-            (ta, tb, list(zip(sa or [], ea or [], strict=True)), list(zip(sb or [], eb or [], strict=True)), da, db)
-            for ta, tb, sa, ea, sb, eb, da, db in zip(
-                c["text_a"], c["text_b"], c["bs_a"], c["be_a"], c["bs_b"], c["be_b"], c["date_a"], c["date_b"],
-                strict=True)
-        ]
-        res = align_chunk(items)
-        out: dict[str, list] = {k: [] for k in (
-            "i", "aligned", "cov_a", "cov_b", "original", "confidence", "reasons", "p_a_start", "p_a_end", "p_b_start",
-            "p_b_end", "p_kind", "p_score")}
-        for i, (al, dr, aligned) in zip(c["i"], res, strict=True):
-            out["i"].append(i)
-            out["aligned"].append(float(aligned))
-            out["cov_a"].append(float(al.coverage_a))
-            out["cov_b"].append(float(al.coverage_b))
-            out["original"].append(dr.original)
-            out["confidence"].append(float(dr.confidence))
-            out["reasons"].append(join_reasons(dr.reasons))
-            out["p_a_start"].append([p.a_start for p in al.passages])
-            out["p_a_end"].append([p.a_end for p in al.passages])
-            out["p_b_start"].append([p.b_start for p in al.passages])
-            out["p_b_end"].append([p.b_end for p in al.passages])
-            out["p_kind"].append([0 if p.kind == "verbatim" else 1 for p in al.passages])
-            out["p_score"].append([float(p.score) for p in al.passages])
-        yield pa.RecordBatch.from_pydict(out, schema=pa.schema([
-            ("i", pa.int64()), ("aligned", pa.float64()), ("cov_a", pa.float64()), ("cov_b", pa.float64()), ("original", pa.string()),
-            ("confidence", pa.float64()), ("reasons", pa.string()), ("p_a_start", pa.list_(pa.int64())),
-            ("p_a_end", pa.list_(pa.int64())), ("p_b_start", pa.list_(pa.int64())),
-            ("p_b_end", pa.list_(pa.int64())), ("p_kind", pa.list_(pa.int32())),
-            ("p_score", pa.list_(pa.float64()))]))
+        k = rb.num_rows
+        a = rb.column("a").to_numpy(zero_copy_only=False).astype(np.int64)
+        b = rb.column("b").to_numpy(zero_copy_only=False).astype(np.int64)
+        jac = rb.column("jaccard").to_numpy(zero_copy_only=False).astype(np.float64)
+        cab = rb.column("cab").to_numpy(zero_copy_only=False).astype(np.float64)
+        cba = rb.column("cba").to_numpy(zero_copy_only=False).astype(np.float64)
+        shared = rb.column("shared").to_numpy(zero_copy_only=False).astype(np.int64)
+        res: list[tuple[Alignment, Direction, float]] = []
+        if aligned and k:
+            c = rb.select(["text_a", "text_b", "bs_a", "be_a", "bs_b", "be_b", "date_a", "date_b"]).to_pydict()
+            res = align_chunk([
+                (ta, tb, list(zip(sa or [], ea or [], strict=True)), list(zip(sb or [], eb or [], strict=True)), da, db)
+                for ta, tb, sa, ea, sb, eb, da, db in zip(
+                    c["text_a"], c["text_b"], c["bs_a"], c["be_a"], c["bs_b"], c["be_b"], c["date_a"], c["date_b"],
+                    strict=True)])
+        pas = align_arrays(k, enumerate(res))
+        fl = rule.floor(jac, cab, cba, shared, ngram)
+        sim, keep = rule.decide_arrays(jac, cab, cba, shared, pas["coverage"], threshold, ngram)
+        owner = pas["pair"]
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(a, pa.int64()), pa.array(b, pa.int64()), pa.array(jac, pa.float64()),
+             pa.array(cab, pa.float64()), pa.array(cba, pa.float64()), pa.array(shared, pa.int64()),
+             pa.array(pas["coverage"], pa.float64()), pa.array(pas["coverage_a"], pa.float64()),
+             pa.array(pas["coverage_b"], pa.float64()), pa.array(pas["original"].astype(np.int32), pa.int32()),
+             pa.array(pas["confidence"], pa.float64()), pa.array(pas["reasons"].tolist(), pa.string()),
+             pa.array(np.asarray(keep, bool), pa.bool_()), pa.array(fl >= threshold - 1e-12, pa.bool_()),
+             pa.array(rule.similarity(fl, pas["coverage"]), pa.float64()),
+             pa.array(np.array(["", "a", "b"])[pas["original"]].tolist(), pa.string()),
+             pa.array(np.round(pas["confidence"], 6), pa.float64()),
+             _lists(pas["a_start"], owner, k, np.int64), _lists(pas["a_end"], owner, k, np.int64),
+             _lists(pas["b_start"], owner, k, np.int64), _lists(pas["b_end"], owner, k, np.int64),
+             _lists(pas["kind"], owner, k, np.int32), _lists(pas["score"], owner, k, np.float64)],
+            schema=schema)
 
 
 def _spans(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -639,22 +660,21 @@ class SparkEngine:
         exact, near_df, pair_meta, lsh, n_near, exact_all = self.candidates(docs, fp, counts, reporter)
         texts = self._texts(docs, spans_df)
         scored = self.verify(texts, near_df, exact, reporter)
-        pas = self.align(texts, scored, reporter)
-        verified, pas, reuse, whole_mask, meta = self.decide(
-            docs, scored, pas, n, candidates_judged(counts["candidate_pairs"]), counts, reporter)
-        documents = self.cluster(docs, fp, verified, pas, whole_mask, reporter)
-        out = self.write(docs, n, documents, verified, pas, reuse, meta, bp, spans_df, reporter, exact_all)
+        judged = self.align(texts, scored, reporter)
+        decided = self.decide(docs, judged, candidates_judged(counts["candidate_pairs"]), counts, reporter)
+        documents = self.cluster(docs, fp, decided, reporter)
+        out = self.write(docs, n, documents, judged, decided, bp, spans_df, reporter, exact_all)
         cc = cluster_counts(documents)  # aggregates on the executors
         assert cc["n"] == n
         counts.update(counts_from_aggregates(
-            n, stats.chars, no_words, int(exact.shape[0]), len(verified), cc["clusters"], cc["in_clusters"],
-            cc["largest"], cc["kept"], out.passages.num_rows, bp.table.num_rows if bp is not None else 0,
+            n, stats.chars, no_words, self._n_exact, decided["n_pairs"], cc["clusters"], cc["in_clusters"],
+            cc["largest"], cc["kept"], decided["n_passages"], bp.table.num_rows if bp is not None else 0,
             self._bp_docs))
-        counts.update(reuse_counts(reuse))
+        counts.update(reuse_counts(decided["reuse"]))
         for df in self._persisted:  # all but what the writer reads (cleanup releases those)
-            if df is not docs and df is not documents:
+            if df is not docs and df is not documents and df is not judged:
                 df.unpersist()
-        self._persisted = [docs, documents]
+        self._persisted = [docs, documents, judged]
         spark = self._spark
         out.summary = summary_dict(
             self.name, inputs, options, lsh, stats.to_dict(), counts, reporter, t_start,
@@ -694,6 +714,21 @@ class SparkEngine:
         work_root = owned_work_dir(wd) if wd else None  # never the user's folder itself
         self._tmp = Path(tempfile.mkdtemp(prefix="copytrace-spark-", dir=work_root))
         self._persisted = []
+
+    def _read_back(self, df: Any, name: str) -> pa.Table:
+        """``df``'s rows on the driver through a Parquet dataset that the executors write into the
+        run's work directory, read here with pyarrow: never through Spark's result channel, so
+        that ``spark.driver.maxResultSize`` does not bound the number of pairs (issue #13).  Row
+        order is Spark's: callers sort.  The work directory must be visible to the executors and
+        the driver (as for ``spark_output``: always so on a local master)."""
+        assert self._tmp is not None
+        self._n_read = getattr(self, "_n_read", 0) + 1
+        path = self._tmp / f"rows-{name}-{self._n_read}.parquet"
+        df.write.mode("overwrite").parquet(path.resolve().as_uri())
+        t = pq.read_table(path)
+        if t.num_columns == 0:  # no part file with a schema: an empty table of the frame's columns
+            t = pa.table({c: pa.array([], _arrow_type(df.schema[c].dataType)) for c in df.columns})
+        return t.select(df.columns)
 
     def _keep(self, df: Any) -> Any:
         """``df`` persisted (memory, then disk) until the run ends."""
@@ -918,20 +953,23 @@ class SparkEngine:
         return bp, spans_df
 
     def candidates(self, docs: Any, fp: Any, counts: dict[str, Any],
-                   reporter: Reporter) -> tuple[np.ndarray, Any, Any, cand.LshParams, int, np.ndarray]:
-        """4. candidates: the exact-duplicate pairs, the near-duplicate candidates (``a, b``), the pair
-        filters' metadata, the LSH parameters, the number of distinct candidates and the exact pairs
-        before the filters (with --against: only pairs across the sides, ``reference``'s rules)."""
+                   reporter: Reporter) -> tuple[Any, Any, Any, cand.LshParams, int, Any]:
+        """4. candidates: the exact-duplicate pairs (a DataFrame ``a, b``; their number in
+        ``self._n_exact``), the near-duplicate candidates (``a, b``), the pair filters' metadata,
+        the LSH parameters, the number of distinct candidates and the exact-duplicate pairs before
+        the filters (a DataFrame; with --against: only pairs across the sides, ``reference``'s
+        rules)."""
         from pyspark.sql import functions as F
 
-        opts, spark, keep = self.options, self._spark, self._keep
+        opts, keep = self.options, self._keep
         lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
 
         # 4. candidates
         with reporter.stage("candidates", total=3, unit="steps") as bar:
             exact_df, head_ids = spark_rules.exact_groups(fp)
             head_ids = keep(head_ids)
-            exact = _pairs_array(exact_df)
+            exact = keep(exact_df)  # (a head, b duplicate): a < b, each pair once
+            n_exact0 = int(exact.count())
             bar.advance()
             active = fp.join(head_ids, "idx")
             num_perm, bands, rows, max_bucket = opts.num_perm, lsh.bands, lsh.rows, opts.max_bucket
@@ -984,23 +1022,23 @@ class SparkEngine:
             # driver for the exact pairs and on the executors for the candidates
             pair_meta = None
             removed: dict[str, int] = {}
-            n_exact0 = exact.shape[0]
             exact_all = exact
+            self._n_exact = n_exact0
             if against:
-                exact = self._cross_exact(docs, exact)
-            n_exact1 = exact.shape[0]
+                exact = keep(self._cross_exact(docs, exact))
+                self._n_exact = int(exact.count())
+            n_exact1 = self._n_exact
             if opts.pairs_within is not None or opts.pairs != "all":
                 # the filters' rule (``keep_mask``) over each batch of pairs with both documents' date
                 # and source joined in; no per-document table on the driver
                 meta_cols = docs.select("idx", "date", "source")
-                if exact.shape[0]:
-                    ex = self._with_meta(meta_cols, _df(spark, a=exact[:, 0].copy(), b=exact[:, 1].copy()))
-                    kept_exact = _to_arrow(ex.mapInArrow(lambda it: _filter_pairs(it, opts), "a long, b long"))
-                    exact = cand.merge_pairs(np.stack([kept_exact.column("a").to_numpy(),
-                                                       kept_exact.column("b").to_numpy()], axis=1).astype(np.int64))
+                if n_exact0:
+                    exact = keep(self._with_meta(meta_cols, exact).mapInArrow(
+                        lambda it: _filter_pairs(it, opts), "a long, b long"))
+                    self._n_exact = int(exact.count())
                 near_df = keep(self._with_meta(meta_cols, near_df).mapInArrow(
                     lambda it: _filter_pairs(it, opts), "a long, b long, passage_only boolean"))
-                removed = {"removed_by_pair_filters": int(n_exact1 - exact.shape[0] + n_near - near_df.count())}
+                removed = {"removed_by_pair_filters": int(n_exact1 - self._n_exact + n_near - near_df.count())}
             elif against:  # as pairfilter.apply counts: the exact pairs across, the candidates across
                 removed = {"removed_by_pair_filters": 0}
             if opts.pairs_within is not None or opts.pairs != "all" or against:
@@ -1025,18 +1063,26 @@ class SparkEngine:
         cols = pairs_df.columns
         return pairs_df.join(sa, "a").join(sb, "b").where("side_a != side_b").select(*cols)
 
-    def _cross_exact(self, docs: Any, exact: np.ndarray) -> np.ndarray:
-        """``reference.cross_exact_pairs`` over the exact-duplicate pairs (--against), with the sides
-        of their documents only (renumbered 0..k-1: the order, hence the group heads, is kept)."""
-        from copytrace.stages.reference import cross_exact_pairs
+    @staticmethod
+    def _cross_exact(docs: Any, exact: Any) -> Any:
+        """``reference.cross_exact_pairs`` on the executors (--against): over each exact-duplicate
+        group (``exact``: ``(a head, b duplicate)`` rows), every new document pairs with the group's
+        first reference document, and every other reference document with the group's first new
+        one; ``(a, b)`` rows, a < b, each pair once."""
+        from pyspark.sql import functions as F
 
-        if exact.shape[0] == 0:
-            return exact
-        inv = np.unique(exact)
-        sd = _to_arrow(docs.join(_df(self._spark, idx=inv), "idx").select("idx", "side")).sort_by("idx")
-        assert sd.num_rows == inv.shape[0]
-        local = cross_exact_pairs(np.searchsorted(inv, exact), sd.column("side").to_numpy().astype(np.int8))
-        return inv[local] if local.shape[0] else local
+        members = exact.select(F.col("a").alias("head"), F.col("b").alias("idx")).unionByName(
+            exact.select(F.col("a").alias("head"), F.col("a").alias("idx"))).distinct()
+        members = members.join(docs.select("idx", "side"), "idx")
+        firsts = members.groupBy("head").agg(
+            F.min(F.when(F.col("side") == 0, F.col("idx"))).alias("f_new"),
+            F.min(F.when(F.col("side") == 1, F.col("idx"))).alias("f_ref"))
+        m = members.join(firsts, "head")
+        new = m.where((F.col("side") == 0) & F.col("f_ref").isNotNull()).select("idx", F.col("f_ref").alias("o"))
+        ref = m.where((F.col("side") == 1) & (F.col("idx") != F.col("f_ref")) & F.col("f_new").isNotNull()).select(
+            "idx", F.col("f_new").alias("o"))
+        both = new.unionByName(ref)
+        return both.select(F.least("idx", "o").alias("a"), F.greatest("idx", "o").alias("b")).distinct()
 
     def _texts(self, docs: Any, spans_df: Any) -> Any:
         """Texts with their boilerplate spans, for verify and align (persisted)."""
@@ -1072,102 +1118,131 @@ class SparkEngine:
                           F.col("be").alias("be_b"), F.col("date").alias("date_b"))
         return pairs_df.join(ta, "a").join(tb, "b")
 
-    def verify(self, texts: Any, near_df: Any, exact: np.ndarray, reporter: Reporter) -> VerifiedPairs:
-        """5. verify: the scored pairs (exact duplicates and candidates), sorted by (a, b)."""
+    def verify(self, texts: Any, near_df: Any, exact_df: Any, reporter: Reporter) -> Any:
+        """5. verify on the executors: the scored pairs ``(a, b, jaccard, cab, cba, shared)`` as a
+        DataFrame — the candidates ``verify_chunk`` keeps, and the exact duplicates (every measure
+        1, ``shared`` as ``VerifiedPairs.shared_or_enough`` takes it when unknown)."""
+        from pyspark.sql import functions as F
+
+        from copytrace.stages.verify import MIN_CONTAINED_WORDS
+
         opts = self.options
-
-        def with_texts(df: Any) -> Any:
-            return self._with_texts(texts, df)
-
         with reporter.stage("verify", total=1, unit="") as bar:
             ngram, threshold, gate, min_passage = opts.ngram, opts.threshold, not opts.align, opts.reuse_min_shingles
-            v_df = with_texts(near_df).mapInArrow(
+            v_df = self._with_texts(texts, near_df).mapInArrow(
                 lambda it: _verify(it, ngram, threshold, gate, min_passage),
                 "a long, b long, jaccard double, cab double, cba double, shared long")
-            vt = _to_arrow(v_df)
-            ones = np.ones(exact.shape[0], dtype=np.float64)
-            parts_v = [VerifiedPairs(exact[:, 0], exact[:, 1], ones, ones.copy(), ones.copy())]
-            if vt.num_rows:
-                parts_v.append(VerifiedPairs(
-                    vt.column("a").to_numpy().astype(np.int64), vt.column("b").to_numpy().astype(np.int64),
-                    vt.column("jaccard").to_numpy(), vt.column("cab").to_numpy(), vt.column("cba").to_numpy(),
-                    vt.column("shared").to_numpy().astype(np.int64)))
-            verified = VerifiedPairs.concat(parts_v)
-            if len(verified):
-                verified = verified.take(np.lexsort((verified.b, verified.a)))
+            one = F.lit(1.0).cast("double")
+            ex = exact_df.select("a", "b", one.alias("jaccard"), one.alias("cab"), one.alias("cba"),
+                                 F.lit(MIN_CONTAINED_WORDS).cast("long").alias("shared"))
+            scored = v_df.unionByName(ex)
             bar.advance()
-        return verified
+        return scored
 
-    def align(self, texts: Any, verified: VerifiedPairs, reporter: Reporter) -> dict[str, np.ndarray]:
-        """6. align every scored pair (the rule decides on the aligned text): the align arrays."""
-        opts, spark, parts = self.options, self._spark, self._parts
-        assert self._tmp is not None
+    def align(self, texts: Any, scored: Any, reporter: Reporter) -> Any:
+        """6. align and judge every scored pair on the executors (``_judge``: the aligner, then
+        the rule's decision on the aligned text): the judged pairs (``JUDGED_SCHEMA``), persisted."""
+        opts, parts = self.options, self._parts
+        aligned, threshold, ngram = opts.align, opts.threshold, opts.ngram
+        with reporter.stage("align", total=1, unit="") as bar:
+            pairs = self._with_texts(texts, scored).repartition(parts) if aligned else scored
+            judged = self._keep(pairs.mapInArrow(lambda it: _judge(it, aligned, threshold, ngram), JUDGED_SCHEMA))
+            bar.advance()
+        return judged
 
-        def with_texts(df: Any) -> Any:
-            return self._with_texts(texts, df)
+    def decide(self, docs: Any, judged: Any, n_candidates: int, counts: dict[str, Any],
+               reporter: Reporter) -> dict[str, Any]:
+        """7. the rule's counts (aggregates of the executors' decisions), then reuse clusters and the
+        document-cluster edges: ``common.decide_pairs``'s second half (``reuse.reuse_clusters``,
+        ``reuse.whole_copy_mask``), the same functions as the local engine, on the driver over
+        the evidence pairs (every aligned pair with ``--reuse-min-shingles``, else the copies)
+        and their passages — numbers only, read from a dataset the executors write (not through
+        Spark's result channel): reuse needs every passage of a cluster together.  Returns what
+        ``cluster`` and ``write`` need (the whole-copy edges, the vote totals of the documents
+        in copies, the reuse clusters and table, the number of copies and passages)."""
+        from pyspark.sql import functions as F
 
-        results: list[tuple[int, tuple[Alignment, Direction, float]]] = []
-        if opts.align and len(verified):
-            with reporter.stage("align", total=1, unit="") as bar:
-                pairs_df = _edges_df(spark, verified, self._tmp, with_index=True)
-                al_df = with_texts(pairs_df).repartition(parts).mapInArrow(_align, ALIGN_SCHEMA)
-                at = _to_arrow(al_df).to_pylist()
-                for r in at:
-                    passages = [Passage(a0, a1, b0, b1, "verbatim" if k == 0 else "reworded", s)
-                                for a0, a1, b0, b1, k, s in zip(r["p_a_start"], r["p_a_end"], r["p_b_start"],
-                                                                r["p_b_end"], r["p_kind"], r["p_score"], strict=True)]
-                    al = Alignment(passages, [], [], r["cov_a"], r["cov_b"])
-                    dr = Direction(r["original"], r["confidence"], split_reasons(r["reasons"]))
-                    results.append((int(r["i"]), (al, dr, float(r["aligned"]))))
-                results.sort(key=lambda x: x[0])
-                bar.advance()
-        pas = align_arrays(len(verified), results)
-        return pas
+        from copytrace.stages.direction import original_votes
+        from copytrace.stages.reuse import reuse_clusters, whole_copy_mask
 
-    def decide(self, docs: Any, scored: VerifiedPairs, pas: dict[str, np.ndarray], n: int, n_candidates: int,
-               counts: dict[str, Any], reporter: Reporter
-               ) -> tuple[VerifiedPairs, dict[str, np.ndarray], Any, np.ndarray, pa.Table]:
-        """7. the rule's copies, reuse clusters (on the driver, over the pairs) and the
-        document-cluster edges: the same function as the local engine (``common.decide_pairs``).
-        Also the doc ids, dates and sources of the documents in scored pairs (``idx`` sorted): the
-        driver looks up no other document."""
         opts = self.options
-        verified = scored
         with reporter.stage("rule", total=1, unit="") as bar:
-            assert self._tmp is not None
-            involved = np.unique(np.concatenate([scored.a, scored.b])).astype(np.int64) if len(scored) \
-                else np.zeros(0, np.int64)
-            meta = _to_arrow(docs.join(_df(self._spark, idx=involved), "idx")
-                             .select("idx", "doc_id", "date", "source")).sort_by("idx")
+            agg = judged.agg(F.count("*").alias("n"), F.sum(F.col("keep").cast("long")).alias("k"),
+                             F.sum((F.col("keep") & F.col("by_floor")).cast("long")).alias("f")).collect()[0]
+            judged_n, paired, by_floor = int(agg["n"]), int(agg["k"] or 0), int(agg["f"] or 0)
+            counts["rule"] = {
+                "candidates": int(n_candidates),
+                "rejected_before_alignment": int(n_candidates - judged_n),
+                "judged": judged_n,
+                "paired": paired,
+                "paired_by_shingles": by_floor,
+                "paired_by_aligned_passages": paired - by_floor,
+                "rejected": int(n_candidates - paired),
+            }
+            evidence = judged if opts.reuse_min_shingles > 0 else judged.where("keep")
+            ev = self._read_back(evidence.select(
+                "a", "b", "jaccard", "cab", "cba", "shared", "coverage", "cov_a", "cov_b", "original", "confidence",
+                "reasons", "keep", *PASSAGE_LISTS), "evidence")
+            a0 = ev.column("a").to_numpy().astype(np.int64)
+            b0 = ev.column("b").to_numpy().astype(np.int64)
+            ev = ev.take(pa.array(np.lexsort((b0, a0)), pa.int64()))  # sorted by (a, b), as decide_pairs'
+
+            def num(name: str, dtype: Any) -> np.ndarray:
+                return ev.column(name).to_numpy(zero_copy_only=False).astype(dtype)
+
+            scored_r = VerifiedPairs(num("a", np.int64), num("b", np.int64), num("jaccard", np.float64),
+                                     num("cab", np.float64), num("cba", np.float64), num("shared", np.int64))
+            keep_r = num("keep", bool)
+            m = len(scored_r)
+            lengths = pc.list_value_length(ev.column("p_a_start")).to_numpy(zero_copy_only=False).astype(np.int64) \
+                if m else np.zeros(0, np.int64)
+            pas_r: dict[str, np.ndarray] = {"pair": np.repeat(np.arange(m, dtype=np.int64), lengths)}
+            for name, dtype in zip(PASSAGE_LISTS, (np.int64,) * 5 + (np.float64,), strict=True):
+                col = ev.column(name).combine_chunks() if m else pa.array([], pa.list_(pa.int64()))
+                pas_r[name[2:]] = col.flatten().to_numpy(zero_copy_only=False).astype(dtype) if m \
+                    else np.zeros(0, dtype)
+            pas_r.update(coverage=num("coverage", np.float64), coverage_a=num("cov_a", np.float64),
+                         coverage_b=num("cov_b", np.float64), original=num("original", np.int64),
+                         confidence=num("confidence", np.float64),
+                         reasons=np.array(ev.column("reasons").to_pylist(), dtype=np.str_) if m
+                         else np.zeros(0, dtype="<U1"))
+            # the documents in evidence pairs: their ids, dates and sources (no other document)
+            involved = np.unique(np.concatenate([scored_r.a, scored_r.b])) if m else np.zeros(0, np.int64)
+            meta = self._read_back(docs.join(_df(self._spark, idx=involved), "idx")
+                                   .select("idx", "doc_id", "date", "source"), "meta").sort_by("idx")
             assert meta.num_rows == involved.shape[0]
             dates = _ByIndex()
             dates.update((i, d) for i, d in zip(meta.column("idx").to_pylist(), meta.column("date").to_pylist(),
                                                 strict=True) if d is not None)
-            verified, pas, counts["rule"], reuse, whole_mask = decide_pairs(
-                verified, pas, opts.threshold, opts.ngram, n_candidates, opts.align,
-                dates,  # type: ignore[arg-type]  # a lookup by document index, as the list it stands for
-                opts.reuse_min_shingles)
+            reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates, keep_r)  # type: ignore[arg-type]
+            whole = whole_copy_mask(scored_r, pas_r, opts.align, reuse) & keep_r
+            kept = np.flatnonzero(keep_r)
+            ka, kb = scored_r.a[kept], scored_r.b[kept]
+            in_pairs = np.unique(np.concatenate([ka, kb])) if kept.shape[0] else np.zeros(0, np.int64)
+            score = original_votes(in_pairs.shape[0], np.searchsorted(in_pairs, ka), np.searchsorted(in_pairs, kb),
+                                   pas_r["original"][kept], pas_r["confidence"][kept])
+            inv = meta.column("idx").to_numpy().astype(np.int64)
+            reuse_l = dataclasses.replace(reuse, doc=np.searchsorted(inv, reuse.doc))
+            reuse_t = reuse_table(reuse_l, meta.column("doc_id"), meta.column("date"), meta.column("source"))
             bar.advance()
-        return verified, pas, reuse, whole_mask, meta
+        return {"edges": (scored_r.a[whole], scored_r.b[whole]), "votes": (in_pairs, score), "reuse": reuse,
+                "reuse_table": reuse_t, "n_pairs": paired, "n_passages": int(lengths[kept].sum())}
 
-    def cluster(self, docs: Any, fp: Any, verified: VerifiedPairs, pas: dict[str, np.ndarray],
-                whole_mask: np.ndarray, reporter: Reporter) -> Any:
+    def cluster(self, docs: Any, fp: Any, decided: dict[str, Any], reporter: Reporter) -> Any:
         """8. cluster on the executors: connected components of the whole-copy pairs, then the
         documents table (``spark_tables.documents_frame``: cluster ids, representatives, originals),
-        persisted; the driver sends the pairs' vote totals, one per document in a pair."""
+        persisted; the driver sends the pairs' vote totals, one per document in a copy."""
         from copytrace.engines.spark_tables import documents_frame
-        from copytrace.stages.direction import original_votes
 
         spark = self._spark
         assert self._tmp is not None
         with reporter.stage("cluster", total=1, unit="") as bar:
-            whole = verified.take(whole_mask)
+            ea, eb = decided["edges"]
+            whole = VerifiedPairs(ea, eb, np.zeros(ea.shape[0]), np.zeros(ea.shape[0]), np.zeros(ea.shape[0]))
             components = connected_components(_edges_df(spark, whole, self._tmp)) if len(whole) else None
             votes = None
-            if len(verified):
-                in_pairs = np.unique(np.concatenate([verified.a, verified.b])).astype(np.int64)
-                score = original_votes(in_pairs.shape[0], np.searchsorted(in_pairs, verified.a),
-                                       np.searchsorted(in_pairs, verified.b), pas["original"], pas["confidence"])
+            in_pairs, score = decided["votes"]
+            if in_pairs.shape[0]:
                 path = self._tmp / "votes.parquet"
                 pq.write_table(pa.table({"idx": in_pairs, "score": score}), path)
                 votes = spark.read.parquet(path.resolve().as_uri())
@@ -1181,40 +1256,29 @@ class SparkEngine:
             bar.advance()
         return documents
 
-    def write(self, docs: Any, n: int, documents: Any, verified: VerifiedPairs, pas: dict[str, np.ndarray],
-              reuse: Any, meta: pa.Table, bp: bpl.BoilerplateResult | None, spans_df: Any,
-              reporter: Reporter, exact_all: np.ndarray | None = None) -> EngineOutput:
-        """9. what the writer needs: the documents as a DataFrame (written by the executors), the
-        pair tables (over the documents in pairs) and the text store for the report and
-        deduplicated.jsonl; ``summary`` is filled in by ``run``.  With --against, deduplicated.jsonl
-        holds the new documents that copy no reference document (``reference.new_not_copied``):
-        the driver sends the documents that do (those in pairs, and their identical copies)."""
+    def write(self, docs: Any, n: int, documents: Any, judged: Any, decided: dict[str, Any],
+              bp: bpl.BoilerplateResult | None, spans_df: Any, reporter: Reporter,
+              exact_all: Any = None) -> EngineOutput:
+        """9. what the writer needs: the documents, pairs and passages as DataFrames (written by
+        the executors, ``SparkOutput.write_tables``), the reuse table and the text store for the
+        report and deduplicated.jsonl; ``summary`` is filled in by ``run``.  With --against,
+        deduplicated.jsonl holds the new documents that copy no reference document
+        (``reference.new_not_copied``), selected on the executors (``_copied``)."""
         from copytrace.stages.cluster import Clusters
 
-        opts = self.options
         assert self._tmp is not None
         with reporter.stage("collect", total=1, unit="") as bar:
-            # the pairs' documents renumbered 0..k-1 (meta: sorted by idx)
-            inv = meta.column("idx").to_numpy().astype(np.int64)
-            ids = meta.column("doc_id")
-            local = VerifiedPairs(np.searchsorted(inv, verified.a), np.searchsorted(inv, verified.b),
-                                  verified.jaccard, verified.containment_a_in_b, verified.containment_b_in_a,
-                                  verified.shared)
-            pairs, passages = pair_tables(ids, local, pas, opts.ngram)
-            reuse_l = dataclasses.replace(reuse, doc=np.searchsorted(inv, reuse.doc))
-            reuse_t = reuse_table(reuse_l, ids, meta.column("date"), meta.column("source"))
+            pairs_df, passages_df = _pair_frames(docs, judged)
             store = self._store = SparkTexts(self._spark, docs, self._tmp)
             kept_df = None
-            if opts.against:
-                path = self._tmp / "copied.parquet"
-                pq.write_table(pa.table({"idx": _copied(verified, exact_all)}), path)
-                kept_df = docs.where("side = 0").select("idx").join(
-                    self._spark.read.parquet(path.resolve().as_uri()), "idx", "left_anti")
+            if self.options.against:
+                kept_df = docs.where("side = 0").select("idx").join(_copied(judged, exact_all), "idx", "left_anti")
             bar.advance()
         none = np.zeros(0, np.int64)
-        return SparkOutput(None, pairs, passages, {}, store, Clusters(none, none, none),  # type: ignore[arg-type]
-                           none, bp, reuse=reuse_t, frame=documents, spans_df=spans_df, n_documents=n,
-                           kept_df=kept_df)
+        return SparkOutput(None, None, None, {}, store, Clusters(none, none, none),  # type: ignore[arg-type]
+                           none, bp, reuse=decided["reuse_table"], frame=documents, spans_df=spans_df,
+                           n_documents=n, pairs_frame=pairs_df, passages_frame=passages_df,
+                           n_pairs=decided["n_pairs"], n_passages=decided["n_passages"], kept_df=kept_df)
 
     def _boilerplate(self, docs: Any, fp: Any) -> tuple[Any, Any]:
         """Boilerplate phases 2–4 (phase 1 ran in the fingerprint task)."""
@@ -1233,7 +1297,9 @@ class SparkEngine:
         key_doc = keep(seg.select("key", "idx").distinct().join(doc_code, "idx"))
         ksc = key_doc.groupBy("key", "code").agg(F.count("*").alias("cnt"))
         df_key = ksc.groupBy("key").agg(F.sum("cnt").alias("df")).where(F.col("df") >= max(2, bopt.min_docs))
-        rows = _to_arrow(ksc.join(df_key.select("key"), "key").orderBy("key", "code"))
+        # per-key rows: through the work directory, not the result channel (maxResultSize)
+        rows = self._read_back(ksc.join(df_key.select("key"), "key").select("key", "code", "cnt"),
+                               "bp-rows").sort_by([("key", "ascending"), ("code", "ascending")])
         empty = bpl.BoilerplateResult(bpl.boilerplate_table([], [], []), {})
         if rows.num_rows == 0:
             return empty, None
@@ -1247,7 +1313,7 @@ class SparkEngine:
         if cands.shape[0] == 0:
             return empty, None
         cand_df = _df(spark, key=cands.view(np.int64))
-        cand_pairs = _to_arrow(key_doc.join(F.broadcast(cand_df), "key").select("key", "idx"))
+        cand_pairs = self._read_back(key_doc.join(F.broadcast(cand_df), "key").select("key", "idx"), "bp-cand")
         ck = cand_pairs.column("key").to_numpy().view(np.uint64)
         cd = cand_pairs.column("idx").to_numpy().astype(np.int64)
         cand_kd = bpl.KeyDocs.from_pairs(ck, cd)
@@ -1255,19 +1321,20 @@ class SparkEngine:
         for p in range(cand_kd.keys.shape[0]):
             checked.update(cand_kd.docs[cand_kd.ptr[p]:cand_kd.ptr[p] + bopt.max_docs_checked].tolist())
         checked_df = _df(spark, idx=np.array(sorted(checked), np.int64))
-        cseg = _to_arrow(seg.join(F.broadcast(checked_df), "idx").orderBy("idx", "start"))
+        cseg = self._read_back(seg.join(F.broadcast(checked_df), "idx").select("idx", "key", "start", "end", "ntok"),
+                               "bp-seg").sort_by([("idx", "ascending"), ("start", "ascending")])
         segments = bpl.BoilerplateSegments(
             cseg.column("idx").to_numpy().astype(np.int64), cseg.column("key").to_numpy().view(np.uint64),
             cseg.column("start").to_numpy().astype(np.int32), cseg.column("end").to_numpy().astype(np.int32),
             cseg.column("ntok").to_numpy().astype(np.int32))
         seg_keys_df = _df(spark, key=np.unique(segments.key).view(np.int64))
-        kp = _to_arrow(key_doc.join(seg_keys_df, "key").select("key", "idx"))
+        kp = self._read_back(key_doc.join(seg_keys_df, "key").select("key", "idx"), "bp-keydocs")
         key_docs = bpl.KeyDocs.from_pairs(kp.column("key").to_numpy().view(np.uint64),
                                           kp.column("idx").to_numpy().astype(np.int64))
         # tokens of the documents the check looks at only, renumbered in order (a monotone
         # renumbering keeps every order the check relies on): nothing per document of the corpus
         seen = np.union1d(key_docs.docs, segments.doc)
-        nt = _to_arrow(fp.join(F.broadcast(_df(spark, idx=seen)), "idx").select("idx", "n_tokens"))
+        nt = self._read_back(fp.join(F.broadcast(_df(spark, idx=seen)), "idx").select("idx", "n_tokens"), "bp-ntok")
         doc_ntok = np.zeros(seen.shape[0], np.int64)
         doc_ntok[np.searchsorted(seen, nt.column("idx").to_numpy().astype(np.int64))] = nt.column("n_tokens").to_numpy()
         key_docs = bpl.KeyDocs(key_docs.keys, key_docs.ptr, np.searchsorted(seen, key_docs.docs).astype(key_docs.docs.dtype))
@@ -1286,8 +1353,8 @@ class SparkEngine:
         # the table: first occurrence's text, document frequency, known sources
         # each key's first occurrence per document reduced on the executors (one row per key), then
         # the rule itself (``representatives``) over those
-        h = _to_arrow(hits.groupBy("key").agg(F.min(F.struct("idx", "start", "end")).alias("f"))
-                      .select("key", "f.idx", "f.start", "f.end"))
+        h = self._read_back(hits.groupBy("key").agg(F.min(F.struct("idx", "start", "end")).alias("f"))
+                            .select("key", "f.idx", "f.start", "f.end"), "bp-first")
         rk, rd, rs, re_ = bpl.representatives(bpl.BoilerplateSegments(
             h.column("idx").to_numpy().astype(np.int64), h.column("key").to_numpy().view(np.uint64),
             h.column("start").to_numpy().astype(np.int32), h.column("end").to_numpy().astype(np.int32),
@@ -1351,17 +1418,28 @@ class _ByIndex(dict):
         return None
 
 
-def _copied(verified: VerifiedPairs, exact_all: np.ndarray | None) -> np.ndarray:
-    """The documents in reported pairs and those identical to one (``exact_all``: every exact-
-    duplicate ``(head, duplicate)`` pair): what ``reference.new_not_copied`` leaves out, as indices
-    (over the documents in pairs only: nothing per document of the corpus)."""
-    copied = np.unique(np.concatenate([verified.a, verified.b])).astype(np.int64)
-    if exact_all is not None and exact_all.shape[0]:
-        members = np.concatenate([exact_all[:, 0], exact_all[:, 1]]).astype(np.int64)
-        heads = np.concatenate([exact_all[:, 0], exact_all[:, 0]]).astype(np.int64)
-        hit = np.unique(heads[np.isin(members, copied)])
-        copied = np.union1d(copied, members[np.isin(heads, hit)])
-    return copied
+def _copied(judged: Any, exact_all: Any) -> Any:
+    """The documents in reported pairs (``judged`` where ``keep``) and those identical to one
+    (``exact_all``: every exact-duplicate ``(head, duplicate)`` pair), as a DataFrame ``idx``:
+    what ``reference.new_not_copied`` leaves out, computed on the executors."""
+    from pyspark.sql import functions as F
+
+    kept = judged.where("keep")
+    copied = kept.select(F.col("a").alias("idx")).unionByName(kept.select(F.col("b").alias("idx"))).distinct()
+    if exact_all is None:
+        return copied
+    # each exact group's members, with the head itself
+    members = exact_all.select(F.col("a").alias("head"), F.col("b").alias("idx")).unionByName(
+        exact_all.select(F.col("a").alias("head"), F.col("a").alias("idx"))).distinct()
+    hit = members.join(copied, "idx").select("head").distinct()
+    return copied.unionByName(members.join(hit, "head").select("idx")).distinct()
+
+
+def _arrow_type(t: Any) -> pa.DataType:
+    """The Arrow type of a (simple) Spark type."""
+    from pyspark.sql.pandas.types import to_arrow_type
+
+    return to_arrow_type(t)
 
 
 def _to_arrow(df: Any) -> pa.Table:
@@ -1373,11 +1451,27 @@ def _df(spark: Any, **cols: np.ndarray) -> Any:
     return spark.createDataFrame(pa.table(cols))
 
 
-def _pairs_array(df: Any) -> np.ndarray:
-    t = _to_arrow(df)
-    if t.num_rows == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    return cand.merge_pairs(np.stack([t.column("a").to_numpy(), t.column("b").to_numpy()], axis=1).astype(np.int64))
+def _pair_frames(docs: Any, judged: Any) -> tuple[Any, Any]:
+    """The pairs and passages tables as DataFrames over the copies (``judged`` where ``keep``):
+    ``a, b`` (and ``pos``, the passage's place in its pair) for their order, then the columns of
+    ``schemas.PAIRS`` / ``schemas.PASSAGES`` with the doc ids joined in on the executors."""
+    from pyspark.sql import functions as F
+
+    ids = docs.select("idx", "doc_id")
+    ia = ids.select(F.col("idx").alias("a"), F.col("doc_id").alias("doc_a"))
+    ib = ids.select(F.col("idx").alias("b"), F.col("doc_id").alias("doc_b"))
+    kept = judged.where("keep")
+    pairs = kept.join(ia, "a").join(ib, "b").select(
+        "a", "b", "doc_a", "doc_b", "jaccard", F.col("cab").alias("containment_a_in_b"),
+        F.col("cba").alias("containment_b_in_a"), "similarity", F.col("original_s").alias("original"),
+        F.col("confidence_r").alias("direction_confidence"), F.col("reasons").alias("direction_reasons"))
+    exploded = kept.select("a", "b", F.posexplode(F.arrays_zip(*PASSAGE_LISTS)).alias("pos", "p"))
+    passages = exploded.join(ia, "a").join(ib, "b").select(
+        "a", "b", "pos", "doc_a", "doc_b", F.col("p.p_a_start").alias("a_start"), F.col("p.p_a_end").alias("a_end"),
+        F.col("p.p_b_start").alias("b_start"), F.col("p.p_b_end").alias("b_end"),
+        F.when(F.col("p.p_kind") == 0, "verbatim").otherwise("reworded").alias("kind"),
+        F.col("p.p_score").alias("score"))
+    return pairs, passages
 
 
 def _edges_df(spark: Any, verified: VerifiedPairs, tmp: Path, with_index: bool = False) -> Any:

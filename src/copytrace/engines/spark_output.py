@@ -57,13 +57,27 @@ class SparkTexts:
         pq.write_table(pa.table(cols), path)
         return self.spark.read.parquet(path.resolve().as_uri())
 
+    def fetch(self, df: Any, name: str) -> pa.Table:
+        """``df``'s rows on the driver through a Parquet dataset the executors write into the work
+        directory (not through Spark's result channel, which ``spark.driver.maxResultSize``
+        bounds: the report's texts of 5,000 documents are megabytes).  Row order is Spark's."""
+        self._n += 1
+        path = self.work / f"{name}-{self._n}.parquet"
+        df.write.mode("overwrite").parquet(path.resolve().as_uri())
+        t = pq.read_table(path)
+        if t.num_columns == 0:
+            from pyspark.sql.pandas.types import to_arrow_type
+
+            t = pa.table({c: pa.array([], to_arrow_type(df.schema[c].dataType)) for c in df.columns})
+        return t.select(df.columns)
+
     def texts(self, rows: np.ndarray) -> list[str]:
         """The texts of the documents at ``rows`` (doc-id positions), in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.shape[0] == 0:
             return []
         sel = self._ids("rows", idx=np.unique(rows))
-        t = self.docs.join(sel, "idx").select("idx", "text").toArrow()
+        t = self.fetch(self.docs.join(sel, "idx").select("idx", "text"), "texts")
         by_idx = dict(zip(t.column("idx").to_pylist(), t.column("text").to_pylist(), strict=True))
         return [by_idx[int(i)] for i in rows]
 
@@ -124,6 +138,10 @@ class SparkOutput(EngineOutput):
     spans_df: Any = None  # (idx, bs, be): boilerplate spans, on the executors (None: no boilerplate)
     n_documents: int = 0
     kept_df: Any = None  # --against: (idx) of the documents deduplicated.jsonl holds (None: representatives)
+    pairs_frame: Any = None  # a, b + schemas.PAIRS: the copies, on the executors
+    passages_frame: Any = None  # a, b, pos + schemas.PASSAGES
+    n_pairs: int = 0
+    n_passages: int = 0
 
     @property
     def documents_schema(self) -> pa.Schema:
@@ -134,16 +152,63 @@ class SparkOutput(EngineOutput):
             return schemas.DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
         return schemas.DOCUMENTS
 
+    PAIR_ORDER = ("a", "b")  # the local engine's row order: pairs by (a, b) ...
+    PASSAGE_ORDER = ("a", "b", "a_start", "b_start", "pos")  # ... passages by (doc_a, doc_b, a_start, b_start)
+
+    def _write_pair_datasets(self, out_dir: Path) -> None:
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset
+
+        write_dataset(self.pairs_frame, out_dir / "pairs.parquet", schemas.PAIRS, order_by=self.PAIR_ORDER)
+        write_dataset(self.passages_frame, out_dir / "passages.parquet", schemas.PASSAGES,
+                      order_by=self.PASSAGE_ORDER)
+
+    @_on_spark
+    def pair_tables(self) -> tuple[pa.Table, pa.Table]:
+        """The pairs and passages tables in memory (``find`` without an output directory: the caller
+        asked for them), written by the executors to the work directory and read back."""
+        from copytrace import schemas
+
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        texts._n += 1
+        where = texts.work / f"pair-tables-{texts._n}"
+        where.mkdir()
+        self._write_pair_datasets(where)
+        return (pq.read_table(where / "pairs.parquet", schema=schemas.PAIRS),
+                pq.read_table(where / "passages.parquet", schema=schemas.PASSAGES))
+
+    @_on_spark
+    def report_pairs(self, documents: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """The pairs and passages the report shows: those whose first document is among
+        ``documents`` (the clusters shown, ``report_view``; the report draws no other pair),
+        selected on the executors and read back through the work directory."""
+        from pyspark.sql import functions as F
+
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset
+
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        shown = texts._ids("report-docs", doc_a=documents.column("doc_id").combine_chunks())
+        texts._n += 1
+        where = texts.work / f"report-pairs-{texts._n}"
+        where.mkdir()
+        write_dataset(self.pairs_frame.join(F.broadcast(shown), "doc_a"), where / "pairs.parquet", schemas.PAIRS,
+                      order_by=self.PAIR_ORDER)
+        write_dataset(self.passages_frame.join(F.broadcast(shown), "doc_a"), where / "passages.parquet",
+                      schemas.PASSAGES, order_by=self.PASSAGE_ORDER)
+        return (pq.read_table(where / "pairs.parquet", schema=schemas.PAIRS),
+                pq.read_table(where / "passages.parquet", schema=schemas.PASSAGES))
+
     @_on_spark
     def write_tables(self, out_dir: Path) -> None:
         """Every table as a dataset directory ``out_dir/NAME.parquet/`` (``spark_tables``): the
-        documents written by the executors, the pair tables by the driver in the same layout."""
+        documents, pairs and passages written by the executors, the reuse and boilerplate tables
+        by the driver in the same layout."""
         from copytrace import schemas
         from copytrace.engines.spark_tables import write_dataset, write_table_dataset
 
         write_dataset(self.frame, out_dir / "documents.parquet", self.documents_schema, order_by="idx")
-        write_table_dataset(self.pairs, out_dir / "pairs.parquet", schemas.PAIRS)
-        write_table_dataset(self.passages, out_dir / "passages.parquet", schemas.PASSAGES)
+        self._write_pair_datasets(out_dir)
         write_table_dataset(self.reuse if self.reuse is not None else schemas.REUSE.empty_table(),
                             out_dir / "reuse.parquet", schemas.REUSE)
         bp = self.boilerplate.table if self.boilerplate is not None else schemas.BOILERPLATE.empty_table()
@@ -189,13 +254,13 @@ class SparkOutput(EngineOutput):
                     f"{fit:,} (up to {limit:,} documents); documents.parquet and pairs.parquet hold them all")
         if fit:
             shown = texts._ids("shown", cluster_id=heads.slice(0, fit).column("cluster_id").combine_chunks())
-            table = members.join(F.broadcast(shown), "cluster_id").select(*cols).toArrow().sort_by("idx")
+            table = texts.fetch(members.join(F.broadcast(shown), "cluster_id").select(*cols), "shown").sort_by("idx")
         else:
             table = pa.schema([pa.field("idx", pa.int64()), *schemas.DOCUMENTS]).empty_table()
         reuse_ids = pc.unique(self.reuse.column("doc_id")) if self.reuse is not None and self.reuse.num_rows \
             else pa.array([], pa.string())
-        extra = frame.join(F.broadcast(texts._ids("reused", doc_id=reuse_ids)), "doc_id").select(
-            "idx", "doc_id").toArrow() if len(reuse_ids) else None
+        extra = texts.fetch(frame.join(F.broadcast(texts._ids("reused", doc_id=reuse_ids)), "doc_id").select(
+            "idx", "doc_id"), "reused") if len(reuse_ids) else None
         idx = table.column("idx").to_numpy().astype(np.int64)
         ids = table.column("doc_id").to_pylist()
         if extra is not None:
@@ -204,12 +269,14 @@ class SparkOutput(EngineOutput):
         by_id = dict(zip(ids, texts.texts(idx), strict=True)) if idx.shape[0] else {}
         spans: dict[str, list[tuple[int, int]]] = {}
         if self.spans_df is not None and idx.shape[0]:
-            sp = self.spans_df.join(F.broadcast(texts._ids("spans", idx=np.unique(idx))), "idx").toArrow()
+            sp = texts.fetch(self.spans_df.join(F.broadcast(texts._ids("spans", idx=np.unique(idx))), "idx")
+                             .select("idx", "bs", "be"), "spans")
             id_of = dict(zip(idx.tolist(), ids, strict=True))
             for i, bs, be in zip(sp.column("idx").to_pylist(), sp.column("bs").to_pylist(),
                                  sp.column("be").to_pylist(), strict=True):
                 spans[id_of[i]] = list(zip(bs, be, strict=True))
         totals = {"documents": self.n_documents, "clusters": n_clusters, "documents_in_clusters": in_clusters,
+                  "pairs": self.n_pairs, "passages": self.n_passages,
                   "dedup_rate": round((in_clusters - n_clusters) / self.n_documents, 4) if self.n_documents else 0.0}
         return table.drop_columns(["idx"]), by_id, spans, totals, note
 

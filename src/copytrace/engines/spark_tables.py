@@ -23,8 +23,8 @@ Data contract
   that succeeded (their names come back as the job's result: one row per
   partition), renames them, writes ``_SUCCESS`` and renames the directory into
   place — a crash or a lost executor never leaves a half-written dataset.
-* :func:`write_table_dataset` — a table the driver holds (per pair, per
-  boilerplate segment) written in the same layout, one part.
+* :func:`write_table_dataset` — a table the driver holds (reuse occurrences,
+  boilerplate segments) written in the same layout, one part.
 * :func:`cluster_counts` — the cluster aggregates of summary.json's counts.
 
 pyarrow (``pq.read_table(dir)``), DuckDB (``read_parquet('dir/*.parquet')``),
@@ -38,7 +38,7 @@ import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -147,19 +147,20 @@ def _write_parts(batches: Iterator[pa.RecordBatch], tmp: str, schema: pa.Schema)
                                                        ("rows", pa.int64())]))
 
 
-def write_dataset(df: Any, path: Path, schema: pa.Schema, order_by: str | None = None,
+def write_dataset(df: Any, path: Path, schema: pa.Schema, order_by: str | Sequence[str] | None = None,
                   partitions: int | None = None) -> int:
     """``df``'s ``schema`` columns written on the executors as the dataset ``path`` (see the
     module's contract); returns the number of rows.  ``order_by``: range-partitioned and sorted
-    by this column, so that the parts in name order hold the rows in its order.  ``path`` must be
+    by this column (or these columns), so that the parts in name order hold the rows in its order.  ``path`` must be
     visible to the executors (always so on a local master; on a cluster a shared file system)."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.copytrace-tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         if order_by is not None:
-            df = (df.repartitionByRange(partitions, order_by) if partitions else
-                  df.repartitionByRange(order_by)).sortWithinPartitions(order_by)
+            keys = [order_by] if isinstance(order_by, str) else list(order_by)
+            df = (df.repartitionByRange(partitions, *keys) if partitions else
+                  df.repartitionByRange(*keys)).sortWithinPartitions(*keys)
         cols = schema.names
         tmp_s = str(tmp.resolve())
         res = df.select(*cols).mapInArrow(lambda it: _write_parts(it, tmp_s, schema),
