@@ -339,7 +339,7 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
         if view is not None:  # documents on the executors: the clusters shown, bounded (Spark)
             documents, texts, spans, totals, note = view()
             if pairs is None:  # pairs on the executors too: those of the clusters shown
-                pairs, passages = output.report_pairs(documents)
+                pairs, passages = output.report_pairs(documents, out_dir if write_tables is not None else None)
         else:
             documents, totals, note = output.documents, None, None
             texts, spans = _report_inputs(output)

@@ -102,7 +102,19 @@ def test_the_driver_collects_nothing_per_document(spark, tmp_path, monkeypatch):
     assert dist.documents.num_rows == n - n_empty  # read back from the written dataset on first use
     report = (tmp_path / "spark" / "report.html").read_text(encoding="utf-8")
     assert 'id="report-note"' in report and "2 clusters hold 4 documents" in report
-    assert "report-note" not in (tmp_path / "local" / "report.html").read_text(encoding="utf-8")
+    local_report = (tmp_path / "local" / "report.html").read_text(encoding="utf-8")
+    assert "report-note" not in local_report
+    # the pairs it draws (scanned from the written pairs/passages datasets, filtered to the
+    # clusters shown): the local report's rows for those documents, passages included
+    shown, every = _report_pairs(report), _report_pairs(local_report)
+    assert len(shown) == 1 and len(every) == 2 and shown[0] in every
+
+
+def _report_pairs(page: str) -> list:
+    import json
+
+    start = page.index('id="copytrace-data">') + len('id="copytrace-data">')
+    return json.loads(page[start:page.index("</script>", start)])["pairs"]
 
 
 def test_the_driver_collects_nothing_per_pair(spark, tmp_path, monkeypatch):

@@ -178,15 +178,28 @@ class SparkOutput(EngineOutput):
                 pq.read_table(where / "passages.parquet", schema=schemas.PASSAGES))
 
     @_on_spark
-    def report_pairs(self, documents: pa.Table) -> tuple[pa.Table, pa.Table]:
+    def report_pairs(self, documents: pa.Table, written: Path | None = None) -> tuple[pa.Table, pa.Table]:
         """The pairs and passages the report shows: those whose first document is among
-        ``documents`` (the clusters shown, ``report_view``; the report draws no other pair),
-        selected on the executors and read back through the work directory."""
+        ``documents`` (the clusters shown, ``report_view``; the report draws no other pair).
+        ``written``: the folder where ``write_tables`` has written the datasets — they are
+        scanned there with the filter (row group by row group: bounded memory), in their order,
+        which is the local engine's; otherwise selected on the executors and read back through
+        the work directory (two more Spark writes: ~5 s each even on two documents)."""
         from pyspark.sql import functions as F
 
         from copytrace import schemas
-        from copytrace.engines.spark_tables import write_dataset
+        from copytrace.engines.spark_tables import SUCCESS, write_dataset
 
+        if written is not None and all((written / f"{t}.parquet" / SUCCESS).exists() for t in ("pairs", "passages")):
+            import pyarrow.dataset as ds
+
+            shown_ids = documents.column("doc_id").combine_chunks()
+
+            def scan(name: str, schema: pa.Schema) -> pa.Table:
+                d = ds.dataset(str(written / f"{name}.parquet"), format="parquet", schema=schema)
+                return d.to_table(filter=ds.field("doc_a").isin(shown_ids))
+
+            return scan("pairs", schemas.PAIRS), scan("passages", schemas.PASSAGES)
         texts: SparkTexts = self.store  # type: ignore[assignment]
         shown = texts._ids("report-docs", doc_a=documents.column("doc_id").combine_chunks())
         texts._n += 1
