@@ -1501,9 +1501,11 @@ def _finish(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions) ->
 
 
 @njit(cache=True, nogil=True)
-def _outside_kernel(starts, ends, lo_spans, hi_spans):
-    """Tokens outside the spans: their maximal runs as (first, last+1) token
-    indices, and the number of tokens inside."""
+def outside_runs(starts, ends, lo_spans, hi_spans):
+    """Tokens outside the spans (a token is inside a span from the first whose
+    start is at or after the span's start to the last whose end is at or before
+    its end): their maximal runs as (first, last+1) token indices, and the
+    number of tokens inside."""
     n = starts.shape[0]
     inside = np.zeros(n, dtype=np.bool_)
     for k in range(lo_spans.shape[0]):
@@ -1537,7 +1539,7 @@ def _outside(tokens: Tokens, spans: list[tuple[int, int]]) -> tuple[list[tuple[i
         return [], 0.0
     lo_s = np.array([s for s, _ in spans], dtype=np.int64)
     hi_s = np.array([e for _, e in spans], dtype=np.int64)
-    lo, hi, n_in = _outside_kernel(tokens.starts, tokens.ends, lo_s, hi_s)
+    lo, hi, n_in = outside_runs(tokens.starts, tokens.ends, lo_s, hi_s)
     spans_out = list(zip(tokens.starts[lo].tolist(), tokens.ends[hi - 1].tolist(), strict=True))
     return spans_out, (1.0 if not spans_out else n_in / n)
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from copytrace.kernels import njit
+from copytrace.stages.align import outside_runs
 from copytrace.stages.normalize import Tokens, tokenize
 
 if TYPE_CHECKING:
@@ -117,34 +117,11 @@ def passage_spans(alignment: Any) -> tuple[list[tuple[int, int]], list[tuple[int
     return [(p.a_start, p.a_end) for p in ps], [(p.b_start, p.b_end) for p in ps]
 
 
-@njit(cache=True, nogil=True)
-def _inside_counts(starts, ends, lo_spans, hi_spans):
-    """Over the tokens inside the spans (a token from the first whose start is
-    at or after a span's start to the last whose end is at or before its end):
-    how many, and the first and last of them (-1, -1: none)."""
-    n = starts.shape[0]
-    inside = np.zeros(n, dtype=np.bool_)
-    for k in range(lo_spans.shape[0]):
-        lo = np.searchsorted(starts, lo_spans[k], side="left")
-        hi = np.searchsorted(ends, hi_spans[k], side="right")
-        for t in range(lo, hi):
-            inside[t] = True
-    n_in = 0
-    first = -1
-    last = -1
-    for t in range(n):
-        if inside[t]:
-            n_in += 1
-            if first < 0:
-                first = t
-            last = t
-    return n_in, first, last
-
-
 def _coverage_and_insertions(text: str, spans: list[tuple[int, int]], toks: Tokens | None = None) -> tuple[float, float]:
     """Share of the tokens inside the spans, and share of the tokens outside
     them but between the first and the last inside (material inserted into
-    the shared text); one kernel call per side of a pair."""
+    the shared text); one call per side of a pair of the aligner's own kernel
+    (``align.outside_runs``)."""
     if toks is None:
         toks = tokenize(text)
     n = len(toks)
@@ -152,11 +129,10 @@ def _coverage_and_insertions(text: str, spans: list[tuple[int, int]], toks: Toke
         return 0.0, 0.0
     lo = np.array([s for s, _ in spans], dtype=np.int64)
     hi = np.array([e for _, e in spans], dtype=np.int64)
-    n_in, first, last = _inside_counts(toks.starts, toks.ends, lo, hi)
-    cov = float(n_in) / n
-    if first < 0:
-        return cov, 0.0
-    return cov, float(last - first + 1 - n_in) / n
+    run_lo, run_hi, n_in = outside_runs(toks.starts, toks.ends, lo, hi)
+    # inserted: the runs outside that have tokens inside on both sides (none at either end)
+    between = (run_lo > 0) & (run_hi < n)
+    return float(n_in) / n, float((run_hi - run_lo)[between].sum()) / n
 
 
 def direction(
