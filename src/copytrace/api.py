@@ -7,7 +7,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -82,33 +82,34 @@ class Result:
 
 
 class DatasetResult(Result):
-    """A :class:`Result` whose ``documents`` table was written by the engine as a dataset
-    (``out_dir/documents.parquet/``, Spark) and is read from there on first use only: the
-    driver never holds it unless asked."""
+    """A :class:`Result` whose ``documents``, ``pairs`` and ``passages`` tables were written by
+    the engine as datasets (``out_dir/NAME.parquet/``, Spark) and are read from there on first
+    use only: the driver never holds them unless asked."""
 
     @property
     def documents(self) -> pa.Table:
-        if self.__dict__.get("_documents") is None:
+        def schema(path: Path) -> pa.Schema:  # with ``set`` after an --against run
             import pyarrow.parquet as pq
 
-            assert self.out_dir is not None
-            path = self.out_dir / "documents.parquet"
-            with_set = "set" in pq.ParquetDataset(path).schema.names  # an --against run
-            self.__dict__["_documents"] = pq.read_table(
-                path, schema=schemas.DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
-                if with_set else schemas.DOCUMENTS)
-        return self.__dict__["_documents"]
+            with_set = "set" in pq.ParquetDataset(path).schema.names
+            return schemas.DOCUMENTS_AGAINST if with_set else schemas.DOCUMENTS
+
+        return self._dataset("documents", schema)
 
     @documents.setter
     def documents(self, value: pa.Table | None) -> None:
         self.__dict__["_documents"] = value
 
-    def _dataset(self, name: str, schema: pa.Schema) -> pa.Table:
+    def _dataset(self, name: str, schema: pa.Schema | Callable[[Path], pa.Schema]) -> pa.Table:
+        """The table ``name`` held, else read from ``out_dir/NAME.parquet/`` (and then held);
+        ``schema``: its schema, or a function of the dataset's path giving it."""
         if self.__dict__.get(f"_{name}") is None:
             import pyarrow.parquet as pq
 
             assert self.out_dir is not None
-            self.__dict__[f"_{name}"] = pq.read_table(self.out_dir / f"{name}.parquet", schema=schema)
+            path = self.out_dir / f"{name}.parquet"
+            self.__dict__[f"_{name}"] = pq.read_table(path, schema=schema if isinstance(schema, pa.Schema)
+                                                      else schema(path))
         return self.__dict__[f"_{name}"]
 
     @property

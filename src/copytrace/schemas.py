@@ -66,12 +66,14 @@ DOCUMENTS = pa.schema(
     ]
 )
 
+# a run with --against: DOCUMENTS plus ``set`` (string, "new" or "reference"), which side the
+# document came from
+DOCUMENTS_AGAINST = DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
+
+
 def documents_schema(table: pa.Table) -> pa.Schema:
-    """DOCUMENTS, plus ``set`` (string, "new" or "reference") for a run with
-    ``--against``: which side the document came from."""
-    if "set" in table.column_names:
-        return DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
-    return DOCUMENTS
+    """DOCUMENTS, or DOCUMENTS_AGAINST for a table with a ``set`` column (``--against``)."""
+    return DOCUMENTS_AGAINST if "set" in table.column_names else DOCUMENTS
 
 
 PAIRS = pa.schema(

@@ -145,12 +145,10 @@ class SparkOutput(EngineOutput):
 
     @property
     def documents_schema(self) -> pa.Schema:
-        """``schemas.DOCUMENTS``, with ``set`` after an --against run (``schemas.documents_schema``)."""
+        """``schemas.DOCUMENTS``, or ``DOCUMENTS_AGAINST`` after an --against run."""
         from copytrace import schemas
 
-        if self.kept_df is not None:
-            return schemas.DOCUMENTS.append(pa.field("set", pa.string(), nullable=False))
-        return schemas.DOCUMENTS
+        return schemas.DOCUMENTS_AGAINST if self.kept_df is not None else schemas.DOCUMENTS
 
     PAIR_ORDER = ("a", "b")  # the local engine's row order: pairs by (a, b) ...
     PASSAGE_ORDER = ("a", "b", "a_start", "b_start", "pos")  # ... passages by (doc_a, doc_b, a_start, b_start)
