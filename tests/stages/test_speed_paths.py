@@ -1,5 +1,6 @@
 """Fast paths of find --no-align give what the plain paths give: masking
-boilerplate while tokenizing, the word sample kernel."""
+boilerplate while tokenizing, masking the read stage's tokens (verification
+without a second tokenization), the word sample kernel."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from copytrace.stages.boilerplate import mask_spans, mask_text
 from copytrace.stages.fingerprint import MIN_WORD_CHARS, WORD_SALT, _stopword_hashes, word_sample
-from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages.normalize import mask_tokens, splice_docs, tokenize_batch
 
 
 def _texts(rng: random.Random, n: int) -> list[str]:
@@ -33,6 +34,38 @@ def test_masked_tokenizing_equals_tokenizing_masked_texts() -> None:
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
     assert mask_spans(docs, {}) is None
     assert got.hashes.shape[0] > 1000
+
+
+def test_masking_kept_tokens_equals_tokenizing_masked_texts() -> None:
+    """normalize.mask_tokens on the unmasked tokens gives the masked text's tokens
+    for every document no span cuts a token of; the cut ones, tokenized again and
+    spliced in (as the local engine's verification does), complete the batch."""
+    rng = random.Random(11)
+    texts = _texts(rng, 400) + ["", "solo"]
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for d in range(0, len(texts), 2):
+        n = len(texts[d])
+        spans[d] = [(rng.randrange(-2, n + 3), rng.randrange(-2, n + 5)) for _ in range(rng.randrange(0, 4))]
+    docs = np.arange(len(texts), dtype=np.int64)
+    mask = mask_spans(docs, spans)
+    assert mask is not None
+    want = tokenize_batch(texts, mask)
+    got, cut = mask_tokens(tokenize_batch(texts), mask)
+    assert 0 < int(cut.sum()) < len(texts) // 4  # random spans cut some tokens, not most
+    same = ~cut
+    for d in np.flatnonzero(same).tolist():
+        for name in ("starts", "ends", "hashes"):
+            assert np.array_equal(getattr(got.doc(d), name), getattr(want.doc(d), name)), (d, name)
+    redo = np.flatnonzero(cut)
+    sel = np.isin(mask[0], redo)
+    sub = (np.searchsorted(redo, mask[0][sel]), mask[1][sel], mask[2][sel])
+    full = splice_docs(got, redo, tokenize_batch([texts[int(d)] for d in redo], sub))
+    for name in ("starts", "ends", "hashes", "doc_offsets"):
+        assert np.array_equal(getattr(full, name), getattr(want, name)), name
+    # no spans: the batch as it is
+    plain = tokenize_batch(texts)
+    same_batch, no_cut = mask_tokens(plain, None)
+    assert same_batch is plain and not no_cut.any()
 
 
 def test_word_sample_kernel_matches_its_definition() -> None:

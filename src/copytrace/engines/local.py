@@ -54,6 +54,7 @@ from copytrace.engines.common import (
     result_counts,
     verify_chunk,
 )
+from copytrace.engines.tokenstore import TokenStore
 from copytrace.engines.workdir import owned_work_dir
 from copytrace.errors import OptionError
 from copytrace.kernels import use_threads
@@ -78,20 +79,23 @@ from copytrace.stages.fingerprint import (
     FingerprintParams,
     fingerprint_batch,
 )
-from copytrace.stages.normalize import tokenize_batch
+from copytrace.stages.normalize import mask_tokens, splice_docs, tokenize_batch
 from copytrace.stages.read import ReadStats
 from copytrace.stages.reuse import Reuse, reuse_counts, reuse_table
 from copytrace.stages.verify import VerifiedPairs
 
 __all__ = ["LocalEngine", "EngineOutput", "TextStore", "Checkpoints"]
 
-# candidate pairs verified at once: each chunk re-reads and re-tokenizes the texts
-# of its documents (~40 kB per pair at the peak, both sides included)
+# candidate pairs verified at once: each chunk gathers the tokens of its documents
+# (or re-reads and re-tokenizes their texts: ~40 kB per pair at the peak, both sides included)
 VERIFY_CHUNK_BYTES_PER_PAIR = 40_000
 VERIFY_CHUNK_PAIRS = (50_000, 400_000)  # bounds
 ALIGN_CHUNK_PAIRS = 128  # per chunk each document is prepared once (align_chunk)
 # below this many pairs, worker processes cost more to start than they save
 ALIGN_PROCESSES_MIN_PAIRS = 1500
+# the read stage's tokens are kept for verification up to this share of --memory-limit
+# (16 bytes a token, in the page cache); past it verification tokenizes the texts again
+TOKEN_STORE_SHARE = 4
 
 
 @dataclass
@@ -155,6 +159,7 @@ class LocalEngine:
     def __init__(self) -> None:
         self._state: _LocalRun | None = None
         self._bp_spans: Mapping[int, list[tuple[int, int]]] = {}  # made as the documents are verified
+        self._tokens: TokenStore | None = None  # the read stage's tokens, for verification
 
     # -- the pipeline ---------------------------------------------------------------------------
     def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
@@ -181,6 +186,7 @@ class LocalEngine:
         st = _LocalRun(opts, work_dir, owns_work_dir=opts.work_dir is None)
         self._state = st
         self._bp_spans = {}
+        self._tokens = None
         st.ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()),
                               opts.resume, keep=opts.work_dir is not None)  # a temporary work dir: none
         st.lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
@@ -209,6 +215,7 @@ class LocalEngine:
         stats = ReadStats()
         fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
         st.store = store = TextStore(st.work_dir / "texts.arrow")
+        self._tokens = tokens = TokenStore(st.work_dir / "tokens", st.memory_limit // TOKEN_STORE_SHARE)
         sigs: list[np.ndarray] = []
         chashes: list[np.ndarray] = []
         ntoks: list[np.ndarray] = []
@@ -234,6 +241,7 @@ class LocalEngine:
                 )
                 t0 = time.perf_counter()
                 toks = tokenize_batch(texts)
+                tokens.append(toks)
                 t1 = time.perf_counter()
                 fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
                 if opts.containment:
@@ -270,6 +278,7 @@ class LocalEngine:
                 n_read += len(batch)
                 bar.advance(len(batch))
         table = store.seal()
+        tokens.seal()
         n = table.num_rows
         reporter.timings["normalize"] = t_norm
         reporter.timings["fingerprint"] = t_fp
@@ -500,9 +509,20 @@ class LocalEngine:
         passage_only: np.ndarray | None = None,
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
-        texts = store.texts(order[docs])
-        return verify_chunk(docs, texts, chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
-                            mask=mask_spans(docs, self._bp_spans), passage_only=passage_only)
+        mask = mask_spans(docs, self._bp_spans)
+        kept = self._tokens.batch(order[docs]) if self._tokens is not None else None
+        if kept is None:  # no tokens kept: tokenize the texts again
+            return verify_chunk(docs, store.texts(order[docs]), chunk, opts.ngram, opts.threshold, opts.align,
+                                opts.reuse_min_shingles, mask=mask, passage_only=passage_only)
+        toks, cut = mask_tokens(kept, mask)
+        if cut.any():  # a boilerplate span cuts a token of these documents: tokenize their masked texts
+            redo = np.flatnonzero(cut)
+            assert mask is not None
+            sel = np.isin(mask[0], redo)
+            sub = (np.searchsorted(redo, mask[0][sel]), mask[1][sel], mask[2][sel])
+            toks = splice_docs(toks, redo, tokenize_batch(store.texts(order[docs[redo]]), sub))
+        return verify_chunk(docs, [], chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
+                            passage_only=passage_only, tokens=toks)
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
@@ -565,13 +585,20 @@ class LocalEngine:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _close_tokens(self) -> None:
+        if self._tokens is not None:
+            self._tokens.close()
+            self._tokens = None
+
     def abort(self) -> None:
         """After a failed run: close the store and remove the work directory if it
         was ours (a user's --work-dir stays, with its checkpoints, for --resume)."""
+        self._close_tokens()
         if self._state is not None:
             self._state.release()
 
     def cleanup(self) -> None:
         """After the outputs are written: close the store, remove our work directory."""
+        self._close_tokens()
         if self._state is not None:
             self._state.release()

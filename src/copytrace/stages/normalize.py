@@ -46,6 +46,8 @@ __all__ = [
     "to_codepoints",
     "normalize_token",
     "mix64",
+    "mask_tokens",
+    "splice_docs",
 ]
 
 # Character classes in the lookup table.
@@ -351,3 +353,96 @@ def normalize_token(token: str) -> str:
         else:
             out.append(chr(f))
     return "".join(out)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _mask_keep_kernel(starts, ends, doc_offsets, m_doc, m_start, m_end, m_first):
+    """``keep[t]``: token ``t`` lies outside every span of its document (or
+    inside one: then it is dropped); ``cut[d]``: a span of document ``d`` cuts
+    one of its tokens (neither outside nor inside it).  Spans of document
+    ``d``: ``m_first[d]:m_first[d + 1]`` (``m_doc`` sorted)."""
+    n_docs = doc_offsets.shape[0] - 1
+    keep = np.ones(starts.shape[0], dtype=np.bool_)
+    cut = np.zeros(n_docs, dtype=np.bool_)
+    for d in prange(n_docs):
+        k0 = m_first[d]
+        k1 = m_first[d + 1]
+        if k0 == k1:
+            continue
+        for t in range(doc_offsets[d], doc_offsets[d + 1]):
+            ts = starts[t]
+            te = ends[t]
+            inside = False
+            partial = False
+            for k in range(k0, k1):
+                s = m_start[k]
+                e = m_end[k]
+                if e <= s or te <= s or ts >= e:
+                    continue
+                if s <= ts and te <= e:
+                    inside = True
+                else:
+                    partial = True
+            if inside:
+                keep[t] = False
+            elif partial:
+                cut[d] = True
+    return keep, cut
+
+
+def mask_tokens(
+    batch: TokenBatch, mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+) -> tuple[TokenBatch, np.ndarray]:
+    """The tokens ``tokenize_batch(texts, mask)`` gives, from ``batch =
+    tokenize_batch(texts)`` alone (no text): masking turns characters into
+    separators, so a token outside every span keeps its offsets and hash, a
+    token inside a span disappears, and no token is made or merged.  A token
+    that a span cuts (partly inside) would change: ``cut`` (bool per
+    document) names those documents, whose tokens here are *not* the masked
+    ones — tokenize them again (:func:`splice_docs`)."""
+    n_docs = len(batch)
+    if mask is None or mask[0].shape[0] == 0:
+        return batch, np.zeros(n_docs, dtype=bool)
+    m_doc, m_start, m_end = (np.asarray(x, dtype=np.int64) for x in mask)
+    if m_doc.shape[0] > 1 and bool(np.any(m_doc[1:] < m_doc[:-1])):
+        o = np.argsort(m_doc, kind="stable")
+        m_doc, m_start, m_end = m_doc[o], m_start[o], m_end[o]
+    m_first = np.searchsorted(m_doc, np.arange(n_docs + 1, dtype=np.int64), side="left").astype(np.int64)
+    keep, cut = _mask_keep_kernel(batch.starts, batch.ends, batch.doc_offsets, m_doc, m_start, m_end, m_first)
+    counts = np.diff(batch.doc_offsets)
+    kept = np.bincount(np.repeat(np.arange(n_docs, dtype=np.int64), counts)[keep], minlength=n_docs)
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(kept, out=offsets[1:])
+    return TokenBatch(batch.starts[keep], batch.ends[keep], batch.hashes[keep], offsets), cut
+
+
+def splice_docs(batch: TokenBatch, docs: np.ndarray, other: TokenBatch) -> TokenBatch:
+    """``batch`` with the tokens of documents ``docs`` (sorted indices) replaced
+    by those of ``other`` (one document each, in the order of ``docs``)."""
+    docs = np.asarray(docs, dtype=np.int64)
+    if docs.shape[0] == 0:
+        return batch
+    n_docs = len(batch)
+    counts = np.diff(batch.doc_offsets)
+    new_counts = counts.copy()
+    new_counts[docs] = np.diff(other.doc_offsets)
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(new_counts, out=offsets[1:])
+    total = int(offsets[-1])
+    starts = np.empty(total, dtype=np.int32)
+    ends = np.empty(total, dtype=np.int32)
+    hashes = np.empty(total, dtype=np.uint64)
+    # the other documents' tokens, moved to their new offsets
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), counts)
+    kept = np.ones(n_docs, dtype=bool)
+    kept[docs] = False
+    src = np.flatnonzero(kept[doc_of])
+    dst = offsets[doc_of[src]] + (src - batch.doc_offsets[doc_of[src]])
+    starts[dst], ends[dst], hashes[dst] = batch.starts[src], batch.ends[src], batch.hashes[src]
+    # the replacements
+    o_counts = np.diff(other.doc_offsets)
+    o_doc = np.repeat(np.arange(docs.shape[0], dtype=np.int64), o_counts)
+    o_src = np.arange(other.hashes.shape[0], dtype=np.int64)
+    o_dst = offsets[docs[o_doc]] + (o_src - other.doc_offsets[o_doc])
+    starts[o_dst], ends[o_dst], hashes[o_dst] = other.starts, other.ends, other.hashes
+    return TokenBatch(starts, ends, hashes, offsets)
