@@ -369,20 +369,25 @@ def containment_candidates(
     if sides is not None:  # the buckets of a new document, as small as the filter below keeps
         sel = in_buckets_with(hashes, sides[docs] == 0, max_df)
         hashes, docs, words = hashes[sel], docs[sel], words[sel]
-    # drop shingles too common to be evidence of copying
-    uniq, inv, df = np.unique(hashes, return_inverse=True, return_counts=True)
-    ok = df[inv] <= max_df
-    hashes, docs, words = hashes[ok], docs[ok], words[ok]
-    if docs.shape[0] < 2:
-        return empty
+    # one sort by (item, document); then drop the items too common to be evidence of
+    # copying (their runs longer than max_df): what is left stays sorted
     order = np.lexsort((docs, hashes))
     sorted_keys = hashes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    sizes = np.diff(np.append(starts, sorted_keys.shape[0])).astype(np.int64)
+    rare = sizes <= max_df
+    if not rare.all():
+        order = order[np.repeat(rare, sizes)]
+        sizes = sizes[rare]
+        starts = np.zeros(sizes.shape[0], dtype=np.int64)
+        if sizes.shape[0] > 1:
+            np.cumsum(sizes[:-1], out=starts[1:])
+    if order.shape[0] < 2:
+        return empty
     sorted_docs = docs[order].astype(np.int64)
     # buckets hold at most max_df documents here: all their pairs count.  The
     # pairs are made and counted a range of first documents at a time, so
     # memory stays bounded however many pairs the buckets hold.
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    sizes = np.diff(np.append(starts, sorted_keys.shape[0])).astype(np.int64)
     # a bucket of the shingles (no word of the word channel in it): the passage channel's
     shingle_bucket = ~np.logical_or.reduceat(words[order], starts) if starts.shape[0] else np.zeros(0, dtype=bool)
     sh_starts, sh_sizes = starts[shingle_bucket], sizes[shingle_bucket]
