@@ -1,15 +1,41 @@
 """Verification from the read stage's tokens (engines/tokenstore.py): the
 local engine keeps every document's tokens and masks boilerplate on them,
 instead of reading and tokenizing the texts a second time.  Past its budget
-(a quarter of --memory-limit) the store gives up and verification tokenizes
+(an eighth of --memory-limit) the store gives up and verification tokenizes
 the texts again: both ways give the same output files, byte for byte."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
+
 import copytrace
-from helpers import make_footer_corpus, make_mixed_corpus, write_jsonl
+from copytrace.engines.tokenstore import BYTES_PER_TOKEN, TokenStore
+from copytrace.stages.normalize import tokenize_batch
+from helpers import make_footer_corpus, make_mixed_corpus, make_story, write_jsonl
+
+
+def test_store_gives_each_rows_tokens_across_batches() -> None:
+    rng = random.Random(2)
+    texts = [make_story(rng, n_sentences=rng.randrange(0, 4)) for _ in range(230)]
+    store = TokenStore(budget=10**9)
+    for lo in range(0, len(texts), 50):  # batches of 50, the last of 30
+        store.append(tokenize_batch(texts[lo:lo + 50]))
+    store.seal()
+    rows = np.array(rng.sample(range(len(texts)), 120) + [7, 7], dtype=np.int64)  # any order, repeats too
+    got = store.batch(rows)
+    want = tokenize_batch([texts[r] for r in rows.tolist()])
+    assert got is not None
+    for name in ("starts", "ends", "hashes", "doc_offsets"):
+        assert np.array_equal(getattr(got, name), getattr(want, name)), name
+    # past its budget the store keeps nothing and answers None
+    small = TokenStore(budget=BYTES_PER_TOKEN * 100)
+    for lo in range(0, len(texts), 50):
+        small.append(tokenize_batch(texts[lo:lo + 50]))
+    small.seal()
+    assert small.gave_up and small.batch(rows) is None
 
 
 def _same_outputs(a: Path, b: Path) -> None:
@@ -21,16 +47,14 @@ def test_kept_tokens_and_tokenizing_again_give_the_same_outputs(tmp_path: Path) 
     docs, _, _ = make_footer_corpus(n_stories=150, n_reprints=8)
     src = write_jsonl(tmp_path / "footer.jsonl", docs)
     opts = dict(source_field="source", align=False, report=False, progress=False)
-    kept = copytrace.find([src], tmp_path / "kept", work_dir=str(tmp_path / "w"), **opts)
-    # 1 MB: a 256 kB token budget, under this corpus's ~60,000 tokens (16 bytes each)
+    kept = copytrace.find([src], tmp_path / "kept", **opts)
+    # 1 MB: a 128 kB token budget, under this corpus's ~60,000 tokens (16 bytes each)
     again = copytrace.find([src], tmp_path / "again", memory_limit="1MB", **opts)
     _same_outputs(tmp_path / "kept", tmp_path / "again")
     c = kept.summary["counts"]
     # the footer, masked, no longer pairs the stories under it: thousands of candidates turned down
     assert c["verified_pairs"] == 7 and c["rule"]["rejected_before_alignment"] > 8000, c
     assert c["boilerplate_segments"] > 0, c
-    # the token files serve one run: none left in the work directory
-    assert not (tmp_path / "w" / "copytrace-work" / "tokens").exists()
 
 
 def test_kept_tokens_with_site_boilerplate_and_alignment(tmp_path: Path) -> None:

@@ -94,8 +94,8 @@ ALIGN_CHUNK_PAIRS = 128  # per chunk each document is prepared once (align_chunk
 # below this many pairs, worker processes cost more to start than they save
 ALIGN_PROCESSES_MIN_PAIRS = 1500
 # the read stage's tokens are kept for verification up to this share of --memory-limit
-# (16 bytes a token, in the page cache); past it verification tokenizes the texts again
-TOKEN_STORE_SHARE = 4
+# (16 bytes a token); past it verification tokenizes the texts again
+TOKEN_STORE_SHARE = 8
 
 
 @dataclass
@@ -215,7 +215,7 @@ class LocalEngine:
         stats = ReadStats()
         fp_params = FingerprintParams(opts.ngram, opts.num_perm, opts.seed)
         st.store = store = TextStore(st.work_dir / "texts.arrow")
-        self._tokens = tokens = TokenStore(st.work_dir / "tokens", st.memory_limit // TOKEN_STORE_SHARE)
+        self._tokens = tokens = TokenStore(st.memory_limit // TOKEN_STORE_SHARE)
         sigs: list[np.ndarray] = []
         chashes: list[np.ndarray] = []
         ntoks: list[np.ndarray] = []

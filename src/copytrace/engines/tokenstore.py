@@ -2,25 +2,23 @@
 
 Data contract
 -------------
-``TokenStore(directory, budget)``: ``append(tokens)`` once per read batch
-(``normalize.TokenBatch``, the batch's documents in store-row order), then
-``seal()``; ``batch(rows) -> TokenBatch | None``: the tokens of store rows
-``rows`` as ``tokenize_batch`` gave them (unmasked), in the order of ``rows``.
+``TokenStore(budget)``: ``append(tokens)`` once per read batch
+(``normalize.TokenBatch``, the batch's documents in store-row order: batch
+after batch, rows numbered on), then ``seal()``; ``batch(rows) -> TokenBatch |
+None``: the tokens of store rows ``rows`` as ``tokenize_batch`` gave them
+(unmasked), in the order of ``rows``.
 
-The tokens go to three flat files in the work directory (``hashes`` uint64,
-``starts`` and ``ends`` int32: 16 bytes a token) and are memory-mapped once
-sealed, so they live in the page cache, not in the process's heap, and
-verification reads only the pages of the documents it verifies.  Past
-``budget`` bytes (a share of ``--memory-limit``) the store gives up: the files
-are removed, ``batch`` answers None, and verification tokenizes the texts
-again, as without a store.  ``close`` removes the files.  Verification masks boilerplate on these tokens
-(``normalize.mask_tokens``), which gives the tokens of the masked text exactly.
+The store keeps the arrays the tokenizer made (``hashes`` uint64, ``starts``
+and ``ends`` int32: 16 bytes a token), batch by batch, without copying them:
+writing them to files in the work directory cost as much CPU as the second
+tokenization it saves.  Past ``budget`` bytes (a share of ``--memory-limit``)
+the store gives up: it lets go of its arrays, ``batch`` answers None, and
+verification tokenizes the texts again, as without a store.  Verification
+masks boilerplate on these tokens (``normalize.mask_tokens``), which gives
+the tokens of the masked text exactly.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -29,87 +27,69 @@ from copytrace.stages.normalize import TokenBatch
 __all__ = ["TokenStore", "BYTES_PER_TOKEN"]
 
 BYTES_PER_TOKEN = 16
-_FIELDS = (("hashes", np.uint64), ("starts", np.int32), ("ends", np.int32))
 
 
 class TokenStore:
-    """Every document's tokens from the read stage, in store-row order (see the module)."""
+    """Every document's tokens from the read stage, batch by batch (see the module)."""
 
-    def __init__(self, directory: Path, budget: int) -> None:
-        self.directory = directory
+    def __init__(self, budget: int) -> None:
         self.budget = budget
-        directory.mkdir(parents=True, exist_ok=True)
-        self._files: dict[str, BinaryIO] | None = {name: open(directory / f"{name}.bin", "wb") for name, _ in _FIELDS}
-        self._counts: list[np.ndarray] = []
+        self._batches: list[TokenBatch] = []
+        self._first_rows: list[int] = [0]  # store row of each batch's first document, then the end
         self._n_tokens = 0
-        self._arrays: dict[str, np.ndarray] | None = None
-        self._offsets: np.ndarray | None = None
+        self._first: np.ndarray | None = None
         self.gave_up = False
 
     def append(self, tokens: TokenBatch) -> None:
         if self.gave_up:
             return
-        assert self._files is not None
         n = int(tokens.hashes.shape[0])
         if (self._n_tokens + n) * BYTES_PER_TOKEN > self.budget:
-            self._give_up()
+            self.gave_up = True
+            self._batches = []
             return
-        for name, dtype in _FIELDS:
-            np.ascontiguousarray(getattr(tokens, name), dtype=dtype).tofile(self._files[name])
-        self._counts.append(np.diff(tokens.doc_offsets))
+        self._batches.append(tokens)
+        self._first_rows.append(self._first_rows[-1] + len(tokens))
         self._n_tokens += n
 
-    def _give_up(self) -> None:
-        self.gave_up = True
-        self._close_files()
-        self._counts = []
-        for name, _ in _FIELDS:
-            (self.directory / f"{name}.bin").unlink(missing_ok=True)
-
-    def _close_files(self) -> None:
-        if self._files is not None:
-            for f in self._files.values():
-                f.close()
-            self._files = None
-
     def seal(self) -> None:
-        """End of the read stage: the files are memory-mapped for reading."""
-        self._close_files()
-        if self.gave_up or self._arrays is not None:
-            return
-        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, dtype=np.int64)
-        self._counts = []
-        offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        self._offsets = offsets
-        self._arrays = {
-            name: (np.asarray(np.memmap(self.directory / f"{name}.bin", dtype=dtype, mode="r"))
-                   if self._n_tokens else np.zeros(0, dtype=dtype))
-            for name, dtype in _FIELDS
-        }
+        """End of the read stage."""
+        self._first = np.asarray(self._first_rows, dtype=np.int64)
 
     def batch(self, rows: np.ndarray) -> TokenBatch | None:
         """The tokens of store rows ``rows`` (unmasked), in that order; None when the store gave up."""
-        if self.gave_up or self._arrays is None or self._offsets is None:
+        if self.gave_up or self._first is None:
             return None
         rows = np.asarray(rows, dtype=np.int64)
-        lo = self._offsets[rows]
-        counts = self._offsets[rows + 1] - lo
+        which = np.searchsorted(self._first, rows, side="right") - 1  # each row's batch
+        local = rows - self._first[which]
+        lo = np.empty(rows.shape[0], dtype=np.int64)
+        counts = np.empty(rows.shape[0], dtype=np.int64)
+        by_batch = np.argsort(which, kind="stable")
+        present, first = np.unique(which[by_batch], return_index=True)
+        groups = [(b, by_batch[f:t]) for b, f, t in
+                  zip(present.tolist(), first.tolist(), [*first[1:].tolist(), rows.shape[0]], strict=True)]
+        for b, sel in groups:
+            off = self._batches[b].doc_offsets
+            lo[sel] = off[local[sel]]
+            counts[sel] = off[local[sel] + 1] - lo[sel]
         offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        # token t of the batch is lo[doc] + (t - offsets[doc]) in the files
-        idx = np.arange(int(offsets[-1]), dtype=np.int64) + np.repeat(lo - offsets[:-1], counts)
-        a = self._arrays
-        return TokenBatch(a["starts"][idx], a["ends"][idx], a["hashes"][idx], offsets)
+        total = int(offsets[-1])
+        starts = np.empty(total, dtype=np.int32)
+        ends = np.empty(total, dtype=np.int32)
+        hashes = np.empty(total, dtype=np.uint64)
+        for b, sel in groups:
+            c = counts[sel]
+            # the rows' tokens: batch positions lo + k, output positions offsets[row] + k
+            k = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+            src = np.repeat(lo[sel], c) + k
+            dst = np.repeat(offsets[sel], c) + k
+            t = self._batches[b]
+            starts[dst], ends[dst], hashes[dst] = t.starts[src], t.ends[src], t.hashes[src]
+        return TokenBatch(starts, ends, hashes, offsets)
 
     def close(self) -> None:
-        """Unmap and remove the files (they serve this run only: ``--resume`` tokenizes again)."""
-        self._close_files()
-        self._arrays = None
-        self._offsets = None
-        for name, _ in _FIELDS:
-            (self.directory / f"{name}.bin").unlink(missing_ok=True)
-        try:
-            self.directory.rmdir()
-        except OSError:
-            pass
+        """Let go of the tokens."""
+        self._batches = []
+        self._first = None
