@@ -6,13 +6,17 @@ stage's orchestration with a documented input and output:
 
 1. ``_read``: read → normalize → fingerprint, batch by batch (streaming):
    texts go to an Arrow IPC *text store* in the work directory, and only
-   fingerprints stay in memory (``num_perm`` × 4 bytes per document); then the
+   fingerprints stay in memory (``num_perm`` × 4 bytes per document), with the
+   tokens (16 bytes each, until verification, up to an eighth of
+   ``--memory-limit``: ``engines.tokenstore``); then the
    documents are numbered in doc-id order, so that every later result is a
    function of the collection, not of the order the files were listed in;
 2. ``_boilerplate``: segments the corpus repeats around different stories;
 3. ``_candidates`` (exact duplicates, LSH, containment sample, pair filters)
-   → ``_verify`` (exact shingle measures of every candidate; texts re-read from
-   the memory-mapped store);
+   → ``_verify`` (exact shingle measures of every candidate, from the read
+   stage's tokens with the boilerplate masked: ``engines.tokenstore``; texts
+   re-read from the memory-mapped store and tokenized again only past the
+   store's memory budget, or on ``--resume``);
 4. ``_align``: align every scored candidate;
 5. ``_decide``: the rule (``stages.rule``: which candidates are copies, on the
    shingles and the aligned passages) and the reuse clusters; with
@@ -194,8 +198,8 @@ class LocalEngine:
         return st
 
     def _read(self, inputs: Sequence[str | os.PathLike], st: _LocalRun, reporter: Reporter) -> _Fingerprints:
-        """read → normalize → fingerprint, batch by batch (texts to the store, only
-        fingerprints kept), then documents numbered in doc-id order; from the
+        """read → normalize → fingerprint, batch by batch (texts to the store,
+        fingerprints and tokens kept), then documents numbered in doc-id order; from the
         ``fingerprint`` checkpoint when resuming."""
         opts, ckpt, lsh = st.options, st.ckpt, st.lsh
         assert ckpt is not None and lsh is not None and st.work_dir is not None
@@ -392,8 +396,8 @@ class LocalEngine:
         self, st: _LocalRun, order: np.ndarray, exact: np.ndarray, near: np.ndarray, reporter: Reporter,
         passage_only: np.ndarray | None = None,
     ) -> VerifiedPairs:
-        """Exact shingle measures of every near candidate, chunk by chunk (texts
-        re-read from the store); exact duplicates need no verification
+        """Exact shingle measures of every near candidate, chunk by chunk (the read
+        stage's tokens, or texts re-read from the store); exact duplicates need no verification
         (identical token sequences).  Sorted by (a, b)."""
         opts, store = st.options, st.store
         assert store is not None
@@ -436,8 +440,9 @@ class LocalEngine:
                  "shared": verified.shared_or_enough(), "exact": exact, "exact_all": exact_all},
                 {"candidate_pairs": counts},
             )
-        # the signatures and the sample are not needed any more
+        # the signatures, the sample and the read stage's tokens are not needed any more
         fp.signatures = fp.samp_hash = fp.samp_doc = np.zeros(0, dtype=np.int64)
+        self._close_tokens()
         return scored
 
     def _align(
