@@ -153,3 +153,68 @@ def test_against_out_of_core_lsh_gives_the_in_memory_outputs(tmp_path):
     assert mem.pairs.num_rows >= 200
     ids = mem.pairs.column("doc_a").to_pylist() + mem.pairs.column("doc_b").to_pylist()
     assert sum(i.startswith("n") for i in ids) == mem.pairs.num_rows  # one side new in every pair
+
+
+def test_spooled_tokens_are_the_tokens_of_the_masked_texts(tmp_path):
+    # --against verifies from the read stage's tokens: documents with boilerplate
+    # spans are tokenized again, masked; every document's tokens are those
+    # tokenize_batch gives the texts with the mask, in the order asked for
+    from copytrace.stages.normalize import tokenize_batch
+    from copytrace.stages.reference import TokenSpool, chunk_tokens
+
+    docs, _, _ = make_footer_corpus(n_stories=40, n_reprints=3, seed=7)
+    texts = [x["text"] for x in docs] + ["", "one two"]  # an empty text and a short one
+    res = detect_boilerplate([f"d{i:03d}" for i in range(len(texts))], texts,
+                             [x.get("source") for x in docs] + [None, None])
+    spans = res.spans
+    spool = TokenSpool(tmp_path)
+    for lo in range(0, len(texts), 17):  # batch by batch, as the read stage appends
+        spool.append(tokenize_batch(texts[lo:lo + 17]))
+    spool.seal()
+    rows = np.arange(len(texts), dtype=np.int64)[::-1].copy()  # store rows in another order than the positions
+    fetched: list[int] = []
+
+    def texts_of(r: np.ndarray) -> list[str]:
+        fetched.extend(r.tolist())
+        return [texts[i] for i in r]
+
+    with_bp = [i for i in range(len(texts)) if rows[i] in spans]
+    without = [i for i in range(len(texts)) if rows[i] not in spans]
+    assert len(with_bp) > 10 and len(without) >= 5
+    for ask in (np.arange(len(texts), dtype=np.int64), np.array(sorted(with_bp[:4] + without[-5:]), dtype=np.int64),
+                np.array(without[:6], dtype=np.int64)):
+        fetched.clear()
+        doc_rows = rows[ask]
+        # the mask is keyed by store row here: mask_spans of the rows, positions into ask
+        mask = mask_spans(doc_rows, spans)
+        got = chunk_tokens(ask, doc_rows, spool, mask, texts_of)
+        want = tokenize_batch([texts[i] for i in doc_rows], mask)
+        for f in ("starts", "ends", "hashes", "doc_offsets"):
+            np.testing.assert_array_equal(getattr(got, f), getattr(want, f), err_msg=f)
+            assert getattr(got, f).dtype == getattr(want, f).dtype, f
+        assert not fetched  # the segments' spans fall between tokens: masked on the tokens, no text re-read
+    # spans anywhere (cutting words, over marks, CJK, newlines): the same tokens; only documents
+    # where a span cuts a token are read again
+    rng = np.random.default_rng(3)
+    texts = texts + ["Cafe\u0301 de\u0301ja\u0300 vu\n\nna\u00efve 東京で会議 x\u0301y", "a\nb  c\u0301\u0301 d"]
+    spool.close()
+    spool = TokenSpool(tmp_path)
+    spool.append(tokenize_batch(texts))
+    spool.seal()
+    ask = np.arange(len(texts), dtype=np.int64)
+    m_pos, m_start, m_end = [], [], []
+    for i, t in enumerate(texts):
+        for _ in range(int(rng.integers(0, 4))):
+            a = int(rng.integers(0, len(t) + 2))
+            m_pos.append(i)
+            m_start.append(a)
+            m_end.append(a + int(rng.integers(0, 40)))
+    mask = (np.array(m_pos, dtype=np.int64), np.array(m_start, dtype=np.int64), np.array(m_end, dtype=np.int64))
+    fetched.clear()
+    got = chunk_tokens(ask, ask, spool, mask, texts_of)
+    want = tokenize_batch(texts, mask)
+    for f in ("starts", "ends", "hashes", "doc_offsets"):
+        np.testing.assert_array_equal(getattr(got, f), getattr(want, f), err_msg=f)
+    assert 0 < len(fetched) < len(set(m_pos))  # some spans cut a token, others did not
+    spool.close()
+    assert not list(tmp_path.iterdir())  # its files are removed

@@ -243,7 +243,7 @@ def align_chunk(items: list[AlignItem]) -> list[tuple[Alignment, Direction, floa
 def verify_chunk(
     docs: np.ndarray, texts: list[str], pairs: np.ndarray, ngram: int, threshold: float, aligned: bool,
     min_passage: int = 0, mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    passage_only: np.ndarray | None = None,
+    passage_only: np.ndarray | None = None, tokens: TokenBatch | None = None,
 ) -> VerifiedPairs:
     """Verification of one chunk of candidate pairs, in both engines: ``docs``
     the chunk's document numbers (sorted, unique), ``texts`` theirs (boilerplate
@@ -254,8 +254,9 @@ def verify_chunk(
     alignment; ``passage_only``, one per pair: only the candidates' passage
     channel proposed it); without, the shingle floor decides
     (``verify.verify_pairs``).  Returns the kept pairs in document numbers, in
-    the order of ``pairs``."""
-    toks = tokenize_batch(texts, mask)  # boilerplate as spaces
+    the order of ``pairs``.  ``tokens``: the documents' tokens, boilerplate
+    masked, already made (``texts`` and ``mask`` are then not used)."""
+    toks = tokens if tokens is not None else tokenize_batch(texts, mask)  # boilerplate as spaces
     values, starts, sizes = shingle_sets_batch(toks, ngram)
     local = np.stack([np.searchsorted(docs, pairs[:, 0]), np.searchsorted(docs, pairs[:, 1])], axis=1)
     if aligned:

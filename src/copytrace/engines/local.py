@@ -155,6 +155,7 @@ class LocalEngine:
     def __init__(self) -> None:
         self._state: _LocalRun | None = None
         self._bp_spans: Mapping[int, list[tuple[int, int]]] = {}  # made as the documents are verified
+        self._tokens: reference.TokenSpool | None = None  # --against: the read stage's tokens, for verify
 
     # -- the pipeline ---------------------------------------------------------------------------
     def run(self, inputs: Sequence[str | os.PathLike], options: FindOptions, reporter: Reporter) -> EngineOutput:
@@ -181,6 +182,7 @@ class LocalEngine:
         st = _LocalRun(opts, work_dir, owns_work_dir=opts.work_dir is None)
         self._state = st
         self._bp_spans = {}
+        self._close_tokens()
         st.ckpt = Checkpoints(work_dir, Checkpoints.make_key([*inputs, *opts.against], opts.parameters()),
                               opts.resume, keep=opts.work_dir is not None)  # a temporary work dir: none
         st.lsh = cand.lsh_params(opts.threshold, opts.num_perm, opts.bands, opts.rows)
@@ -223,6 +225,8 @@ class LocalEngine:
         sides: list[np.ndarray] = []  # with --against: 0 new, 1 reference, by store row
         n_read = 0
         t_norm = t_fp = t_seg = 0.0
+        # --against: the cross candidates touch most of the reference; verify takes their tokens from here
+        self._tokens = reference.TokenSpool(st.work_dir) if opts.against else None
         with reporter.stage("read", unit="docs") as bar:
             read_opts = dataclasses.replace(opts.read, extract_workers=opts.n_workers)  # WARC pages
             for batch, side_of_batch in reference.batches_with_side(inputs, opts.against, read_opts, stats):
@@ -234,6 +238,8 @@ class LocalEngine:
                 )
                 t0 = time.perf_counter()
                 toks = tokenize_batch(texts)
+                if self._tokens is not None:
+                    self._tokens.append(toks)
                 t1 = time.perf_counter()
                 fps = fingerprint_batch(toks, fp_params, opts.sample_rate if opts.containment else 0)
                 if opts.containment:
@@ -271,6 +277,8 @@ class LocalEngine:
                 bar.advance(len(batch))
         table = store.seal()
         n = table.num_rows
+        if self._tokens is not None:
+            self._tokens.seal()
         reporter.timings["normalize"] = t_norm
         reporter.timings["fingerprint"] = t_fp
         reporter.timings["boilerplate"] = t_seg
@@ -500,9 +508,14 @@ class LocalEngine:
         passage_only: np.ndarray | None = None,
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
+        mask = mask_spans(docs, self._bp_spans)
+        if self._tokens is not None:  # --against: the read stage's tokens (same texts, same tokenizer)
+            toks = reference.chunk_tokens(docs, order[docs], self._tokens, mask, store.texts)
+            return verify_chunk(docs, [], chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
+                                passage_only=passage_only, tokens=toks)
         texts = store.texts(order[docs])
         return verify_chunk(docs, texts, chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
-                            mask=mask_spans(docs, self._bp_spans), passage_only=passage_only)
+                            mask=mask, passage_only=passage_only)
 
     def _align_all(
         self, verified: VerifiedPairs, store: TextStore, order: np.ndarray, opts: FindOptions, bar: Any
@@ -565,13 +578,20 @@ class LocalEngine:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _close_tokens(self) -> None:
+        if self._tokens is not None:
+            self._tokens.close()
+            self._tokens = None
+
     def abort(self) -> None:
         """After a failed run: close the store and remove the work directory if it
         was ours (a user's --work-dir stays, with its checkpoints, for --resume)."""
+        self._close_tokens()
         if self._state is not None:
             self._state.release()
 
     def cleanup(self) -> None:
         """After the outputs are written: close the store, remove our work directory."""
+        self._close_tokens()
         if self._state is not None:
             self._state.release()

@@ -25,24 +25,32 @@ Data contract
   positions) that copy no reference document: in no reported pair, and not
   identical to a new document that is.  These are what ``deduplicated.jsonl``
   holds.
+* ``TokenSpool`` / ``chunk_tokens``: the read stage's tokens kept (in the
+  work directory) so that verifying the cross candidates does not re-read and
+  re-tokenize the reference documents they touch; boilerplate spans are
+  masked on the tokens (``masked_tokens``), and only a document where a span
+  cuts a token is tokenized again.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.read import Document, ReadOptions, ReadStats, iter_batches, skip_message, duplicate_id_detail
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
     from copytrace.stages.candidates import LshParams
+    from copytrace.stages.normalize import TokenBatch
     from copytrace.stages.verify import VerifiedPairs
 
-__all__ = ["SIDES", "is_index_db", "batches_with_side", "cross_exact_pairs", "lsh_pairs_across", "new_not_copied"]
+__all__ = ["SIDES", "is_index_db", "batches_with_side", "cross_exact_pairs", "lsh_pairs_across", "new_not_copied",
+           "TokenSpool", "chunk_tokens", "masked_tokens", "merge_token_batches"]
 
 SIDES = np.array(["new", "reference"])
 
@@ -189,3 +197,174 @@ def mark_sides(documents: "pa.Table", side: np.ndarray | None, verified: "Verifi
 
     documents = documents.append_column("set", pa.array(SIDES[side], pa.string()))
     return documents, new_not_copied(documents.num_rows, side, verified.a, verified.b, exact_all)
+
+
+class TokenSpool:
+    """The tokens of every document as the read stage made them (hashes, start
+    and end offsets), by store row, in three flat files of the work directory,
+    memory-mapped once sealed: with ``--against``, verification takes the
+    tokens of the documents it meets from here instead of re-reading and
+    re-tokenizing their texts (a cross candidate set touches most of the
+    reference).  16 bytes a token on disk, nothing in memory but the offsets."""
+
+    _FIELDS = (("hashes", np.uint64), ("starts", np.int32), ("ends", np.int32))
+
+    def __init__(self, directory: "os.PathLike[str] | str") -> None:
+        self._dir = os.fspath(directory)
+        self._files = {f: open(os.path.join(self._dir, f"tokens.{f}"), "wb") for f, _ in self._FIELDS}
+        self._counts: list[np.ndarray] = []
+        self._arrays: dict[str, np.ndarray] = {}
+        self.offsets = np.zeros(1, dtype=np.int64)
+
+    def append(self, toks: "TokenBatch") -> None:
+        """The tokens of the next documents (store rows in order)."""
+        for f, dt in self._FIELDS:
+            np.ascontiguousarray(getattr(toks, f), dtype=dt).tofile(self._files[f])
+        self._counts.append(np.diff(toks.doc_offsets))
+
+    def seal(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._files = {}
+        counts = np.concatenate(self._counts) if self._counts else np.zeros(0, dtype=np.int64)
+        self.offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        total = int(self.offsets[-1])
+        for f, dt in self._FIELDS:
+            path = os.path.join(self._dir, f"tokens.{f}")
+            self._arrays[f] = (np.memmap(path, dtype=dt, mode="r", shape=(total,)) if total
+                               else np.zeros(0, dtype=dt))
+
+    def gather(self, rows: np.ndarray) -> "TokenBatch":
+        """The tokens of store rows ``rows``, as one TokenBatch in that order."""
+        from copytrace.stages.normalize import TokenBatch
+
+        rows = np.asarray(rows, dtype=np.int64)
+        lo = self.offsets[rows]
+        n = self.offsets[rows + 1] - lo
+        doc_offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+        np.cumsum(n, out=doc_offsets[1:])
+        idx = np.arange(int(doc_offsets[-1]), dtype=np.int64) + np.repeat(lo - doc_offsets[:-1], n)
+        a = self._arrays
+        return TokenBatch(a["starts"][idx], a["ends"][idx], a["hashes"][idx], doc_offsets)
+
+    def close(self) -> None:
+        """Closes and removes the files (a user's work directory keeps none)."""
+        for fh in self._files.values():
+            fh.close()
+        self._files = {}
+        self._arrays = {}
+        for f, _ in self._FIELDS:
+            try:
+                os.remove(os.path.join(self._dir, f"tokens.{f}"))
+            except OSError:
+                pass
+
+
+def merge_token_batches(first: "TokenBatch", second: "TokenBatch", in_second: np.ndarray) -> "TokenBatch":
+    """One TokenBatch of ``len(first) + len(second)`` documents: document ``i``
+    is the next of ``second`` where ``in_second[i]``, else the next of ``first``."""
+    from copytrace.stages.normalize import TokenBatch
+
+    in_second = np.asarray(in_second, dtype=bool)
+    n = np.empty(in_second.shape[0], dtype=np.int64)
+    n[~in_second] = np.diff(first.doc_offsets)
+    n[in_second] = np.diff(second.doc_offsets)
+    doc_offsets = np.zeros(n.shape[0] + 1, dtype=np.int64)
+    np.cumsum(n, out=doc_offsets[1:])
+    total = int(doc_offsets[-1])
+    starts = np.empty(total, dtype=np.int32)
+    ends = np.empty(total, dtype=np.int32)
+    hashes = np.empty(total, dtype=np.uint64)
+    for part, sel in ((first, ~in_second), (second, in_second)):
+        k = n[sel]
+        dest = np.arange(int(k.sum()), dtype=np.int64) + np.repeat(doc_offsets[:-1][sel] - part.doc_offsets[:-1], k)
+        starts[dest] = part.starts
+        ends[dest] = part.ends
+        hashes[dest] = part.hashes
+    return TokenBatch(starts, ends, hashes, doc_offsets)
+
+
+@njit(cache=True, nogil=True)
+def _masked_tokens_kernel(starts, ends, doc_offsets, m_ptr, m_start, m_end):  # pragma: no cover - compiled
+    total = starts.shape[0]
+    n_docs = doc_offsets.shape[0] - 1
+    keep = np.ones(total, dtype=np.bool_)
+    partial = np.zeros(n_docs, dtype=np.bool_)
+    for d in range(n_docs):
+        t0 = doc_offsets[d]
+        t1 = doc_offsets[d + 1]
+        if m_ptr[d] == m_ptr[d + 1] or t0 == t1:
+            continue
+        length = ends[t1 - 1]  # tokens in text order: the last one ends last
+        pre = np.zeros(length + 1, dtype=np.int64)
+        for k in range(m_ptr[d], m_ptr[d + 1]):
+            a = max(0, m_start[k])
+            b = min(length, m_end[k])
+            for i in range(a, b):
+                pre[i + 1] = 1
+        for i in range(length):
+            pre[i + 1] += pre[i]
+        for t in range(t0, t1):
+            c = pre[ends[t]] - pre[starts[t]]
+            if c == 0:
+                continue
+            keep[t] = False
+            if c != ends[t] - starts[t]:
+                partial[d] = True
+    return keep, partial
+
+
+def masked_tokens(toks: "TokenBatch", mask: tuple[np.ndarray, np.ndarray, np.ndarray]) -> "tuple[TokenBatch, np.ndarray]":
+    """The tokens of the texts of ``toks`` with ``mask``'s spans masked (every
+    character but newlines a space, as ``tokenize_batch(texts, mask)`` does),
+    from the tokens alone: a token with no character in a span is kept as it
+    is (its characters are unchanged, and masking only turns characters into
+    separators, so it starts and ends where it did, with the same hash), one
+    with every character in spans is gone, and no token is made (a masked
+    character is a separator).  A token partly in a span would be cut, with
+    another hash: its document is returned as ``partial`` (tokenize its text
+    again) and left out of the batch, which holds the other documents in order."""
+    from copytrace.stages.normalize import TokenBatch
+
+    n_docs = len(toks)
+    pos = np.asarray(mask[0], dtype=np.int64)
+    o = np.argsort(pos, kind="stable")
+    m_ptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pos, minlength=n_docs), out=m_ptr[1:])
+    keep, partial = _masked_tokens_kernel(toks.starts, toks.ends, toks.doc_offsets, m_ptr,
+                                          np.asarray(mask[1], dtype=np.int64)[o], np.asarray(mask[2], dtype=np.int64)[o])
+    tok_doc = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(toks.doc_offsets))
+    keep &= ~partial[tok_doc]
+    whole = np.flatnonzero(~partial)
+    counts = np.bincount(tok_doc[keep], minlength=n_docs)[whole]
+    doc_offsets = np.zeros(whole.shape[0] + 1, dtype=np.int64)
+    np.cumsum(counts, out=doc_offsets[1:])
+    return TokenBatch(toks.starts[keep], toks.ends[keep], toks.hashes[keep], doc_offsets), partial
+
+
+def chunk_tokens(docs: np.ndarray, rows: np.ndarray, spool: TokenSpool,
+                 mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+                 texts_of: "Callable[[np.ndarray], list[str]]") -> "TokenBatch":
+    """The tokens verification needs for documents ``docs`` (store rows
+    ``rows``), boilerplate masked (``mask`` as ``boilerplate.mask_spans`` gives
+    it, positions into ``docs``): the read stage's tokens of the same texts
+    from the spool, masked by :func:`masked_tokens`; the few documents where a
+    span cuts a token are tokenized again from their texts with their spans
+    masked — the same tokens ``tokenize_batch(texts, mask)`` gives for all."""
+    from copytrace.stages.normalize import tokenize_batch
+
+    plain = spool.gather(rows)
+    if mask is None or not mask[0].shape[0]:
+        return plain
+    plain, partial = masked_tokens(plain, mask)
+    if not partial.any():
+        return plain
+    m_pos = np.flatnonzero(partial)
+    remap = np.full(docs.shape[0], -1, dtype=np.int64)
+    remap[m_pos] = np.arange(m_pos.shape[0], dtype=np.int64)
+    pos = np.asarray(mask[0], dtype=np.int64)
+    sel = partial[pos]
+    again = tokenize_batch(texts_of(rows[m_pos]),
+                           (remap[pos[sel]], np.asarray(mask[1])[sel], np.asarray(mask[2])[sel]))
+    return merge_token_batches(plain, again, partial)
