@@ -286,21 +286,32 @@ def merge_token_batches(first: "TokenBatch", second: "TokenBatch", in_second: np
 
 
 @njit(cache=True, nogil=True)
-def _masked_tokens_kernel(starts, ends, doc_offsets, m_ptr, m_start, m_end):  # pragma: no cover - compiled
+def _masked_tokens_kernel(starts, ends, hashes, doc_offsets, m_ptr, m_start, m_end):  # pragma: no cover - compiled
     total = starts.shape[0]
     n_docs = doc_offsets.shape[0] - 1
-    keep = np.ones(total, dtype=np.bool_)
+    o_starts = np.empty(total, dtype=starts.dtype)
+    o_ends = np.empty(total, dtype=ends.dtype)
+    o_hashes = np.empty(total, dtype=hashes.dtype)
+    counts = np.zeros(n_docs, dtype=np.int64)
     partial = np.zeros(n_docs, dtype=np.bool_)
+    k = 0
     for d in range(n_docs):
         t0 = doc_offsets[d]
         t1 = doc_offsets[d + 1]
+        k0 = k
         if m_ptr[d] == m_ptr[d + 1] or t0 == t1:
+            for t in range(t0, t1):
+                o_starts[k] = starts[t]
+                o_ends[k] = ends[t]
+                o_hashes[k] = hashes[t]
+                k += 1
+            counts[d] = k - k0
             continue
         length = ends[t1 - 1]  # tokens in text order: the last one ends last
         pre = np.zeros(length + 1, dtype=np.int64)
-        for k in range(m_ptr[d], m_ptr[d + 1]):
-            a = max(0, m_start[k])
-            b = min(length, m_end[k])
+        for j in range(m_ptr[d], m_ptr[d + 1]):
+            a = max(0, m_start[j])
+            b = min(length, m_end[j])
             for i in range(a, b):
                 pre[i + 1] = 1
         for i in range(length):
@@ -308,11 +319,17 @@ def _masked_tokens_kernel(starts, ends, doc_offsets, m_ptr, m_start, m_end):  # 
         for t in range(t0, t1):
             c = pre[ends[t]] - pre[starts[t]]
             if c == 0:
-                continue
-            keep[t] = False
-            if c != ends[t] - starts[t]:
+                o_starts[k] = starts[t]
+                o_ends[k] = ends[t]
+                o_hashes[k] = hashes[t]
+                k += 1
+            elif c != ends[t] - starts[t]:
                 partial[d] = True
-    return keep, partial
+                break
+        if partial[d]:
+            k = k0
+        counts[d] = k - k0
+    return o_starts[:k], o_ends[:k], o_hashes[:k], counts, partial
 
 
 def masked_tokens(toks: "TokenBatch", mask: tuple[np.ndarray, np.ndarray, np.ndarray]) -> "tuple[TokenBatch, np.ndarray]":
@@ -332,15 +349,13 @@ def masked_tokens(toks: "TokenBatch", mask: tuple[np.ndarray, np.ndarray, np.nda
     o = np.argsort(pos, kind="stable")
     m_ptr = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.bincount(pos, minlength=n_docs), out=m_ptr[1:])
-    keep, partial = _masked_tokens_kernel(toks.starts, toks.ends, toks.doc_offsets, m_ptr,
-                                          np.asarray(mask[1], dtype=np.int64)[o], np.asarray(mask[2], dtype=np.int64)[o])
-    tok_doc = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(toks.doc_offsets))
-    keep &= ~partial[tok_doc]
-    whole = np.flatnonzero(~partial)
-    counts = np.bincount(tok_doc[keep], minlength=n_docs)[whole]
-    doc_offsets = np.zeros(whole.shape[0] + 1, dtype=np.int64)
+    starts, ends, hashes, counts, partial = _masked_tokens_kernel(
+        toks.starts, toks.ends, toks.hashes, toks.doc_offsets, m_ptr,
+        np.asarray(mask[1], dtype=np.int64)[o], np.asarray(mask[2], dtype=np.int64)[o])
+    counts = counts[~partial]
+    doc_offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=doc_offsets[1:])
-    return TokenBatch(toks.starts[keep], toks.ends[keep], toks.hashes[keep], doc_offsets), partial
+    return TokenBatch(starts, ends, hashes, doc_offsets), partial
 
 
 def chunk_tokens(docs: np.ndarray, rows: np.ndarray, spool: TokenSpool,
