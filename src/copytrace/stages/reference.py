@@ -240,13 +240,16 @@ class TokenSpool:
         from copytrace.stages.normalize import TokenBatch
 
         rows = np.asarray(rows, dtype=np.int64)
-        lo = self.offsets[rows]
-        n = self.offsets[rows + 1] - lo
-        doc_offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-        np.cumsum(n, out=doc_offsets[1:])
-        idx = np.arange(int(doc_offsets[-1]), dtype=np.int64) + np.repeat(lo - doc_offsets[:-1], n)
         a = self._arrays
-        return TokenBatch(a["starts"][idx], a["ends"][idx], a["hashes"][idx], doc_offsets)
+        if not rows.shape[0] or not a or not a["hashes"].shape[0]:
+            n = self.offsets[rows + 1] - self.offsets[rows]
+            assert not n.any()
+            z32 = np.zeros(0, dtype=np.int32)
+            return TokenBatch(z32, z32.copy(), np.zeros(0, dtype=np.uint64), np.zeros(rows.shape[0] + 1, dtype=np.int64))
+        # np.asarray: the memory maps' buffers as plain arrays (no copy) for the compiled copy
+        starts, ends, hashes, doc_offsets = _gather_kernel(
+            np.asarray(a["starts"]), np.asarray(a["ends"]), np.asarray(a["hashes"]), self.offsets, rows)
+        return TokenBatch(starts, ends, hashes, doc_offsets)
 
     def close(self) -> None:
         """Closes and removes the files (a user's work directory keeps none)."""
@@ -259,6 +262,26 @@ class TokenSpool:
                 os.remove(os.path.join(self._dir, f"tokens.{f}"))
             except OSError:
                 pass
+
+
+@njit(cache=True, nogil=True)
+def _gather_kernel(starts, ends, hashes, offsets, rows):  # pragma: no cover - compiled
+    n_docs = rows.shape[0]
+    doc_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    for i in range(n_docs):
+        doc_offsets[i + 1] = doc_offsets[i] + offsets[rows[i] + 1] - offsets[rows[i]]
+    total = doc_offsets[n_docs]
+    o_starts = np.empty(total, dtype=starts.dtype)
+    o_ends = np.empty(total, dtype=ends.dtype)
+    o_hashes = np.empty(total, dtype=hashes.dtype)
+    for i in range(n_docs):
+        lo = offsets[rows[i]]
+        k = doc_offsets[i]
+        for t in range(doc_offsets[i + 1] - k):
+            o_starts[k + t] = starts[lo + t]
+            o_ends[k + t] = ends[lo + t]
+            o_hashes[k + t] = hashes[lo + t]
+    return o_starts, o_ends, o_hashes, doc_offsets
 
 
 def merge_token_batches(first: "TokenBatch", second: "TokenBatch", in_second: np.ndarray) -> "TokenBatch":
