@@ -58,7 +58,7 @@ from copytrace.engines.common import (
     result_counts,
     verify_chunk,
 )
-from copytrace.engines.tokenstore import TokenStore
+from copytrace.engines.tokenstore import TokenStore, verify_tokens
 from copytrace.engines.workdir import owned_work_dir
 from copytrace.errors import OptionError
 from copytrace.kernels import use_threads
@@ -83,7 +83,7 @@ from copytrace.stages.fingerprint import (
     FingerprintParams,
     fingerprint_batch,
 )
-from copytrace.stages.normalize import mask_tokens, splice_docs, tokenize_batch
+from copytrace.stages.normalize import tokenize_batch
 from copytrace.stages.read import ReadStats
 from copytrace.stages.reuse import Reuse, reuse_counts, reuse_table
 from copytrace.stages.verify import VerifiedPairs
@@ -515,17 +515,10 @@ class LocalEngine:
     ) -> VerifiedPairs:
         docs = np.unique(chunk.ravel())
         mask = mask_spans(docs, self._bp_spans)
-        kept = self._tokens.batch(order[docs]) if self._tokens is not None else None
-        if kept is None:  # no tokens kept: tokenize the texts again
+        toks = verify_tokens(self._tokens, order[docs], mask, store.texts)
+        if toks is None:  # no tokens kept: tokenize the texts again
             return verify_chunk(docs, store.texts(order[docs]), chunk, opts.ngram, opts.threshold, opts.align,
                                 opts.reuse_min_shingles, mask=mask, passage_only=passage_only)
-        toks, cut = mask_tokens(kept, mask)
-        if cut.any():  # a boilerplate span cuts a token of these documents: tokenize their masked texts
-            redo = np.flatnonzero(cut)
-            assert mask is not None
-            sel = np.isin(mask[0], redo)
-            sub = (np.searchsorted(redo, mask[0][sel]), mask[1][sel], mask[2][sel])
-            toks = splice_docs(toks, redo, tokenize_batch(store.texts(order[docs[redo]]), sub))
         return verify_chunk(docs, [], chunk, opts.ngram, opts.threshold, opts.align, opts.reuse_min_shingles,
                             passage_only=passage_only, tokens=toks)
 

@@ -14,17 +14,22 @@ writing them to files in the work directory cost as much CPU as the second
 tokenization it saves.  Past ``budget`` bytes (a share of ``--memory-limit``)
 the store gives up: it lets go of its arrays, ``batch`` answers None, and
 verification tokenizes the texts again, as without a store.  Verification
-masks boilerplate on these tokens (``normalize.mask_tokens``), which gives
-the tokens of the masked text exactly.
+masks boilerplate on these tokens (``verify_tokens``: ``normalize.mask_tokens``,
+and the texts tokenized again only for documents where a span cuts a token),
+which gives the tokens of the masked text exactly.  Plain ``find`` and
+``--against`` (whose cross candidates touch most of the reference) both verify
+from here.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
-from copytrace.stages.normalize import TokenBatch
+from copytrace.stages.normalize import TokenBatch, mask_tokens, splice_docs, tokenize_batch
 
-__all__ = ["TokenStore", "BYTES_PER_TOKEN"]
+__all__ = ["TokenStore", "BYTES_PER_TOKEN", "verify_tokens"]
 
 BYTES_PER_TOKEN = 16
 
@@ -93,3 +98,27 @@ class TokenStore:
         """Let go of the tokens."""
         self._batches = []
         self._first = None
+
+
+def verify_tokens(
+    tokens: TokenStore | None, rows: np.ndarray, mask: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    texts_of: Callable[[np.ndarray], list[str]],
+) -> TokenBatch | None:
+    """The tokens verification needs for store rows ``rows``, boilerplate
+    masked (``mask`` as ``boilerplate.mask_spans`` gives it: positions into
+    ``rows``): the kept tokens masked by ``normalize.mask_tokens``; the few
+    documents where a span cuts a token are tokenized again from their texts
+    (``texts_of(rows)``) with their spans masked and spliced in — the tokens
+    ``tokenize_batch(texts_of(rows), mask)`` gives, for all.  None when the
+    store gave up (past its budget) or there is none: tokenize the texts."""
+    kept = tokens.batch(rows) if tokens is not None else None
+    if kept is None:
+        return None
+    toks, cut = mask_tokens(kept, mask)
+    if cut.any():  # a boilerplate span cuts a token of these documents: tokenize their masked texts
+        redo = np.flatnonzero(cut)
+        assert mask is not None
+        sel = np.isin(mask[0], redo)
+        sub = (np.searchsorted(redo, mask[0][sel]), mask[1][sel], mask[2][sel])
+        toks = splice_docs(toks, redo, tokenize_batch(texts_of(rows[redo]), sub))
+    return toks

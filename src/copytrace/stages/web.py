@@ -398,6 +398,7 @@ class _Pipeline:
         self.last_was_document = False
         self.pool: Any = None
         self.pool_size = pool_size
+        self.submitted: deque[_Chunk] = deque()  # chunks handed to the pool, oldest first
 
     def _submit(self) -> None:
         ch = self.chunk
@@ -411,6 +412,7 @@ class _Pipeline:
                 # numba's threads make fork unsafe: workers start from a clean forkserver
                 self.pool = ProcessPoolExecutor(self.pool_size, mp_context=multiprocessing.get_context("forkserver"))
             ch.future = self.pool.submit(_page_results, ch.jobs)
+            self.submitted.append(ch)
         self.in_flight += 1
         self.chunk = _Chunk()
 
@@ -460,13 +462,30 @@ class _Pipeline:
                     return
             if chunk is not None and not chunk.done() and self.in_flight < limit and self.pool_size:
                 return
+            while chunk is not None and not chunk.done() and self._steal():
+                pass  # the front is with a worker: extract chunks no worker has started instead of waiting
             doc = self._apply()
             if doc is not None:
                 yield doc
 
+    def _steal(self) -> bool:
+        """Extract here the oldest chunk handed to the pool that no worker has
+        started (its future cancelled); False when there is none."""
+        while self.submitted and (self.submitted[0].results is not None or self.submitted[0].future.done()):
+            self.submitted.popleft()
+        for ch in self.submitted:
+            if ch.results is None and ch.future.cancel():
+                ch.results = [page_result(*j) for j in ch.jobs]
+                ch.jobs = []
+                return True
+        return False
+
     def drain(self) -> Iterator["Document"]:
         self._submit()
         while self.queue:
+            chunk = self.queue[0][1]
+            while chunk is not None and not chunk.done() and self._steal():
+                pass
             doc = self._apply()
             if doc is not None:
                 yield doc
