@@ -17,8 +17,20 @@ on page N" lines), runs ``copytrace find`` on it, and scores:
   (``summary.json``).
 
     python benchmarks/reuse.py [--pages 1400] [--seed 0] [--ngram 5] [--workers 2] [--reuse-min-shingles N]
+                               [--keep DIR] [--record FILE.npz] [--replay FILE.npz]
 
-Last line: ``ari=… no_story_pairs=… reuse_share=…``.
+Last line: ``ari=… no_story_pairs=… reuse_share=…`` (with ``--replay``: ``ari=…``).
+
+``--record FILE`` keeps what the reuse stage was given (the inputs of
+``engines.common.decide_pairs``: the scored pairs, the align arrays of every
+aligned pair, the dates and the options) in an ``.npz``; with ``--keep DIR``
+(the corpus, its truth and find's output), ``--replay FILE --keep DIR`` then
+re-runs only the rule + reuse stage on them (a second, not the minutes of
+alignment) with the code as it is now, and scores it the same way — the way
+to try a change to ``stages.reuse`` on the page corpus (with ``--record``
+the rule stage's time includes writing the file).  Both also print
+what each kind of error costs (:func:`error_prices`: each kind fixed in the
+predicted labels, the ARI gained).
 
 ``--docs N`` instead scores the syndication corpus (``syndicate.py --docs N``:
 every document holds one story), where reuse clusters must agree with
@@ -34,6 +46,7 @@ extra time of the first run is printed as ``channel_extra``.  Last line:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -70,6 +83,119 @@ def occurrence_labels(truth: list[dict], reuse_rows: list[dict]) -> tuple[list[s
     return true_l, pred_l
 
 
+def error_prices(true_l: list[str], pred_l: list[str]) -> dict[str, float]:
+    """What each kind of error costs: the ARI gained when it alone is fixed in
+    the predicted labels (``pred_l``, as :func:`occurrence_labels` gives them;
+    ``__none…``: no row).  A story's *main* cluster is the predicted cluster
+    holding most of its occurrences that have a row; a cluster's *main* story
+    the story most of its occurrences belong to.
+
+    * ``missed``: an occurrence of a story printed more than once that has no
+      row takes its story's main cluster (a label of the story's own when no
+      occurrence of it has a row);
+    * ``merges``: an occurrence in a cluster whose main story is not its own
+      takes a label of its own (cluster, story);
+    * ``splits``: an occurrence of a cluster's main story outside that story's
+      main cluster moves to it."""
+    from collections import Counter
+
+    base = quality.adjusted_rand_index(true_l, pred_l)
+    n_story = Counter(true_l)
+    story_main: dict[str, str | None] = {}
+    by_story: dict[str, Counter] = defaultdict(Counter)
+    by_cluster: dict[str, Counter] = defaultdict(Counter)
+    for t, p in zip(true_l, pred_l, strict=True):
+        if not p.startswith("__none"):
+            by_story[t][p] += 1
+            by_cluster[p][t] += 1
+    for t in n_story:
+        story_main[t] = by_story[t].most_common(1)[0][0] if by_story[t] else None
+    cluster_main = {p: c.most_common(1)[0][0] for p, c in by_cluster.items()}
+    missed = [p if not p.startswith("__none") or n_story[t] < 2 else (story_main[t] or f"__story:{t}")
+              for t, p in zip(true_l, pred_l, strict=True)]
+    merges = [p if p.startswith("__none") or cluster_main[p] == t else f"{p}|{t}" for t, p in zip(true_l, pred_l, strict=True)]
+    splits = [p if p.startswith("__none") or cluster_main[p] != t else str(story_main[t])
+              for t, p in zip(true_l, pred_l, strict=True)]
+    return {name: quality.adjusted_rand_index(true_l, fixed) - base
+            for name, fixed in (("missed", missed), ("merges", merges), ("splits", splits))}
+
+
+def _price_line(true_l: list[str], pred_l: list[str]) -> str:
+    n_story = defaultdict(int)
+    for t in true_l:
+        n_story[t] += 1
+    n_missed = sum(1 for t, p in zip(true_l, pred_l, strict=True) if p.startswith("__none") and n_story[t] > 1)
+    prices = error_prices(true_l, pred_l)
+    return (f"priced errors (ARI gained if fixed): missed {prices['missed']:+.4f} ({n_missed} occurrences of "
+            f"reprinted stories with no row), merges {prices['merges']:+.4f}, splits {prices['splits']:+.4f}")
+
+
+_SCORED = ("a", "b", "jaccard", "containment_a_in_b", "containment_b_in_a", "shared")
+
+
+def record_reuse_inputs(path: Path):
+    """A context manager: while it is open, ``find`` (local engine) writes the
+    inputs of ``engines.common.decide_pairs`` to ``path`` (``.npz``) as it
+    calls it; :func:`replay_reuse` runs the stage again on them."""
+    import contextlib
+
+    import copytrace.engines.local as local
+
+    @contextlib.contextmanager
+    def cm():
+        inner = local.decide_pairs
+
+        def recording(scored, pas, threshold, ngram, n_candidates, aligned, dates, min_passage=0):
+            arrays = {f"scored_{k}": getattr(scored, k) for k in _SCORED if getattr(scored, k) is not None}
+            arrays.update({f"pas_{k}": v for k, v in pas.items()})
+            arrays["dates"] = np.array(["" if x is None else str(x) for x in dates], dtype=np.str_)
+            arrays["has_date"] = np.array([x is not None for x in dates], dtype=bool)
+            arrays["options"] = np.array([threshold, ngram, n_candidates, int(aligned), min_passage], dtype=np.float64)
+            np.savez_compressed(path, **arrays)
+            return inner(scored, pas, threshold, ngram, n_candidates, aligned, dates, min_passage)
+
+        local.decide_pairs = recording
+        try:
+            yield
+        finally:
+            local.decide_pairs = inner
+
+    return cm()
+
+
+def replay_reuse(path: Path):
+    """``engines.common.decide_pairs`` (the rule, reuse clusters, the
+    whole-copy mask) on inputs :func:`record_reuse_inputs` kept: (its result,
+    seconds)."""
+    from copytrace.engines.common import decide_pairs
+    from copytrace.stages.verify import VerifiedPairs
+
+    z = np.load(path)
+    scored = VerifiedPairs(*(z[f"scored_{k}"] if f"scored_{k}" in z else None for k in _SCORED))
+    pas = {k[4:]: z[k] for k in z.files if k.startswith("pas_")}
+    dates = [d if h else None for d, h in zip(z["dates"].tolist(), z["has_date"].tolist(), strict=True)]
+    threshold, ngram, n_candidates, aligned, min_passage = z["options"].tolist()
+    t0 = time.perf_counter()
+    out = decide_pairs(scored, pas, threshold, int(ngram), int(n_candidates), bool(aligned), dates, int(min_passage))
+    return out, time.perf_counter() - t0
+
+
+def replay(args: argparse.Namespace) -> int:
+    """``--replay``: the reuse stage re-run on recorded inputs, scored on the kept corpus."""
+    keep = Path(args.keep)
+    truth = [json.loads(x) for x in (keep / "pages.truth.jsonl").read_text("utf-8").splitlines()]
+    ids = sorted(pq.read_table(keep / "out" / "documents.parquet", columns=["doc_id"]).column("doc_id").to_pylist())
+    (_, _, _, reuse, whole), secs = replay_reuse(Path(args.replay))
+    rows = [{"doc_id": ids[d], "start": int(s), "end": int(e), "reuse_id": str(c)}
+            for c, d, s, e in zip(reuse.cluster.tolist(), reuse.doc.tolist(), reuse.start.tolist(), reuse.end.tolist(), strict=True)]
+    true_l, pred_l = occurrence_labels(truth, rows)
+    ari = quality.adjusted_rand_index(true_l, pred_l)
+    print(f"replayed the rule + reuse stage in {secs:.2f}s: reuse clusters {reuse.n_clusters}, occurrences {len(reuse)}")
+    print(_price_line(true_l, pred_l))
+    print(f"ari={ari:.4f}")
+    return 0
+
+
 def no_story_pairs(truth: list[dict], documents: list[dict]) -> tuple[int, int]:
     """(pairs of documents in one document cluster, of which hold no common story)."""
     stories: dict[str, set[str]] = defaultdict(set)
@@ -103,7 +229,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="find's --reuse-min-shingles (default: find's own default)")
     ap.add_argument("--without-channel", action="store_true",
                     help="with --docs: also run find with --reuse-min-shingles 0 and print the passage channel's cost")
+    ap.add_argument("--record", default=None,
+                    help="write the reuse stage's inputs (engines.common.decide_pairs') to this .npz")
+    ap.add_argument("--replay", default=None,
+                    help="re-run only the rule + reuse stage on inputs --record wrote; needs --keep of that run")
     args = ap.parse_args(argv)
+    if args.replay:
+        if not args.keep:
+            ap.error("--replay needs --keep DIR (the corpus, truth and output of the recorded run)")
+        return replay(args)
     if args.docs:
         return syndication(args)
 
@@ -120,9 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         src.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
         (Path(tmp) / "pages.truth.jsonl").write_text("".join(json.dumps(o) + "\n" for o in truth), encoding="utf-8")
         t1 = time.perf_counter()
-        res = copytrace.find(str(src), out=Path(tmp) / "out", ngram=args.ngram, threshold=args.threshold,
-                             workers=args.workers, date_field="date", source_field="source", report=False,
-                             progress=False, **_rms(args))
+        with record_reuse_inputs(Path(args.record)) if args.record else contextlib.nullcontext():
+            res = copytrace.find(str(src), out=Path(tmp) / "out", ngram=args.ngram, threshold=args.threshold,
+                                 workers=args.workers, date_field="date", source_field="source", report=False,
+                                 progress=False, **_rms(args))
         wall = time.perf_counter() - t1
         reuse_rows = pq.read_table(Path(tmp) / "out" / "reuse.parquet").to_pylist()
     documents = res.documents.to_pylist()
@@ -140,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
           f"occurrence-count histogram {list(sizes)[:10]}")
     print(f"document clusters: {res.summary['counts']['clusters']}, largest {largest_doc_cluster}; "
           f"pairs in one document cluster {total}, sharing no story {bad}")
+    print(_price_line(true_l, pred_l))
     print(f"ari={ari:.4f} no_story_pairs={share:.4f} reuse_share={reuse_s / max(timings.get('total', wall), 1e-9):.3f}")
     return 0
 

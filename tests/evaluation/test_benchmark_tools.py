@@ -82,6 +82,62 @@ def test_degenerate_predictions(bench):
         q.pair_scores([1, 2], [1])
 
 
+def test_reuse_error_prices_fix_one_kind_each(bench):
+    """benchmarks/reuse.py's error_prices: each kind of error fixed alone in the
+    labels, against partitions written out by hand."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    import reuse
+
+    q = bench.quality
+    # story a: 3 printings, one without a row; b: one printing merged into a's cluster x;
+    # c: 2 printings, one without a row; d: printed once, no row (right); e: split v/w
+    true = ["a", "a", "a", "b", "b", "b", "c", "c", "d", "e", "e", "e", "e"]
+    pred = ["x", "x", "__none2", "x", "y", "y", "z", "__none7", "__none8", "v", "v", "v", "w"]
+    fixed = {
+        "missed": ["x", "x", "x", "x", "y", "y", "z", "z", "__none8", "v", "v", "v", "w"],
+        "merges": ["x", "x", "__none2", "x|b", "y", "y", "z", "__none7", "__none8", "v", "v", "v", "w"],
+        "splits": ["x", "x", "__none2", "x", "y", "y", "z", "__none7", "__none8", "v", "v", "v", "v"],
+    }
+    base = q.adjusted_rand_index(true, pred)
+    prices = reuse.error_prices(true, pred)
+    assert set(prices) == set(fixed)
+    for kind, labels in fixed.items():
+        assert prices[kind] == pytest.approx(q.adjusted_rand_index(true, labels) - base)
+        assert prices[kind] > 0
+    # nothing to fix: every price is 0
+    assert reuse.error_prices(["a", "a", "b"], ["x", "x", "__none2"]) == pytest.approx(
+        {"missed": 0.0, "merges": 0.0, "splits": 0.0})
+
+
+def test_reuse_replay_gives_finds_rows(bench, small_base, tmp_path):
+    """benchmarks/reuse.py --record / --replay: the reuse stage re-run on the
+    recorded inputs gives the rows find wrote to reuse.parquet."""
+    import pyarrow.parquet as pq
+
+    import copytrace
+
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    import reuse
+
+    docs, truth = bench.syndicate.generate_pages(40, base=small_base, seed=2)
+    src = tmp_path / "pages.jsonl"
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    rec = tmp_path / "inputs.npz"
+    with reuse.record_reuse_inputs(rec):
+        res = copytrace.find(str(src), out=tmp_path / "out", workers=1, date_field="date", source_field="source",
+                             report=False, progress=False)
+    written = pq.read_table(tmp_path / "out" / "reuse.parquet").to_pylist()
+    assert written, "the page corpus has reused stories"
+    (verified, _, _, rows, _), _ = reuse.replay_reuse(rec)
+    ids = sorted(d["doc_id"] for d in res.documents.to_pylist())
+    replayed = sorted((ids[d], s, e) for d, s, e in zip(rows.doc.tolist(), rows.start.tolist(), rows.end.tolist(), strict=True))
+    assert replayed == sorted((r["doc_id"], r["start"], r["end"]) for r in written)
+    assert len(set(rows.cluster.tolist())) == len({r["reuse_id"] for r in written})
+    assert len(verified) == res.summary["counts"]["verified_pairs"] == len(res.pairs)
+
+
 def test_quality_cli_counts_missing_as_singletons(bench, tmp_path, capsys):
     import pyarrow as pa
     import pyarrow.parquet as pq

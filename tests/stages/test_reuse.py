@@ -14,7 +14,7 @@ import pytest
 
 import copytrace
 from copytrace import schemas
-from copytrace.stages.reuse import reuse_clusters
+from copytrace.stages.reuse import BRIDGE_MIN_DOCS, BRIDGE_SCORE, reuse_clusters
 
 from helpers import make_copy, make_corpus, make_story
 
@@ -205,6 +205,35 @@ def test_template_stories_aligned_weakly_do_not_join() -> None:
     r = reuse_clusters(pair_a, pair_b, pas)
     assert r.n_clusters == 2
     assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1] and sorted(r.doc[r.cluster == 1].tolist()) == [2, 3]
+
+
+def test_two_stories_written_alike_do_not_join_through_one_weak_alignment() -> None:
+    # stories X (docs 0, 1, 2) and Y (docs 3, 4, 5), each printed three times and aligned at
+    # 0.9; one printing of each aligns with the other at 0.74 (over rule.SCORE_HIGH, under
+    # reuse.BRIDGE_SCORE): two groups of three documents stay apart
+    pair_a = np.array([0, 1, 3, 4, 2], np.int64)
+    pair_b = np.array([1, 2, 4, 5, 3], np.int64)
+    rows = [(k, 0, 600, 0, 600, 1, 0.9) for k in range(4)] + [(4, 0, 600, 0, 600, 1, 0.74)]
+    r = reuse_clusters(pair_a, pair_b, _pas(rows, 5))
+    assert r.n_clusters == 2
+    assert sorted(r.doc[r.cluster == 0].tolist()) == [0, 1, 2] and sorted(r.doc[r.cluster == 1].tolist()) == [3, 4, 5]
+    assert r.passage_cluster[4] == -1
+    # at reuse.BRIDGE_SCORE the same alignment joins them
+    rows[4] = (4, 0, 600, 0, 600, 1, BRIDGE_SCORE)
+    assert reuse_clusters(pair_a, pair_b, _pas(rows, 5)).n_clusters == 1
+
+
+def test_a_weakly_reworded_printing_still_joins_its_story() -> None:
+    # docs 0 and 1 print a story (0.9); doc 2's heavily reworded printing aligns with
+    # doc 1 at 0.74: a group of one document joins, whatever the score under the bridge bar
+    pas = _pas([(0, 0, 600, 0, 600, 1, 0.9), (1, 0, 600, 0, 620, 1, 0.74)], 2)
+    r = reuse_clusters(np.array([0, 1], np.int64), np.array([1, 2], np.int64), pas)
+    assert r.n_clusters == 1 and sorted(r.doc.tolist()) == [0, 1, 2]
+    # so do two pairs of printings (groups under reuse.BRIDGE_MIN_DOCS): heavily reworded reprints
+    assert BRIDGE_MIN_DOCS == 3
+    pas = _pas([(0, 0, 600, 0, 600, 1, 0.9), (1, 0, 600, 0, 600, 1, 0.9), (2, 0, 600, 0, 600, 1, 0.74)], 3)
+    r = reuse_clusters(np.array([0, 2, 1], np.int64), np.array([1, 3, 2], np.int64), pas)
+    assert r.n_clusters == 1 and sorted(r.doc.tolist()) == [0, 1, 2, 3]
 
 
 def test_a_document_of_one_repeated_paragraph_gives_valid_rows() -> None:
