@@ -252,14 +252,20 @@ class SparkOutput(EngineOutput):
         frame = self.frame
         cols = ["idx", *schemas.DOCUMENTS.names]
         members = frame.where("n_copies > 1")
+        most = max(1, limit // 2)
         heads = members.where("is_representative").select("cluster_id", "n_copies").orderBy(
-            F.desc("n_copies"), "cluster_id").limit(max(1, limit // 2)).toArrow()
+            F.desc("n_copies"), "cluster_id").limit(most).toArrow()
         sizes = heads.column("n_copies").to_numpy().astype(np.int64)
         fit = int(np.searchsorted(np.cumsum(sizes), limit, side="right"))
         note = None
-        agg = members.agg(F.count("*").alias("docs"),
-                          F.sum(F.when(F.col("is_representative"), 1).otherwise(0)).alias("clusters")).collect()[0]
-        in_clusters, n_clusters = int(agg["docs"] or 0), int(agg["clusters"] or 0)
+        if heads.num_rows < most:
+            # every cluster is there (one representative each, its n_copies the cluster's size):
+            # the totals without another job
+            in_clusters, n_clusters = int(sizes.sum()), heads.num_rows
+        else:
+            agg = members.agg(F.count("*").alias("docs"), F.sum(F.when(F.col("is_representative"), 1)
+                                                                .otherwise(0)).alias("clusters")).collect()[0]
+            in_clusters, n_clusters = int(agg["docs"] or 0), int(agg["clusters"] or 0)
         if fit < n_clusters:
             note = (f"{n_clusters:,} clusters hold {in_clusters:,} documents: this report shows the largest "
                     f"{fit:,} (up to {limit:,} documents); documents.parquet and pairs.parquet hold them all")
