@@ -1097,6 +1097,14 @@ def _char_len(side: _Side, lo: int, hi: int) -> int:
     return seg.span_lists[1][hi] - seg.span_lists[0][lo]
 
 
+def _char_span(side: _Side, lo: int, hi: int) -> tuple[int, int]:
+    """(start of segment lo, end of segment hi) in characters."""
+    seg = side.seg
+    if seg.span_lists is None:
+        seg.span_lists = (seg.spans[:, 0].tolist(), seg.spans[:, 1].tolist())
+    return seg.span_lists[0][lo], seg.span_lists[1][hi]
+
+
 @njit(cache=True, nogil=True)
 def _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1):
     cov_a = np.zeros(ta1 - ta0, dtype=np.bool_)
@@ -1422,53 +1430,137 @@ def _merge(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions):
     return kept
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _core_kernel(cov, min_tokens, fraction, gap):
+    """:func:`_verbatim_core` compiled: (found, lo, hi)."""
+    n = cov.shape[0]
+    cnt = 0
+    for t in range(n):
+        if cov[t]:
+            cnt += 1
+    if cnt < min_tokens:
+        return False, 0, 0
+    first = -1
+    last = -1
+    size = cnt
+    if gap > 0 and cnt > 1:
+        # the first largest group of runs (split where positions jump by more than gap + 1)
+        best_lo = -1
+        best_hi = -1
+        best_n = 0
+        g_lo = -1
+        g_hi = -1
+        g_n = 0
+        for t in range(n):
+            if not cov[t]:
+                continue
+            if g_n > 0 and t - g_hi > gap + 1:
+                if g_n > best_n:
+                    best_lo, best_hi, best_n = g_lo, g_hi, g_n
+                g_n = 0
+            if g_n == 0:
+                g_lo = t
+            g_hi = t
+            g_n += 1
+        if g_n > best_n:
+            best_lo, best_hi, best_n = g_lo, g_hi, g_n
+        first, last, size = best_lo, best_hi, best_n
+        if size < min_tokens:
+            return False, 0, 0
+    else:
+        for t in range(n):
+            if cov[t]:
+                if first < 0:
+                    first = t
+                last = t
+    lo = first
+    hi = last + 1
+    if size < fraction * (hi - lo):
+        return False, 0, 0
+    return True, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _finish_kernel(ri, rj, rl, a_tok_ptr, a_tok_seg, b_tok_ptr, b_tok_seg, a0, a1, b0, b1,
+                   min_tokens, trim, gap, trim_share, fringe):
+    """The token bounds of one kept passage (segments a0..a1, b0..b1), cut to
+    its verbatim core as :func:`_finish` describes (``_run_masks``,
+    ``_verbatim_core``, ``_fringes``, ``_snap`` in one pass): (trimmed, ta0,
+    ta1, tb0, tb1, na0, na1, nb0, nb1, hit_a, hit_b) — the new segments when
+    trimmed, and the tokens inside shared runs on each side."""
+    ta0 = a_tok_ptr[a0]
+    ta1 = a_tok_ptr[a1 + 1]
+    tb0 = b_tok_ptr[b0]
+    tb1 = b_tok_ptr[b1 + 1]
+    m_a, m_b = _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1)
+    lo_a = 0
+    hi_a = ta1 - ta0
+    lo_b = 0
+    hi_b = tb1 - tb0
+    trimmed = False
+    na0, na1, nb0, nb1 = a0, a1, b0, b1
+    if trim > 0:
+        fa, ka0, ka1 = _core_kernel(m_a, min_tokens, trim, 0)
+        fb, kb0, kb1 = _core_kernel(m_b, min_tokens, trim, 0)
+        if gap > 0:
+            if not fa and fb and kb1 - kb0 >= trim * (tb1 - tb0):
+                fa, ka0, ka1 = _core_kernel(m_a, min_tokens, trim, gap)
+            elif not fb and fa and ka1 - ka0 >= trim * (ta1 - ta0):
+                fb, kb0, kb1 = _core_kernel(m_b, min_tokens, trim, gap)
+        if fa and fb and ka1 - ka0 >= trim_share * (ta1 - ta0) and kb1 - kb0 >= trim_share * (tb1 - tb0):
+            na0 = a_tok_seg[ta0 + ka0]
+            na1 = a_tok_seg[ta0 + ka1 - 1]
+            nb0 = b_tok_seg[tb0 + kb0]
+            nb1 = b_tok_seg[tb0 + kb1 - 1]
+            fa0 = ka0 - (a_tok_ptr[na0] - ta0)
+            fa1 = (a_tok_ptr[na1 + 1] - ta0) - ka1
+            fb0 = kb0 - (b_tok_ptr[nb0] - tb0)
+            fb1 = (b_tok_ptr[nb1 + 1] - tb0) - kb1
+            lo_a, hi_a, lo_b, hi_b = ka0, ka1, kb0, kb1
+            if fa0 <= fringe and fb0 > 0:
+                lo_a -= fa0
+            if fa1 <= fringe and fb1 > 0:
+                hi_a += fa1
+            if fb0 <= fringe and fa0 > 0:
+                lo_b -= fb0
+            if fb1 <= fringe and fa1 > 0:
+                hi_b += fb1
+            trimmed = True
+    hit_a = 0
+    for t in range(lo_a, hi_a):
+        if m_a[t]:
+            hit_a += 1
+    hit_b = 0
+    for t in range(lo_b, hi_b):
+        if m_b[t]:
+            hit_b += 1
+    return (trimmed, ta0 + lo_a, ta0 + hi_a, tb0 + lo_b, tb0 + hi_b, na0, na1, nb0, nb1, hit_a, hit_b)
+
+
 def _finish(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions) -> Alignment:
     passages = []
+    ri, rj, rl = eng.runs
     for _, a0, a1, b0, b1, _sa, _sb, sim in kept:
-        ca0, ca1 = int(sa.seg.spans[a0, 0]), int(sa.seg.spans[a1, 1])
-        cb0, cb1 = int(sb.seg.spans[b0, 0]), int(sb.seg.spans[b1, 1])
-        ta0, ta1 = int(sa.seg.tok_ptr[a0]), int(sa.seg.tok_ptr[a1 + 1])
-        tb0, tb1 = int(sb.seg.tok_ptr[b0]), int(sb.seg.tok_ptr[b1 + 1])
-        m_a, m_b = _run_masks(eng, ta0, ta1, tb0, tb1)
-        if opt.verbatim_trim:
-            # a verbatim core with reworded fringes: the fringes are neighbours
-            # that only look alike, keep the core's segments
-            ka = _verbatim_core(m_a, opt.min_verbatim_tokens, opt.verbatim_trim)
-            kb = _verbatim_core(m_b, opt.min_verbatim_tokens, opt.verbatim_trim)
-            if opt.verbatim_gap:
-                # one side wholly verbatim, the other with stray shared
-                # phrases around its copy: take the densest group of runs
-                if ka is None and kb is not None and kb[1] - kb[0] >= opt.verbatim_trim * (tb1 - tb0):
-                    ka = _verbatim_core(m_a, opt.min_verbatim_tokens, opt.verbatim_trim, opt.verbatim_gap)
-                elif kb is None and ka is not None and ka[1] - ka[0] >= opt.verbatim_trim * (ta1 - ta0):
-                    kb = _verbatim_core(m_b, opt.min_verbatim_tokens, opt.verbatim_trim, opt.verbatim_gap)
-            if (
-                ka is not None
-                and kb is not None
-                and ka[1] - ka[0] >= opt.verbatim_trim_share * (ta1 - ta0)
-                and kb[1] - kb[0] >= opt.verbatim_trim_share * (tb1 - tb0)
-            ):
-                # token-precise bounds: the core, with punctuation attached
-                na0 = int(sa.seg.tok_seg[ta0 + ka[0]])
-                na1 = int(sa.seg.tok_seg[ta0 + ka[1] - 1])
-                nb0 = int(sb.seg.tok_seg[tb0 + kb[0]])
-                nb1 = int(sb.seg.tok_seg[tb0 + kb[1] - 1])
-                # a short fringe inside the core's end segments is a reworded
-                # edge of the same sentence: keep the whole segment
-                fa = _fringes(sa, ta0, ka, na0, na1)
-                fb = _fringes(sb, tb0, kb, nb0, nb1)
-                ka = _snap(ka, fa, fb, opt.verbatim_fringe)
-                kb = _snap(kb, fb, fa, opt.verbatim_fringe)
-                m_a = m_a[ka[0] : ka[1]]
-                m_b = m_b[kb[0] : kb[1]]
-                ta0, ta1 = ta0 + ka[0], ta0 + ka[1]
-                tb0, tb1 = tb0 + kb[0], tb0 + kb[1]
-                ca0, ca1 = _attach(sa, ta0, ta1, na0, na1)
-                cb0, cb1 = _attach(sb, tb0, tb1, nb0, nb1)
-                if (na0, na1, nb0, nb1) != (a0, a1, b0, b1):
-                    a0, a1, b0, b1 = na0, na1, nb0, nb1
-                    sim = eng.passage_cos(a0, a1, b0, b1)
-        hit_a, hit_b = int(m_a.sum()), int(m_b.sum())  # tokens of the passage in verbatim runs
+        # the verbatim core (opt.verbatim_trim): a verbatim core with reworded fringes, the fringes
+        # are neighbours that only look alike, keep the core's segments; with opt.verbatim_gap, one
+        # side wholly verbatim and the other with stray shared phrases around its copy: the densest
+        # group of runs; a short fringe inside the core's end segments is a reworded edge of the
+        # same sentence: keep the whole segment (_verbatim_core, _fringes, _snap)
+        trimmed, ta0, ta1, tb0, tb1, na0, na1, nb0, nb1, hit_a, hit_b = _finish_kernel(
+            ri, rj, rl, sa.seg.tok_ptr, sa.seg.tok_seg, sb.seg.tok_ptr, sb.seg.tok_seg, a0, a1, b0, b1,
+            opt.min_verbatim_tokens, opt.verbatim_trim, opt.verbatim_gap, opt.verbatim_trim_share,
+            opt.verbatim_fringe,
+        )
+        if trimmed:
+            # token-precise bounds: the core, with punctuation attached
+            ca0, ca1 = _attach(sa, ta0, ta1, na0, na1)
+            cb0, cb1 = _attach(sb, tb0, tb1, nb0, nb1)
+            if (na0, na1, nb0, nb1) != (a0, a1, b0, b1):
+                a0, a1, b0, b1 = na0, na1, nb0, nb1
+                sim = eng.passage_cos(a0, a1, b0, b1)
+        else:
+            ca0, ca1 = _char_span(sa, a0, a1)
+            cb0, cb1 = _char_span(sb, b0, b1)
         verbatim = hit_a >= opt.verbatim_fraction * (ta1 - ta0) and hit_b >= opt.verbatim_fraction * (
             tb1 - tb0
         )
@@ -1495,9 +1587,37 @@ def _finish(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions) ->
             Passage(ca0, ca1, cb0, cb1, "verbatim" if verbatim else "reworded", 1.0 if verbatim else round(min(sim, 1.0), 6))
         )
     passages.sort(key=lambda p: (p.a_start, p.b_start, p.a_end, p.b_end))
-    only_a, cov_a = _outside(sa.tokens, [(p.a_start, p.a_end) for p in passages])
-    only_b, cov_b = _outside(sb.tokens, [(p.b_start, p.b_end) for p in passages])
-    return Alignment(passages, only_a, only_b, cov_a, cov_b)
+    ta, tb = sa.tokens, sb.tokens
+    if len(ta) == 0 or len(tb) == 0:
+        only_a, cov_a = _outside(ta, [(p.a_start, p.a_end) for p in passages])
+        only_b, cov_b = _outside(tb, [(p.b_start, p.b_end) for p in passages])
+        return Alignment(passages, only_a, only_b, cov_a, cov_b)
+    sp = np.array([(p.a_start, p.a_end, p.b_start, p.b_end) for p in passages], dtype=np.int64).reshape(-1, 4)
+    oa0, oa1, in_a, ob0, ob1, in_b = _outside_pair(ta.starts, ta.ends, sp[:, 0], sp[:, 1],
+                                                   tb.starts, tb.ends, sp[:, 2], sp[:, 3])
+    only_a = list(zip(oa0.tolist(), oa1.tolist(), strict=True))
+    only_b = list(zip(ob0.tolist(), ob1.tolist(), strict=True))
+    return Alignment(passages, only_a, only_b, 1.0 if not only_a else in_a / len(ta),
+                     1.0 if not only_b else in_b / len(tb))
+
+
+@njit(cache=True, nogil=True)
+def _outside_pair(a_starts, a_ends, a_lo, a_hi, b_starts, b_ends, b_lo, b_hi):
+    """:func:`_outside` of both sides in one call: per side the character spans
+    (start, end) of the runs of tokens outside the spans, and the tokens inside."""
+    ra_lo, ra_hi, in_a = outside_runs(a_starts, a_ends, a_lo, a_hi)
+    rb_lo, rb_hi, in_b = outside_runs(b_starts, b_ends, b_lo, b_hi)
+    ca0 = np.empty(ra_lo.shape[0], dtype=np.int64)
+    ca1 = np.empty(ra_lo.shape[0], dtype=np.int64)
+    for k in range(ra_lo.shape[0]):
+        ca0[k] = a_starts[ra_lo[k]]
+        ca1[k] = a_ends[ra_hi[k] - 1]
+    cb0 = np.empty(rb_lo.shape[0], dtype=np.int64)
+    cb1 = np.empty(rb_lo.shape[0], dtype=np.int64)
+    for k in range(rb_lo.shape[0]):
+        cb0[k] = b_starts[rb_lo[k]]
+        cb1[k] = b_ends[rb_hi[k] - 1]
+    return ca0, ca1, in_a, cb0, cb1, in_b
 
 
 @njit(cache=True, nogil=True)
