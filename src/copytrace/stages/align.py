@@ -688,15 +688,6 @@ def _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b, nb_):
             b_ptr, eterm[cut:].copy(), w[cut:].copy(), np.sqrt(b_norm))
 
 
-def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
-    (ia, stems_a), (ib, stems_b) = ca, cb
-    na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
-    V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm = _vectors_kernel(
-        stems_a, sa.seg.tok_seg[ia], na, stems_b, sb.seg.tok_seg[ib], nb_
-    )
-    return V
-
-
 @njit(cache=True, nogil=True)
 def _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
                       elig_a, elig_b, cos_lo, dice_lo, max_work):
@@ -845,32 +836,75 @@ def _seed_kernel(si, sj, sc, sd, cos_t, dice_t, nb_, tok_seg_a, tok_seg_b, ri, r
     return ia, ib
 
 
+@njit(cache=True, nogil=True)
+def _front_kernel(stems_a, content_a, tok_seg_a, ntok_a, hashes_a, stems_b, content_b, tok_seg_b, ntok_b, hashes_b,
+                  min_seed_tokens, lo_cos, lo_dice, max_work, ngram, runs, cos_t, dice_t, min_run):
+    """The start of every alignment in one call: the tf-idf vectors of both
+    sides' segments (:func:`_vectors_kernel`), the segment-pair similarities
+    of the eligible segments (:func:`_pair_sims_kernel`), the verbatim runs
+    (:func:`_verbatim_runs`, when ``runs``) and the seeds at ``cos_t`` /
+    ``dice_t`` (:func:`_seed_kernel`)."""
+    na = ntok_a.shape[0]
+    nb_ = ntok_b.shape[0]
+    seg_a = np.empty(content_a.shape[0], dtype=np.int64)
+    for k in range(content_a.shape[0]):
+        seg_a[k] = tok_seg_a[content_a[k]]
+    seg_b = np.empty(content_b.shape[0], dtype=np.int64)
+    for k in range(content_b.shape[0]):
+        seg_b[k] = tok_seg_b[content_b[k]]
+    V, a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm = _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b,
+                                                                                nb_)
+    elig_a = ntok_a >= min_seed_tokens
+    elig_b = ntok_b >= min_seed_tokens
+    si, sj, sc, sd, _ = _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
+                                          elig_a, elig_b, lo_cos, lo_dice, max_work)
+    if runs:
+        ri, rj, rl = _verbatim_runs(hashes_a, hashes_b, ngram, ngram, 64)
+    else:
+        ri = np.zeros(0, np.int64)
+        rj = np.zeros(0, np.int64)
+        rl = np.zeros(0, np.int64)
+    s_a, s_b = _seed_kernel(si, sj, sc, sd, cos_t, dice_t, max(nb_, 1), tok_seg_a, tok_seg_b, ri, rj, rl, min_run)
+    return (V, a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, si, sj, sc, sd, ri, rj, rl, s_a, s_b)
+
+
 class _PairAligner:
-    def __init__(self, sa: _Side, sb: _Side, V: int, opt: AlignOptions):
-        self.a, self.b, self.V, self.opt = sa, sb, V, opt
+    def __init__(self, sa: _Side, sb: _Side, ca: tuple[np.ndarray, np.ndarray], cb: tuple[np.ndarray, np.ndarray],
+                 opt: AlignOptions):
+        """Both sides' vectors (set on ``sa`` / ``sb``), the similarities, the
+        verbatim runs and the first seeds (``opt.seed_cosine``/``seed_dice``),
+        in one kernel call (:func:`_front_kernel`)."""
+        self.a, self.b, self.opt = sa, sb, opt
         na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
         self.na, self.nb = na, nb_
-        self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
-        self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
         # segment pairs similar enough to seed in either mode
         lo_cos = min(opt.seed_cosine, opt.summary_cosine) if opt.summary else opt.seed_cosine
         lo_dice = min(opt.seed_dice, opt.summary_dice) if opt.summary else opt.seed_dice
         if opt.edge_cosine > 0:
             lo_cos, lo_dice = -1.0, -1.0  # edge pruning looks up weak seeds' cosines too
-        self.sims = _pair_sims_kernel(
-            sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm, V,
-            self.elig_a, self.elig_b, lo_cos, lo_dice, opt.max_pair_work,
-        )[:4]
+        (ia, stems_a), (ib, stems_b) = ca, cb
+        runs = len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram
+        (V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm,
+         si, sj, sc, sd, ri, rj, rl, s_a, s_b) = _front_kernel(
+            stems_a, ia, sa.seg.tok_seg, sa.seg.ntok, sa.tokens.hashes,
+            stems_b, ib, sb.seg.tok_seg, sb.seg.ntok, sb.tokens.hashes,
+            opt.min_seed_tokens, lo_cos, lo_dice, opt.max_pair_work, opt.ngram, runs,
+            opt.seed_cosine, opt.seed_dice, opt.min_verbatim_tokens,
+        )
+        self.V = V
+        self.sims = (si, sj, sc, sd)
+        self.runs = (ri, rj, rl)
+        self._first_seeds = (opt.seed_cosine, opt.seed_dice, s_a, s_b)
         self._acc_a = np.zeros(max(V, 1))
         self._acc_b = np.zeros(max(V, 1))
-        # verbatim runs
-        if len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram:
-            ri, rj, rl = _verbatim_runs(
-                sa.tokens.hashes, sb.tokens.hashes, opt.ngram, opt.ngram, 64
-            )
-        else:
-            ri = rj = rl = np.zeros(0, np.int64)
-        self.runs = (ri, rj, rl)
+
+    @cached_property
+    def elig_a(self) -> np.ndarray:
+        return self.a.seg.ntok >= self.opt.min_seed_tokens
+
+    @cached_property
+    def elig_b(self) -> np.ndarray:
+        return self.b.seg.ntok >= self.opt.min_seed_tokens
 
     # eligible segments before each segment (eligible among lo..hi: cum[hi + 1] - cum[lo]); summary mode only
     @cached_property
@@ -894,6 +928,9 @@ class _PairAligner:
 
     # -- seeds ------------------------------------------------------------
     def seeds(self, cos_t: float, dice_t: float) -> tuple[np.ndarray, np.ndarray]:
+        first = self._first_seeds
+        if first[0] == cos_t and first[1] == dice_t:
+            return first[2], first[3]
         ri, rj, rl = self.runs
         si, sj, sc, sd = self.sims
         return _seed_kernel(
@@ -1734,7 +1771,6 @@ def align(
     if _identical(sa, sb):
         return _whole(sa, sb)
     opt = _scaled(opt, sa, sb)
-    V = _build_vectors(sa, sb, ca, cb)
-    eng = _PairAligner(sa, sb, V, opt)
+    eng = _PairAligner(sa, sb, ca, cb, opt)
     kept = _align_core(sa, sb, eng, opt)
     return _finish(sa, sb, eng, kept, opt)
