@@ -950,23 +950,25 @@ class _PairAligner:
 
     # -- extension ----------------------------------------------------------
     def _clusters(self, sa, sb, gap_a, gap_b, min_gap, threshold):
-        """Clusters of seeds that validate, as one CSR set: (ga, gb, ptr, sims)."""
+        """Clusters of seeds that validate, as one CSR set with their stats:
+        (ga, gb, ptr, sims, stats), one kernel call (:func:`_clusters_kernel`)."""
         a, b = self.a, self.b
-        labels, sims = _extend_kernel(
+        return _clusters_kernel(
             sa, sb, gap_a, gap_b, min_gap, threshold,
             a.ent_ptr, a.ent_term, a.ent_w, b.ent_ptr, b.ent_term, b.ent_w,
             self._acc_a, self._acc_b,
         )
-        ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
-        return ga, gb, gptr, sims
 
     def extend(self, sa, sb, gap_a, gap_b, min_gap, threshold):
-        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos)."""
+        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos,
+        (a0, a1, b0, b1)), the last the cluster's first and last segment on each side."""
         if sa.size == 0 or self.V == 0:
             return []
-        ga, gb, gptr, sims = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
+        ga, gb, gptr, sims, stats = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
         p = gptr.tolist()
-        return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], float(sims[k])) for k in range(len(p) - 1)]
+        sm = sims.tolist()
+        st = stats[:, :4].tolist()
+        return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], sm[k], st[k]) for k in range(len(p) - 1)]
 
     def extend_stats(self, sa, sb, gap_a, gap_b, min_gap, threshold):
         """The clusters of :meth:`extend` (same order) as one CSR set:
@@ -976,8 +978,7 @@ class _PairAligner:
         if sa.size == 0 or self.V == 0:
             z = np.zeros(0, np.int64)
             return z, z, np.zeros(1, np.int64), np.zeros(0), np.zeros((0, 6), np.int64)
-        ga, gb, gptr, sims = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
-        return ga, gb, gptr, sims, _group_stats_kernel(ga, gb, gptr)
+        return self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
 
 
 @njit(cache=True, nogil=True)
@@ -1108,6 +1109,16 @@ def _group_kernel(labels, n_lab, sa, sb):
 
 
 @njit(cache=True, nogil=True)
+def _clusters_kernel(sa, sb, gap_a, gap_b, min_gap, threshold, a_ptr, a_term, a_w, b_ptr, b_term, b_w, acc_a, acc_b):
+    """:func:`_extend_kernel`, :func:`_group_kernel` and :func:`_group_stats_kernel`
+    in one call: (ga, gb, ptr, sims, stats)."""
+    labels, sims = _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold, a_ptr, a_term, a_w, b_ptr, b_term, b_w,
+                                  acc_a, acc_b)
+    ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
+    return ga, gb, gptr, sims, _group_stats_kernel(ga, gb, gptr)
+
+
+@njit(cache=True, nogil=True)
 def _group_stats_kernel(ga, gb, ptr):
     """Per group of a CSR set of seeds (groups non-empty): min and max
     segment on each side and the number of distinct segments on each side."""
@@ -1228,21 +1239,25 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
     then the filter.  Returns a list of (a0, a1, b0, b1, seeds_a, seeds_b, sim)."""
     cands = []
     s_a, s_b = eng.seeds(opt.seed_cosine, opt.seed_dice)
-    blocks = []
-    for seeds_a, seeds_b, sim in eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap, opt.validate_cosine):
+    blocks: list[tuple[np.ndarray, np.ndarray, float, list[int] | None]] = []  # seeds, cosine, bounds if known
+    for seeds_a, seeds_b, sim, bounds in eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap,
+                                                    opt.validate_cosine):
         parts = _unswap(seeds_a, seeds_b, opt.min_block)
         if len(parts) == 1:
-            blocks.append((seeds_a, seeds_b, sim))
+            blocks.append((seeds_a, seeds_b, sim, bounds))
             continue
         for pa, pb in parts:
             sim2 = eng.passage_cos(int(pa.min()), int(pa.max()), int(pb.min()), int(pb.max()))
             if sim2 > opt.validate_cosine:
-                blocks.append((pa, pb, sim2))
+                blocks.append((pa, pb, sim2, None))
     if opt.edge_cosine > 0:
-        blocks = [_prune_edges(eng, a_, b_, sim, opt) for a_, b_, sim in blocks]
-    for seeds_a, seeds_b, sim in blocks:
-        a0, a1 = int(seeds_a.min()), int(seeds_a.max())
-        b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+        blocks = [(*_prune_edges(eng, a_, b_, sim, opt), None) for a_, b_, sim, _ in blocks]
+    for seeds_a, seeds_b, sim, bounds in blocks:
+        if bounds is None:
+            a0, a1 = int(seeds_a.min()), int(seeds_a.max())
+            b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+        else:
+            a0, a1, b0, b1 = bounds
         cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
     # strong, balanced one-to-one candidates: what a summary must not be
     normal = []
