@@ -260,6 +260,32 @@ def test_verbatim_core_ignores_stray_runs() -> None:
     assert _verbatim_core(cov[:15], 8, 0.9, gap=8) is None
 
 
+def test_verbatim_core_kernel_matches_the_reference() -> None:
+    """The compiled core (_finish's kernel) finds the extent _verbatim_core finds, on random run masks."""
+    from copytrace.stages.align import _core_kernel, _verbatim_core
+
+    rng = np.random.default_rng(7)
+    checked = found = 0
+    for _ in range(400):
+        n = int(rng.integers(1, 120))
+        # runs of shared tokens with gaps of varying length
+        cov = np.zeros(n, dtype=bool)
+        t = int(rng.integers(0, 6))
+        while t < n:
+            run = int(rng.integers(1, 30))
+            cov[t : t + run] = True
+            t += run + int(rng.integers(1, 25))
+        for min_tokens, fraction, gap in ((8, 0.9, 0), (8, 0.9, 8), (3, 0.5, 2), (1, 0.0, 0)):
+            want = _verbatim_core(cov, min_tokens, fraction, gap)
+            ok, lo, hi = _core_kernel(cov, min_tokens, fraction, gap)
+            assert (want is not None) == ok, (cov.nonzero(), min_tokens, fraction, gap)
+            if ok:
+                assert (lo, hi) == want
+                found += 1
+            checked += 1
+    assert found > 200 and checked == 1600
+
+
 def test_short_weak_passages_need_a_higher_cosine() -> None:
     opts = AlignOptions()
     assert opts.short_chars > opts.min_passage_chars

@@ -318,3 +318,31 @@ def test_passage_bar_scales_with_the_shorter_text():
     assert rule.worth_aligning(v, toks, 0.5, 5, 25, only).tolist() == [True, False]
     assert rule.worth_aligning(v, toks, 0.5, 5, 12, only).tolist() == [True, True]
     assert rule.worth_aligning(v, toks, 0.5, 5, 0, only).tolist() == [False, False]  # channel off
+
+
+def test_evidence_kernel_matches_anchor_agreement_and_word_counts() -> None:
+    """aligned_evidence's one kernel gives anchor_agreement's value (spans in any order, starts
+    shared) and the numpy count of tokens inside each passage."""
+    a, b = ORIGINAL.read_text(encoding="utf-8"), REWORDED.read_text(encoding="utf-8")
+    ta, tb = tokenize(a), tokenize(b)
+    aa, ab = rule.anchors(a, ta), rule.anchors(b, tb)
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(200):
+        k = int(rng.integers(1, 6))
+        sa = np.sort(rng.integers(0, len(a), size=(k, 2)), axis=1)
+        sb = np.sort(rng.integers(0, len(b), size=(k, 2)), axis=1)
+        if k > 1 and rng.random() < 0.3:
+            sa[1, 0] = sa[0, 0]  # two spans starting together
+        spans = np.concatenate([sa, sb], axis=1).astype(np.int64)
+        want = rule.anchor_agreement(a, ta, [tuple(r) for r in sa.tolist()], b, tb, [tuple(r) for r in sb.tolist()],
+                                     prepared=(aa, ab))
+        for side_a, tok in ((True, ta), (False, tb)):
+            agree, words = rule._evidence_kernel(aa.starts, aa.ends, aa.hashes, ab.starts, ab.ends, ab.hashes, spans,
+                                                 tok.starts, tok.ends, side_a, False, rule.MIN_ANCHORS)
+            lo, hi = (sa if side_a else sb).T
+            inside = np.searchsorted(tok.ends, hi, side="right") - np.searchsorted(tok.starts, lo, side="left")
+            assert agree == want
+            assert words.tolist() == np.maximum(inside, 0).astype(np.float64).tolist()
+            checked += 1
+    assert checked == 400

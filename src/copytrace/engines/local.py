@@ -541,6 +541,9 @@ class LocalEngine:
             # each document's text is read once per chunk: its pairs share the str (and pickle it once)
             ia, ib = verified.a[idx], verified.b[idx]
             docs = np.unique(np.concatenate([ia, ib]))
+            load = getattr(spans, "load", None)
+            if load is not None:  # the chunk's boilerplate spans in one text fetch, not one per document
+                load(docs)
             text = dict(zip(docs.tolist(), store.texts(order[docs]), strict=True))
             date = dict(zip(docs.tolist(), dates.take(pa.array(order[docs], pa.int64())).to_pylist(), strict=True))
             return [

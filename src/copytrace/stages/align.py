@@ -688,15 +688,6 @@ def _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b, nb_):
             b_ptr, eterm[cut:].copy(), w[cut:].copy(), np.sqrt(b_norm))
 
 
-def _build_vectors(sa: _Side, sb: _Side, ca, cb) -> int:
-    (ia, stems_a), (ib, stems_b) = ca, cb
-    na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
-    V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm = _vectors_kernel(
-        stems_a, sa.seg.tok_seg[ia], na, stems_b, sb.seg.tok_seg[ib], nb_
-    )
-    return V
-
-
 @njit(cache=True, nogil=True)
 def _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
                       elig_a, elig_b, cos_lo, dice_lo, max_work):
@@ -845,32 +836,75 @@ def _seed_kernel(si, sj, sc, sd, cos_t, dice_t, nb_, tok_seg_a, tok_seg_b, ri, r
     return ia, ib
 
 
+@njit(cache=True, nogil=True)
+def _front_kernel(stems_a, content_a, tok_seg_a, ntok_a, hashes_a, stems_b, content_b, tok_seg_b, ntok_b, hashes_b,
+                  min_seed_tokens, lo_cos, lo_dice, max_work, ngram, runs, cos_t, dice_t, min_run):
+    """The start of every alignment in one call: the tf-idf vectors of both
+    sides' segments (:func:`_vectors_kernel`), the segment-pair similarities
+    of the eligible segments (:func:`_pair_sims_kernel`), the verbatim runs
+    (:func:`_verbatim_runs`, when ``runs``) and the seeds at ``cos_t`` /
+    ``dice_t`` (:func:`_seed_kernel`)."""
+    na = ntok_a.shape[0]
+    nb_ = ntok_b.shape[0]
+    seg_a = np.empty(content_a.shape[0], dtype=np.int64)
+    for k in range(content_a.shape[0]):
+        seg_a[k] = tok_seg_a[content_a[k]]
+    seg_b = np.empty(content_b.shape[0], dtype=np.int64)
+    for k in range(content_b.shape[0]):
+        seg_b[k] = tok_seg_b[content_b[k]]
+    V, a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm = _vectors_kernel(stems_a, seg_a, na, stems_b, seg_b,
+                                                                                nb_)
+    elig_a = ntok_a >= min_seed_tokens
+    elig_b = ntok_b >= min_seed_tokens
+    si, sj, sc, sd, _ = _pair_sims_kernel(a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, V,
+                                          elig_a, elig_b, lo_cos, lo_dice, max_work)
+    if runs:
+        ri, rj, rl = _verbatim_runs(hashes_a, hashes_b, ngram, ngram, 64)
+    else:
+        ri = np.zeros(0, np.int64)
+        rj = np.zeros(0, np.int64)
+        rl = np.zeros(0, np.int64)
+    s_a, s_b = _seed_kernel(si, sj, sc, sd, cos_t, dice_t, max(nb_, 1), tok_seg_a, tok_seg_b, ri, rj, rl, min_run)
+    return (V, a_ptr, a_term, a_w, a_norm, b_ptr, b_term, b_w, b_norm, si, sj, sc, sd, ri, rj, rl, s_a, s_b)
+
+
 class _PairAligner:
-    def __init__(self, sa: _Side, sb: _Side, V: int, opt: AlignOptions):
-        self.a, self.b, self.V, self.opt = sa, sb, V, opt
+    def __init__(self, sa: _Side, sb: _Side, ca: tuple[np.ndarray, np.ndarray], cb: tuple[np.ndarray, np.ndarray],
+                 opt: AlignOptions):
+        """Both sides' vectors (set on ``sa`` / ``sb``), the similarities, the
+        verbatim runs and the first seeds (``opt.seed_cosine``/``seed_dice``),
+        in one kernel call (:func:`_front_kernel`)."""
+        self.a, self.b, self.opt = sa, sb, opt
         na, nb_ = len(sa.seg.ntok), len(sb.seg.ntok)
         self.na, self.nb = na, nb_
-        self.elig_a = sa.seg.ntok >= opt.min_seed_tokens
-        self.elig_b = sb.seg.ntok >= opt.min_seed_tokens
         # segment pairs similar enough to seed in either mode
         lo_cos = min(opt.seed_cosine, opt.summary_cosine) if opt.summary else opt.seed_cosine
         lo_dice = min(opt.seed_dice, opt.summary_dice) if opt.summary else opt.seed_dice
         if opt.edge_cosine > 0:
             lo_cos, lo_dice = -1.0, -1.0  # edge pruning looks up weak seeds' cosines too
-        self.sims = _pair_sims_kernel(
-            sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm, V,
-            self.elig_a, self.elig_b, lo_cos, lo_dice, opt.max_pair_work,
-        )[:4]
+        (ia, stems_a), (ib, stems_b) = ca, cb
+        runs = len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram
+        (V, sa.ent_ptr, sa.ent_term, sa.ent_w, sa.norm, sb.ent_ptr, sb.ent_term, sb.ent_w, sb.norm,
+         si, sj, sc, sd, ri, rj, rl, s_a, s_b) = _front_kernel(
+            stems_a, ia, sa.seg.tok_seg, sa.seg.ntok, sa.tokens.hashes,
+            stems_b, ib, sb.seg.tok_seg, sb.seg.ntok, sb.tokens.hashes,
+            opt.min_seed_tokens, lo_cos, lo_dice, opt.max_pair_work, opt.ngram, runs,
+            opt.seed_cosine, opt.seed_dice, opt.min_verbatim_tokens,
+        )
+        self.V = V
+        self.sims = (si, sj, sc, sd)
+        self.runs = (ri, rj, rl)
+        self._first_seeds = (opt.seed_cosine, opt.seed_dice, s_a, s_b)
         self._acc_a = np.zeros(max(V, 1))
         self._acc_b = np.zeros(max(V, 1))
-        # verbatim runs
-        if len(sa.tokens) >= opt.ngram and len(sb.tokens) >= opt.ngram:
-            ri, rj, rl = _verbatim_runs(
-                sa.tokens.hashes, sb.tokens.hashes, opt.ngram, opt.ngram, 64
-            )
-        else:
-            ri = rj = rl = np.zeros(0, np.int64)
-        self.runs = (ri, rj, rl)
+
+    @cached_property
+    def elig_a(self) -> np.ndarray:
+        return self.a.seg.ntok >= self.opt.min_seed_tokens
+
+    @cached_property
+    def elig_b(self) -> np.ndarray:
+        return self.b.seg.ntok >= self.opt.min_seed_tokens
 
     # eligible segments before each segment (eligible among lo..hi: cum[hi + 1] - cum[lo]); summary mode only
     @cached_property
@@ -894,6 +928,9 @@ class _PairAligner:
 
     # -- seeds ------------------------------------------------------------
     def seeds(self, cos_t: float, dice_t: float) -> tuple[np.ndarray, np.ndarray]:
+        first = self._first_seeds
+        if first[0] == cos_t and first[1] == dice_t:
+            return first[2], first[3]
         ri, rj, rl = self.runs
         si, sj, sc, sd = self.sims
         return _seed_kernel(
@@ -913,23 +950,25 @@ class _PairAligner:
 
     # -- extension ----------------------------------------------------------
     def _clusters(self, sa, sb, gap_a, gap_b, min_gap, threshold):
-        """Clusters of seeds that validate, as one CSR set: (ga, gb, ptr, sims)."""
+        """Clusters of seeds that validate, as one CSR set with their stats:
+        (ga, gb, ptr, sims, stats), one kernel call (:func:`_clusters_kernel`)."""
         a, b = self.a, self.b
-        labels, sims = _extend_kernel(
+        return _clusters_kernel(
             sa, sb, gap_a, gap_b, min_gap, threshold,
             a.ent_ptr, a.ent_term, a.ent_w, b.ent_ptr, b.ent_term, b.ent_w,
             self._acc_a, self._acc_b,
         )
-        ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
-        return ga, gb, gptr, sims
 
     def extend(self, sa, sb, gap_a, gap_b, min_gap, threshold):
-        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos)."""
+        """Clusters of seeds that validate: list of (seeds_a, seeds_b, cos,
+        (a0, a1, b0, b1)), the last the cluster's first and last segment on each side."""
         if sa.size == 0 or self.V == 0:
             return []
-        ga, gb, gptr, sims = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
+        ga, gb, gptr, sims, stats = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
         p = gptr.tolist()
-        return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], float(sims[k])) for k in range(len(p) - 1)]
+        sm = sims.tolist()
+        st = stats[:, :4].tolist()
+        return [(ga[p[k] : p[k + 1]], gb[p[k] : p[k + 1]], sm[k], st[k]) for k in range(len(p) - 1)]
 
     def extend_stats(self, sa, sb, gap_a, gap_b, min_gap, threshold):
         """The clusters of :meth:`extend` (same order) as one CSR set:
@@ -939,8 +978,7 @@ class _PairAligner:
         if sa.size == 0 or self.V == 0:
             z = np.zeros(0, np.int64)
             return z, z, np.zeros(1, np.int64), np.zeros(0), np.zeros((0, 6), np.int64)
-        ga, gb, gptr, sims = self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
-        return ga, gb, gptr, sims, _group_stats_kernel(ga, gb, gptr)
+        return self._clusters(sa, sb, gap_a, gap_b, min_gap, threshold)
 
 
 @njit(cache=True, nogil=True)
@@ -1071,6 +1109,16 @@ def _group_kernel(labels, n_lab, sa, sb):
 
 
 @njit(cache=True, nogil=True)
+def _clusters_kernel(sa, sb, gap_a, gap_b, min_gap, threshold, a_ptr, a_term, a_w, b_ptr, b_term, b_w, acc_a, acc_b):
+    """:func:`_extend_kernel`, :func:`_group_kernel` and :func:`_group_stats_kernel`
+    in one call: (ga, gb, ptr, sims, stats)."""
+    labels, sims = _extend_kernel(sa, sb, gap_a, gap_b, min_gap, threshold, a_ptr, a_term, a_w, b_ptr, b_term, b_w,
+                                  acc_a, acc_b)
+    ga, gb, gptr = _group_kernel(labels, sims.shape[0], sa, sb)
+    return ga, gb, gptr, sims, _group_stats_kernel(ga, gb, gptr)
+
+
+@njit(cache=True, nogil=True)
 def _group_stats_kernel(ga, gb, ptr):
     """Per group of a CSR set of seeds (groups non-empty): min and max
     segment on each side and the number of distinct segments on each side."""
@@ -1095,6 +1143,14 @@ def _char_len(side: _Side, lo: int, hi: int) -> int:
     if seg.span_lists is None:  # the spans as Python ints, once per text (~8 lookups a pair)
         seg.span_lists = (seg.spans[:, 0].tolist(), seg.spans[:, 1].tolist())
     return seg.span_lists[1][hi] - seg.span_lists[0][lo]
+
+
+def _char_span(side: _Side, lo: int, hi: int) -> tuple[int, int]:
+    """(start of segment lo, end of segment hi) in characters."""
+    seg = side.seg
+    if seg.span_lists is None:
+        seg.span_lists = (seg.spans[:, 0].tolist(), seg.spans[:, 1].tolist())
+    return seg.span_lists[0][lo], seg.span_lists[1][hi]
 
 
 @njit(cache=True, nogil=True)
@@ -1183,21 +1239,25 @@ def _align_core(sa: _Side, sb: _Side, eng: _PairAligner, opt: AlignOptions):
     then the filter.  Returns a list of (a0, a1, b0, b1, seeds_a, seeds_b, sim)."""
     cands = []
     s_a, s_b = eng.seeds(opt.seed_cosine, opt.seed_dice)
-    blocks = []
-    for seeds_a, seeds_b, sim in eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap, opt.validate_cosine):
+    blocks: list[tuple[np.ndarray, np.ndarray, float, list[int] | None]] = []  # seeds, cosine, bounds if known
+    for seeds_a, seeds_b, sim, bounds in eng.extend(s_a, s_b, opt.max_gap, opt.max_gap, opt.min_gap,
+                                                    opt.validate_cosine):
         parts = _unswap(seeds_a, seeds_b, opt.min_block)
         if len(parts) == 1:
-            blocks.append((seeds_a, seeds_b, sim))
+            blocks.append((seeds_a, seeds_b, sim, bounds))
             continue
         for pa, pb in parts:
             sim2 = eng.passage_cos(int(pa.min()), int(pa.max()), int(pb.min()), int(pb.max()))
             if sim2 > opt.validate_cosine:
-                blocks.append((pa, pb, sim2))
+                blocks.append((pa, pb, sim2, None))
     if opt.edge_cosine > 0:
-        blocks = [_prune_edges(eng, a_, b_, sim, opt) for a_, b_, sim in blocks]
-    for seeds_a, seeds_b, sim in blocks:
-        a0, a1 = int(seeds_a.min()), int(seeds_a.max())
-        b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+        blocks = [(*_prune_edges(eng, a_, b_, sim, opt), None) for a_, b_, sim, _ in blocks]
+    for seeds_a, seeds_b, sim, bounds in blocks:
+        if bounds is None:
+            a0, a1 = int(seeds_a.min()), int(seeds_a.max())
+            b0, b1 = int(seeds_b.min()), int(seeds_b.max())
+        else:
+            a0, a1, b0, b1 = bounds
         cands.append((a0, a1, b0, b1, seeds_a, seeds_b, sim))
     # strong, balanced one-to-one candidates: what a summary must not be
     normal = []
@@ -1422,53 +1482,137 @@ def _merge(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions):
     return kept
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _core_kernel(cov, min_tokens, fraction, gap):
+    """:func:`_verbatim_core` compiled: (found, lo, hi)."""
+    n = cov.shape[0]
+    cnt = 0
+    for t in range(n):
+        if cov[t]:
+            cnt += 1
+    if cnt < min_tokens:
+        return False, 0, 0
+    first = -1
+    last = -1
+    size = cnt
+    if gap > 0 and cnt > 1:
+        # the first largest group of runs (split where positions jump by more than gap + 1)
+        best_lo = -1
+        best_hi = -1
+        best_n = 0
+        g_lo = -1
+        g_hi = -1
+        g_n = 0
+        for t in range(n):
+            if not cov[t]:
+                continue
+            if g_n > 0 and t - g_hi > gap + 1:
+                if g_n > best_n:
+                    best_lo, best_hi, best_n = g_lo, g_hi, g_n
+                g_n = 0
+            if g_n == 0:
+                g_lo = t
+            g_hi = t
+            g_n += 1
+        if g_n > best_n:
+            best_lo, best_hi, best_n = g_lo, g_hi, g_n
+        first, last, size = best_lo, best_hi, best_n
+        if size < min_tokens:
+            return False, 0, 0
+    else:
+        for t in range(n):
+            if cov[t]:
+                if first < 0:
+                    first = t
+                last = t
+    lo = first
+    hi = last + 1
+    if size < fraction * (hi - lo):
+        return False, 0, 0
+    return True, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _finish_kernel(ri, rj, rl, a_tok_ptr, a_tok_seg, b_tok_ptr, b_tok_seg, a0, a1, b0, b1,
+                   min_tokens, trim, gap, trim_share, fringe):
+    """The token bounds of one kept passage (segments a0..a1, b0..b1), cut to
+    its verbatim core as :func:`_finish` describes (``_run_masks``,
+    ``_verbatim_core``, ``_fringes``, ``_snap`` in one pass): (trimmed, ta0,
+    ta1, tb0, tb1, na0, na1, nb0, nb1, hit_a, hit_b) — the new segments when
+    trimmed, and the tokens inside shared runs on each side."""
+    ta0 = a_tok_ptr[a0]
+    ta1 = a_tok_ptr[a1 + 1]
+    tb0 = b_tok_ptr[b0]
+    tb1 = b_tok_ptr[b1 + 1]
+    m_a, m_b = _run_masks_kernel(ri, rj, rl, ta0, ta1, tb0, tb1)
+    lo_a = 0
+    hi_a = ta1 - ta0
+    lo_b = 0
+    hi_b = tb1 - tb0
+    trimmed = False
+    na0, na1, nb0, nb1 = a0, a1, b0, b1
+    if trim > 0:
+        fa, ka0, ka1 = _core_kernel(m_a, min_tokens, trim, 0)
+        fb, kb0, kb1 = _core_kernel(m_b, min_tokens, trim, 0)
+        if gap > 0:
+            if not fa and fb and kb1 - kb0 >= trim * (tb1 - tb0):
+                fa, ka0, ka1 = _core_kernel(m_a, min_tokens, trim, gap)
+            elif not fb and fa and ka1 - ka0 >= trim * (ta1 - ta0):
+                fb, kb0, kb1 = _core_kernel(m_b, min_tokens, trim, gap)
+        if fa and fb and ka1 - ka0 >= trim_share * (ta1 - ta0) and kb1 - kb0 >= trim_share * (tb1 - tb0):
+            na0 = a_tok_seg[ta0 + ka0]
+            na1 = a_tok_seg[ta0 + ka1 - 1]
+            nb0 = b_tok_seg[tb0 + kb0]
+            nb1 = b_tok_seg[tb0 + kb1 - 1]
+            fa0 = ka0 - (a_tok_ptr[na0] - ta0)
+            fa1 = (a_tok_ptr[na1 + 1] - ta0) - ka1
+            fb0 = kb0 - (b_tok_ptr[nb0] - tb0)
+            fb1 = (b_tok_ptr[nb1 + 1] - tb0) - kb1
+            lo_a, hi_a, lo_b, hi_b = ka0, ka1, kb0, kb1
+            if fa0 <= fringe and fb0 > 0:
+                lo_a -= fa0
+            if fa1 <= fringe and fb1 > 0:
+                hi_a += fa1
+            if fb0 <= fringe and fa0 > 0:
+                lo_b -= fb0
+            if fb1 <= fringe and fa1 > 0:
+                hi_b += fb1
+            trimmed = True
+    hit_a = 0
+    for t in range(lo_a, hi_a):
+        if m_a[t]:
+            hit_a += 1
+    hit_b = 0
+    for t in range(lo_b, hi_b):
+        if m_b[t]:
+            hit_b += 1
+    return (trimmed, ta0 + lo_a, ta0 + hi_a, tb0 + lo_b, tb0 + hi_b, na0, na1, nb0, nb1, hit_a, hit_b)
+
+
 def _finish(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions) -> Alignment:
     passages = []
+    ri, rj, rl = eng.runs
     for _, a0, a1, b0, b1, _sa, _sb, sim in kept:
-        ca0, ca1 = int(sa.seg.spans[a0, 0]), int(sa.seg.spans[a1, 1])
-        cb0, cb1 = int(sb.seg.spans[b0, 0]), int(sb.seg.spans[b1, 1])
-        ta0, ta1 = int(sa.seg.tok_ptr[a0]), int(sa.seg.tok_ptr[a1 + 1])
-        tb0, tb1 = int(sb.seg.tok_ptr[b0]), int(sb.seg.tok_ptr[b1 + 1])
-        m_a, m_b = _run_masks(eng, ta0, ta1, tb0, tb1)
-        if opt.verbatim_trim:
-            # a verbatim core with reworded fringes: the fringes are neighbours
-            # that only look alike, keep the core's segments
-            ka = _verbatim_core(m_a, opt.min_verbatim_tokens, opt.verbatim_trim)
-            kb = _verbatim_core(m_b, opt.min_verbatim_tokens, opt.verbatim_trim)
-            if opt.verbatim_gap:
-                # one side wholly verbatim, the other with stray shared
-                # phrases around its copy: take the densest group of runs
-                if ka is None and kb is not None and kb[1] - kb[0] >= opt.verbatim_trim * (tb1 - tb0):
-                    ka = _verbatim_core(m_a, opt.min_verbatim_tokens, opt.verbatim_trim, opt.verbatim_gap)
-                elif kb is None and ka is not None and ka[1] - ka[0] >= opt.verbatim_trim * (ta1 - ta0):
-                    kb = _verbatim_core(m_b, opt.min_verbatim_tokens, opt.verbatim_trim, opt.verbatim_gap)
-            if (
-                ka is not None
-                and kb is not None
-                and ka[1] - ka[0] >= opt.verbatim_trim_share * (ta1 - ta0)
-                and kb[1] - kb[0] >= opt.verbatim_trim_share * (tb1 - tb0)
-            ):
-                # token-precise bounds: the core, with punctuation attached
-                na0 = int(sa.seg.tok_seg[ta0 + ka[0]])
-                na1 = int(sa.seg.tok_seg[ta0 + ka[1] - 1])
-                nb0 = int(sb.seg.tok_seg[tb0 + kb[0]])
-                nb1 = int(sb.seg.tok_seg[tb0 + kb[1] - 1])
-                # a short fringe inside the core's end segments is a reworded
-                # edge of the same sentence: keep the whole segment
-                fa = _fringes(sa, ta0, ka, na0, na1)
-                fb = _fringes(sb, tb0, kb, nb0, nb1)
-                ka = _snap(ka, fa, fb, opt.verbatim_fringe)
-                kb = _snap(kb, fb, fa, opt.verbatim_fringe)
-                m_a = m_a[ka[0] : ka[1]]
-                m_b = m_b[kb[0] : kb[1]]
-                ta0, ta1 = ta0 + ka[0], ta0 + ka[1]
-                tb0, tb1 = tb0 + kb[0], tb0 + kb[1]
-                ca0, ca1 = _attach(sa, ta0, ta1, na0, na1)
-                cb0, cb1 = _attach(sb, tb0, tb1, nb0, nb1)
-                if (na0, na1, nb0, nb1) != (a0, a1, b0, b1):
-                    a0, a1, b0, b1 = na0, na1, nb0, nb1
-                    sim = eng.passage_cos(a0, a1, b0, b1)
-        hit_a, hit_b = int(m_a.sum()), int(m_b.sum())  # tokens of the passage in verbatim runs
+        # the verbatim core (opt.verbatim_trim): a verbatim core with reworded fringes, the fringes
+        # are neighbours that only look alike, keep the core's segments; with opt.verbatim_gap, one
+        # side wholly verbatim and the other with stray shared phrases around its copy: the densest
+        # group of runs; a short fringe inside the core's end segments is a reworded edge of the
+        # same sentence: keep the whole segment (_verbatim_core, _fringes, _snap)
+        trimmed, ta0, ta1, tb0, tb1, na0, na1, nb0, nb1, hit_a, hit_b = _finish_kernel(
+            ri, rj, rl, sa.seg.tok_ptr, sa.seg.tok_seg, sb.seg.tok_ptr, sb.seg.tok_seg, a0, a1, b0, b1,
+            opt.min_verbatim_tokens, opt.verbatim_trim, opt.verbatim_gap, opt.verbatim_trim_share,
+            opt.verbatim_fringe,
+        )
+        if trimmed:
+            # token-precise bounds: the core, with punctuation attached
+            ca0, ca1 = _attach(sa, ta0, ta1, na0, na1)
+            cb0, cb1 = _attach(sb, tb0, tb1, nb0, nb1)
+            if (na0, na1, nb0, nb1) != (a0, a1, b0, b1):
+                a0, a1, b0, b1 = na0, na1, nb0, nb1
+                sim = eng.passage_cos(a0, a1, b0, b1)
+        else:
+            ca0, ca1 = _char_span(sa, a0, a1)
+            cb0, cb1 = _char_span(sb, b0, b1)
         verbatim = hit_a >= opt.verbatim_fraction * (ta1 - ta0) and hit_b >= opt.verbatim_fraction * (
             tb1 - tb0
         )
@@ -1495,9 +1639,37 @@ def _finish(sa: _Side, sb: _Side, eng: _PairAligner, kept, opt: AlignOptions) ->
             Passage(ca0, ca1, cb0, cb1, "verbatim" if verbatim else "reworded", 1.0 if verbatim else round(min(sim, 1.0), 6))
         )
     passages.sort(key=lambda p: (p.a_start, p.b_start, p.a_end, p.b_end))
-    only_a, cov_a = _outside(sa.tokens, [(p.a_start, p.a_end) for p in passages])
-    only_b, cov_b = _outside(sb.tokens, [(p.b_start, p.b_end) for p in passages])
-    return Alignment(passages, only_a, only_b, cov_a, cov_b)
+    ta, tb = sa.tokens, sb.tokens
+    if len(ta) == 0 or len(tb) == 0:
+        only_a, cov_a = _outside(ta, [(p.a_start, p.a_end) for p in passages])
+        only_b, cov_b = _outside(tb, [(p.b_start, p.b_end) for p in passages])
+        return Alignment(passages, only_a, only_b, cov_a, cov_b)
+    sp = np.array([(p.a_start, p.a_end, p.b_start, p.b_end) for p in passages], dtype=np.int64).reshape(-1, 4)
+    oa0, oa1, in_a, ob0, ob1, in_b = _outside_pair(ta.starts, ta.ends, sp[:, 0], sp[:, 1],
+                                                   tb.starts, tb.ends, sp[:, 2], sp[:, 3])
+    only_a = list(zip(oa0.tolist(), oa1.tolist(), strict=True))
+    only_b = list(zip(ob0.tolist(), ob1.tolist(), strict=True))
+    return Alignment(passages, only_a, only_b, 1.0 if not only_a else in_a / len(ta),
+                     1.0 if not only_b else in_b / len(tb))
+
+
+@njit(cache=True, nogil=True)
+def _outside_pair(a_starts, a_ends, a_lo, a_hi, b_starts, b_ends, b_lo, b_hi):
+    """:func:`_outside` of both sides in one call: per side the character spans
+    (start, end) of the runs of tokens outside the spans, and the tokens inside."""
+    ra_lo, ra_hi, in_a = outside_runs(a_starts, a_ends, a_lo, a_hi)
+    rb_lo, rb_hi, in_b = outside_runs(b_starts, b_ends, b_lo, b_hi)
+    ca0 = np.empty(ra_lo.shape[0], dtype=np.int64)
+    ca1 = np.empty(ra_lo.shape[0], dtype=np.int64)
+    for k in range(ra_lo.shape[0]):
+        ca0[k] = a_starts[ra_lo[k]]
+        ca1[k] = a_ends[ra_hi[k] - 1]
+    cb0 = np.empty(rb_lo.shape[0], dtype=np.int64)
+    cb1 = np.empty(rb_lo.shape[0], dtype=np.int64)
+    for k in range(rb_lo.shape[0]):
+        cb0[k] = b_starts[rb_lo[k]]
+        cb1[k] = b_ends[rb_hi[k] - 1]
+    return ca0, ca1, in_a, cb0, cb1, in_b
 
 
 @njit(cache=True, nogil=True)
@@ -1614,7 +1786,6 @@ def align(
     if _identical(sa, sb):
         return _whole(sa, sb)
     opt = _scaled(opt, sa, sb)
-    V = _build_vectors(sa, sb, ca, cb)
-    eng = _PairAligner(sa, sb, V, opt)
+    eng = _PairAligner(sa, sb, ca, cb, opt)
     kept = _align_core(sa, sb, eng, opt)
     return _finish(sa, sb, eng, kept, opt)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from copytrace.kernels import njit
 from copytrace.stages.align import outside_runs
 from copytrace.stages.normalize import Tokens, tokenize
 
@@ -135,6 +136,38 @@ def _coverage_and_insertions(text: str, spans: list[tuple[int, int]], toks: Toke
     return float(n_in) / n, float((run_hi - run_lo)[between].sum()) / n
 
 
+@njit(cache=True, nogil=True)
+def _shares_kernel(starts, ends, lo, hi):
+    """(tokens inside the spans, tokens in the outside runs with tokens inside on both sides):
+    the integers of :func:`_coverage_and_insertions`."""
+    n = starts.shape[0]
+    run_lo, run_hi, n_in = outside_runs(starts, ends, lo, hi)
+    between = 0
+    for k in range(run_lo.shape[0]):
+        if run_lo[k] > 0 and run_hi[k] < n:
+            between += run_hi[k] - run_lo[k]
+    return n_in, between
+
+
+@njit(cache=True, nogil=True)
+def _pair_shares_kernel(a_starts, a_ends, b_starts, b_ends, spans):
+    """:func:`_shares_kernel` of both sides of a pair in one call; ``spans``: (k, 4) int64
+    rows (a_start, a_end, b_start, b_end)."""
+    a_in, a_between = _shares_kernel(a_starts, a_ends, spans[:, 0].copy(), spans[:, 1].copy())
+    b_in, b_between = _shares_kernel(b_starts, b_ends, spans[:, 2].copy(), spans[:, 3].copy())
+    return a_in, a_between, b_in, b_between
+
+
+def _pair_shares(alignment: Any, tok_a: Tokens, tok_b: Tokens) -> tuple[float, float, float, float]:
+    """:func:`_coverage_and_insertions` of both sides (the passages' spans), in one kernel call."""
+    spans = np.array([(p.a_start, p.a_end, p.b_start, p.b_end) for p in alignment.passages],
+                     dtype=np.int64).reshape(-1, 4)
+    a_in, a_between, b_in, b_between = _pair_shares_kernel(tok_a.starts, tok_a.ends, tok_b.starts, tok_b.ends, spans)
+    na, nb = len(tok_a), len(tok_b)
+    return ((float(a_in) / na, float(a_between) / na) if na else (0.0, 0.0)) + (
+        (float(b_in) / nb, float(b_between) / nb) if nb else (0.0, 0.0))
+
+
 def direction(
     text_a: str,
     text_b: str,
@@ -162,10 +195,12 @@ def direction(
     elif wb and not wa:
         s -= 1.0
         reasons.append(f"b carries a wire credit ({', '.join(sorted(set(wb))[:3])}); a does not")
-    spans_a, spans_b = passage_spans(alignment)
-    tok_a, tok_b = tokens if tokens is not None else (None, None)
-    cov_a, ins_a = _coverage_and_insertions(text_a, spans_a, tok_a)
-    cov_b, ins_b = _coverage_and_insertions(text_b, spans_b, tok_b)
+    if tokens is not None:
+        cov_a, ins_a, cov_b, ins_b = _pair_shares(alignment, tokens[0], tokens[1])
+    else:
+        spans_a, spans_b = passage_spans(alignment)
+        cov_a, ins_a = _coverage_and_insertions(text_a, spans_a)
+        cov_b, ins_b = _coverage_and_insertions(text_b, spans_b)
     d_cov = cov_b - cov_a
     if abs(d_cov) >= 0.05:
         s += 2.0 * d_cov

@@ -426,6 +426,44 @@ def anchor_agreement(
                                    ab.starts, ab.ends, ab.hashes, b_lo, b_hi, MIN_ANCHORS))
 
 
+@njit(cache=True, nogil=True)
+def _evidence_kernel(a_starts, a_ends, a_hashes, b_starts, b_ends, b_hashes, spans, tok_starts, tok_ends,
+                     side_a, known, min_anchors):
+    """:func:`aligned_evidence`'s arrays in one call: the anchor agreement
+    (:func:`anchor_agreement` over the passages' spans, ``spans`` (k, 4) rows
+    a_start, a_end, b_start, b_end; 1.0 when ``known``) and the tokens of
+    ``tok_starts``/``tok_ends`` inside each passage on side a (``side_a``) or b,
+    as floats."""
+    k = spans.shape[0]
+    agree = 1.0
+    if not known:
+        # each side's spans sorted by start (_anchors_inside needs no more: among spans with one
+        # start, which comes first does not change what lies inside)
+        oa = np.argsort(spans[:, 0], kind="mergesort")
+        ob = np.argsort(spans[:, 2], kind="mergesort")
+        a_lo = np.empty(k, dtype=np.int64)
+        a_hi = np.empty(k, dtype=np.int64)
+        b_lo = np.empty(k, dtype=np.int64)
+        b_hi = np.empty(k, dtype=np.int64)
+        for x in range(k):
+            a_lo[x] = spans[oa[x], 0]
+            a_hi[x] = spans[oa[x], 1]
+            b_lo[x] = spans[ob[x], 2]
+            b_hi[x] = spans[ob[x], 3]
+        agree = _agreement_kernel(a_starts, a_ends, a_hashes, a_lo, a_hi, b_starts, b_ends, b_hashes, b_lo, b_hi,
+                                  min_anchors)
+    c = 0 if side_a else 2
+    words = np.empty(k, dtype=np.float64)
+    for x in range(k):
+        n = np.searchsorted(tok_ends, spans[x, c + 1], side="right") - np.searchsorted(tok_starts, spans[x, c],
+                                                                                      side="left")
+        words[x] = max(n, 0)
+    return agree, words
+
+
+_NO_ANCHORS = Anchors(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint64))
+
+
 def aligned_evidence(
     text_a: str, tokens_a: Tokens, text_b: str, tokens_b: Tokens, alignment: Alignment,
     *, prepared: tuple[Anchors, Anchors] | None = None,
@@ -441,18 +479,20 @@ def aligned_evidence(
     cov = max(float(alignment.coverage_a), float(alignment.coverage_b))
     if not passages or cov <= 0.0:
         return 0.0, 1.0
-    agree = anchor_agreement(
-        text_a, tokens_a, [(p.a_start, p.a_end) for p in passages],
-        text_b, tokens_b, [(p.b_start, p.b_end) for p in passages], prepared=prepared,
-    )
     side_a = alignment.coverage_a >= alignment.coverage_b
     tokens = tokens_a if side_a else tokens_b
-    lo = np.array([p.a_start if side_a else p.b_start for p in passages], dtype=np.int64)
-    hi = np.array([p.a_end if side_a else p.b_end for p in passages], dtype=np.int64)
-    # tokens inside each passage (tokens are sorted and do not overlap): those starting at or
-    # after its start, less those ending after its end
-    inside = np.searchsorted(tokens.ends, hi, side="right") - np.searchsorted(tokens.starts, lo, side="left")
-    words = np.maximum(inside, 0).astype(np.float64)
+    spans = np.array([(p.a_start, p.a_end, p.b_start, p.b_end) for p in passages], dtype=np.int64)
+    if len(tokens_a) == 0 or len(tokens_b) == 0:  # anchor_agreement: no evidence either way
+        aa = ab = _NO_ANCHORS
+        known = True
+    else:
+        aa, ab = prepared if prepared is not None else (anchors(text_a, tokens_a), anchors(text_b, tokens_b))
+        known = False
+    # the anchor agreement (anchor_agreement's kernel) and the tokens inside each passage on the
+    # more-covered side (tokens are sorted and do not overlap: those starting at or after its
+    # start, less those ending after its end), in one kernel call
+    agree, words = _evidence_kernel(aa.starts, aa.ends, aa.hashes, ab.starts, ab.ends, ab.hashes, spans,
+                                    tokens.starts, tokens.ends, side_a, known, MIN_ANCHORS)
     if words.sum() < MIN_CONTAINED_WORDS:  # a sign-off left by boilerplate masking is no evidence
         return 0.0, agree
     scores = np.array([float(p.score) for p in passages])
