@@ -124,8 +124,9 @@ REPORT_MAX_DOCS = 5000  # documents in clusters the report shows at most (the la
 class SparkOutput(EngineOutput):
     """``EngineOutput`` whose documents stay on the executors: ``documents`` is None and
     ``frame`` the persisted documents DataFrame (``idx`` + ``schemas.DOCUMENTS``, see
-    ``engines.spark_tables``), ``store`` a :class:`SparkTexts`; the pair tables (``pairs``,
-    ``passages``, ``reuse``, ``boilerplate``) are held by the driver.  The writer calls
+    ``engines.spark_tables``), ``store`` a :class:`SparkTexts`; the pairs, passages and reuse
+    occurrences are DataFrames too (``pairs_frame``, ``passages_frame``, ``reuse_frame``: ``pairs``,
+    ``passages`` and ``reuse`` are None), the boilerplate table is held by the driver.  The writer calls
     ``write_tables`` (every table as a Parquet dataset directory), ``write_corpus`` (the JSONL
     corpora, made on the executors) and ``report_view`` (what the report shows, bounded)."""
 
