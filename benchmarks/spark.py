@@ -320,13 +320,10 @@ def estimate(n: int, r: dict, vol: dict[str, float], args: argparse.Namespace) -
     total = run_s / cores + sh / rate
     p(f"3. Executor side: ~{total / 3600:.1f} h; planning figure x1.5 for skew and stragglers: ~{total * 1.5 / 3600:.0f} h")
     p(f"4. Driver: receives {sp['result'] / 1024:,.0f} KB of task results in all at {n:,} documents (counts,"
-      " partition offsets, small aggregates); documents.parquet, pairs.parquet and passages.parquet are")
-    p("   written by the executors. What it still holds per pair is reuse's evidence (read from a")
-    p("   work-directory dataset, not through the result channel): ~89 B per evidence pair and 48 B per")
-    vp = c["verified_pairs"] / n * N
-    p(f"   passage; counting ~0.2 kB per verified pair with its passages: {vp:.1e} pairs x 0.2 kB ="
-      f" {vp * 2e2 / 1e9:,.0f} GB at {N:.0e} documents -- the remaining driver limit (issue #13: reuse")
-    p("   clusters on the executors, not done); pairs aligned only as reuse evidence add to it")
+      " partition offsets, small aggregates); documents.parquet, pairs.parquet, passages.parquet and")
+    p("   reuse.parquet are written by the executors, and reuse runs there per component of the evidence")
+    p("   pairs: the driver holds no pair, passage or occurrence (the report's, bounded, aside). Executor")
+    p("   side: one component is one task (a story printed in many documents is one large task)")
     return "\n".join(L)
 
 

@@ -129,6 +129,14 @@ class DatasetResult(Result):
     def passages(self, value: pa.Table | None) -> None:
         self.__dict__["_passages"] = value
 
+    @property
+    def reuse(self) -> pa.Table:
+        return self._dataset("reuse", schemas.REUSE)
+
+    @reuse.setter
+    def reuse(self, value: pa.Table | None) -> None:
+        self.__dict__["_reuse"] = value
+
 
 def _split_options(options: dict[str, Any]) -> FindOptions:
     read_fields = {f.name for f in dataclasses.fields(ReadOptions)}
@@ -231,6 +239,8 @@ def find(
                     output.documents = output.documents_table()
                 if output.pairs is None:  # the same for the pair tables (Spark: on the executors)
                     output.pairs, output.passages = output.pair_tables()  # type: ignore[attr-defined]
+                if output.reuse is None and hasattr(output, "reuse_table"):  # the same for reuse (Spark)
+                    output.reuse = output.reuse_table()
                 output.summary["timings_s"] = timings_that_add_up(
                     reporter.timings, reporter.started, time.perf_counter(), t_call)
         finally:
@@ -238,9 +248,9 @@ def find(
     bp = output.boilerplate.table if output.boilerplate is not None else pa.table(
         {"text": [], "doc_frequency": [], "sources": []}, schema=schemas.BOILERPLATE
     )
-    reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
     if output.documents is None:  # written as a dataset by the engine (Spark): read on first use
-        return DatasetResult(None, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
+        return DatasetResult(None, output.pairs, output.passages, output.summary, out_dir, bp, output.reuse)
+    reuse = output.reuse if output.reuse is not None else schemas.REUSE.empty_table()
     return Result(output.documents, output.pairs, output.passages, output.summary, out_dir, bp, reuse)
 
 
@@ -339,14 +349,16 @@ def write_outputs(output: Any, out_dir: Path, bar: Any = None, report: bool = Tr
         pairs, passages = output.pairs, output.passages
         if view is not None:  # documents on the executors: the clusters shown, bounded (Spark)
             documents, texts, spans, totals, note = view()
+            reuse = output.report_reuse  # the reuse rows shown (bounded, as the clusters are)
             if pairs is None:  # pairs on the executors too: those of the clusters shown
                 pairs, passages = output.report_pairs(documents, out_dir if write_tables is not None else None)
         else:
             documents, totals, note = output.documents, None, None
             texts, spans = _report_inputs(output)
+            reuse = getattr(output, "reuse", None)
         write_report(
             out_dir / "report.html", documents, pairs, passages, texts,
-            output.summary, boilerplate=spans, reuse=getattr(output, "reuse", None), totals=totals, note=note,
+            output.summary, boilerplate=spans, reuse=reuse, totals=totals, note=note,
         )
     if bar is not None:
         bar.advance(1)

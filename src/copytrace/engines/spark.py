@@ -30,17 +30,21 @@ Orchestration only — every computation on documents is a function of
    ``align_arrays`` and ``rule.decide_arrays``, the functions the local engine calls): the
    judged pairs stay a persisted DataFrame with their passages as lists; the rule's counts are
    aggregates.
-7. **reuse**: ``reuse.reuse_clusters`` and ``reuse.whole_copy_mask`` on the driver over the
-   evidence pairs' numbers and passages (a reuse cluster needs all its passages together),
-   read from a Parquet dataset the executors write into the work directory — never through
-   Spark's result channel (``spark.driver.maxResultSize``); the documents in those pairs are
-   the only ones it looks up.
+7. **reuse**: connected components of the evidence pairs (large-star/small-star, as in 8), then
+   per component, on the executors (``_reuse_group`` in ``applyInArrow``), the local engine's
+   ``reuse.reuse_clusters``, ``reuse.whole_copy_mask``, ``direction.original_votes`` and
+   ``reuse.reuse_table``: every node, edge and rule of the reuse graph lies within one document
+   or one pair, so a reuse cluster never spans two components and each component's rows are
+   those of one call over all pairs (``reuse_id`` names a cluster by its first row's
+   ``doc_id:start``, the same in both).  The whole-copy edges, the vote totals and the
+   occurrences stay DataFrames; the driver gets their counts.
 8. **cluster**: connected components by the large-star/small-star algorithm
    (Kiveris et al., 2014) on DataFrames; cluster ids, representatives and
    cluster originals on the executors (``spark_tables.documents_frame``).
 9. **write**: ``documents.parquet``, ``pairs.parquet`` and ``passages.parquet`` are written
    by the executors as Parquet datasets (``spark_tables.write_dataset``; rows in the local
-   engine's order), the reuse and boilerplate tables by the driver in the same layout;
+   engine's order) and so is ``reuse.parquet`` (in the local engine's order too); the boilerplate
+   table by the driver in the same layout;
    ``deduplicated.jsonl`` (and ``deduplicated-passages.jsonl``)
    are made on the executors and concatenated in order (``spark_output``);
    the report shows the largest clusters that fit (``SparkOutput.report_view``) and their pairs.
@@ -50,15 +54,14 @@ Each stage is a method of :class:`SparkEngine` (``read``, ``number``,
 ``decide``, ``cluster``, ``write``), called in order by ``run``.
 
 The driver holds O(1) per document (counts, one row per partition or file
-part) and no per-pair result of a Spark job; what remains of issue #13: reuse
-(step 7) holds the evidence pairs' numbers and passages in the driver's memory,
-and the boilerplate story check fetches its candidate keys' rows.  A failed Spark job is one clear
+part) and no per-pair result of a Spark job, nor any pair, passage or reuse
+occurrence (the report's, bounded, aside); what remains of issue #13: the
+boilerplate story check fetches its candidate keys' rows.  A failed Spark job is one clear
 ``errors.EngineError``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import os
@@ -85,7 +88,7 @@ from copytrace.engines.common import (
     verify_chunk,
 )
 from copytrace.engines.spark_output import SparkOutput, SparkTexts
-from copytrace.engines.spark_tables import cluster_counts, spark_errors
+from copytrace.engines.spark_tables import cluster_counts, read_back, spark_errors
 from copytrace.errors import InputError, OptionError, printable
 from copytrace.stages.direction import Direction
 from copytrace.options import FindOptions
@@ -94,7 +97,6 @@ from copytrace.stages import boilerplate as bpl
 from copytrace.stages import candidates as cand
 from copytrace.stages import pairfilter
 from copytrace.stages.align import Alignment
-from copytrace.stages.reuse import reuse_counts, reuse_table
 from copytrace.stages import read
 from copytrace.stages.read import MAX_EXAMPLES, FileSpec, ReadOptions, ReadStats, plan_files, spec_for
 from copytrace.stages.verify import VerifiedPairs
@@ -549,6 +551,108 @@ def _spans(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         )
 
 
+# the rows of the reuse step, one tagged table per component of the evidence graph (``row``:
+# 0 an occurrence of reuse.parquet, 1 a whole-copy edge ``(a, b)``, 2 a vote total ``(a, score)``);
+# ``rk_*``: the occurrence's cluster's smallest node (doc, start, -end), the local engine's cluster
+# order, so that the rows sorted by (rk_doc, rk_start, rk_nend, a, start) are in its order
+REUSE_GROUP_SCHEMA = (
+    "row int, a long, b long, score double, rk_doc long, rk_start long, rk_nend long, reuse_id string, "
+    "doc_id string, start long, end long, n_docs long, is_original boolean, direction_confidence double, "
+    "kind string, date string, source string, first_date string, sources array<string>"
+)
+
+
+def _reuse_group_schema() -> pa.Schema:
+    from copytrace import schemas
+
+    head = _arrow_schema("row int, a long, b long, score double, rk_doc long, rk_start long, rk_nend long")
+    return pa.schema([*head, *(pa.field(f.name, f.type) for f in schemas.REUSE)])
+
+
+def _reuse_group(ev: pa.Table, aligned: bool) -> pa.Table:
+    """Reuse of one component of the evidence-pair graph, on an executor: the local engine's
+    ``reuse.reuse_clusters``, ``reuse.whole_copy_mask``, ``direction.original_votes`` and
+    ``reuse.reuse_table`` (``common.decide_pairs``'s second half) over its evidence pairs (sorted
+    by (a, b), as ``decide_pairs``' are) and their passages, the documents numbered in doc-id
+    order within the component.  Every node, edge and rule of the reuse graph lies within one
+    document or one pair, so a reuse cluster never spans two components, and what these
+    functions compute for a component's documents depends on that component's pairs alone (their
+    order and the relative order of its documents, both kept): the same rows as one call over all
+    pairs.  Returns ``REUSE_GROUP_SCHEMA``'s rows: the occurrences (``reuse_id`` as
+    ``reuse_table`` names it: ``doc_id:start`` of the cluster's first row, global), the
+    whole-copy edges and the vote totals of the documents in copies."""
+    from copytrace.stages.direction import original_votes
+    from copytrace.stages.reuse import reuse_clusters, reuse_table, whole_copy_mask
+
+    schema = _reuse_group_schema()
+    a0 = ev.column("a").to_numpy().astype(np.int64)
+    b0 = ev.column("b").to_numpy().astype(np.int64)
+    ev = ev.take(pa.array(np.lexsort((b0, a0)), pa.int64()))  # sorted by (a, b), as decide_pairs'
+    m = ev.num_rows
+
+    def num(name: str, dtype: Any) -> np.ndarray:
+        return ev.column(name).to_numpy(zero_copy_only=False).astype(dtype)
+
+    ga, gb = num("a", np.int64), num("b", np.int64)
+    involved = np.unique(np.concatenate([ga, gb]))  # the component's documents, in doc-id order
+    la, lb = np.searchsorted(involved, ga), np.searchsorted(involved, gb)
+    _, first = np.unique(np.concatenate([la, lb]), return_index=True)
+    firsts = pa.array(first, pa.int64())
+
+    def meta(name: str) -> pa.Array:
+        both = pa.concat_arrays([ev.column(f"a_{name}").combine_chunks(), ev.column(f"b_{name}").combine_chunks()])
+        return both.take(firsts)
+
+    ids, dates, sources = meta("id"), meta("date"), meta("source")
+    scored = VerifiedPairs(la, lb, num("jaccard", np.float64), num("cab", np.float64), num("cba", np.float64),
+                           num("shared", np.int64))
+    keep = num("keep", bool)
+    lengths = pc.list_value_length(ev.column("p_a_start")).to_numpy(zero_copy_only=False).astype(np.int64)
+    pas: dict[str, np.ndarray] = {"pair": np.repeat(np.arange(m, dtype=np.int64), lengths)}
+    for name, dtype in zip(PASSAGE_LISTS, (np.int64,) * 5 + (np.float64,), strict=True):
+        pas[name[2:]] = ev.column(name).combine_chunks().flatten().to_numpy(zero_copy_only=False).astype(dtype)
+    pas.update(coverage=num("coverage", np.float64), coverage_a=num("cov_a", np.float64),
+               coverage_b=num("cov_b", np.float64), original=num("original", np.int64),
+               confidence=num("confidence", np.float64),
+               reasons=np.array(ev.column("reasons").to_pylist(), dtype=np.str_))
+    reuse = reuse_clusters(la, lb, pas, dates.to_pylist(), keep)
+    whole = whole_copy_mask(scored, pas, aligned, reuse) & keep
+    kept = np.flatnonzero(keep)
+    ka, kb = la[kept], lb[kept]
+    in_pairs = np.unique(np.concatenate([ka, kb]))
+    score = original_votes(in_pairs.shape[0], np.searchsorted(in_pairs, ka), np.searchsorted(in_pairs, kb),
+                           pas["original"][kept], pas["confidence"][kept])
+    parts = [_tagged(schema, 1, a=involved[la[whole]], b=involved[lb[whole]]),
+             _tagged(schema, 2, a=involved[in_pairs], score=score)]
+    if len(reuse):
+        # each cluster's smallest node (doc, start, -end): both sides of its passages
+        sel = np.flatnonzero(reuse.passage_cluster >= 0)
+        p = pas["pair"][sel]
+        doc = np.concatenate([la[p], lb[p]])
+        st = np.concatenate([pas["a_start"][sel], pas["b_start"][sel]])
+        en = np.maximum(np.concatenate([pas["a_end"][sel], pas["b_end"][sel]]), st)
+        cl = np.concatenate([reuse.passage_cluster[sel]] * 2)
+        o = np.lexsort((-en, st, doc, cl))
+        head = o[np.r_[True, cl[o][1:] != cl[o][:-1]]]  # per cluster 0..k-1, in order
+        c = reuse.cluster
+        table = reuse_table(reuse, ids, dates, sources)
+        cols = {f.name: table.column(f.name) for f in table.schema}
+        parts.append(_tagged(schema, 0, a=involved[reuse.doc], rk_doc=involved[doc[head]][c], rk_start=st[head][c],
+                             rk_nend=-en[head][c], **cols))
+    return pa.concat_tables(parts)
+
+
+def _tagged(schema: pa.Schema, row: int, **cols: Any) -> pa.Table:
+    """A table of ``schema`` with ``row`` set and the given columns (nulls elsewhere)."""
+    n = len(next(iter(cols.values())))
+    arrays = [pa.array(np.full(n, row, np.int32))]
+    for f in list(schema)[1:]:
+        v = cols.get(f.name)
+        arrays.append(pa.nulls(n, f.type) if v is None else
+                      v.cast(f.type) if isinstance(v, (pa.Array, pa.ChunkedArray)) else pa.array(v, f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 # --------------------------------------------------------------------------
 # The engine
 # --------------------------------------------------------------------------
@@ -670,11 +774,12 @@ class SparkEngine:
             n, stats.chars, no_words, self._n_exact, decided["n_pairs"], cc["clusters"], cc["in_clusters"],
             cc["largest"], cc["kept"], decided["n_passages"], bp.table.num_rows if bp is not None else 0,
             self._bp_docs))
-        counts.update(reuse_counts(decided["reuse"]))
+        counts.update(decided["reuse_counts"])
+        held = [docs, documents, judged] + ([decided["rows"]] if decided.get("rows") is not None else [])
         for df in self._persisted:  # all but what the writer reads (cleanup releases those)
-            if df is not docs and df is not documents and df is not judged:
+            if all(df is not h for h in held):
                 df.unpersist()
-        self._persisted = [docs, documents, judged]
+        self._persisted = held
         spark = self._spark
         out.summary = summary_dict(
             self.name, inputs, options, lsh, stats.to_dict(), counts, reporter, t_start,
@@ -716,19 +821,11 @@ class SparkEngine:
         self._persisted = []
 
     def _read_back(self, df: Any, name: str) -> pa.Table:
-        """``df``'s rows on the driver through a Parquet dataset that the executors write into the
-        run's work directory, read here with pyarrow: never through Spark's result channel, so
-        that ``spark.driver.maxResultSize`` does not bound the number of pairs (issue #13).  Row
-        order is Spark's: callers sort.  The work directory must be visible to the executors and
-        the driver (as for ``spark_output``: always so on a local master)."""
+        """``df``'s rows on the driver through the run's work directory (``spark_tables.read_back``,
+        as the text store's ``SparkTexts.fetch``): not through Spark's result channel."""
         assert self._tmp is not None
         self._n_read = getattr(self, "_n_read", 0) + 1
-        path = self._tmp / f"rows-{name}-{self._n_read}.parquet"
-        df.write.mode("overwrite").parquet(path.resolve().as_uri())
-        t = pq.read_table(path)
-        if t.num_columns == 0:  # no part file with a schema: an empty table of the frame's columns
-            t = pa.table({c: pa.array([], _arrow_type(df.schema[c].dataType)) for c in df.columns})
-        return t.select(df.columns)
+        return read_back(df, self._tmp / f"rows-{name}-{self._n_read}.parquet")
 
     def _keep(self, df: Any) -> Any:
         """``df`` persisted (memory, then disk) until the run ends."""
@@ -1153,22 +1250,21 @@ class SparkEngine:
     def decide(self, docs: Any, judged: Any, n_candidates: int, counts: dict[str, Any],
                reporter: Reporter) -> dict[str, Any]:
         """7. the rule's counts (aggregates of the executors' decisions), then reuse clusters and the
-        document-cluster edges: ``common.decide_pairs``'s second half (``reuse.reuse_clusters``,
-        ``reuse.whole_copy_mask``), the same functions as the local engine, on the driver over
-        the evidence pairs (every aligned pair with ``--reuse-min-shingles``, else the copies)
-        and their passages — numbers only, read from a dataset the executors write (not through
-        Spark's result channel): reuse needs every passage of a cluster together.  Returns what
-        ``cluster`` and ``write`` need (the whole-copy edges, the vote totals of the documents
-        in copies, the reuse clusters and table, the number of copies and passages)."""
+        document-cluster edges on the executors: connected components of the evidence pairs (every
+        aligned pair with ``--reuse-min-shingles``, else the copies), then per component
+        ``_reuse_group`` — ``common.decide_pairs``'s second half (``reuse.reuse_clusters``,
+        ``reuse.whole_copy_mask``, ``direction.original_votes``), the local engine's functions —
+        over its pairs and their passages.  Returns what ``cluster`` and ``write`` need, as
+        DataFrames (the whole-copy edges, the vote totals of the documents in copies, the reuse
+        rows) and counts: the driver holds no pair, passage or occurrence."""
         from pyspark.sql import functions as F
-
-        from copytrace.stages.direction import original_votes
-        from copytrace.stages.reuse import reuse_clusters, whole_copy_mask
 
         opts = self.options
         with reporter.stage("rule", total=1, unit="") as bar:
-            agg = judged.agg(F.count("*").alias("n"), F.sum(F.col("keep").cast("long")).alias("k"),
-                             F.sum((F.col("keep") & F.col("by_floor")).cast("long")).alias("f")).collect()[0]
+            kept = F.col("keep")
+            agg = judged.agg(F.count("*").alias("n"), F.sum(kept.cast("long")).alias("k"),
+                             F.sum((kept & F.col("by_floor")).cast("long")).alias("f"),
+                             F.sum(F.when(kept, F.size("p_a_start")).otherwise(0)).alias("p")).collect()[0]
             judged_n, paired, by_floor = int(agg["n"]), int(agg["k"] or 0), int(agg["f"] or 0)
             counts["rule"] = {
                 "candidates": int(n_candidates),
@@ -1179,74 +1275,58 @@ class SparkEngine:
                 "paired_by_aligned_passages": paired - by_floor,
                 "rejected": int(n_candidates - paired),
             }
+            out: dict[str, Any] = {"edges": None, "votes": None, "reuse_frame": None, "n_pairs": paired,
+                                   "n_passages": int(agg["p"] or 0),
+                                   "reuse_counts": {"reuse_clusters": 0, "reuse_occurrences": 0,
+                                                    "documents_with_reuse": 0, "largest_reuse_cluster": 0}}
             evidence = judged if opts.reuse_min_shingles > 0 else judged.where("keep")
-            ev = self._read_back(evidence.select(
-                "a", "b", "jaccard", "cab", "cba", "shared", "coverage", "cov_a", "cov_b", "original", "confidence",
-                "reasons", "keep", *PASSAGE_LISTS), "evidence")
-            a0 = ev.column("a").to_numpy().astype(np.int64)
-            b0 = ev.column("b").to_numpy().astype(np.int64)
-            ev = ev.take(pa.array(np.lexsort((b0, a0)), pa.int64()))  # sorted by (a, b), as decide_pairs'
+            if (judged_n if opts.reuse_min_shingles > 0 else paired) == 0:
+                bar.advance()
+                return out
+            comp = connected_components(evidence.select("a", "b"))
+            meta = docs.select("idx", "doc_id", "date", "source")
 
-            def num(name: str, dtype: Any) -> np.ndarray:
-                return ev.column(name).to_numpy(zero_copy_only=False).astype(dtype)
+            def side(s: str) -> Any:
+                return meta.select(F.col("idx").alias(s), F.col("doc_id").alias(f"{s}_id"),
+                                   F.col("date").alias(f"{s}_date"), F.col("source").alias(f"{s}_source"))
 
-            scored_r = VerifiedPairs(num("a", np.int64), num("b", np.int64), num("jaccard", np.float64),
-                                     num("cab", np.float64), num("cba", np.float64), num("shared", np.int64))
-            keep_r = num("keep", bool)
-            m = len(scored_r)
-            lengths = pc.list_value_length(ev.column("p_a_start")).to_numpy(zero_copy_only=False).astype(np.int64) \
-                if m else np.zeros(0, np.int64)
-            pas_r: dict[str, np.ndarray] = {"pair": np.repeat(np.arange(m, dtype=np.int64), lengths)}
-            for name, dtype in zip(PASSAGE_LISTS, (np.int64,) * 5 + (np.float64,), strict=True):
-                col = ev.column(name).combine_chunks() if m else pa.array([], pa.list_(pa.int64()))
-                pas_r[name[2:]] = col.flatten().to_numpy(zero_copy_only=False).astype(dtype) if m \
-                    else np.zeros(0, dtype)
-            pas_r.update(coverage=num("coverage", np.float64), coverage_a=num("cov_a", np.float64),
-                         coverage_b=num("cov_b", np.float64), original=num("original", np.int64),
-                         confidence=num("confidence", np.float64),
-                         reasons=np.array(ev.column("reasons").to_pylist(), dtype=np.str_) if m
-                         else np.zeros(0, dtype="<U1"))
-            # the documents in evidence pairs: their ids, dates and sources (no other document)
-            involved = np.unique(np.concatenate([scored_r.a, scored_r.b])) if m else np.zeros(0, np.int64)
-            meta = self._read_back(docs.join(_df(self._spark, idx=involved), "idx")
-                                   .select("idx", "doc_id", "date", "source"), "meta").sort_by("idx")
-            assert meta.num_rows == involved.shape[0]
-            dates = _ByIndex()
-            dates.update((i, d) for i, d in zip(meta.column("idx").to_pylist(), meta.column("date").to_pylist(),
-                                                strict=True) if d is not None)
-            reuse = reuse_clusters(scored_r.a, scored_r.b, pas_r, dates, keep_r)  # type: ignore[arg-type]
-            whole = whole_copy_mask(scored_r, pas_r, opts.align, reuse) & keep_r
-            kept = np.flatnonzero(keep_r)
-            ka, kb = scored_r.a[kept], scored_r.b[kept]
-            in_pairs = np.unique(np.concatenate([ka, kb])) if kept.shape[0] else np.zeros(0, np.int64)
-            score = original_votes(in_pairs.shape[0], np.searchsorted(in_pairs, ka), np.searchsorted(in_pairs, kb),
-                                   pas_r["original"][kept], pas_r["confidence"][kept])
-            inv = meta.column("idx").to_numpy().astype(np.int64)
-            reuse_l = dataclasses.replace(reuse, doc=np.searchsorted(inv, reuse.doc))
-            reuse_t = reuse_table(reuse_l, meta.column("doc_id"), meta.column("date"), meta.column("source"))
+            ev = (evidence.select("a", "b", "jaccard", "cab", "cba", "shared", "coverage", "cov_a", "cov_b",
+                                  "original", "confidence", "reasons", "keep", *PASSAGE_LISTS)
+                  .join(comp.select(F.col("v").alias("a"), F.col("r").alias("comp")), "a")
+                  .join(side("a"), "a").join(side("b"), "b"))
+            aligned = opts.align
+            rows = self._keep(ev.groupBy("comp").applyInArrow(lambda t: _reuse_group(t, aligned),
+                                                               REUSE_GROUP_SCHEMA))
+            occ = F.col("row") == 0
+            r = rows.agg(F.sum((F.col("row") == 1).cast("long")).alias("edges"),
+                         F.sum((F.col("row") == 2).cast("long")).alias("votes"),
+                         F.sum(occ.cast("long")).alias("occ"),
+                         F.countDistinct(F.when(occ, F.col("reuse_id"))).alias("clusters"),
+                         F.countDistinct(F.when(occ, F.col("a"))).alias("docs"),
+                         F.max(F.when(occ, F.col("n_docs"))).alias("largest")).collect()[0]
+            if r["edges"]:
+                out["edges"] = rows.where("row = 1").select("a", "b")
+            if r["votes"]:
+                out["votes"] = rows.where("row = 2").select(F.col("a").alias("idx"), "score")
+            if r["occ"]:
+                out["reuse_frame"] = rows.where("row = 0")
+                out["rows"] = rows  # persisted: the writer reads the occurrences
+            out["reuse_counts"] = {"reuse_clusters": int(r["clusters"] or 0), "reuse_occurrences": int(r["occ"] or 0),
+                                   "documents_with_reuse": int(r["docs"] or 0),
+                                   "largest_reuse_cluster": int(r["largest"] or 0)}
             bar.advance()
-        return {"edges": (scored_r.a[whole], scored_r.b[whole]), "votes": (in_pairs, score), "reuse": reuse,
-                "reuse_table": reuse_t, "n_pairs": paired, "n_passages": int(lengths[kept].sum())}
+        return out
 
     def cluster(self, docs: Any, fp: Any, decided: dict[str, Any], reporter: Reporter) -> Any:
         """8. cluster on the executors: connected components of the whole-copy pairs, then the
         documents table (``spark_tables.documents_frame``: cluster ids, representatives, originals),
-        persisted; the driver sends the pairs' vote totals, one per document in a copy."""
+        persisted, with the pairs' vote totals (one per document in a copy, from ``decide``)."""
         from copytrace.engines.spark_tables import documents_frame
 
-        spark = self._spark
-        assert self._tmp is not None
         with reporter.stage("cluster", total=1, unit="") as bar:
-            ea, eb = decided["edges"]
-            whole = VerifiedPairs(ea, eb, np.zeros(ea.shape[0]), np.zeros(ea.shape[0]), np.zeros(ea.shape[0]))
-            components = connected_components(_edges_df(spark, whole, self._tmp)) if len(whole) else None
-            votes = None
-            in_pairs, score = decided["votes"]
-            if in_pairs.shape[0]:
-                path = self._tmp / "votes.parquet"
-                pq.write_table(pa.table({"idx": in_pairs, "score": score}), path)
-                votes = spark.read.parquet(path.resolve().as_uri())
-            frame = documents_frame(docs, fp, components, votes)
+            edges = decided["edges"]
+            components = connected_components(edges) if edges is not None else None
+            frame = documents_frame(docs, fp, components, decided["votes"])
             if self.options.against:  # documents.parquet's `set` column (reference.mark_sides)
                 from pyspark.sql import functions as F
 
@@ -1276,7 +1356,8 @@ class SparkEngine:
             bar.advance()
         none = np.zeros(0, np.int64)
         return SparkOutput(None, None, None, {}, store, Clusters(none, none, none),  # type: ignore[arg-type]
-                           none, bp, reuse=decided["reuse_table"], frame=documents, spans_df=spans_df,
+                           none, bp, reuse=None, reuse_frame=decided["reuse_frame"],
+                           n_reuse_clusters=decided["reuse_counts"]["reuse_clusters"], frame=documents, spans_df=spans_df,
                            n_documents=n, pairs_frame=pairs_df, passages_frame=passages_df,
                            n_pairs=decided["n_pairs"], n_passages=decided["n_passages"], kept_df=kept_df)
 
@@ -1410,14 +1491,6 @@ class SparkEngine:
             self._tmp = None
 
 
-class _ByIndex(dict):
-    """Values by document index, None for an index not held (``dates`` for ``decide_pairs``: the
-    driver holds those of the documents in pairs, not one per document)."""
-
-    def __missing__(self, key: int) -> None:
-        return None
-
-
 def _copied(judged: Any, exact_all: Any) -> Any:
     """The documents in reported pairs (``judged`` where ``keep``) and those identical to one
     (``exact_all``: every exact-duplicate ``(head, duplicate)`` pair), as a DataFrame ``idx``:
@@ -1433,13 +1506,6 @@ def _copied(judged: Any, exact_all: Any) -> Any:
         exact_all.select(F.col("a").alias("head"), F.col("a").alias("idx"))).distinct()
     hit = members.join(copied, "idx").select("head").distinct()
     return copied.unionByName(members.join(hit, "head").select("idx")).distinct()
-
-
-def _arrow_type(t: Any) -> pa.DataType:
-    """The Arrow type of a (simple) Spark type."""
-    from pyspark.sql.pandas.types import to_arrow_type
-
-    return to_arrow_type(t)
 
 
 def _to_arrow(df: Any) -> pa.Table:
@@ -1472,18 +1538,6 @@ def _pair_frames(docs: Any, judged: Any) -> tuple[Any, Any]:
         F.when(F.col("p.p_kind") == 0, "verbatim").otherwise("reworded").alias("kind"),
         F.col("p.p_score").alias("score"))
     return pairs, passages
-
-
-def _edges_df(spark: Any, verified: VerifiedPairs, tmp: Path, with_index: bool = False) -> Any:
-    """The verified pairs as a DataFrame (through a Parquet file: no per-row Python)."""
-    import pyarrow.parquet as pq
-
-    cols = {"a": verified.a.astype(np.int64), "b": verified.b.astype(np.int64)}
-    if with_index:
-        cols = {"i": np.arange(len(verified), dtype=np.int64), **cols}
-    path = tmp / ("pairs_i.parquet" if with_index else "edges.parquet")
-    pq.write_table(pa.table(cols), path)
-    return spark.read.parquet(str(path))
 
 
 def connected_components(edges: Any, keep: Any = None, max_iter: int = 100) -> Any:

@@ -61,15 +61,10 @@ class SparkTexts:
         """``df``'s rows on the driver through a Parquet dataset the executors write into the work
         directory (not through Spark's result channel, which ``spark.driver.maxResultSize``
         bounds: the report's texts of 5,000 documents are megabytes).  Row order is Spark's."""
-        self._n += 1
-        path = self.work / f"{name}-{self._n}.parquet"
-        df.write.mode("overwrite").parquet(path.resolve().as_uri())
-        t = pq.read_table(path)
-        if t.num_columns == 0:
-            from pyspark.sql.pandas.types import to_arrow_type
+        from copytrace.engines.spark_tables import read_back
 
-            t = pa.table({c: pa.array([], to_arrow_type(df.schema[c].dataType)) for c in df.columns})
-        return t.select(df.columns)
+        self._n += 1
+        return read_back(df, self.work / f"{name}-{self._n}.parquet")
 
     def texts(self, rows: np.ndarray) -> list[str]:
         """The texts of the documents at ``rows`` (doc-id positions), in that order."""
@@ -129,8 +124,9 @@ REPORT_MAX_DOCS = 5000  # documents in clusters the report shows at most (the la
 class SparkOutput(EngineOutput):
     """``EngineOutput`` whose documents stay on the executors: ``documents`` is None and
     ``frame`` the persisted documents DataFrame (``idx`` + ``schemas.DOCUMENTS``, see
-    ``engines.spark_tables``), ``store`` a :class:`SparkTexts`; the pair tables (``pairs``,
-    ``passages``, ``reuse``, ``boilerplate``) are held by the driver.  The writer calls
+    ``engines.spark_tables``), ``store`` a :class:`SparkTexts`; the pairs, passages and reuse
+    occurrences are DataFrames too (``pairs_frame``, ``passages_frame``, ``reuse_frame``: ``pairs``,
+    ``passages`` and ``reuse`` are None), the boilerplate table is held by the driver.  The writer calls
     ``write_tables`` (every table as a Parquet dataset directory), ``write_corpus`` (the JSONL
     corpora, made on the executors) and ``report_view`` (what the report shows, bounded)."""
 
@@ -142,6 +138,11 @@ class SparkOutput(EngineOutput):
     passages_frame: Any = None  # a, b, pos + schemas.PASSAGES
     n_pairs: int = 0
     n_passages: int = 0
+    # a, rk_doc, rk_start, rk_nend + schemas.REUSE: the occurrences, made on the executors
+    # (``spark._reuse_group``); ``reuse`` is None (the driver holds no occurrence)
+    reuse_frame: Any = None
+    n_reuse_clusters: int = 0
+    report_reuse: pa.Table | None = None  # the reuse rows the report shows (``report_view``)
 
     @property
     def documents_schema(self) -> pa.Schema:
@@ -152,6 +153,29 @@ class SparkOutput(EngineOutput):
 
     PAIR_ORDER = ("a", "b")  # the local engine's row order: pairs by (a, b) ...
     PASSAGE_ORDER = ("a", "b", "a_start", "b_start", "pos")  # ... passages by (doc_a, doc_b, a_start, b_start)
+    # ... occurrences by cluster (numbered in order of its smallest node (doc, start, -end)), doc, start
+    REUSE_ORDER = ("rk_doc", "rk_start", "rk_nend", "a", "start")
+
+    def _write_reuse(self, path: Path) -> None:
+        from copytrace import schemas
+        from copytrace.engines.spark_tables import write_dataset, write_table_dataset
+
+        if self.reuse_frame is None:
+            write_table_dataset(schemas.REUSE.empty_table(), path, schemas.REUSE)
+        else:
+            write_dataset(self.reuse_frame, path, schemas.REUSE, order_by=self.REUSE_ORDER)
+
+    @_on_spark
+    def reuse_table(self) -> pa.Table:
+        """The reuse table in memory (``find`` without an output directory: the caller asked for
+        it), written by the executors to the work directory and read back."""
+        from copytrace import schemas
+
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        texts._n += 1
+        path = texts.work / f"reuse-{texts._n}.parquet"
+        self._write_reuse(path)
+        return pq.read_table(path, schema=schemas.REUSE)
 
     def _write_pair_datasets(self, out_dir: Path) -> None:
         from copytrace import schemas
@@ -213,15 +237,14 @@ class SparkOutput(EngineOutput):
     @_on_spark
     def write_tables(self, out_dir: Path) -> None:
         """Every table as a dataset directory ``out_dir/NAME.parquet/`` (``spark_tables``): the
-        documents, pairs and passages written by the executors, the reuse and boilerplate tables
-        by the driver in the same layout."""
+        documents, pairs, passages and reuse occurrences written by the executors, the boilerplate
+        table by the driver in the same layout."""
         from copytrace import schemas
         from copytrace.engines.spark_tables import write_dataset, write_table_dataset
 
         write_dataset(self.frame, out_dir / "documents.parquet", self.documents_schema, order_by="idx")
         self._write_pair_datasets(out_dir)
-        write_table_dataset(self.reuse if self.reuse is not None else schemas.REUSE.empty_table(),
-                            out_dir / "reuse.parquet", schemas.REUSE)
+        self._write_reuse(out_dir / "reuse.parquet")
         bp = self.boilerplate.table if self.boilerplate is not None else schemas.BOILERPLATE.empty_table()
         write_table_dataset(bp, out_dir / "boilerplate.parquet", schemas.BOILERPLATE)
 
@@ -274,15 +297,19 @@ class SparkOutput(EngineOutput):
             table = texts.fetch(members.join(F.broadcast(shown), "cluster_id").select(*cols), "shown").sort_by("idx")
         else:
             table = pa.schema([pa.field("idx", pa.int64()), *schemas.DOCUMENTS]).empty_table()
-        reuse_ids = pc.unique(self.reuse.column("doc_id")) if self.reuse is not None and self.reuse.num_rows \
-            else pa.array([], pa.string())
-        extra = texts.fetch(frame.join(F.broadcast(texts._ids("reused", doc_id=reuse_ids)), "doc_id").select(
-            "idx", "doc_id"), "reused") if len(reuse_ids) else None
+        reuse, reuse_note = self._report_reuse(limit)
+        self.report_reuse = reuse.drop_columns(["a"])
+        if reuse_note:
+            note = f"{note}; {reuse_note}" if note else reuse_note
         idx = table.column("idx").to_numpy().astype(np.int64)
         ids = table.column("doc_id").to_pylist()
-        if extra is not None:
-            idx = np.concatenate([idx, extra.column("idx").to_numpy().astype(np.int64)])
-            ids = ids + extra.column("doc_id").to_pylist()
+        if reuse.num_rows:  # the documents holding the reused passages shown
+            held = set(idx.tolist())
+            for i, d in zip(reuse.column("a").to_pylist(), reuse.column("doc_id").to_pylist(), strict=True):
+                if i not in held:
+                    held.add(i)
+                    idx = np.append(idx, i)
+                    ids.append(d)
         by_id = dict(zip(ids, texts.texts(idx), strict=True)) if idx.shape[0] else {}
         spans: dict[str, list[tuple[int, int]]] = {}
         if self.spans_df is not None and idx.shape[0]:
@@ -297,18 +324,51 @@ class SparkOutput(EngineOutput):
                   "dedup_rate": round((in_clusters - n_clusters) / self.n_documents, 4) if self.n_documents else 0.0}
         return table.drop_columns(["idx"]), by_id, spans, totals, note
 
+    def _report_reuse(self, limit: int) -> tuple[pa.Table, str | None]:
+        """The reuse rows the report shows (``a`` + ``schemas.REUSE``, in the table's order): every
+        cluster when they hold at most ``limit`` occurrences, else the largest that fit (and a
+        note saying so)."""
+        from pyspark.sql import functions as F
+
+        from copytrace import schemas
+
+        cols = ["a", *schemas.REUSE.names]
+        empty = pa.schema([pa.field("a", pa.int64()), *schemas.REUSE]).empty_table()
+        if self.reuse_frame is None:
+            return empty, None
+        texts: SparkTexts = self.store  # type: ignore[assignment]
+        heads = self.reuse_frame.groupBy("reuse_id").agg(F.count("*").alias("rows")).orderBy(
+            F.desc("rows"), "reuse_id").limit(max(1, limit)).toArrow()
+        fit = int(np.searchsorted(np.cumsum(heads.column("rows").to_numpy().astype(np.int64)), limit, side="right"))
+        note = None
+        if fit < self.n_reuse_clusters:
+            note = (f"{self.n_reuse_clusters:,} reused passages: this report shows the {fit:,} printed most "
+                    f"(up to {limit:,} occurrences); reuse.parquet holds them all")
+        if not fit:
+            return empty, note
+        shown = texts._ids("reuse-shown", reuse_id=heads.slice(0, fit).column("reuse_id").combine_chunks())
+        t = texts.fetch(self.reuse_frame.join(F.broadcast(shown), "reuse_id").select(*cols, *self.REUSE_ORDER[:3]),
+                        "reuse-shown")
+        t = t.sort_by([(k, "ascending") for k in self.REUSE_ORDER])
+        return t.select(cols).cast(pa.schema([pa.field("a", pa.int64()), *schemas.REUSE])), note
+
     @_on_spark
     def write_corpus(self, path: Path, passages: bool = False) -> None:
         """deduplicated.jsonl (``passages``: deduplicated-passages.jsonl) as ``path``."""
         texts: SparkTexts = self.store  # type: ignore[assignment]
         docs = texts.docs.select("idx", "doc_id", "text", "source", "date", "url", "title")
         if passages:
-            from copytrace.stages.reuse import removed_spans
-            from copytrace import schemas
+            # each document with the occurrences it holds (``reuse.removed_spans`` picks the cuts)
+            from pyspark.sql import functions as F
 
-            spans = removed_spans(self.reuse if self.reuse is not None else schemas.REUSE.empty_table())
-            b = texts.spark.sparkContext.broadcast(spans)
-            lines = docs.mapInArrow(lambda it: _passage_lines(it, b.value), "idx long, value string")
+            occ_t = "array<struct<doc_id:string,start:bigint,end:bigint,is_original:boolean>>"
+            if self.reuse_frame is None:
+                rows = docs.select("*", F.lit(None).cast(occ_t).alias("occ"))
+            else:
+                occ = self.reuse_frame.groupBy(F.col("a").alias("idx")).agg(
+                    F.collect_list(F.struct("doc_id", "start", "end", "is_original")).alias("occ"))
+                rows = docs.join(occ, "idx", "left")
+            lines = rows.mapInArrow(_passage_lines, "idx long, value string")
         else:
             # every cluster's representative (singletons included), from the documents frame;
             # --against: the new documents that copy no reference document
@@ -329,11 +389,15 @@ def _dedup_lines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_arrays([rb.column("idx"), pa.array(out, pa.string())], names=["idx", "value"])
 
 
-def _passage_lines(batches: Iterator[pa.RecordBatch], spans: dict[str, list[tuple[int, int]]]
-                   ) -> Iterator[pa.RecordBatch]:
+def _passage_lines(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     from copytrace.stages.dedup_records import dedup_passage_record
+    from copytrace.stages.reuse import removed_spans
     from copytrace.stages.write import json_line
 
+    names = ["doc_id", "start", "end", "is_original"]
     for rb in batches:
+        held = pc.list_flatten(rb.column("occ"))  # the batch's occurrences
+        spans = removed_spans(pa.Table.from_arrays([held.field(k) for k in names], names=names)) if len(held) else {}
+        rb = rb.drop_columns(["occ"])
         out = [json_line(dedup_passage_record(r, spans.get(r["doc_id"], []))) for r in rb.to_pylist()]
         yield pa.RecordBatch.from_arrays([rb.column("idx"), pa.array(out, pa.string())], names=["idx", "value"])

@@ -25,6 +25,8 @@ Data contract
   place — a crash or a lost executor never leaves a half-written dataset.
 * :func:`write_table_dataset` — a table the driver holds (reuse occurrences,
   boilerplate segments) written in the same layout, one part.
+* :func:`read_back` — a DataFrame's rows on the driver through a Parquet dataset the executors
+  write into the run's work directory (never Spark's result channel).
 * :func:`cluster_counts` — the cluster aggregates of summary.json's counts.
 
 pyarrow (``pq.read_table(dir)``), DuckDB (``read_parquet('dir/*.parquet')``),
@@ -43,7 +45,8 @@ from typing import Any, Iterator, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["documents_frame", "write_dataset", "write_table_dataset", "cluster_counts", "spark_errors", "SUCCESS"]
+__all__ = ["documents_frame", "write_dataset", "write_table_dataset", "read_back", "cluster_counts", "spark_errors",
+           "SUCCESS"]
 
 SUCCESS = "_SUCCESS"
 
@@ -195,3 +198,18 @@ def write_table_dataset(table: pa.Table, path: Path, schema: pa.Schema) -> None:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_back(df: Any, path: Path) -> pa.Table:
+    """``df``'s rows on the driver through a Parquet dataset that the executors write at ``path``
+    (in the run's work directory), read here with pyarrow: never through Spark's result channel,
+    so that ``spark.driver.maxResultSize`` does not bound the rows (issue #13: the boilerplate
+    check's rows, the report's texts of 5,000 documents).  Row order is Spark's: callers sort.
+    ``path`` must be visible to the executors and the driver (always so on a local master)."""
+    df.write.mode("overwrite").parquet(Path(path).resolve().as_uri())
+    t = pq.read_table(path)
+    if t.num_columns == 0:  # no part file with a schema: an empty table of the frame's columns
+        from pyspark.sql.pandas.types import to_arrow_type
+
+        t = pa.table({c: pa.array([], to_arrow_type(df.schema[c].dataType)) for c in df.columns})
+    return t.select(df.columns)
