@@ -97,8 +97,12 @@ def test_reuse_runs_on_the_executors(spark, tmp_path, monkeypatch):
     assert shown["reuse"] == every["reuse"] and shown["reuse"]
 
 
-def test_reuse_without_an_output_directory(spark, tmp_path):
-    """``find`` without ``out``: the reuse table in memory, read back from the executors' write."""
+def test_reuse_without_an_output_directory(production_conf, tmp_path):
+    """``find`` without ``out``: the reuse table in memory, read back from the executors' write.
+    With Spark's adaptive execution on, as spark_session() starts it for users (the other tests
+    run without it: tests/engines/conftest.py, SMALL_CONF)."""
+    spark = production_conf
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
     path = write_jsonl(tmp_path / "pages.jsonl", _pages(n_stories=6, n_pages=6, seed=4))
     local = copytrace.find(path, progress=False, boilerplate=False)
     dist = copytrace.find(path, engine="spark", spark_session=spark, progress=False, boilerplate=False)

@@ -117,7 +117,7 @@ def _report_pairs(page: str) -> list:
     return json.loads(page[start:page.index("</script>", start)])["pairs"]
 
 
-def test_the_driver_collects_nothing_per_pair(production_conf, tmp_path, monkeypatch):
+def test_the_driver_collects_nothing_per_pair(spark, tmp_path, monkeypatch):
     """A corpus of many pairs (20 stories with 4 copies each: 200 near pairs, and 10 exact
     duplicates): no result a job hands the driver has more rows than a few dozen, whatever the
     number of pairs (the scored pairs, alignments and pair tables stay on the executors or go
@@ -126,10 +126,9 @@ def test_the_driver_collects_nothing_per_pair(production_conf, tmp_path, monkeyp
     engine's.  Without boilerplate detection (its story check still brings each candidate key's
     rows to the driver: hundreds on this corpus, whose copies share every segment) and without
     the report (it reads the texts of every document holding a reused passage; the first test
-    covers the report's pairs).  With Spark's adaptive execution on, as spark_session() starts it
-    (the other tests run without it: tests/engines/conftest.py, SMALL_CONF)."""
-    spark = production_conf
-    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    covers the report's pairs).  In the tests' session (SMALL_CONF): with Spark's adaptive
+    execution on this test took 312 s of the suite (reuse's components loop and grouped step,
+    one job per shuffle stage each); test_spark_reuse.py runs a find on Spark's own settings."""
     docs, _ = make_corpus(n_stories=20, copies=4, uniques=20, seed=11)
     docs += [{"id": f"exact{i:02d}", "text": docs[i]["text"]} for i in range(10)]
     path = write_jsonl(tmp_path / "c.jsonl", docs)
