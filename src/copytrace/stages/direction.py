@@ -118,22 +118,18 @@ def passage_spans(alignment: Any) -> tuple[list[tuple[int, int]], list[tuple[int
     return [(p.a_start, p.a_end) for p in ps], [(p.b_start, p.b_end) for p in ps]
 
 
-def _coverage_and_insertions(text: str, spans: list[tuple[int, int]], toks: Tokens | None = None) -> tuple[float, float]:
+def _coverage_and_insertions(text: str, spans: list[tuple[int, int]]) -> tuple[float, float]:
     """Share of the tokens inside the spans, and share of the tokens outside
     them but between the first and the last inside (material inserted into
-    the shared text); one call per side of a pair of the aligner's own kernel
-    (``align.outside_runs``)."""
-    if toks is None:
-        toks = tokenize(text)
+    the shared text): :func:`_shares_kernel` on one side."""
+    toks = tokenize(text)
     n = len(toks)
     if n == 0:
         return 0.0, 0.0
     lo = np.array([s for s, _ in spans], dtype=np.int64)
     hi = np.array([e for _, e in spans], dtype=np.int64)
-    run_lo, run_hi, n_in = outside_runs(toks.starts, toks.ends, lo, hi)
-    # inserted: the runs outside that have tokens inside on both sides (none at either end)
-    between = (run_lo > 0) & (run_hi < n)
-    return float(n_in) / n, float((run_hi - run_lo)[between].sum()) / n
+    n_in, between = _shares_kernel(toks.starts, toks.ends, lo, hi)
+    return float(n_in) / n, float(between) / n
 
 
 @njit(cache=True, nogil=True)
@@ -195,12 +191,8 @@ def direction(
     elif wb and not wa:
         s -= 1.0
         reasons.append(f"b carries a wire credit ({', '.join(sorted(set(wb))[:3])}); a does not")
-    if tokens is not None:
-        cov_a, ins_a, cov_b, ins_b = _pair_shares(alignment, tokens[0], tokens[1])
-    else:
-        spans_a, spans_b = passage_spans(alignment)
-        cov_a, ins_a = _coverage_and_insertions(text_a, spans_a)
-        cov_b, ins_b = _coverage_and_insertions(text_b, spans_b)
+    tok_a, tok_b = tokens if tokens is not None else (tokenize(text_a), tokenize(text_b))
+    cov_a, ins_a, cov_b, ins_b = _pair_shares(alignment, tok_a, tok_b)
     d_cov = cov_b - cov_a
     if abs(d_cov) >= 0.05:
         s += 2.0 * d_cov
