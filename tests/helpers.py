@@ -286,3 +286,36 @@ URI_CORPUS = "filters"
 def as_uris(inputs: list[Any]) -> list[str]:
     """``inputs`` as the URI corpus's Spark run gives them."""
     return [Path(inputs[0]).resolve().as_uri(), str(inputs[1]), *(Path(i).resolve().as_uri() for i in inputs[2:])]
+
+
+class ResultSpy:
+    """Counts the rows of every result a Spark job hands the driver (DataFrame.collect,
+    toArrow, toPandas, toLocalIterator, take/head/first, RDD.collect): pyspark's own
+    methods, called through."""
+
+    def __init__(self, monkeypatch: Any, spark: Any) -> None:
+        from pyspark import RDD
+
+        DataFrame = type(spark.range(1))  # the session's DataFrame class (pyspark.sql.classic's)
+
+        self.sizes: list[tuple[str, int]] = []
+        for cls, name, size in ((DataFrame, "collect", len), (DataFrame, "toArrow", lambda t: t.num_rows),
+                                (DataFrame, "toPandas", len), (DataFrame, "take", len), (RDD, "collect", len)):
+            monkeypatch.setattr(cls, name, self._wrap(getattr(cls, name), name, size))
+        monkeypatch.setattr(DataFrame, "toLocalIterator", self._iterator(DataFrame.toLocalIterator))
+
+    def _wrap(self, fn, name, size):
+        def spied(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            self.sizes.append((name, size(out)))
+            return out
+
+        return spied
+
+    def _iterator(self, fn):
+        def spied(*args, **kwargs):
+            rows = list(fn(*args, **kwargs))
+            self.sizes.append(("toLocalIterator", len(rows)))
+            return iter(rows)
+
+        return spied

@@ -16,7 +16,7 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import make_copy, make_story, write_jsonl
+from helpers import ResultSpy, make_copy, make_story, write_jsonl
 
 pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
@@ -47,24 +47,6 @@ def _pages(n_stories: int = 24, n_pages: int = 30, per_page: int = 3, seed: int 
     return docs
 
 
-class _Spy:
-    """The rows of every result a Spark job hands the driver (collect, toArrow, toPandas, take)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, spark) -> None:
-        DataFrame = type(spark.range(1))
-        self.sizes: list[tuple[str, int]] = []
-        for name, size in (("collect", len), ("toArrow", lambda t: t.num_rows), ("toPandas", len), ("take", len)):
-            monkeypatch.setattr(DataFrame, name, self._wrap(getattr(DataFrame, name), name, size))
-
-    def _wrap(self, fn, name, size):
-        def spied(*args, **kwargs):
-            out = fn(*args, **kwargs)
-            self.sizes.append((name, size(out)))
-            return out
-
-        return spied
-
-
 def _report_data(page: str) -> dict:
     start = page.index('id="copytrace-data">') + len('id="copytrace-data">')
     return json.loads(page[start:page.index("</script>", start)])
@@ -79,7 +61,7 @@ def test_reuse_runs_on_the_executors(spark, tmp_path, monkeypatch):
     assert local.reuse.num_rows == counts["reuse_occurrences"]
     assert max(len({r["reuse_id"] for r in local.reuse.to_pylist() if r["doc_id"] == p})
                for p in (f"page{i:02d}" for i in range(30))) >= 3  # pages hold several stories
-    spy = _Spy(monkeypatch, spark)
+    spy = ResultSpy(monkeypatch, spark)
     dist = copytrace.find(path, tmp_path / "spark", engine="spark", spark_session=spark, **opts)
     monkeypatch.undo()
     assert spark.sparkContext.getConf().get("spark.driver.maxResultSize") == "1m"

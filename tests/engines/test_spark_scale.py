@@ -20,7 +20,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import make_corpus, make_story, write_jsonl
+from helpers import ResultSpy, make_corpus, make_story, write_jsonl
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (pip install 'copytrace[spark]')")
 if shutil.which("java") is None:
@@ -40,39 +40,6 @@ def _corpus(tmp_path, n_unique: int = 240, empty_share: float = 0.0):
     docs += [{"id": f"empty{i:04d}", "text": ""} for i in range(n_empty)]
     random.Random(2).shuffle(docs)
     return write_jsonl(tmp_path / "c.jsonl", docs), len(docs), n_empty
-
-
-class ResultSpy:
-    """Counts the rows of every result a Spark job hands the driver (DataFrame.collect,
-    toArrow, toPandas, toLocalIterator, take/head/first, RDD.collect): pyspark's own
-    methods, called through."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, spark) -> None:
-        from pyspark import RDD
-
-        DataFrame = type(spark.range(1))  # the session's DataFrame class (pyspark.sql.classic's)
-
-        self.sizes: list[tuple[str, int]] = []
-        for cls, name, size in ((DataFrame, "collect", len), (DataFrame, "toArrow", lambda t: t.num_rows),
-                                (DataFrame, "toPandas", len), (DataFrame, "take", len), (RDD, "collect", len)):
-            monkeypatch.setattr(cls, name, self._wrap(getattr(cls, name), name, size))
-        monkeypatch.setattr(DataFrame, "toLocalIterator", self._iterator(DataFrame.toLocalIterator))
-
-    def _wrap(self, fn, name, size):
-        def spied(*args, **kwargs):
-            out = fn(*args, **kwargs)
-            self.sizes.append((name, size(out)))
-            return out
-
-        return spied
-
-    def _iterator(self, fn):
-        def spied(*args, **kwargs):
-            rows = list(fn(*args, **kwargs))
-            self.sizes.append(("toLocalIterator", len(rows)))
-            return iter(rows)
-
-        return spied
 
 
 def test_the_driver_collects_nothing_per_document(spark, tmp_path, monkeypatch):
